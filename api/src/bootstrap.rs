@@ -1,0 +1,141 @@
+//! Bootstrapping an installation: `create-org` (an organization and its
+//! first admin) and `seed-demo` (the demo organization of API.md).
+
+use crate::auth::password;
+use crate::domain::identity::{self, FieldError, Role};
+use crate::store::{self, Db, StoreError, audit, models};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("invalid {0}")]
+    Field(#[from] FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Password(#[from] password::PasswordError),
+}
+
+/// A generated password: 20 characters from an unambiguous alphabet.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn user_row(
+    organization_id: &str,
+    email: &str,
+    name: &str,
+    role: Role,
+    hash: String,
+) -> Result<models::User, FieldError> {
+    let now = store::now();
+    Ok(models::User {
+        id: store::new_id(),
+        organization_id: organization_id.to_owned(),
+        email: identity::normalize_email(email)?,
+        name: identity::normalize_name("name", name)?,
+        role: role.as_str().to_owned(),
+        password_hash: hash,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// Create an organization and its first admin.
+pub async fn create_org(
+    db: &Db,
+    name: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> Result<(models::Organization, models::User), BootstrapError> {
+    let name = identity::normalize_name("name", name)?;
+    identity::check_password(admin_password)?;
+    let org = models::Organization {
+        id: store::new_id(),
+        name,
+        created_at: store::now(),
+    };
+    let hash = password::hash_async(admin_password.to_owned()).await?;
+    let admin = user_row(&org.id, admin_email, "Administrator", Role::Admin, hash)?;
+    store::organizations::create_with_admin(db, org.clone(), admin.clone()).await?;
+    Ok((org, admin))
+}
+
+pub const DEMO_ORG: &str = "Pinline Demo";
+pub const DEMO_CONTACT_CENTER: &str = "Demo Outbound";
+
+/// One printed demo login.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// What `seed_demo` did.
+#[derive(Debug, Clone)]
+pub enum DemoSeed {
+    Created(Vec<DemoLogin>),
+    /// The demo organization was already there: nothing was changed.
+    AlreadySeeded,
+}
+
+/// Create the demo organization: admin, supervisor, agent1…agent5, one
+/// dialer-enabled contact center with the supervisor and agents as members.
+/// Every user gets `password`, or one random password for all when none.
+pub async fn seed_demo(db: &Db, password: Option<&str>) -> Result<DemoSeed, BootstrapError> {
+    if store::organizations::find_by_name(db, DEMO_ORG).await?.is_some() {
+        return Ok(DemoSeed::AlreadySeeded);
+    }
+    let password = match password {
+        Some(p) => p.to_owned(),
+        None => random_password(),
+    };
+    let (org, admin) = create_org(db, DEMO_ORG, "admin@demo.pinline.test", &password).await?;
+    let now = store::now();
+    let cc = models::ContactCenter {
+        id: store::new_id(),
+        organization_id: org.id.clone(),
+        name: DEMO_CONTACT_CENTER.to_owned(),
+        dialer_enabled: true,
+        default_region: "US".into(),
+        time_zone: "America/New_York".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let entry = audit::entry(&org.id, None, "contact_center.create", &cc.id, "demo seed");
+    store::contact_centers::insert(db, cc.clone(), entry).await?;
+
+    let hash = password::hash_async(password.clone()).await?;
+    let mut logins = vec![DemoLogin {
+        email: admin.email.clone(),
+        role: Role::Admin,
+        password: password.clone(),
+    }];
+    let mut people = vec![(
+        "supervisor@demo.pinline.test".to_owned(),
+        "Sam Supervisor".to_owned(),
+        Role::Supervisor,
+    )];
+    for i in 1..=5 {
+        people.push((
+            format!("agent{i}@demo.pinline.test"),
+            format!("Agent {i}"),
+            Role::Agent,
+        ));
+    }
+    for (email, name, role) in people {
+        let user = user_row(&org.id, &email, &name, role, hash.clone())?;
+        let entry = audit::entry(&org.id, None, "user.create", &user.id, "demo seed");
+        store::users::insert(db, user, std::slice::from_ref(&cc.id), entry).await?;
+        logins.push(DemoLogin {
+            email,
+            role,
+            password: password.clone(),
+        });
+    }
+    Ok(DemoSeed::Created(logins))
+}

@@ -1,0 +1,54 @@
+//! Server configuration. Built from CLI flags and environment in `main`;
+//! `Config::default()` works out of the box (SQLite in ./pinline-data).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::ratelimit::Limit;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `postgres://…` selects PostgreSQL; none selects SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Signing secret; none means generated once and kept in `data_dir`.
+    pub jwt_secret: Option<String>,
+    /// The built web app (Trunk's `dist/`).
+    pub web_dist: PathBuf,
+    /// How long a login session lasts.
+    pub session_ttl: Duration,
+    /// Failed log-ins allowed per account per window.
+    pub login_account_limit: Limit,
+    /// Log-in attempts allowed per client IP per window.
+    pub login_ip_limit: Limit,
+    pub max_db_connections: u32,
+    /// GraphQL query limits.
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("pinline-data"),
+            database_url: None,
+            jwt_secret: None,
+            web_dist: PathBuf::from("dist"),
+            session_ttl: Duration::from_secs(12 * 3600),
+            login_account_limit: Limit {
+                max: 5,
+                window: Duration::from_secs(15 * 60),
+            },
+            login_ip_limit: Limit {
+                max: 30,
+                window: Duration::from_secs(60),
+            },
+            max_db_connections: 10,
+            max_query_depth: 16,
+            max_query_complexity: 2_000,
+        }
+    }
+}

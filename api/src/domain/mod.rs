@@ -1,0 +1,4 @@
+//! The pure rules of the business: no database, no tokio, no clock reads.
+//! Functions take the facts (and `now`) as arguments and return decisions.
+
+pub mod identity;

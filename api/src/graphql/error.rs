@@ -1,0 +1,124 @@
+//! Typed API errors: every error leaves the server with a machine-readable
+//! `extensions.code`. Internal details are logged, never sent.
+//!
+//! `ApiError` deliberately does not implement `Display`, so the only way into
+//! an `async_graphql::Error` is the `From` below, which sets the code.
+
+use async_graphql::ErrorExtensions;
+
+use crate::auth::AuthError;
+use crate::domain::identity::FieldError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    Unauthenticated(String),
+    Forbidden(String),
+    /// Also the answer for ids of other organizations: no existence leak.
+    NotFound(String),
+    Validation { field: String, message: String },
+    Conflict(String),
+    RateLimited { message: String, retry_after_secs: u64 },
+    Internal,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Validation { .. } => "VALIDATION",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m) => m.clone(),
+            ApiError::Validation { field, message } => format!("{field} {message}"),
+            ApiError::RateLimited { message, .. } => message.clone(),
+            ApiError::Internal => "internal error: the server log has the details".to_owned(),
+        }
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Validation {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        async_graphql::Error::new(e.message()).extend_with(|_, ext| {
+            ext.set("code", e.code());
+            match &e {
+                ApiError::Validation { field, .. } => ext.set("field", field.as_str()),
+                ApiError::RateLimited {
+                    retry_after_secs, ..
+                } => ext.set("retryAfterSeconds", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate(what) => ApiError::Conflict(format!("{what} already exists")),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Validation {
+            field: e.field.to_owned(),
+            message: e.message,
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated(m) => ApiError::Unauthenticated(m.to_owned()),
+            AuthError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Errors that async-graphql raises itself (parse errors, depth and
+/// complexity limits, bad variables) get a code too: `VALIDATION`.
+pub fn code_untyped_errors(mut response: async_graphql::Response) -> async_graphql::Response {
+    for err in &mut response.errors {
+        let has_code = err
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if !has_code {
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "VALIDATION");
+        }
+    }
+    response
+}

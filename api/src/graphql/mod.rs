@@ -1,0 +1,87 @@
+//! The GraphQL API: one schema for the web app and integrators. Queries,
+//! mutations and subscriptions live in their own modules; this one builds
+//! the schema and holds what every resolver needs (the caller, the app).
+
+mod access;
+mod connection;
+pub mod error;
+mod identity_mutations;
+mod query;
+mod subscription;
+mod types;
+
+use async_graphql::{Context, Schema};
+
+use crate::app::App;
+use crate::auth::Actor;
+use error::{ApiError, ApiResult};
+
+pub type PinlineSchema = Schema<query::Query, identity_mutations::Mutation, subscription::Subscription>;
+
+/// Who sent this request, as far as the transport could tell.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// No token was sent.
+    Anonymous,
+    /// A token was sent and refused; the reason is given to the caller.
+    Refused(String),
+    Actor(Actor),
+}
+
+/// Per-request facts from the transport.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub caller: Caller,
+    pub client_ip: String,
+}
+
+pub fn build_schema(app: Option<App>) -> PinlineSchema {
+    let (depth, complexity) = match &app {
+        Some(app) => (app.config.max_query_depth, app.config.max_query_complexity),
+        None => {
+            let d = crate::config::Config::default();
+            (d.max_query_depth, d.max_query_complexity)
+        }
+    };
+    let mut builder = Schema::build(
+        query::Query,
+        identity_mutations::Mutation,
+        subscription::Subscription,
+    )
+    .limit_depth(depth)
+    .limit_complexity(complexity);
+    if let Some(app) = app {
+        builder = builder.data(app);
+    }
+    builder.finish()
+}
+
+/// The SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}
+
+pub(crate) fn app<'a>(ctx: &Context<'a>) -> &'a App {
+    ctx.data_unchecked::<App>()
+}
+
+pub(crate) fn request<'a>(ctx: &Context<'a>) -> &'a RequestInfo {
+    static ANON: std::sync::OnceLock<RequestInfo> = std::sync::OnceLock::new();
+    ctx.data_opt::<RequestInfo>().unwrap_or_else(|| {
+        ANON.get_or_init(|| RequestInfo {
+            caller: Caller::Anonymous,
+            client_ip: "unknown".into(),
+        })
+    })
+}
+
+/// The authenticated caller, or `UNAUTHENTICATED`.
+pub(crate) fn actor<'a>(ctx: &Context<'a>) -> ApiResult<&'a Actor> {
+    match &request(ctx).caller {
+        Caller::Actor(actor) => Ok(actor),
+        Caller::Anonymous => Err(ApiError::Unauthenticated(
+            "sign in first: send `Authorization: Bearer <token>`".into(),
+        )),
+        Caller::Refused(reason) => Err(ApiError::Unauthenticated(reason.clone())),
+    }
+}

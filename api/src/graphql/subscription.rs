@@ -1,0 +1,82 @@
+//! Subscriptions, fed by the event bus. Each stream is filtered to the
+//! caller's organization (and to what the caller may see).
+
+use async_graphql::{Context, Enum, ID, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+
+use crate::domain::identity::Role as DomainRole;
+use crate::events::EventKind;
+
+use super::access::require_role;
+use super::{actor, app};
+
+pub struct Subscription;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DirectoryChange {
+    UserChanged,
+    ContactCenterChanged,
+    MemberAdded,
+    MemberRemoved,
+}
+
+/// A change to the organization's users, contact centers or memberships.
+/// Re-read the named objects to see the new state.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct DirectoryEvent {
+    pub change: DirectoryChange,
+    pub user_id: Option<ID>,
+    pub contact_center_id: Option<ID>,
+    pub at: DateTime<Utc>,
+}
+
+#[Subscription]
+impl Subscription {
+    /// Live changes to users, contact centers and memberships (admins).
+    async fn directory_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = DirectoryEvent>> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Admin)?;
+        let org = caller.organization_id.clone();
+        Ok(app.events.subscribe().filter_map(move |event| {
+            let mine = event.organization_id == org;
+            async move {
+                if !mine {
+                    return None;
+                }
+                let (change, user_id, contact_center_id) = match event.kind {
+                    EventKind::UserChanged { user_id } => {
+                        (DirectoryChange::UserChanged, Some(user_id), None)
+                    }
+                    EventKind::ContactCenterChanged { contact_center_id } => (
+                        DirectoryChange::ContactCenterChanged,
+                        None,
+                        Some(contact_center_id),
+                    ),
+                    EventKind::MembershipChanged {
+                        contact_center_id,
+                        user_id,
+                        member,
+                    } => (
+                        if member {
+                            DirectoryChange::MemberAdded
+                        } else {
+                            DirectoryChange::MemberRemoved
+                        },
+                        Some(user_id),
+                        Some(contact_center_id),
+                    ),
+                };
+                Some(DirectoryEvent {
+                    change,
+                    user_id: user_id.map(ID),
+                    contact_center_id: contact_center_id.map(ID),
+                    at: event.at,
+                })
+            }
+        }))
+    }
+}

@@ -1,0 +1,133 @@
+//! The HTTP edge: `/graphql` (POST, and GraphiQL on GET), `/graphql/ws`
+//! (subscriptions over graphql-transport-ws and the legacy graphql-ws),
+//! `/healthz`, `/readyz`, `/metrics`, and the web app with SPA fallback.
+
+mod graphql;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::graphql::{PinlineSchema, build_schema};
+use crate::metrics::HttpLabels;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: App,
+    pub schema: PinlineSchema,
+}
+
+pub fn router(app: App) -> Router {
+    let schema = build_schema(Some(app.clone()));
+    let state = HttpState {
+        app: app.clone(),
+        schema,
+    };
+    let dist = app.config.web_dist.clone();
+    let api = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphiql).post(graphql::graphql_post),
+        )
+        .route("/graphql/ws", get(graphql::graphql_ws))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state.clone());
+    let with_web = if dist.join("index.html").is_file() {
+        api.fallback_service(
+            ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
+        )
+    } else {
+        tracing::warn!(dist = %dist.display(), "web app not built: serving the API only");
+        api.fallback(web_not_built)
+    };
+    with_web
+        .layer(middleware::from_fn_with_state(state, count_requests))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn web_not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "The web app is not built. Start Pinline with `./dev run`, which builds it,\n\
+         or build it with `trunk build --release` and pass --web-dist.\n\
+         The API is at /graphql.\n",
+    )
+        .into_response()
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    match state.app.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn count_requests(State(state): State<HttpState>, req: Request, next: Next) -> Response {
+    let route = match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some("/graphql") => "/graphql",
+        Some("/graphql/ws") => "/graphql/ws",
+        Some("/healthz") => "/healthz",
+        Some("/readyz") => "/readyz",
+        Some("/metrics") => "/metrics",
+        _ => "web",
+    };
+    let response = next.run(req).await;
+    state
+        .app
+        .metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// Serve until `shutdown` resolves. Returns the bound address through
+/// `on_bound` (useful with port 0).
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router(app);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Whether a built web app is at `dist`.
+pub fn web_app_built(dist: &Path) -> bool {
+    dist.join("index.html").is_file()
+}

@@ -1,0 +1,14 @@
+//! Pinline: an outbound dialer for contact centers. This crate is the API
+//! server and its command line; see README.md for the tour and
+//! docs/design.md for how the layers fit.
+
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod domain;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod store;

@@ -1,0 +1,280 @@
+//! The `pinline` command line: serve, migrate, seed-demo, create-org,
+//! export-schema. The only place that uses `anyhow`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pinline::app::App;
+use pinline::bootstrap::{self, DemoSeed};
+use pinline::config::Config;
+use pinline::store::{Db, DbTarget};
+
+#[derive(Parser)]
+#[command(name = "pinline", version, about = "Pinline: an outbound dialer for contact centers")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "PINLINE_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Where the embedded database, the signing secret and demo logins live.
+    #[arg(long, env = "PINLINE_DATA_DIR", default_value = "pinline-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` selects PostgreSQL; without it the SQLite file in the
+    /// data dir is used.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl DbArgs {
+    fn target(&self) -> DbTarget {
+        DbTarget::resolve(self.database_url.as_deref(), &self.data_dir)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Media {
+    /// The built-in simulated carrier.
+    Sim,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web app (migrates the database first).
+    Serve {
+        #[arg(long, env = "PINLINE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Media provider for calls.
+        #[arg(long, env = "PINLINE_MEDIA", default_value = "sim")]
+        media: Media,
+        /// The built web app (Trunk's output).
+        #[arg(long, env = "PINLINE_WEB_DIST", default_value = "dist")]
+        web_dist: PathBuf,
+        /// Seed the demo organization when it does not exist yet, and print
+        /// its logins.
+        #[arg(long, env = "PINLINE_SEED_DEMO")]
+        seed_demo: bool,
+        /// Token signing secret; generated and kept in the data dir if unset.
+        #[arg(long, env = "PINLINE_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+        /// How long a login session lasts, in hours.
+        #[arg(long, env = "PINLINE_SESSION_HOURS", default_value_t = 12)]
+        session_hours: u64,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create the demo organization and print its logins.
+    SeedDemo {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Give every demo user this password (default: a random one).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Create an organization and its first admin.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// The admin's password (default: a random one, printed).
+        #[arg(long)]
+        password: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print the GraphQL schema (SDL) to stdout.
+    ExportSchema,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    match cli.command {
+        Command::ExportSchema => {
+            print!("{}", pinline::graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            let target = db.target();
+            let applied = pinline::store::run_migrations(&target)
+                .await
+                .with_context(|| format!("migrating {}", target.describe()))?;
+            if applied.is_empty() {
+                println!("{}: up to date", target.describe());
+            } else {
+                println!("{}: applied {}", target.describe(), applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::SeedDemo { db, password } => {
+            let database = open_migrated(&db).await?;
+            let seeded = bootstrap::seed_demo(&database, password.as_deref()).await?;
+            report_demo(&seeded, &db.data_dir)
+        }
+        Command::CreateOrg {
+            name,
+            admin_email,
+            password,
+            db,
+        } => {
+            let database = open_migrated(&db).await?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(bootstrap::random_password);
+            let (org, admin) =
+                bootstrap::create_org(&database, &name, &admin_email, &password).await?;
+            println!("organization {:?} ({})", org.name, org.id);
+            if generated {
+                println!("admin {}  password {}", admin.email, password);
+            } else {
+                println!("admin {}", admin.email);
+            }
+            Ok(())
+        }
+        Command::Serve {
+            listen,
+            db,
+            media: Media::Sim,
+            web_dist,
+            seed_demo,
+            jwt_secret,
+            session_hours,
+        } => {
+            if session_hours == 0 {
+                bail!("--session-hours must be at least 1");
+            }
+            let config = Config {
+                listen,
+                data_dir: db.data_dir.clone(),
+                database_url: db.database_url.clone(),
+                jwt_secret,
+                web_dist,
+                session_ttl: Duration::from_secs(session_hours * 3600),
+                ..Config::default()
+            };
+            let app = App::start(config).await.context("starting Pinline")?;
+            if seed_demo {
+                let seeded = bootstrap::seed_demo(&app.db, None).await?;
+                report_demo(&seeded, &db.data_dir)?;
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            let bound = listener.local_addr()?;
+            tracing::info!(
+                "Pinline is serving on http://{bound} (GraphQL: http://{bound}/graphql)"
+            );
+            eprintln!("\n  Pinline is up: http://{bound}   (GraphiQL: http://{bound}/graphql)\n");
+            pinline::http::serve(app, listener, shutdown_signal())
+                .await
+                .context("serving")?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn open_migrated(db: &DbArgs) -> Result<Db> {
+    let target = db.target();
+    pinline::store::run_migrations(&target)
+        .await
+        .with_context(|| format!("migrating {}", target.describe()))?;
+    Ok(Db::connect(&target, 2).await?)
+}
+
+const DEMO_LOGINS_FILE: &str = "demo-logins.txt";
+
+fn report_demo(seeded: &DemoSeed, data_dir: &Path) -> Result<()> {
+    let file = data_dir.join(DEMO_LOGINS_FILE);
+    match seeded {
+        DemoSeed::Created(logins) => {
+            let mut text = String::from("Pinline demo logins (organization \"Pinline Demo\")\n");
+            for l in logins {
+                text.push_str(&format!(
+                    "  {:<11} {:<32} password: {}\n",
+                    l.role.as_str().to_lowercase(),
+                    l.email,
+                    l.password
+                ));
+            }
+            print!("\n{text}\n");
+            std::fs::create_dir_all(data_dir)?;
+            write_private(&file, &text)
+                .with_context(|| format!("writing {}", file.display()))?;
+            println!("(also saved in {})", file.display());
+        }
+        DemoSeed::AlreadySeeded => {
+            if file.is_file() {
+                print!("\n{}", std::fs::read_to_string(&file)?);
+                println!("(from {})\n", file.display());
+            } else {
+                println!("The demo organization already exists; its logins were printed when it was seeded.");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,268 @@
+//! Storage: one `Db` handle over PostgreSQL or SQLite, and one repository
+//! module per aggregate. Every query is written once and run on either
+//! backend through the `with_conn!` / `with_tx!` macros, which match the
+//! variant and expand the same diesel expression for each connection type.
+
+pub mod api_tokens;
+pub mod audit;
+pub mod contact_centers;
+mod migrate;
+pub mod models;
+pub mod organizations;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+
+use diesel::SqliteConnection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+pub use migrate::run_migrations;
+
+/// A pooled SQLite connection, driven on a blocking thread by diesel-async.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Pragmas applied to every SQLite connection (see docs/design.md).
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+     PRAGMA busy_timeout = 5000; \
+     PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON;";
+
+/// The database: PostgreSQL in production, SQLite for the embedded default.
+#[derive(Clone)]
+pub enum Db {
+    Pg(Pool<AsyncPgConnection>),
+    Sqlite(Pool<SqliteConn>),
+}
+
+/// Which database a URL or data dir selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbTarget {
+    /// `postgres://` / `postgresql://` select PostgreSQL; `sqlite:PATH` or no
+    /// URL at all select the SQLite file `pinline.sqlite3` in the data dir.
+    pub fn resolve(database_url: Option<&str>, data_dir: &Path) -> DbTarget {
+        match database_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DbTarget::Postgres(url.to_owned())
+            }
+            Some(url) => {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url);
+                DbTarget::Sqlite(PathBuf::from(path))
+            }
+            None => DbTarget::Sqlite(data_dir.join("pinline.sqlite3")),
+        }
+    }
+
+    /// A description safe for logs (no password).
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::Postgres(url) => match url.split_once('@') {
+                Some((_, host)) => format!("postgresql (…@{host})"),
+                None => "postgresql".to_owned(),
+            },
+            DbTarget::Sqlite(path) => format!("sqlite ({})", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot connect to the database: {0}")]
+    Connection(String),
+    #[error("database error: {0}")]
+    Query(DieselError),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        StoreError::Query(e)
+    }
+}
+
+impl StoreError {
+    /// Map a unique-constraint violation to `Duplicate(what)`.
+    pub fn unique_as(e: DieselError, what: &'static str) -> StoreError {
+        match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::Duplicate(what)
+            }
+            other => StoreError::Query(other),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Run `$body` with `$conn` bound to a pooled connection of either backend.
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Pg(pool) => {
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::store::Db::Sqlite(pool) => {
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Run `$body` (an expression yielding `StoreResult<T>`) in one transaction:
+/// `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite (so a writer never
+/// fails to upgrade a read lock).
+macro_rules! with_tx {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Pg(pool) => {
+                use diesel_async::AsyncConnection as _;
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
+                pooled
+                    .transaction(async |$conn| -> $crate::store::StoreResult<_> { $body })
+                    .await
+            }
+            $crate::store::Db::Sqlite(pool) => {
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
+                pooled
+                    .immediate_transaction(async |$conn| -> $crate::store::StoreResult<_> {
+                        $body
+                    })
+                    .await
+            }
+        }
+    };
+}
+pub(crate) use {with_conn, with_tx};
+
+impl Db {
+    /// Open the pool for `target`. SQLite creates its file (and directory) on
+    /// first use. Does not migrate: call [`Db::migrate`].
+    pub async fn connect(target: &DbTarget, max_connections: u32) -> StoreResult<Db> {
+        match target {
+            DbTarget::Postgres(url) => {
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
+                let pool = Pool::builder()
+                    .max_size(max_connections)
+                    .connection_timeout(std::time::Duration::from_secs(10))
+                    .build(manager)
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                Ok(Db::Pg(pool))
+            }
+            DbTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Connection(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(|url| {
+                    let url = url.to_owned();
+                    Box::pin(async move {
+                        let mut conn = SqliteConn::establish(&url).await?;
+                        conn.batch_execute(SQLITE_PRAGMAS)
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    })
+                });
+                let url = path.to_string_lossy().into_owned();
+                let manager =
+                    AsyncDieselConnectionManager::<SqliteConn>::new_with_config(url, config);
+                let pool = Pool::builder()
+                    .max_size(max_connections)
+                    .connection_timeout(std::time::Duration::from_secs(10))
+                    .build(manager)
+                    .await
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                Ok(Db::Sqlite(pool))
+            }
+        }
+    }
+
+    /// Which backend this is, for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Pg(_) => "postgresql",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_conn!(self, |conn| {
+            conn.batch_execute("SELECT 1").await?;
+            Ok(())
+        })
+    }
+}
+
+/// A new opaque id: a UUIDv7 (time-ordered, so keyset paging by id follows
+/// creation order).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, as stored: UTC without offset.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// One page of a keyset-paged list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+}
+
+impl<T> Page<T> {
+    /// Build from `limit + 1` loaded rows.
+    pub fn from_overfetch(mut items: Vec<T>, limit: usize) -> Page<T> {
+        let has_next = items.len() > limit;
+        items.truncate(limit);
+        Page { items, has_next }
+    }
+}
+
+/// Insert an audit entry on the transaction's connection.
+macro_rules! audit_log_insert {
+    ($conn:expr, $entry:expr) => {
+        diesel::insert_into($crate::store::schema::audit_log::table)
+            .values($entry)
+            .execute($conn)
+            .await?
+    };
+}
+pub(crate) use audit_log_insert;
