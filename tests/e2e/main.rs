@@ -1,0 +1,8 @@
+//! End-to-end tests through the front door: the real server, over HTTP and
+//! websocket, on SQLite and PostgreSQL.
+
+mod access;
+mod auth;
+mod cli;
+mod ops;
+mod websocket;
