@@ -6,6 +6,7 @@
 #
 #   scripts/pg-cluster.sh start   -> prints the server URL (no database)
 #   scripts/pg-cluster.sh stop DIR
+#   scripts/pg-cluster.sh find    -> prints the directory of initdb/pg_ctl
 set -euo pipefail
 
 find_pg_bin() {
@@ -28,6 +29,8 @@ as_pg() {
 }
 
 case "${1:-}" in
+  find)
+    find_pg_bin ;;
   start)
     bin=$(find_pg_bin) || { echo "PostgreSQL server binaries (initdb, pg_ctl) not found: install PostgreSQL 15 (apt-get install postgresql)" >&2; exit 1; }
     export PATH="$bin:$PATH"
@@ -52,5 +55,5 @@ case "${1:-}" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
+    echo "usage: $0 start | stop DIR | find" >&2; exit 2 ;;
 esac

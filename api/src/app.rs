@@ -34,10 +34,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot read or create the signing secret in {dir}: {source}")]
-    Secret {
-        dir: String,
-        source: std::io::Error,
-    },
+    Secret { dir: String, source: std::io::Error },
 }
 
 impl App {
@@ -50,11 +47,12 @@ impl App {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         let db = Db::connect(&target, config.max_db_connections).await?;
-        let secret = crate::auth::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)
-            .map_err(|source| StartError::Secret {
-                dir: config.data_dir.display().to_string(),
-                source,
-            })?;
+        let secret =
+            crate::auth::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)
+                .map_err(|source| StartError::Secret {
+                    dir: config.data_dir.display().to_string(),
+                    source,
+                })?;
         tracing::info!(database = %target.describe(), "database ready");
         Ok(App(Arc::new(AppInner {
             keys: TokenKeys::new(&secret),

@@ -87,7 +87,10 @@ pub enum DemoSeed {
 /// dialer-enabled contact center with the supervisor and agents as members.
 /// Every user gets `password`, or one random password for all when none.
 pub async fn seed_demo(db: &Db, password: Option<&str>) -> Result<DemoSeed, BootstrapError> {
-    if store::organizations::find_by_name(db, DEMO_ORG).await?.is_some() {
+    if store::organizations::find_by_name(db, DEMO_ORG)
+        .await?
+        .is_some()
+    {
         return Ok(DemoSeed::AlreadySeeded);
     }
     let password = match password {

@@ -87,6 +87,11 @@ mod tests {
         let mut sub = bus.subscribe();
         bus.publish(ev("after"));
         let got = sub.next().await.expect("event");
-        assert_eq!(got.kind, EventKind::UserChanged { user_id: "after".into() });
+        assert_eq!(
+            got.kind,
+            EventKind::UserChanged {
+                user_id: "after".into()
+            }
+        );
     }
 }

@@ -13,10 +13,19 @@ use pinline::config::Config;
 use pinline::store::{Db, DbTarget};
 
 #[derive(Parser)]
-#[command(name = "pinline", version, about = "Pinline: an outbound dialer for contact centers")]
+#[command(
+    name = "pinline",
+    version,
+    about = "Pinline: an outbound dialer for contact centers"
+)]
 struct Cli {
     /// Log format on stderr.
-    #[arg(long, global = true, env = "PINLINE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "PINLINE_LOG_FORMAT",
+        default_value = "text"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -230,8 +239,7 @@ fn report_demo(seeded: &DemoSeed, data_dir: &Path) -> Result<()> {
             }
             print!("\n{text}\n");
             std::fs::create_dir_all(data_dir)?;
-            write_private(&file, &text)
-                .with_context(|| format!("writing {}", file.display()))?;
+            write_private(&file, &text).with_context(|| format!("writing {}", file.display()))?;
             println!("(also saved in {})", file.display());
         }
         DemoSeed::AlreadySeeded => {
@@ -239,7 +247,9 @@ fn report_demo(seeded: &DemoSeed, data_dir: &Path) -> Result<()> {
                 print!("\n{}", std::fs::read_to_string(&file)?);
                 println!("(from {})\n", file.display());
             } else {
-                println!("The demo organization already exists; its logins were printed when it was seeded.");
+                println!(
+                    "The demo organization already exists; its logins were printed when it was seeded."
+                );
             }
         }
     }

@@ -12,7 +12,8 @@ on_both_backends!(
     users_page_with_cursors,
 );
 
-const CREATE_USER: &str = "mutation($i:CreateUserInput!){createUser(input:$i){user{id email role contactCenters{name}}}}";
+const CREATE_USER: &str =
+    "mutation($i:CreateUserInput!){createUser(input:$i){user{id email role contactCenters{name}}}}";
 const CREATE_CC: &str = "mutation($i:CreateContactCenterInput!){createContactCenter(input:$i){contactCenter{id name dialerEnabled timeZone defaultRegion}}}";
 
 fn new_user(email: &str, role: &str) -> Value {
@@ -24,25 +25,76 @@ async fn role_checks(srv: TestServer) {
     let agent = srv.login_demo("agent1").await;
     let sup = srv.login_demo("supervisor").await;
     let v = json!({});
-    assert_eq!(srv.err_code(Some(&agent), "{ users { edges { node { id } } } }", v.clone()).await, "FORBIDDEN");
-    assert_eq!(srv.err_code(Some(&agent), CREATE_USER, new_user("x@y.test", "AGENT")).await, "FORBIDDEN");
-    assert_eq!(srv.err_code(Some(&sup), CREATE_USER, new_user("x@y.test", "AGENT")).await, "FORBIDDEN");
     assert_eq!(
-        srv.err_code(Some(&sup), CREATE_CC, json!({"i": {"name": "Sales"}})).await,
+        srv.err_code(
+            Some(&agent),
+            "{ users { edges { node { id } } } }",
+            v.clone()
+        )
+        .await,
         "FORBIDDEN"
     );
-    assert_eq!(srv.err_code(Some(&sup), "{ apiTokens { edges { node { id } } } }", v.clone()).await, "FORBIDDEN");
-    assert_eq!(srv.err_code(Some(&sup), "{ auditLog { edges { node { id } } } }", v.clone()).await, "FORBIDDEN");
     assert_eq!(
-        srv.err_code(Some(&sup), "subscription { directoryEvents { change } }", v.clone()).await,
+        srv.err_code(Some(&agent), CREATE_USER, new_user("x@y.test", "AGENT"))
+            .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        srv.err_code(Some(&sup), CREATE_USER, new_user("x@y.test", "AGENT"))
+            .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        srv.err_code(Some(&sup), CREATE_CC, json!({"i": {"name": "Sales"}}))
+            .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        srv.err_code(
+            Some(&sup),
+            "{ apiTokens { edges { node { id } } } }",
+            v.clone()
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        srv.err_code(
+            Some(&sup),
+            "{ auditLog { edges { node { id } } } }",
+            v.clone()
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        srv.err_code(
+            Some(&sup),
+            "subscription { directoryEvents { change } }",
+            v.clone()
+        )
+        .await,
         "VALIDATION",
         "subscriptions are refused over HTTP POST"
     );
     // Supervisors see their team; the error names the role needed.
-    let team = srv.ok(Some(&sup), "{ users(first: 50) { edges { node { email role } } } }", v.clone()).await;
+    let team = srv
+        .ok(
+            Some(&sup),
+            "{ users(first: 50) { edges { node { email role } } } }",
+            v.clone(),
+        )
+        .await;
     assert_eq!(team["users"]["edges"].as_array().map(Vec::len), Some(6));
-    let body = srv.gql(Some(&agent), CREATE_USER, new_user("x@y.test", "AGENT")).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("ADMIN"));
+    let body = srv
+        .gql(Some(&agent), CREATE_USER, new_user("x@y.test", "AGENT"))
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ADMIN")
+    );
     srv.finish().await;
 }
 
@@ -68,28 +120,60 @@ async fn admin_builds_a_team(srv: TestServer) {
 
     // The new agent signs in and sees only their contact center.
     let renee = srv.login("renee@example.test", "a-good-password").await;
-    let me = srv.ok(Some(&renee), "{ me { contactCenters { id name } } }", json!({})).await;
-    assert_eq!(me["me"]["contactCenters"], json!([{"id": cc["id"], "name": "Renewals"}]));
-    let demo_cc = srv.ok(Some(&sup), "{ me { contactCenters { id } } }", json!({})).await["me"]
-        ["contactCenters"][0]["id"]
+    let me = srv
+        .ok(
+            Some(&renee),
+            "{ me { contactCenters { id name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        me["me"]["contactCenters"],
+        json!([{"id": cc["id"], "name": "Renewals"}])
+    );
+    let demo_cc = srv
+        .ok(Some(&sup), "{ me { contactCenters { id } } }", json!({}))
+        .await["me"]["contactCenters"][0]["id"]
         .clone();
     assert_eq!(
-        srv.err_code(Some(&renee), "query($id:ID!){contactCenter(id:$id){name}}", json!({"id": demo_cc})).await,
+        srv.err_code(
+            Some(&renee),
+            "query($id:ID!){contactCenter(id:$id){name}}",
+            json!({"id": demo_cc})
+        )
+        .await,
         "NOT_FOUND",
         "not a member: not found"
     );
     // The demo supervisor does not see Renee (no shared contact center)…
     assert_eq!(
-        srv.err_code(Some(&sup), "query($id:ID!){user(id:$id){name}}", json!({"id": user["id"]})).await,
+        srv.err_code(
+            Some(&sup),
+            "query($id:ID!){user(id:$id){name}}",
+            json!({"id": user["id"]})
+        )
+        .await,
         "NOT_FOUND"
     );
     // …until she joins the demo contact center.
     let add = "mutation($c:ID!,$u:ID!){addContactCenterMember(input:{contactCenterId:$c,userId:$u}){changed contactCenter{members{edges{node{email}}}}}}";
-    let added = srv.ok(Some(&admin), add, json!({"c": demo_cc, "u": user["id"]})).await;
+    let added = srv
+        .ok(Some(&admin), add, json!({"c": demo_cc, "u": user["id"]}))
+        .await;
     assert_eq!(added["addContactCenterMember"]["changed"], true);
-    let again = srv.ok(Some(&admin), add, json!({"c": demo_cc, "u": user["id"]})).await;
-    assert_eq!(again["addContactCenterMember"]["changed"], false, "idempotent");
-    srv.ok(Some(&sup), "query($id:ID!){user(id:$id){name}}", json!({"id": user["id"]})).await;
+    let again = srv
+        .ok(Some(&admin), add, json!({"c": demo_cc, "u": user["id"]}))
+        .await;
+    assert_eq!(
+        again["addContactCenterMember"]["changed"], false,
+        "idempotent"
+    );
+    srv.ok(
+        Some(&sup),
+        "query($id:ID!){user(id:$id){name}}",
+        json!({"id": user["id"]}),
+    )
+    .await;
     let removed = srv
         .ok(
             Some(&admin),
@@ -99,7 +183,13 @@ async fn admin_builds_a_team(srv: TestServer) {
         .await;
     assert_eq!(removed["removeContactCenterMember"]["changed"], true);
     // Every change is in the audit trail.
-    let log = srv.ok(Some(&admin), "{ auditLog(first: 5) { edges { node { action } } } }", json!({})).await;
+    let log = srv
+        .ok(
+            Some(&admin),
+            "{ auditLog(first: 5) { edges { node { action } } } }",
+            json!({}),
+        )
+        .await;
     let actions: Vec<&str> = log["auditLog"]["edges"]
         .as_array()
         .expect("edges")
@@ -108,7 +198,12 @@ async fn admin_builds_a_team(srv: TestServer) {
         .collect();
     assert_eq!(
         &actions[..4],
-        ["membership.remove", "membership.add", "user.create", "contact_center.create"]
+        [
+            "membership.remove",
+            "membership.add",
+            "user.create",
+            "contact_center.create"
+        ]
     );
     srv.finish().await;
 }
@@ -117,39 +212,84 @@ async fn other_organizations_are_not_found(srv: TestServer) {
     srv.seed_demo().await;
     let admin = srv.login_demo("admin").await;
     let demo = srv
-        .ok(Some(&admin), "{ contactCenters { edges { node { id } } } users { edges { node { id } } } }", json!({}))
+        .ok(
+            Some(&admin),
+            "{ contactCenters { edges { node { id } } } users { edges { node { id } } } }",
+            json!({}),
+        )
         .await;
     let demo_cc = demo["contactCenters"]["edges"][0]["node"]["id"].clone();
     assert!(demo_cc.is_string());
     let demo_user = demo["users"]["edges"][1]["node"]["id"].clone();
     let token = srv
-        .ok(Some(&admin), "mutation{createApiToken(input:{name:\"t\",role:ADMIN}){apiToken{id}}}", json!({}))
+        .ok(
+            Some(&admin),
+            "mutation{createApiToken(input:{name:\"t\",role:ADMIN}){apiToken{id}}}",
+            json!({}),
+        )
         .await["createApiToken"]["apiToken"]["id"]
         .clone();
 
     // A second organization, made with the command line.
     let out = tokio::process::Command::new(pinline_bin())
-        .args(["create-org", "--name", "Other Co", "--admin-email", "boss@other.test"])
-        .args(["--password", "other-password", "--database-url", &srv.database_url])
+        .args([
+            "create-org",
+            "--name",
+            "Other Co",
+            "--admin-email",
+            "boss@other.test",
+        ])
+        .args([
+            "--password",
+            "other-password",
+            "--database-url",
+            &srv.database_url,
+        ])
         .args(["--data-dir", &srv.data_dir.display().to_string()])
         .output()
         .await
         .expect("pinline create-org runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Other Co"));
     let boss = srv.login("boss@other.test", "other-password").await;
 
     let cases = [
-        ("query($id:ID!){user(id:$id){name}}", json!({"id": demo_user})),
-        ("query($id:ID!){contactCenter(id:$id){name}}", json!({"id": demo_cc})),
-        ("mutation($id:ID!){updateUser(input:{id:$id,name:\"pwned\"}){user{id}}}", json!({"id": demo_user})),
-        ("mutation($id:ID!){updateContactCenter(input:{id:$id,dialerEnabled:false}){contactCenter{id}}}", json!({"id": demo_cc})),
-        ("mutation($id:ID!){revokeApiToken(input:{id:$id})}", json!({"id": token})),
-        ("mutation($id:ID!){updateUser(input:{id:$id,active:false}){user{id}}}", json!({"id": "no-such-id"})),
+        (
+            "query($id:ID!){user(id:$id){name}}",
+            json!({"id": demo_user}),
+        ),
+        (
+            "query($id:ID!){contactCenter(id:$id){name}}",
+            json!({"id": demo_cc}),
+        ),
+        (
+            "mutation($id:ID!){updateUser(input:{id:$id,name:\"pwned\"}){user{id}}}",
+            json!({"id": demo_user}),
+        ),
+        (
+            "mutation($id:ID!){updateContactCenter(input:{id:$id,dialerEnabled:false}){contactCenter{id}}}",
+            json!({"id": demo_cc}),
+        ),
+        (
+            "mutation($id:ID!){revokeApiToken(input:{id:$id})}",
+            json!({"id": token}),
+        ),
+        (
+            "mutation($id:ID!){updateUser(input:{id:$id,active:false}){user{id}}}",
+            json!({"id": "no-such-id"}),
+        ),
     ];
     for (query, vars) in cases {
         let body = srv.gql(Some(&boss), query, vars.clone()).await;
-        assert_eq!(pinline_tests::error_code(&body).as_deref(), Some("NOT_FOUND"), "{query} {body}");
+        assert_eq!(
+            pinline_tests::error_code(&body).as_deref(),
+            Some("NOT_FOUND"),
+            "{query} {body}"
+        );
     }
     let boss_id = srv.ok(Some(&boss), "{ me { id } }", json!({})).await["me"]["id"].clone();
     assert_eq!(
@@ -162,11 +302,26 @@ async fn other_organizations_are_not_found(srv: TestServer) {
         "NOT_FOUND"
     );
     // Lists hold only the caller's organization.
-    let users = srv.ok(Some(&boss), "{ users { edges { node { email } } } contactCenters { edges { node { id } } } }", json!({})).await;
-    assert_eq!(users["users"]["edges"], json!([{"node": {"email": "boss@other.test"}}]));
+    let users = srv
+        .ok(
+            Some(&boss),
+            "{ users { edges { node { email } } } contactCenters { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        users["users"]["edges"],
+        json!([{"node": {"email": "boss@other.test"}}])
+    );
     assert_eq!(users["contactCenters"]["edges"], json!([]));
     // Nothing of the demo changed.
-    let still = srv.ok(Some(&admin), "query($id:ID!){user(id:$id){name active}}", json!({"id": demo_user})).await;
+    let still = srv
+        .ok(
+            Some(&admin),
+            "query($id:ID!){user(id:$id){name active}}",
+            json!({"id": demo_user}),
+        )
+        .await;
     assert_eq!(still["user"]["active"], true);
     assert_ne!(still["user"]["name"], "pwned");
     srv.login_demo("agent1").await;
@@ -177,10 +332,19 @@ async fn other_organizations_are_not_found(srv: TestServer) {
 async fn bad_input_is_a_typed_error(srv: TestServer) {
     srv.seed_demo().await;
     let admin = srv.login_demo("admin").await;
-    let field_of = |body: &Value| body["errors"][0]["extensions"]["field"].as_str().map(str::to_owned);
+    let field_of = |body: &Value| {
+        body["errors"][0]["extensions"]["field"]
+            .as_str()
+            .map(str::to_owned)
+    };
 
-    let body = srv.gql(Some(&admin), CREATE_USER, new_user("not-an-email", "AGENT")).await;
-    assert_eq!(pinline_tests::error_code(&body).as_deref(), Some("VALIDATION"));
+    let body = srv
+        .gql(Some(&admin), CREATE_USER, new_user("not-an-email", "AGENT"))
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&body).as_deref(),
+        Some("VALIDATION")
+    );
     assert_eq!(field_of(&body).as_deref(), Some("email"));
 
     let mut short = new_user("short@x.test", "AGENT");
@@ -188,30 +352,86 @@ async fn bad_input_is_a_typed_error(srv: TestServer) {
     let body = srv.gql(Some(&admin), CREATE_USER, short).await;
     assert_eq!(field_of(&body).as_deref(), Some("password"));
 
-    let body = srv.gql(Some(&admin), CREATE_USER, new_user("AGENT1@demo.pinline.test", "AGENT")).await;
-    assert_eq!(pinline_tests::error_code(&body).as_deref(), Some("CONFLICT"));
+    let body = srv
+        .gql(
+            Some(&admin),
+            CREATE_USER,
+            new_user("AGENT1@demo.pinline.test", "AGENT"),
+        )
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&body).as_deref(),
+        Some("CONFLICT")
+    );
 
-    let body = srv.gql(Some(&admin), CREATE_CC, json!({"i": {"name": "X", "timeZone": "Mars/Base"}})).await;
+    let body = srv
+        .gql(
+            Some(&admin),
+            CREATE_CC,
+            json!({"i": {"name": "X", "timeZone": "Mars/Base"}}),
+        )
+        .await;
     assert_eq!(field_of(&body).as_deref(), Some("timeZone"));
-    let body = srv.gql(Some(&admin), CREATE_CC, json!({"i": {"name": "Demo Outbound"}})).await;
-    assert_eq!(pinline_tests::error_code(&body).as_deref(), Some("CONFLICT"));
+    let body = srv
+        .gql(
+            Some(&admin),
+            CREATE_CC,
+            json!({"i": {"name": "Demo Outbound"}}),
+        )
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&body).as_deref(),
+        Some("CONFLICT")
+    );
 
-    let body = srv.gql(Some(&admin), "{ users(first: 0) { edges { node { id } } } }", json!({})).await;
+    let body = srv
+        .gql(
+            Some(&admin),
+            "{ users(first: 0) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(field_of(&body).as_deref(), Some("first"));
-    let body = srv.gql(Some(&admin), "{ users(after: \"!!\") { edges { node { id } } } }", json!({})).await;
-    assert_eq!(pinline_tests::error_code(&body).as_deref(), Some("VALIDATION"));
+    let body = srv
+        .gql(
+            Some(&admin),
+            "{ users(after: \"!!\") { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&body).as_deref(),
+        Some("VALIDATION")
+    );
 
     // Parse errors and unknown fields carry a code too.
-    assert_eq!(srv.err_code(Some(&admin), "{ me { ", json!({})).await, "VALIDATION");
-    assert_eq!(srv.err_code(Some(&admin), "{ nope }", json!({})).await, "VALIDATION");
+    assert_eq!(
+        srv.err_code(Some(&admin), "{ me { ", json!({})).await,
+        "VALIDATION"
+    );
+    assert_eq!(
+        srv.err_code(Some(&admin), "{ nope }", json!({})).await,
+        "VALIDATION"
+    );
     // Over-deep queries are refused.
     let mut inner = "{ id }".to_owned();
     for _ in 0..6 {
         inner = format!("{{ contactCenters {{ members {{ edges {{ node {inner} }} }} }} }}");
     }
-    let body = srv.gql(Some(&admin), &format!("{{ me {inner} }}"), json!({})).await;
-    assert_eq!(pinline_tests::error_code(&body).as_deref(), Some("VALIDATION"));
-    assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("deep"), "{body}");
+    let body = srv
+        .gql(Some(&admin), &format!("{{ me {inner} }}"), json!({}))
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&body).as_deref(),
+        Some("VALIDATION")
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("deep"),
+        "{body}"
+    );
     srv.finish().await;
 }
 
@@ -236,7 +456,9 @@ async fn users_page_with_cursors(srv: TestServer) {
         if data["users"]["pageInfo"]["hasNextPage"] != true {
             break;
         }
-        after = data["users"]["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        after = data["users"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
     }
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 7);
@@ -245,7 +467,11 @@ async fn users_page_with_cursors(srv: TestServer) {
     unique.dedup();
     assert_eq!(unique.len(), 7, "no repeats across pages");
     let agents = srv
-        .ok(Some(&admin), "{ users(filter:{role:AGENT, search:\"AGENT\"}) { edges { node { email } } } }", json!({}))
+        .ok(
+            Some(&admin),
+            "{ users(filter:{role:AGENT, search:\"AGENT\"}) { edges { node { email } } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(agents["users"]["edges"].as_array().map(Vec::len), Some(5));
     srv.finish().await;

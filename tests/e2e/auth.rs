@@ -9,7 +9,8 @@ use pinline::auth::token::{Claims, ISSUER, TokenKeys, TokenKind};
 use pinline_tests::{Backend, DEMO_PASSWORD, JWT_SECRET, TestServer, error_code, on_both_backends};
 use serde_json::{Value, json};
 
-const ME: &str = "{ me { id email name role organization { name } contactCenters { name dialerEnabled } } }";
+const ME: &str =
+    "{ me { id email name role organization { name } contactCenters { name dialerEnabled } } }";
 
 on_both_backends!(
     login_then_me,
@@ -24,12 +25,17 @@ on_both_backends!(
 
 async fn login_then_me(srv: TestServer) {
     srv.seed_demo().await;
-    let body = srv.try_login(" Agent1@DEMO.pinline.test ", DEMO_PASSWORD).await;
+    let body = srv
+        .try_login(" Agent1@DEMO.pinline.test ", DEMO_PASSWORD)
+        .await;
     let login = &body["data"]["login"];
     assert_eq!(login["user"]["role"], "AGENT");
     let token = login["token"].as_str().expect("token");
-    let expires: chrono::DateTime<chrono::Utc> =
-        login["expiresAt"].as_str().expect("expiresAt").parse().expect("RFC 3339");
+    let expires: chrono::DateTime<chrono::Utc> = login["expiresAt"]
+        .as_str()
+        .expect("expiresAt")
+        .parse()
+        .expect("RFC 3339");
     assert!(expires > chrono::Utc::now() + chrono::Duration::hours(11));
 
     let me = srv.ok(Some(token), ME, json!({})).await;
@@ -46,13 +52,20 @@ async fn login_then_me(srv: TestServer) {
 
 async fn wrong_password_and_unknown_account(srv: TestServer) {
     srv.seed_demo().await;
-    let wrong = srv.try_login("agent1@demo.pinline.test", "not-the-password").await;
+    let wrong = srv
+        .try_login("agent1@demo.pinline.test", "not-the-password")
+        .await;
     assert_eq!(error_code(&wrong).as_deref(), Some("UNAUTHENTICATED"));
     assert_eq!(wrong["data"], Value::Null);
-    let unknown = srv.try_login("nobody@demo.pinline.test", DEMO_PASSWORD).await;
+    let unknown = srv
+        .try_login("nobody@demo.pinline.test", DEMO_PASSWORD)
+        .await;
     assert_eq!(error_code(&unknown).as_deref(), Some("UNAUTHENTICATED"));
     // Same message for both: no account enumeration.
-    assert_eq!(wrong["errors"][0]["message"], unknown["errors"][0]["message"]);
+    assert_eq!(
+        wrong["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
     let malformed = srv.try_login("not an email", DEMO_PASSWORD).await;
     assert_eq!(error_code(&malformed).as_deref(), Some("UNAUTHENTICATED"));
     srv.finish().await;
@@ -62,8 +75,14 @@ async fn logout_ends_the_session(srv: TestServer) {
     srv.seed_demo().await;
     let a = srv.login_demo("agent1").await;
     let b = srv.login_demo("agent1").await;
-    assert_eq!(srv.ok(Some(&a), "mutation { logout }", json!({})).await["logout"], true);
-    assert_eq!(srv.err_code(Some(&a), ME, json!({})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        srv.ok(Some(&a), "mutation { logout }", json!({})).await["logout"],
+        true
+    );
+    assert_eq!(
+        srv.err_code(Some(&a), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
     // Another session of the same user is unaffected.
     srv.ok(Some(&b), ME, json!({})).await;
     srv.finish().await;
@@ -92,17 +111,28 @@ async fn expired_forged_and_unsigned_tokens(srv: TestServer) {
 
     // Same key, expiry in the past.
     let expired = TokenKeys::new(JWT_SECRET.as_bytes())
-        .issue(&Claims { exp: Some(now - 5), ..claims.clone() })
+        .issue(&Claims {
+            exp: Some(now - 5),
+            ..claims.clone()
+        })
         .expect("issue");
     let body = srv.gql(Some(&expired), ME, json!({})).await;
     assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
-    assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("expired"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired")
+    );
 
     // Signed with another key.
     let forged = TokenKeys::new(b"an attacker's key")
         .issue(&claims)
         .expect("issue");
-    assert_eq!(srv.err_code(Some(&forged), ME, json!({})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        srv.err_code(Some(&forged), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
 
     // `alg: none`, no signature, and a tampered payload on a real signature.
     let body_part = token.split('.').nth(1).expect("payload");
@@ -111,7 +141,10 @@ async fn expired_forged_and_unsigned_tokens(srv: TestServer) {
         format!("{none_header}.{body_part}."),
         format!("{none_header}.{body_part}"),
         {
-            let admin_claims = Claims { sub: "someone-else".into(), ..claims.clone() };
+            let admin_claims = Claims {
+                sub: "someone-else".into(),
+                ..claims.clone()
+            };
             let other = TokenKeys::new(b"x").issue(&admin_claims).expect("issue");
             let mut parts: Vec<&str> = token.split('.').collect();
             let tampered = other.split('.').nth(1).expect("payload").to_owned();
@@ -120,7 +153,11 @@ async fn expired_forged_and_unsigned_tokens(srv: TestServer) {
         },
         "garbage".to_owned(),
     ] {
-        assert_eq!(srv.err_code(Some(&bad), ME, json!({})).await, "UNAUTHENTICATED", "{bad}");
+        assert_eq!(
+            srv.err_code(Some(&bad), ME, json!({})).await,
+            "UNAUTHENTICATED",
+            "{bad}"
+        );
     }
 
     // A malformed Authorization header.
@@ -149,7 +186,12 @@ async fn session_expiry(srv: TestServer) {
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let body = srv.gql(Some(&token), ME, json!({})).await;
     assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
-    assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("expired"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired")
+    );
     srv.finish().await;
 }
 
@@ -165,15 +207,26 @@ async fn deactivated_user(srv: TestServer) {
     let out = srv.ok(Some(&admin), DEACTIVATE, json!({"id": id})).await;
     assert_eq!(out["updateUser"]["user"]["active"], false);
     // The existing token stops working at once, and so does log-in.
-    assert_eq!(srv.err_code(Some(&agent), ME, json!({})).await, "UNAUTHENTICATED");
-    let again = srv.try_login("agent2@demo.pinline.test", DEMO_PASSWORD).await;
+    assert_eq!(
+        srv.err_code(Some(&agent), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
+    let again = srv
+        .try_login("agent2@demo.pinline.test", DEMO_PASSWORD)
+        .await;
     assert_eq!(error_code(&again).as_deref(), Some("UNAUTHENTICATED"));
-    assert!(again["errors"][0]["message"].as_str().unwrap_or("").contains("deactivated"));
+    assert!(
+        again["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("deactivated")
+    );
 
     // An admin cannot lock themselves out.
     let admin_id = srv.ok(Some(&admin), "{ me { id } }", json!({})).await["me"]["id"].clone();
     assert_eq!(
-        srv.err_code(Some(&admin), DEACTIVATE, json!({"id": admin_id})).await,
+        srv.err_code(Some(&admin), DEACTIVATE, json!({"id": admin_id}))
+            .await,
         "CONFLICT"
     );
     // Reactivated, they can sign in again.
@@ -197,31 +250,65 @@ async fn api_token_lifecycle(srv: TestServer) {
             json!({}),
         )
         .await;
-    let api = created["createApiToken"]["token"].as_str().expect("token").to_owned();
+    let api = created["createApiToken"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let id = created["createApiToken"]["apiToken"]["id"].clone();
     assert_eq!(created["createApiToken"]["apiToken"]["role"], "SUPERVISOR");
 
     // The token works, org-wide, with its role; it has no user.
-    let org = srv.ok(Some(&api), "{ organization { name } contactCenters { edges { node { name } } } }", json!({})).await;
+    let org = srv
+        .ok(
+            Some(&api),
+            "{ organization { name } contactCenters { edges { node { name } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(org["organization"]["name"], "Pinline Demo");
-    assert_eq!(org["contactCenters"]["edges"][0]["node"]["name"], "Demo Outbound");
+    assert_eq!(
+        org["contactCenters"]["edges"][0]["node"]["name"],
+        "Demo Outbound"
+    );
     assert_eq!(srv.err_code(Some(&api), ME, json!({})).await, "FORBIDDEN");
     assert_eq!(
-        srv.err_code(Some(&api), "{ apiTokens { edges { node { id } } } }", json!({})).await,
+        srv.err_code(
+            Some(&api),
+            "{ apiTokens { edges { node { id } } } }",
+            json!({})
+        )
+        .await,
         "FORBIDDEN",
         "a supervisor token is not an admin"
     );
 
     // Listed for admins, then revoked: it stops working at once.
-    let list = srv.ok(Some(&admin), "{ apiTokens { edges { node { id name } } } }", json!({})).await;
+    let list = srv
+        .ok(
+            Some(&admin),
+            "{ apiTokens { edges { node { id name } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(list["apiTokens"]["edges"][0]["node"]["id"], id);
     let revoked = srv
-        .ok(Some(&admin), "mutation($id:ID!){revokeApiToken(input:{id:$id})}", json!({"id": id}))
+        .ok(
+            Some(&admin),
+            "mutation($id:ID!){revokeApiToken(input:{id:$id})}",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(revoked["revokeApiToken"], true);
-    let body = srv.gql(Some(&api), "{ organization { name } }", json!({})).await;
+    let body = srv
+        .gql(Some(&api), "{ organization { name } }", json!({}))
+        .await;
     assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
-    assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("revoked"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("revoked")
+    );
 
     // An expiry in the past is refused; only admins create tokens.
     assert_eq!(
@@ -235,8 +322,12 @@ async fn api_token_lifecycle(srv: TestServer) {
     );
     let sup = srv.login_demo("supervisor").await;
     assert_eq!(
-        srv.err_code(Some(&sup), "mutation{createApiToken(input:{name:\"x\",role:AGENT}){token}}", json!({}))
-            .await,
+        srv.err_code(
+            Some(&sup),
+            "mutation{createApiToken(input:{name:\"x\",role:AGENT}){token}}",
+            json!({})
+        )
+        .await,
         "FORBIDDEN"
     );
     srv.finish().await;
@@ -245,13 +336,19 @@ async fn api_token_lifecycle(srv: TestServer) {
 async fn login_rate_limit_per_account(srv: TestServer) {
     srv.seed_demo().await;
     for _ in 0..5 {
-        let body = srv.try_login("agent3@demo.pinline.test", "wrong-password").await;
+        let body = srv
+            .try_login("agent3@demo.pinline.test", "wrong-password")
+            .await;
         assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
     }
     // Locked now, even with the right password.
-    let body = srv.try_login("agent3@demo.pinline.test", DEMO_PASSWORD).await;
+    let body = srv
+        .try_login("agent3@demo.pinline.test", DEMO_PASSWORD)
+        .await;
     assert_eq!(error_code(&body).as_deref(), Some("RATE_LIMITED"));
-    let retry = body["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().expect("retry after");
+    let retry = body["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .expect("retry after");
     assert!(retry > 0 && retry <= 15 * 60, "{retry}");
     // Other accounts are not locked.
     srv.login_demo("agent4").await;
@@ -267,20 +364,19 @@ async fn login_rate_limit_per_ip() {
     srv.seed_demo().await;
     for i in 0..4 {
         // Different accounts, one IP.
-        let body = srv.try_login(&format!("nobody{i}@demo.pinline.test"), "x-wrong-pw").await;
+        let body = srv
+            .try_login(&format!("nobody{i}@demo.pinline.test"), "x-wrong-pw")
+            .await;
         assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
     }
-    let body = srv.try_login("agent1@demo.pinline.test", DEMO_PASSWORD).await;
+    let body = srv
+        .try_login("agent1@demo.pinline.test", DEMO_PASSWORD)
+        .await;
     assert_eq!(error_code(&body).as_deref(), Some("RATE_LIMITED"));
-    let metrics = srv
-        .client
-        .get(format!("{}/metrics", srv.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    assert!(metrics.contains("pinline_login_attempts_total{outcome=\"rate_limited\"} 1"), "{metrics}");
+    let metrics = srv.metrics().await;
+    assert!(
+        metrics.contains("pinline_login_attempts_total{outcome=\"rate_limited\"} 1"),
+        "{metrics}"
+    );
     srv.finish().await;
 }

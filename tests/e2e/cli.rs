@@ -64,11 +64,18 @@ async fn serve_seed_login(backend: Backend) {
         let client = client.clone();
         let url = url.clone();
         async move {
-            let mut req = client.post(format!("{url}/graphql")).json(&json!({"query": query, "variables": vars}));
+            let mut req = client
+                .post(format!("{url}/graphql"))
+                .json(&json!({"query": query, "variables": vars}));
             if let Some(t) = token {
                 req = req.bearer_auth(t);
             }
-            req.send().await.expect("sent").json::<Value>().await.expect("json")
+            req.send()
+                .await
+                .expect("sent")
+                .json::<Value>()
+                .await
+                .expect("json")
         }
     };
     let login = post(
@@ -77,14 +84,24 @@ async fn serve_seed_login(backend: Backend) {
         json!({"p": password}),
     )
     .await;
-    let token = login["data"]["login"]["token"].as_str().expect("token").to_owned();
-    let me = post(Some(token), "{ me { email contactCenters { name dialerEnabled } } }", json!({})).await;
+    let token = login["data"]["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let me = post(
+        Some(token),
+        "{ me { email contactCenters { name dialerEnabled } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(me["data"]["me"]["email"], "agent1@demo.pinline.test");
     assert_eq!(me["data"]["me"]["contactCenters"][0]["dialerEnabled"], true);
 
     // SIGTERM stops it cleanly.
     let pid = child.id().expect("pid");
-    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("stops")
@@ -110,9 +127,15 @@ async fn migrate_and_seed_demo_commands() {
     let dir = tempfile::tempdir().expect("dir");
     let run = |args: &[&str]| {
         let mut cmd = std::process::Command::new(pinline_bin());
-        cmd.args(args).arg("--data-dir").arg(dir.path()).env_remove("DATABASE_URL");
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL");
         let out = cmd.output().expect("runs");
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (ok, out) = run(&["migrate"]);
     assert!(ok && out.contains("applied"), "{out}");
@@ -125,9 +148,24 @@ async fn migrate_and_seed_demo_commands() {
     }
     assert!(out.contains("chosen-password"));
     let (ok, out) = run(&["seed-demo"]);
-    assert!(ok && out.contains("chosen-password"), "second run shows the saved logins: {out}");
-    let (ok, _) = run(&["create-org", "--name", "Bad", "--admin-email", "not-an-email"]);
+    assert!(
+        ok && out.contains("chosen-password"),
+        "second run shows the saved logins: {out}"
+    );
+    let (ok, _) = run(&[
+        "create-org",
+        "--name",
+        "Bad",
+        "--admin-email",
+        "not-an-email",
+    ]);
     assert!(!ok, "a bad email is refused");
-    let schema = std::process::Command::new(pinline_bin()).arg("export-schema").output().expect("runs");
-    assert_eq!(String::from_utf8_lossy(&schema.stdout), pinline::graphql::sdl());
+    let schema = std::process::Command::new(pinline_bin())
+        .arg("export-schema")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&schema.stdout),
+        pinline::graphql::sdl()
+    );
 }

@@ -4,38 +4,34 @@
 use pinline::store::{DbTarget, run_migrations};
 use pinline_tests::{Backend, TestServer, pg};
 
-async fn get(srv: &TestServer, path: &str) -> (u16, String, String) {
-    let resp = srv
-        .client
-        .get(format!("{}{path}", srv.url))
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    (status, ctype, resp.text().await.expect("body"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_ready_metrics_and_web_app() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let srv = TestServer::start(backend).await;
-        assert_eq!(get(&srv, "/healthz").await.0, 200);
-        assert_eq!(get(&srv, "/readyz").await.0, 200);
+        assert_eq!(srv.get("/healthz").await.0, 200);
+        assert_eq!(srv.get("/readyz").await.0, 200);
 
-        let (status, ctype, text) = get(&srv, "/metrics").await;
+        let (status, ctype, text) = srv.get("/metrics").await;
         assert_eq!(status, 200);
         assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
         // Prometheus text: HELP/TYPE lines, samples, and the EOF marker.
-        assert!(text.contains("# TYPE pinline_http_requests counter"), "{text}");
-        assert!(text.contains("pinline_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{text}");
-        let backend_name = if backend == Backend::Sqlite { "sqlite" } else { "postgresql" };
-        assert!(text.contains(&format!("database=\"{backend_name}\"")), "{text}");
+        assert!(
+            text.contains("# TYPE pinline_http_requests counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pinline_http_requests_total{route=\"/healthz\",status=\"200\"} 1"),
+            "{text}"
+        );
+        let backend_name = if backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgresql"
+        };
+        assert!(
+            text.contains(&format!("database=\"{backend_name}\"")),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().expect("value");
@@ -43,11 +39,14 @@ async fn health_ready_metrics_and_web_app() {
         }
 
         // GraphiQL on GET /graphql; the web app with SPA fallback elsewhere.
-        let (status, ctype, html) = get(&srv, "/graphql").await;
+        let (status, ctype, html) = srv.get("/graphql").await;
         assert_eq!(status, 200);
-        assert!(ctype.starts_with("text/html") && html.contains("graphiql"), "{ctype}");
+        assert!(
+            ctype.starts_with("text/html") && html.contains("graphiql"),
+            "{ctype}"
+        );
         for path in ["/", "/agent/workspace", "/login"] {
-            let (status, _, body) = get(&srv, path).await;
+            let (status, _, body) = srv.get(path).await;
             assert_eq!(status, 200, "{path}");
             assert!(body.contains("pinline-test-index"), "{path}: {body}");
         }
@@ -72,10 +71,20 @@ async fn migrations_apply_from_empty_on_sqlite() {
     let target = DbTarget::Sqlite(dir.path().join("nested/dir/pinline.sqlite3"));
     let applied = run_migrations(&target).await.expect("migrates");
     assert!(!applied.is_empty());
-    assert!(run_migrations(&target).await.expect("again").is_empty(), "idempotent");
-    let db = pinline::store::Db::connect(&target, 1).await.expect("connect");
+    assert!(
+        run_migrations(&target).await.expect("again").is_empty(),
+        "idempotent"
+    );
+    let db = pinline::store::Db::connect(&target, 1)
+        .await
+        .expect("connect");
     db.ping().await.expect("ping");
-    assert!(pinline::store::organizations::find_by_name(&db, "x").await.expect("query").is_none());
+    assert!(
+        pinline::store::organizations::find_by_name(&db, "x")
+            .await
+            .expect("query")
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,9 +93,53 @@ async fn migrations_apply_from_empty_on_postgres() {
     let target = DbTarget::Postgres(url.clone());
     let applied = run_migrations(&target).await.expect("migrates");
     assert!(!applied.is_empty());
-    assert!(run_migrations(&target).await.expect("again").is_empty(), "idempotent");
-    let db = pinline::store::Db::connect(&target, 1).await.expect("connect");
-    assert!(pinline::store::organizations::find_by_name(&db, "x").await.expect("query").is_none());
+    assert!(
+        run_migrations(&target).await.expect("again").is_empty(),
+        "idempotent"
+    );
+    let db = pinline::store::Db::connect(&target, 1)
+        .await
+        .expect("connect");
+    assert!(
+        pinline::store::organizations::find_by_name(&db, "x")
+            .await
+            .expect("query")
+            .is_none()
+    );
     drop(db);
     pg::drop_database(&url).await;
+}
+
+/// The introspection query GraphiQL and code generators send must pass the
+/// depth and complexity limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_introspection_passes_the_limits() {
+    let srv = TestServer::start(Backend::Sqlite).await;
+    let query = r#"
+      query IntrospectionQuery {
+        __schema {
+          queryType { name } mutationType { name } subscriptionType { name }
+          types { ...FullType }
+          directives { name description locations args { ...InputValue } }
+        }
+      }
+      fragment FullType on __Type {
+        kind name description
+        fields(includeDeprecated: true) {
+          name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+        }
+        inputFields { ...InputValue }
+        interfaces { ...TypeRef }
+        enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+        possibleTypes { ...TypeRef }
+      }
+      fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+      fragment TypeRef on __Type {
+        kind name ofType { kind name ofType { kind name ofType { kind name ofType {
+          kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+      }"#;
+    let data = srv.ok(None, query, serde_json::json!({})).await;
+    let types = data["__schema"]["types"].as_array().expect("types");
+    assert!(types.iter().any(|t| t["name"] == "ContactCenter"));
+    srv.finish().await;
 }

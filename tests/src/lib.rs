@@ -153,6 +153,29 @@ impl TestServer {
         error_code(&body).unwrap_or_else(|| panic!("expected an error, got {body:#}"))
     }
 
+    /// GET a path; returns status, content type and body.
+    pub async fn get(&self, path: &str) -> (u16, String, String) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, ctype, resp.text().await.expect("body"))
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await.2
+    }
+
     /// Seed the demo organization with [`DEMO_PASSWORD`].
     pub async fn seed_demo(&self) {
         let seeded = pinline::bootstrap::seed_demo(&self.app.db, Some(DEMO_PASSWORD))

@@ -31,10 +31,8 @@ pub enum InitOutcome {
 impl WsClient {
     pub async fn connect(url: &str, protocol: &'static str) -> WsClient {
         let mut req = url.into_client_request().expect("ws request");
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static(protocol),
-        );
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
         let (stream, resp) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket connects");

@@ -125,7 +125,10 @@ pub const SECRET_FILE: &str = "jwt-secret";
 
 /// The signing secret: the configured one, else the one persisted in the
 /// data dir, else a new random one written there (mode 0600) for next time.
-pub fn load_or_create_secret(configured: Option<&str>, data_dir: &Path) -> std::io::Result<Vec<u8>> {
+pub fn load_or_create_secret(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> std::io::Result<Vec<u8>> {
     if let Some(s) = configured.filter(|s| !s.is_empty()) {
         return Ok(s.as_bytes().to_vec());
     }

@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (the crate's default parameters), run on
 //! a blocking thread so a login never stalls the async workers.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -12,7 +12,8 @@ pub enum PasswordError {
 
 pub fn hash(password: &str) -> Result<String, PasswordError> {
     let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hash(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

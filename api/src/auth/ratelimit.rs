@@ -134,7 +134,9 @@ mod tests {
             assert!(l.begin("a", &format!("ip{i}"), t0).is_ok());
             l.failed("a", t0);
         }
-        let err = l.begin("a", "ip9", t0 + Duration::from_secs(1)).unwrap_err();
+        let err = l
+            .begin("a", "ip9", t0 + Duration::from_secs(1))
+            .unwrap_err();
         assert_eq!(err, RetryAfter(Duration::from_secs(59)));
         assert!(l.begin("b", "ip8", t0).is_ok(), "other accounts unaffected");
         assert!(l.begin("a", "ip7", t0 + Duration::from_secs(60)).is_ok());

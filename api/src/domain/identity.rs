@@ -94,7 +94,10 @@ pub fn normalize_name(field: &'static str, raw: &str) -> Result<String, FieldErr
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -159,7 +162,15 @@ mod tests {
             normalize_email("  Agent1@Demo.Pinline.TEST ").as_deref(),
             Ok("agent1@demo.pinline.test")
         );
-        for bad in ["", "no-at", "a@b", "a@.com", "@x.com", "a b@x.com", "a@x.com."] {
+        for bad in [
+            "",
+            "no-at",
+            "a@b",
+            "a@.com",
+            "@x.com",
+            "a b@x.com",
+            "a@x.com.",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }
     }

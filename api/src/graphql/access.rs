@@ -42,7 +42,9 @@ pub async fn load_user(app: &App, actor: &Actor, id: &str) -> ApiResult<models::
     let visible = sees_whole_organization(actor)
         || match actor.user_id() {
             Some(me) if me == user.id => true,
-            Some(me) => store::contact_centers::share_a_contact_center(&app.db, me, &user.id).await?,
+            Some(me) => {
+                store::contact_centers::share_a_contact_center(&app.db, me, &user.id).await?
+            }
             None => false,
         };
     if visible {

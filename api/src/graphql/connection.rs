@@ -1,7 +1,7 @@
 //! Relay-style connections: opaque cursors over keyset pages.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::OutputType;
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -48,7 +48,12 @@ pub fn page_args(first: Option<i32>, after: Option<String>) -> ApiResult<PageArg
         None => None,
         Some(c) => match Cursor::decode_cursor(&c) {
             Ok(Cursor(id)) if !id.is_empty() => Some(id),
-            _ => return Err(ApiError::validation("after", "is not a cursor from this API")),
+            _ => {
+                return Err(ApiError::validation(
+                    "after",
+                    "is not a cursor from this API",
+                ));
+            }
         },
     };
     Ok(PageArgs { after, limit })

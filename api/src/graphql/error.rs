@@ -16,9 +16,15 @@ pub enum ApiError {
     Forbidden(String),
     /// Also the answer for ids of other organizations: no existence leak.
     NotFound(String),
-    Validation { field: String, message: String },
+    Validation {
+        field: String,
+        message: String,
+    },
     Conflict(String),
-    RateLimited { message: String, retry_after_secs: u64 },
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     Internal,
 }
 

@@ -139,7 +139,9 @@ impl Mutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
         let (app, req) = (app(ctx), request(ctx));
         let account = input.email.trim().to_lowercase();
-        if let Err(RetryAfter(wait)) = app.login_limiter.begin(&account, &req.client_ip, Instant::now())
+        if let Err(RetryAfter(wait)) =
+            app.login_limiter
+                .begin(&account, &req.client_ip, Instant::now())
         {
             app.metrics.login("rate_limited");
             let secs = wait.as_secs().max(1);
@@ -164,12 +166,14 @@ impl Mutation {
         };
         if !user.active {
             app.metrics.login("deactivated");
-            return Err(ApiError::Unauthenticated("this account is deactivated".into()));
+            return Err(ApiError::Unauthenticated(
+                "this account is deactivated".into(),
+            ));
         }
         app.login_limiter.succeeded(&account);
         let now = Utc::now();
-        let ttl = chrono::Duration::from_std(app.config.session_ttl)
-            .map_err(|_| ApiError::Internal)?;
+        let ttl =
+            chrono::Duration::from_std(app.config.session_ttl).map_err(|_| ApiError::Internal)?;
         let expires_at = now + ttl;
         let session = models::Session {
             id: store::new_id(),
@@ -267,7 +271,11 @@ impl Mutation {
 
     /// Revoke an API token: it stops working at once. True when it was
     /// active until now, false when it was already revoked.
-    async fn revoke_api_token(&self, ctx: &Context<'_>, input: RevokeApiTokenInput) -> ApiResult<bool> {
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiTokenInput,
+    ) -> ApiResult<bool> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Admin)?;
         let token = store::api_tokens::get(&app.db, &input.id)
@@ -285,7 +293,11 @@ impl Mutation {
     }
 
     /// Create a user in the caller's organization (admins).
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<UserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> ApiResult<UserPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Admin)?;
         let email = identity::normalize_email(&input.email)?;
@@ -295,12 +307,10 @@ impl Mutation {
         for id in &input.contact_center_ids {
             centers.push(access::load_contact_center(app, caller, id).await?.id);
         }
-        let hash = password::hash_async(input.password)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "hashing a password");
-                ApiError::Internal
-            })?;
+        let hash = password::hash_async(input.password).await.map_err(|e| {
+            tracing::error!(error = %e, "hashing a password");
+            ApiError::Internal
+        })?;
         let now = store::now();
         let role = DomainRole::from(input.role);
         let user = models::User {
@@ -322,23 +332,37 @@ impl Mutation {
             format!("{} as {role}", user.email),
         );
         let user = store::users::insert(&app.db, user, &centers, entry).await?;
-        publish(app, &caller.organization_id, EventKind::UserChanged { user_id: user.id.clone() });
+        publish(
+            app,
+            &caller.organization_id,
+            EventKind::UserChanged {
+                user_id: user.id.clone(),
+            },
+        );
         Ok(UserPayload { user: User(user) })
     }
 
     /// Change a user's name, role, password or active flag (admins). Admins
     /// cannot deactivate or demote themselves (`CONFLICT`).
-    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> ApiResult<UserPayload> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateUserInput,
+    ) -> ApiResult<UserPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Admin)?;
         let user = access::load_user(app, caller, &input.id).await?;
         let is_self = caller.user_id() == Some(user.id.as_str());
         let role = input.role.map(DomainRole::from);
         if is_self && input.active == Some(false) {
-            return Err(ApiError::Conflict("you cannot deactivate your own account".into()));
+            return Err(ApiError::Conflict(
+                "you cannot deactivate your own account".into(),
+            ));
         }
         if is_self && role.is_some_and(|r| r != DomainRole::Admin) {
-            return Err(ApiError::Conflict("you cannot remove your own admin role".into()));
+            return Err(ApiError::Conflict(
+                "you cannot remove your own admin role".into(),
+            ));
         }
         let name = input
             .name
@@ -382,7 +406,13 @@ impl Mutation {
             what.join(", "),
         );
         let user = store::users::update(&app.db, &user.id, changes, entry).await?;
-        publish(app, &caller.organization_id, EventKind::UserChanged { user_id: user.id.clone() });
+        publish(
+            app,
+            &caller.organization_id,
+            EventKind::UserChanged {
+                user_id: user.id.clone(),
+            },
+        );
         Ok(UserPayload { user: User(user) })
     }
 
@@ -400,7 +430,9 @@ impl Mutation {
             organization_id: caller.organization_id.clone(),
             name: identity::normalize_name("name", &input.name)?,
             dialer_enabled: input.dialer_enabled,
-            default_region: identity::normalize_region(input.default_region.as_deref().unwrap_or("US"))?,
+            default_region: identity::normalize_region(
+                input.default_region.as_deref().unwrap_or("US"),
+            )?,
             time_zone: identity::normalize_time_zone(
                 "timeZone",
                 input.time_zone.as_deref().unwrap_or("America/New_York"),
@@ -419,9 +451,13 @@ impl Mutation {
         publish(
             app,
             &caller.organization_id,
-            EventKind::ContactCenterChanged { contact_center_id: cc.id.clone() },
+            EventKind::ContactCenterChanged {
+                contact_center_id: cc.id.clone(),
+            },
         );
-        Ok(ContactCenterPayload { contact_center: ContactCenter(cc) })
+        Ok(ContactCenterPayload {
+            contact_center: ContactCenter(cc),
+        })
     }
 
     /// Rename a contact center, enable or disable its dialer, change its
@@ -435,9 +471,17 @@ impl Mutation {
         require_role(caller, DomainRole::Admin)?;
         let cc = access::load_contact_center(app, caller, &input.id).await?;
         let changes = store::contact_centers::ContactCenterChanges {
-            name: input.name.as_deref().map(|n| identity::normalize_name("name", n)).transpose()?,
+            name: input
+                .name
+                .as_deref()
+                .map(|n| identity::normalize_name("name", n))
+                .transpose()?,
             dialer_enabled: input.dialer_enabled,
-            default_region: input.default_region.as_deref().map(identity::normalize_region).transpose()?,
+            default_region: input
+                .default_region
+                .as_deref()
+                .map(identity::normalize_region)
+                .transpose()?,
             time_zone: input
                 .time_zone
                 .as_deref()
@@ -455,9 +499,13 @@ impl Mutation {
         publish(
             app,
             &caller.organization_id,
-            EventKind::ContactCenterChanged { contact_center_id: cc.id.clone() },
+            EventKind::ContactCenterChanged {
+                contact_center_id: cc.id.clone(),
+            },
         );
-        Ok(ContactCenterPayload { contact_center: ContactCenter(cc) })
+        Ok(ContactCenterPayload {
+            contact_center: ContactCenter(cc),
+        })
     }
 
     /// Make a user a member of a contact center (admins).
@@ -491,7 +539,11 @@ async fn set_membership(
     let entry = audit::entry(
         &caller.organization_id,
         Some(caller.audit_id()),
-        if member { "membership.add" } else { "membership.remove" },
+        if member {
+            "membership.add"
+        } else {
+            "membership.remove"
+        },
         &user.id,
         format!("{} in {:?}", user.email, cc.name),
     );

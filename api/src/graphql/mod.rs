@@ -16,7 +16,8 @@ use crate::app::App;
 use crate::auth::Actor;
 use error::{ApiError, ApiResult};
 
-pub type PinlineSchema = Schema<query::Query, identity_mutations::Mutation, subscription::Subscription>;
+pub type PinlineSchema =
+    Schema<query::Query, identity_mutations::Mutation, subscription::Subscription>;
 
 /// Who sent this request, as far as the transport could tell.
 #[derive(Debug, Clone)]

@@ -76,7 +76,12 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(page, args.after.is_some(), |u| u.id.clone(), User))
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |u| u.id.clone(),
+            User,
+        ))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<User> {
@@ -107,7 +112,12 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(page, args.after.is_some(), |c| c.id.clone(), ContactCenter))
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |c| c.id.clone(),
+            ContactCenter,
+        ))
     }
 
     async fn contact_center(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ContactCenter> {
@@ -134,7 +144,12 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(page, args.after.is_some(), |t| t.id.clone(), ApiToken))
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |t| t.id.clone(),
+            ApiToken,
+        ))
     }
 
     /// The organization's audit trail, newest first (admins).
@@ -154,6 +169,11 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(page, args.after.is_some(), |e| e.id.clone(), AuditEntry))
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |e| e.id.clone(),
+            AuditEntry,
+        ))
     }
 }

@@ -165,7 +165,12 @@ impl ContactCenter {
             args.limit,
         )
         .await?;
-        Ok(connection(page, args.after.is_some(), |u| u.id.clone(), User))
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |u| u.id.clone(),
+            User,
+        ))
     }
 }
 

@@ -63,9 +63,7 @@ pub async fn graphql_post(
         None => Caller::Anonymous,
         Some(value) => match value.to_str().ok().and_then(bearer) {
             Some(token) => caller_for(&state.app, Some(token)).await,
-            None => Caller::Refused(
-                "the Authorization header must be `Bearer <token>`".to_owned(),
-            ),
+            None => Caller::Refused("the Authorization header must be `Bearer <token>`".to_owned()),
         },
     };
     let info = RequestInfo {
@@ -119,9 +117,7 @@ pub async fn graphql_ws(
                             "send the token in connection_init: {\"token\": \"…\"}".into(),
                         )
                         .into()),
-                        Caller::Refused(reason) => {
-                            Err(ApiError::Unauthenticated(reason).into())
-                        }
+                        Caller::Refused(reason) => Err(ApiError::Unauthenticated(reason).into()),
                     }
                 })
                 .serve()
@@ -138,7 +134,10 @@ mod tests {
     #[test]
     fn tokens_are_found_where_clients_put_them() {
         use serde_json::json;
-        assert_eq!(token_from_init(&json!({"token": "a"})).as_deref(), Some("a"));
+        assert_eq!(
+            token_from_init(&json!({"token": "a"})).as_deref(),
+            Some("a")
+        );
         assert_eq!(
             token_from_init(&json!({"Authorization": "Bearer b"})).as_deref(),
             Some("b")

@@ -5,7 +5,6 @@
 mod graphql;
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -45,9 +44,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics))
         .with_state(state.clone());
     let with_web = if dist.join("index.html").is_file() {
-        api.fallback_service(
-            ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
-        )
+        api.fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))))
     } else {
         tracing::warn!(dist = %dist.display(), "web app not built: serving the API only");
         api.fallback(web_not_built)
@@ -90,7 +87,11 @@ async fn metrics(State(state): State<HttpState>) -> Response {
 }
 
 async fn count_requests(State(state): State<HttpState>, req: Request, next: Next) -> Response {
-    let route = match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+    let route = match req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
         Some("/graphql") => "/graphql",
         Some("/graphql/ws") => "/graphql/ws",
         Some("/healthz") => "/healthz",
@@ -111,8 +112,8 @@ async fn count_requests(State(state): State<HttpState>, req: Request, next: Next
     response
 }
 
-/// Serve until `shutdown` resolves. Returns the bound address through
-/// `on_bound` (useful with port 0).
+/// Serve on `listener` until `shutdown` resolves, then finish in-flight
+/// requests.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -125,9 +126,4 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
-}
-
-/// Whether a built web app is at `dist`.
-pub fn web_app_built(dist: &Path) -> bool {
-    dist.join("index.html").is_file()
 }

@@ -53,12 +53,7 @@ pub async fn list(
 }
 
 /// Revoke; returns false when it was already revoked.
-pub async fn revoke(
-    db: &Db,
-    id: &str,
-    at: NaiveDateTime,
-    audit: AuditEntry,
-) -> StoreResult<bool> {
+pub async fn revoke(db: &Db, id: &str, at: NaiveDateTime, audit: AuditEntry) -> StoreResult<bool> {
     with_tx!(db, |conn| {
         let n = diesel::update(
             api_tokens::table

@@ -156,9 +156,7 @@ macro_rules! with_tx {
                     .await
                     .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
                 pooled
-                    .immediate_transaction(async |$conn| -> $crate::store::StoreResult<_> {
-                        $body
-                    })
+                    .immediate_transaction(async |$conn| -> $crate::store::StoreResult<_> { $body })
                     .await
             }
         }

@@ -1,0 +1,86 @@
+//! Talking to the GraphQL API over HTTP: one POST per operation, errors
+//! turned into words a person understands.
+
+use gloo_net::http::Request;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// What went wrong, for the person in front of the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The API's `extensions.code`, or `NETWORK`.
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    fn network(detail: impl std::fmt::Display) -> Self {
+        ApiError {
+            code: "NETWORK".into(),
+            message: format!(
+                "Cannot reach the Pinline server ({detail}). Check your connection and try again."
+            ),
+        }
+    }
+
+    /// A sentence to show.
+    pub fn for_people(&self) -> String {
+        match self.code.as_str() {
+            "UNAUTHENTICATED" if self.message.contains("wrong email or password") => {
+                "That email and password do not match. Check them and try again.".into()
+            }
+            "UNAUTHENTICATED" => format!("Please sign in again: {}.", self.message),
+            "RATE_LIMITED" => format!("Too many attempts. {}", capitalize(&self.message)),
+            "FORBIDDEN" => "Your role does not allow this.".into(),
+            "NOT_FOUND" => "That no longer exists, or you cannot see it.".into(),
+            "INTERNAL" => "Something went wrong on the server. Try again; if it keeps happening, tell your admin.".into(),
+            _ => capitalize(&self.message),
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Run one operation; `T` is the shape of `data`.
+pub async fn graphql<T: DeserializeOwned>(
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> Result<T, ApiError> {
+    let mut req = Request::post("/graphql").header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", &format!("Bearer {t}"));
+    }
+    let body = json!({ "query": query, "variables": variables });
+    let resp = req
+        .body(body.to_string())
+        .map_err(ApiError::network)?
+        .send()
+        .await
+        .map_err(ApiError::network)?;
+    let value: Value = resp.json().await.map_err(ApiError::network)?;
+    if let Some(err) = value.get("errors").and_then(|e| e.get(0)) {
+        return Err(ApiError {
+            code: err["extensions"]["code"]
+                .as_str()
+                .unwrap_or("INTERNAL")
+                .to_owned(),
+            message: err["message"]
+                .as_str()
+                .unwrap_or("unknown error")
+                .to_owned(),
+        });
+    }
+    serde_json::from_value(value.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| {
+        ApiError {
+            code: "INTERNAL".into(),
+            message: format!("unexpected answer from the server: {e}"),
+        }
+    })
+}

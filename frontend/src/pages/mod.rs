@@ -1,0 +1,16 @@
+//! The pages of the app.
+
+pub mod login;
+pub mod shell;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <main class="center">
+            <h1>"Page not found"</h1>
+            <a href="/">"Back to Pinline"</a>
+        </main>
+    }
+}

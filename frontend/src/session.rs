@@ -1,0 +1,20 @@
+//! The signed-in session: the token, kept in localStorage so a reload keeps
+//! the user signed in until the token expires or they sign out.
+
+use gloo_storage::{LocalStorage, Storage};
+
+const KEY: &str = "pinline.token";
+
+pub fn token() -> Option<String> {
+    LocalStorage::get::<String>(KEY)
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
+pub fn save(token: &str) {
+    let _ = LocalStorage::set(KEY, token);
+}
+
+pub fn clear() {
+    LocalStorage::delete(KEY);
+}
