@@ -2,7 +2,9 @@
 //! first admin) and `seed-demo` (the demo organization of API.md).
 
 use crate::auth::password;
+use crate::domain::campaign::{self, CampaignSettings};
 use crate::domain::identity::{self, FieldError, Role};
+use crate::domain::lead::LeadInput;
 use crate::store::{self, Db, StoreError, audit, models};
 
 #[derive(Debug, thiserror::Error)]
@@ -140,5 +142,50 @@ pub async fn seed_demo(db: &Db, password: Option<&str>) -> Result<DemoSeed, Boot
             password: password.clone(),
         });
     }
+    seed_demo_campaign(db, &cc).await?;
     Ok(DemoSeed::Created(logins))
+}
+
+pub const DEMO_CAMPAIGN: &str = "Spring Renewals (demo)";
+
+/// A draft campaign with a handful of leads across US time zones.
+async fn seed_demo_campaign(db: &Db, cc: &models::ContactCenter) -> Result<(), BootstrapError> {
+    let mut settings = CampaignSettings::defaults();
+    settings.caller_id = "+14155550100".into();
+    campaign::validate(&settings)?;
+    let row = store::campaigns::new_row(cc, DEMO_CAMPAIGN.into(), &settings);
+    let entry = audit::entry(
+        &cc.organization_id,
+        None,
+        "campaign.create",
+        &row.id,
+        "demo seed",
+    );
+    let row = store::campaigns::insert(db, row, entry).await?;
+    const PEOPLE: [(&str, &str, &str, &str, &str); 8] = [
+        ("212 555 0101", "Ada", "Lovelace", "Gold", "2019"),
+        ("312 555 0102", "Grace", "Hopper", "Silver", "2021"),
+        ("415 555 0103", "Alan", "Turing", "Gold", "2018"),
+        ("303 555 0104", "Katherine", "Johnson", "Bronze", "2023"),
+        ("602 555 0105", "Edsger", "Dijkstra", "Silver", "2020"),
+        ("617 555 0106", "Barbara", "Liskov", "Gold", "2017"),
+        ("206 555 0107", "Donald", "Knuth", "Bronze", "2022"),
+        ("808 555 0108", "Margaret", "Hamilton", "Gold", "2016"),
+    ];
+    let leads: Vec<LeadInput> = PEOPLE
+        .iter()
+        .map(|(phone, first, last, plan, since)| LeadInput {
+            phone: (*phone).into(),
+            first_name: Some((*first).into()),
+            last_name: Some((*last).into()),
+            time_zone: None,
+            custom_properties: vec![
+                ("Plan".into(), (*plan).into()),
+                ("Customer since".into(), (*since).into()),
+                ("Renewal due".into(), "2027-04-01".into()),
+            ],
+        })
+        .collect();
+    crate::import::import_rows(db, &row, &cc.default_region, &leads).await?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod auth;
+mod campaigns;
 mod cli;
 mod ops;
 mod websocket;

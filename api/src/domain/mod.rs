@@ -1,4 +1,9 @@
 //! The pure rules of the business: no database, no tokio, no clock reads.
 //! Functions take the facts (and `now`) as arguments and return decisions.
 
+pub mod campaign;
+pub mod eligibility;
 pub mod identity;
+pub mod lead;
+pub mod phone;
+pub mod window;

@@ -19,6 +19,7 @@ use super::error::{ApiError, ApiResult};
 use super::types::{ApiToken, ContactCenter, Role, User};
 use super::{actor, app, request};
 
+#[derive(Default)]
 pub struct Mutation;
 
 #[derive(InputObject)]
@@ -132,7 +133,7 @@ fn publish(app: &App, organization_id: &str, kind: EventKind) {
     });
 }
 
-#[Object]
+#[Object(name = "IdentityMutation")]
 impl Mutation {
     /// Sign in. Failed attempts are limited per account and per client IP
     /// (`RATE_LIMITED`, with `retryAfterSeconds`).

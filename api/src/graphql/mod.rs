@@ -3,6 +3,8 @@
 //! the schema and holds what every resolver needs (the caller, the app).
 
 mod access;
+mod campaign_api;
+mod campaign_types;
 mod connection;
 pub mod error;
 mod identity_mutations;
@@ -16,8 +18,15 @@ use crate::app::App;
 use crate::auth::Actor;
 use error::{ApiError, ApiResult};
 
-pub type PinlineSchema =
-    Schema<query::Query, identity_mutations::Mutation, subscription::Subscription>;
+/// All queries: identity, campaigns and leads.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(query::Query, campaign_api::CampaignQuery);
+
+/// All mutations.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(identity_mutations::Mutation, campaign_api::CampaignMutation);
+
+pub type PinlineSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Who sent this request, as far as the transport could tell.
 #[derive(Debug, Clone)]
@@ -45,8 +54,8 @@ pub fn build_schema(app: Option<App>) -> PinlineSchema {
         }
     };
     let mut builder = Schema::build(
-        query::Query,
-        identity_mutations::Mutation,
+        Query::default(),
+        Mutation::default(),
         subscription::Subscription,
     )
     .limit_depth(depth)

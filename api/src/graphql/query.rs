@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::types::{ApiToken, AuditEntry, ContactCenter, Organization, Role, User, UserConnection};
 use super::{actor, app};
 
+#[derive(Default)]
 pub struct Query;
 
 #[derive(InputObject, Default)]
@@ -23,7 +24,7 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-#[Object]
+#[Object(name = "IdentityQuery")]
 impl Query {
     /// The signed-in user. API tokens have no user: use `organization`.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {

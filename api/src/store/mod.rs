@@ -5,7 +5,9 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod campaigns;
 pub mod contact_centers;
+pub mod leads;
 mod migrate;
 pub mod models;
 pub mod organizations;
@@ -88,6 +90,8 @@ pub enum StoreError {
     Migration(String),
     #[error("{0} already exists")]
     Duplicate(&'static str),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }
 
 impl From<DieselError> for StoreError {

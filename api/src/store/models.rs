@@ -84,3 +84,58 @@ pub struct AuditEntry {
     pub detail: String,
     pub created_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = campaigns)]
+pub struct Campaign {
+    pub id: String,
+    pub organization_id: String,
+    pub contact_center_id: String,
+    pub name: String,
+    pub state: String,
+    pub dial_mode: String,
+    pub caller_id: String,
+    pub window_days: i32,
+    pub window_start: String,
+    pub window_end: String,
+    pub ring_timeout_secs: i32,
+    pub max_attempts: i32,
+    pub max_attempts_per_day: i32,
+    pub retry_no_answer_min: i32,
+    pub retry_busy_min: i32,
+    pub retry_machine_min: i32,
+    pub retry_abandoned_min: i32,
+    pub retry_failed_min: i32,
+    pub max_abandon_rate: f64,
+    pub max_dial_ratio: f64,
+    pub wrap_up_limit_secs: Option<i32>,
+    pub dispositions: String,
+    pub machine_handling: String,
+    pub safe_harbor_message: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = leads, treat_none_as_default_value = false)]
+pub struct Lead {
+    pub id: String,
+    pub organization_id: String,
+    pub campaign_id: String,
+    pub phone: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub time_zone: Option<String>,
+    /// JSON: `[["key", "value"], …]`, in the order given.
+    pub custom_properties: String,
+    pub status: String,
+    pub priority: i32,
+    pub attempts: i32,
+    pub not_before: Option<NaiveDateTime>,
+    pub last_attempt_at: Option<NaiveDateTime>,
+    pub last_outcome: Option<String>,
+    pub last_abandoned_at: Option<NaiveDateTime>,
+    pub claimed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

@@ -80,11 +80,132 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        organization_id -> Text,
+        contact_center_id -> Text,
+        name -> Text,
+        state -> Text,
+        dial_mode -> Text,
+        caller_id -> Text,
+        window_days -> Integer,
+        window_start -> Text,
+        window_end -> Text,
+        ring_timeout_secs -> Integer,
+        max_attempts -> Integer,
+        max_attempts_per_day -> Integer,
+        retry_no_answer_min -> Integer,
+        retry_busy_min -> Integer,
+        retry_machine_min -> Integer,
+        retry_abandoned_min -> Integer,
+        retry_failed_min -> Integer,
+        max_abandon_rate -> Double,
+        max_dial_ratio -> Double,
+        wrap_up_limit_secs -> Nullable<Integer>,
+        dispositions -> Text,
+        machine_handling -> Text,
+        safe_harbor_message -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Text,
+        organization_id -> Text,
+        campaign_id -> Text,
+        phone -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
+        custom_properties -> Text,
+        status -> Text,
+        priority -> Integer,
+        attempts -> Integer,
+        not_before -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_outcome -> Nullable<Text>,
+        last_abandoned_at -> Nullable<Timestamp>,
+        claimed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dnc_entries (id) {
+        id -> Text,
+        organization_id -> Text,
+        phone -> Text,
+        source -> Text,
+        reason -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dnt_entries (id) {
+        id -> Text,
+        organization_id -> Text,
+        phone -> Text,
+        source -> Text,
+        reason -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invalid_numbers (id) {
+        id -> Text,
+        organization_id -> Text,
+        phone -> Text,
+        kind -> Text,
+        source -> Text,
+        reason -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dial_attempts (id) {
+        id -> Text,
+        organization_id -> Text,
+        campaign_id -> Text,
+        lead_id -> Text,
+        phone -> Text,
+        started_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    compliance_trail (id) {
+        id -> Text,
+        organization_id -> Text,
+        campaign_id -> Text,
+        lead_id -> Text,
+        phone -> Text,
+        at -> Timestamp,
+        verdict -> Text,
+        allowed -> Bool,
+        facts -> Text,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(contact_centers -> organizations (organization_id));
 diesel::joinable!(memberships -> contact_centers (contact_center_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(campaigns -> contact_centers (contact_center_id));
+diesel::joinable!(leads -> campaigns (campaign_id));
+diesel::joinable!(dial_attempts -> leads (lead_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -94,4 +215,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_tokens,
     audit_log,
+    campaigns,
+    leads,
+    dnc_entries,
+    dnt_entries,
+    invalid_numbers,
+    dial_attempts,
+    compliance_trail,
 );

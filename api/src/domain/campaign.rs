@@ -1,0 +1,432 @@
+//! Campaigns: the lifecycle state machine and the settings' rules.
+
+use chrono::Duration;
+
+use super::identity::FieldError;
+use super::window::CallingWindow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CampaignState {
+    Draft,
+    Running,
+    Paused,
+    Completed,
+    Archived,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialMode {
+    /// The agent sees the lead first and chooses to dial or skip.
+    Preview,
+    /// One call per available agent.
+    Progressive,
+    /// More calls than agents, paced to the abandonment limit.
+    Predictive,
+}
+
+/// What a supervisor asks of a campaign's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleAction {
+    Start,
+    Pause,
+    Complete,
+    Archive,
+}
+
+macro_rules! str_enum {
+    ($ty:ident { $($variant:ident => $s:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s { $($s => Some($ty::$variant),)* _ => None }
+            }
+        }
+    };
+}
+pub(crate) use str_enum;
+
+str_enum!(CampaignState {
+    Draft => "DRAFT",
+    Running => "RUNNING",
+    Paused => "PAUSED",
+    Completed => "COMPLETED",
+    Archived => "ARCHIVED",
+});
+str_enum!(DialMode {
+    Preview => "PREVIEW",
+    Progressive => "PROGRESSIVE",
+    Predictive => "PREDICTIVE",
+});
+
+/// DRAFT → RUNNING ⇄ PAUSED → COMPLETED → ARCHIVED. `Start` also resumes a
+/// paused campaign; a draft may be archived unused; completing is final.
+pub fn transition(from: CampaignState, action: LifecycleAction) -> Option<CampaignState> {
+    use CampaignState::*;
+    use LifecycleAction::*;
+    match (from, action) {
+        (Draft | Paused, Start) => Some(Running),
+        (Running, Pause) => Some(Paused),
+        (Running | Paused, Complete) => Some(Completed),
+        (Completed | Draft, Archive) => Some(Archived),
+        _ => None,
+    }
+}
+
+/// Why a lead was last tried and not finished: picks the retry delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptOutcome {
+    NoAnswer,
+    Busy,
+    Machine,
+    Abandoned,
+    Failed,
+}
+
+str_enum!(AttemptOutcome {
+    NoAnswer => "NO_ANSWER",
+    Busy => "BUSY",
+    Machine => "MACHINE",
+    Abandoned => "ABANDONED",
+    Failed => "FAILED",
+});
+
+/// A number whose call was abandoned is not called again within 72 hours by
+/// a predictive campaign.
+pub const ABANDON_LOCKOUT: Duration = Duration::hours(72);
+/// Unanswered calls ring at least this long.
+pub const MIN_RING_TIMEOUT_SECS: u32 = 15;
+pub const MAX_RING_TIMEOUT_SECS: u32 = 120;
+pub const DEFAULT_MAX_ABANDON_RATE: f64 = 0.03;
+
+/// Retry delays per outcome, in minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryDelays {
+    pub no_answer: u32,
+    pub busy: u32,
+    pub machine: u32,
+    pub abandoned: u32,
+    pub failed: u32,
+}
+
+impl Default for RetryDelays {
+    fn default() -> Self {
+        RetryDelays {
+            no_answer: 4 * 60,
+            busy: 30,
+            machine: 24 * 60,
+            abandoned: 72 * 60,
+            failed: 24 * 60,
+        }
+    }
+}
+
+impl RetryDelays {
+    pub fn for_outcome(&self, outcome: AttemptOutcome) -> Duration {
+        let minutes = match outcome {
+            AttemptOutcome::NoAnswer => self.no_answer,
+            AttemptOutcome::Busy => self.busy,
+            AttemptOutcome::Machine => self.machine,
+            AttemptOutcome::Abandoned => self.abandoned,
+            AttemptOutcome::Failed => self.failed,
+        };
+        Duration::minutes(minutes.into())
+    }
+}
+
+/// What happens when a machine answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MachineHandling {
+    /// Hang up and retry after the machine delay.
+    HangUp,
+    /// Play the campaign's voicemail message, then hang up.
+    LeaveMessage,
+    /// Connect the machine to an agent like a person.
+    ConnectAgent,
+}
+
+str_enum!(MachineHandling {
+    HangUp => "HANG_UP",
+    LeaveMessage => "LEAVE_MESSAGE",
+    ConnectAgent => "CONNECT_AGENT",
+});
+
+/// How a disposition leaves the lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DispositionCategory {
+    /// A conversation with the right party.
+    Contact,
+    /// Reached something other than the person (voicemail, wrong party).
+    NonContact,
+    /// The lead asked to be called back.
+    Callback,
+    /// Nothing more to do with this lead (sale, refusal, do not call).
+    Final,
+}
+
+str_enum!(DispositionCategory {
+    Contact => "CONTACT",
+    NonContact => "NON_CONTACT",
+    Callback => "CALLBACK",
+    Final => "FINAL",
+});
+
+/// One choice an agent has at wrap-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disposition {
+    pub code: String,
+    pub label: String,
+    pub category: DispositionCategory,
+    /// Whether the lead is finished after this disposition.
+    pub ends_lead: bool,
+    /// When not finished: retry after this many minutes (none = the
+    /// campaign's no-answer delay).
+    pub retry_delay_minutes: Option<u32>,
+}
+
+/// The default disposition set of a new campaign.
+pub fn default_dispositions() -> Vec<Disposition> {
+    let d = |code: &str, label: &str, category, ends_lead, retry: Option<u32>| Disposition {
+        code: code.into(),
+        label: label.into(),
+        category,
+        ends_lead,
+        retry_delay_minutes: retry,
+    };
+    use DispositionCategory::*;
+    vec![
+        d("INTERESTED", "Connected – Interested", Contact, true, None),
+        d(
+            "NOT_INTERESTED",
+            "Connected – Not interested",
+            Final,
+            true,
+            None,
+        ),
+        d("CALL_BACK", "Call back", Callback, false, None),
+        d(
+            "LEFT_VOICEMAIL",
+            "Left voicemail",
+            NonContact,
+            false,
+            Some(24 * 60),
+        ),
+        d("NO_ANSWER", "No answer", NonContact, false, None),
+        d("WRONG_PARTY", "Wrong party", NonContact, true, None),
+    ]
+}
+
+/// The settings of a campaign, as validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignSettings {
+    pub dial_mode: DialMode,
+    /// E.164.
+    pub caller_id: String,
+    pub calling_window: CallingWindow,
+    pub ring_timeout_secs: u32,
+    pub max_attempts: u32,
+    pub max_attempts_per_day: u32,
+    pub retry_delays: RetryDelays,
+    /// Fraction of live answers, 0 < r ≤ 0.03 by default law.
+    pub max_abandon_rate: f64,
+    /// Calls per available agent the predictive pacer may reach.
+    pub max_dial_ratio: f64,
+    /// Seconds an agent may stay in wrap-up; none = no limit.
+    pub wrap_up_limit_secs: Option<u32>,
+    pub dispositions: Vec<Disposition>,
+    pub machine_handling: MachineHandling,
+    pub safe_harbor_message: String,
+}
+
+impl CampaignSettings {
+    /// A new campaign's settings: progressive, the legal window, 25 s ring,
+    /// 5 attempts (2 a day), 3 % abandonment, the default dispositions. The
+    /// caller ID must still be set.
+    pub fn defaults() -> CampaignSettings {
+        CampaignSettings {
+            dial_mode: DialMode::Progressive,
+            caller_id: String::new(),
+            calling_window: CallingWindow::default(),
+            ring_timeout_secs: 25,
+            max_attempts: 5,
+            max_attempts_per_day: 2,
+            retry_delays: RetryDelays::default(),
+            max_abandon_rate: DEFAULT_MAX_ABANDON_RATE,
+            max_dial_ratio: 2.5,
+            wrap_up_limit_secs: None,
+            dispositions: default_dispositions(),
+            machine_handling: MachineHandling::HangUp,
+            safe_harbor_message: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
+        }
+    }
+}
+
+fn field(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, message)
+}
+
+/// Check every rule of PRODUCT.md §3–§4 on a campaign's settings.
+pub fn validate(s: &CampaignSettings) -> Result<(), FieldError> {
+    let digits = s.caller_id.strip_prefix('+').unwrap_or("");
+    if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(field(
+            "callerId",
+            "must be an E.164 number such as +14155550100",
+        ));
+    }
+    if !(MIN_RING_TIMEOUT_SECS..=MAX_RING_TIMEOUT_SECS).contains(&s.ring_timeout_secs) {
+        return Err(field(
+            "ringTimeoutSeconds",
+            format!(
+                "must be between {MIN_RING_TIMEOUT_SECS} and {MAX_RING_TIMEOUT_SECS} seconds (unanswered calls ring at least 15 s)"
+            ),
+        ));
+    }
+    if !(1..=100).contains(&s.max_attempts) {
+        return Err(field("maxAttempts", "must be between 1 and 100"));
+    }
+    if s.max_attempts_per_day < 1 || s.max_attempts_per_day > s.max_attempts {
+        return Err(field(
+            "maxAttemptsPerDay",
+            "must be between 1 and maxAttempts",
+        ));
+    }
+    if !(s.max_abandon_rate > 0.0 && s.max_abandon_rate <= DEFAULT_MAX_ABANDON_RATE) {
+        return Err(field(
+            "maxAbandonRate",
+            "must be above 0 and at most 0.03 (3 % of live answers)",
+        ));
+    }
+    if !(1.0..=5.0).contains(&s.max_dial_ratio) {
+        return Err(field("maxDialRatio", "must be between 1.0 and 5.0"));
+    }
+    if s.dial_mode == DialMode::Predictive
+        && Duration::minutes(s.retry_delays.abandoned.into()) < ABANDON_LOCKOUT
+    {
+        return Err(field(
+            "retryDelays.abandoned",
+            "must be at least 72 hours (4320 minutes) in a PREDICTIVE campaign",
+        ));
+    }
+    let max_delay = 60 * 24 * 365;
+    let delays = [
+        ("retryDelays.noAnswer", s.retry_delays.no_answer),
+        ("retryDelays.busy", s.retry_delays.busy),
+        ("retryDelays.machine", s.retry_delays.machine),
+        ("retryDelays.abandoned", s.retry_delays.abandoned),
+        ("retryDelays.failed", s.retry_delays.failed),
+    ];
+    if let Some((name, _)) = delays.iter().find(|(_, m)| *m > max_delay) {
+        return Err(field(name, "must be at most a year"));
+    }
+    if s.wrap_up_limit_secs
+        .is_some_and(|w| !(5..=3600).contains(&w))
+    {
+        return Err(field(
+            "wrapUpLimitSeconds",
+            "must be between 5 and 3600 seconds",
+        ));
+    }
+    if s.dispositions.is_empty() {
+        return Err(field("dispositions", "must have at least one disposition"));
+    }
+    let mut codes = std::collections::HashSet::new();
+    for d in &s.dispositions {
+        let ok = !d.code.is_empty()
+            && d.code.len() <= 64
+            && d.code
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(field(
+                "dispositions.code",
+                format!("{:?} must be 1–64 characters of A–Z, 0–9 and _", d.code),
+            ));
+        }
+        if !codes.insert(d.code.as_str()) {
+            return Err(field(
+                "dispositions.code",
+                format!("{:?} appears twice", d.code),
+            ));
+        }
+        if d.label.trim().is_empty() || d.label.chars().count() > 100 {
+            return Err(field("dispositions.label", "must be 1–100 characters"));
+        }
+        if d.retry_delay_minutes.is_some_and(|m| m > max_delay) {
+            return Err(field(
+                "dispositions.retryDelayMinutes",
+                "must be at most a year",
+            ));
+        }
+    }
+    if s.safe_harbor_message.trim().is_empty() || s.safe_harbor_message.chars().count() > 500 {
+        return Err(field("safeHarborMessage", "must be 1–500 characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CampaignState::*;
+    use LifecycleAction::*;
+
+    #[test]
+    fn lifecycle() {
+        assert_eq!(transition(Draft, Start), Some(Running));
+        assert_eq!(transition(Running, Pause), Some(Paused));
+        assert_eq!(transition(Paused, Start), Some(Running));
+        assert_eq!(transition(Paused, Complete), Some(Completed));
+        assert_eq!(transition(Completed, Archive), Some(Archived));
+        assert_eq!(transition(Draft, Pause), None);
+        assert_eq!(transition(Completed, Start), None);
+        assert_eq!(transition(Archived, Start), None);
+        assert_eq!(transition(Running, Start), None);
+        assert_eq!(transition(Running, Archive), None);
+    }
+
+    pub(crate) fn settings() -> CampaignSettings {
+        CampaignSettings {
+            dial_mode: DialMode::Predictive,
+            caller_id: "+14155550100".into(),
+            calling_window: CallingWindow::default(),
+            ring_timeout_secs: 25,
+            max_attempts: 5,
+            max_attempts_per_day: 2,
+            retry_delays: RetryDelays::default(),
+            max_abandon_rate: 0.03,
+            max_dial_ratio: 3.0,
+            wrap_up_limit_secs: Some(60),
+            dispositions: default_dispositions(),
+            machine_handling: MachineHandling::HangUp,
+            safe_harbor_message: "Sorry we missed you.".into(),
+        }
+    }
+
+    #[test]
+    fn settings_rules_name_the_field() {
+        assert_eq!(validate(&settings()), Ok(()));
+        let check = |f: fn(&mut CampaignSettings), name: &str| {
+            let mut s = settings();
+            f(&mut s);
+            assert_eq!(validate(&s).map_err(|e| e.field), Err(name), "{name}");
+        };
+        check(|s| s.ring_timeout_secs = 14, "ringTimeoutSeconds");
+        check(|s| s.max_attempts_per_day = 6, "maxAttemptsPerDay");
+        check(|s| s.max_abandon_rate = 0.05, "maxAbandonRate");
+        check(|s| s.max_dial_ratio = 0.5, "maxDialRatio");
+        check(|s| s.retry_delays.abandoned = 60, "retryDelays.abandoned");
+        check(|s| s.dispositions.clear(), "dispositions");
+        check(
+            |s| s.dispositions[1].code = "INTERESTED".into(),
+            "dispositions.code",
+        );
+        check(|s| s.safe_harbor_message = " ".into(), "safeHarborMessage");
+        // The 72-hour floor is for predictive campaigns only.
+        let mut s = settings();
+        s.dial_mode = DialMode::Progressive;
+        s.retry_delays.abandoned = 60;
+        assert_eq!(validate(&s), Ok(()));
+    }
+}

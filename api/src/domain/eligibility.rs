@@ -1,0 +1,502 @@
+//! The eligibility gate: may this lead be dialed now, and if not, exactly
+//! why. A pure function of the lead, its campaign, the organization's lists
+//! and `now`; the claim and the engine both ask it, and the compliance trail
+//! records its answer with the facts it used.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode, str_enum};
+use super::window::CallingWindow;
+
+/// Where a lead stands in its campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeadStatus {
+    /// Never tried.
+    New,
+    /// Tried; due again at `not_before`.
+    Retry,
+    /// A callback is scheduled at `not_before`.
+    Callback,
+    /// Claimed by the dialer: a call is being placed or is in progress.
+    Dialing,
+    /// Nothing more to do.
+    Finished,
+    /// Accepted, but its time zone is unknown: never dialed until fixed.
+    NeedsTimeZone,
+}
+
+str_enum!(LeadStatus {
+    New => "NEW",
+    Retry => "RETRY",
+    Callback => "CALLBACK",
+    Dialing => "DIALING",
+    Finished => "FINISHED",
+    NeedsTimeZone => "NEEDS_TIME_ZONE",
+});
+
+/// What the gate knows about the lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadFacts<'a> {
+    pub status: LeadStatus,
+    pub time_zone: Option<Tz>,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When recent attempts started (at least the last 48 hours'), for the
+    /// per-day limit in the lead's local day.
+    pub recent_attempts: &'a [DateTime<Utc>],
+    /// Not before this moment (a retry's or a callback's due time).
+    pub not_before: Option<DateTime<Utc>>,
+    /// The last abandoned attempt, for the predictive 72-hour lockout.
+    pub last_abandoned_at: Option<DateTime<Utc>>,
+}
+
+/// What the gate knows about the campaign.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CampaignFacts {
+    pub state: CampaignState,
+    pub dial_mode: DialMode,
+    pub window: CallingWindow,
+    pub ring_timeout: Duration,
+    pub max_attempts: u32,
+    pub max_attempts_per_day: u32,
+}
+
+/// The organization's lists, checked for the lead's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListFacts {
+    pub do_not_call: bool,
+    pub invalid: bool,
+}
+
+/// The gate's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Eligible,
+    CampaignNotRunning,
+    Dnc,
+    Invalid,
+    /// Finished, or already being dialed.
+    NotDialable(LeadStatus),
+    NeedsTimeZone,
+    MaxAttempts,
+    AbandonLockout {
+        until: DateTime<Utc>,
+    },
+    RetryNotDue {
+        at: DateTime<Utc>,
+    },
+    DailyLimit {
+        until: DateTime<Utc>,
+    },
+    /// `None` when the window never opens long enough for a call.
+    OutsideWindow {
+        next_open_at: Option<DateTime<Utc>>,
+    },
+}
+
+impl Verdict {
+    /// The machine-readable reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Verdict::Eligible => "ELIGIBLE",
+            Verdict::CampaignNotRunning => "CAMPAIGN_NOT_RUNNING",
+            Verdict::Dnc => "DNC",
+            Verdict::Invalid => "INVALID",
+            Verdict::NotDialable(LeadStatus::Dialing) => "IN_PROGRESS",
+            Verdict::NotDialable(_) => "FINISHED",
+            Verdict::NeedsTimeZone => "NEEDS_TIME_ZONE",
+            Verdict::MaxAttempts => "MAX_ATTEMPTS",
+            Verdict::AbandonLockout { .. } => "ABANDON_LOCKOUT",
+            Verdict::RetryNotDue { .. } => "RETRY_NOT_DUE",
+            Verdict::DailyLimit { .. } => "DAILY_LIMIT",
+            Verdict::OutsideWindow { .. } => "OUTSIDE_WINDOW",
+        }
+    }
+
+    /// The earliest moment the reason could lift by itself, if any.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Verdict::AbandonLockout { until } | Verdict::DailyLimit { until } => Some(*until),
+            Verdict::RetryNotDue { at } => Some(*at),
+            Verdict::OutsideWindow { next_open_at } => *next_open_at,
+            _ => None,
+        }
+    }
+
+    /// One line for a supervisor.
+    pub fn explain(&self, tz: Option<Tz>) -> String {
+        let when = |t: &DateTime<Utc>| match tz {
+            Some(tz) => format!(
+                "{} {}",
+                t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M"),
+                tz.name()
+            ),
+            None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        };
+        match self {
+            Verdict::Eligible => "dialable now".into(),
+            Verdict::CampaignNotRunning => "not dialable: the campaign is not running".into(),
+            Verdict::Dnc => "never dialed: the number is on the Do-Not-Call list".into(),
+            Verdict::Invalid => "never dialed: the number is marked invalid".into(),
+            Verdict::NotDialable(LeadStatus::Dialing) => "being dialed right now".into(),
+            Verdict::NotDialable(_) => "finished: nothing more to do".into(),
+            Verdict::NeedsTimeZone => {
+                "not dialable until its time zone is set: its local time cannot be known".into()
+            }
+            Verdict::MaxAttempts => "not dialable: the campaign's attempt limit is reached".into(),
+            Verdict::AbandonLockout { until } => format!(
+                "not dialable until {}: a call to it was abandoned (72-hour rule for predictive campaigns)",
+                when(until)
+            ),
+            Verdict::RetryNotDue { at } => {
+                format!("not dialable until {}: retry not due", when(at))
+            }
+            Verdict::DailyLimit { until } => format!(
+                "not dialable until {}: today's attempt limit is reached",
+                when(until)
+            ),
+            Verdict::OutsideWindow {
+                next_open_at: Some(t),
+            } => {
+                format!("not dialable until {}: outside calling window", when(t))
+            }
+            Verdict::OutsideWindow { next_open_at: None } => {
+                "not dialable: the calling window is shorter than the ring timeout".into()
+            }
+        }
+    }
+}
+
+/// May the lead be dialed at `now`?
+///
+/// The checks run from the most permanent reason to the most passing one,
+/// so the answer names what a supervisor would have to change first.
+pub fn gate(
+    lead: &LeadFacts<'_>,
+    campaign: &CampaignFacts,
+    lists: ListFacts,
+    now: DateTime<Utc>,
+) -> Verdict {
+    if campaign.state != CampaignState::Running {
+        return Verdict::CampaignNotRunning;
+    }
+    if lists.do_not_call {
+        return Verdict::Dnc;
+    }
+    if lists.invalid {
+        return Verdict::Invalid;
+    }
+    match lead.status {
+        LeadStatus::Finished | LeadStatus::Dialing => return Verdict::NotDialable(lead.status),
+        LeadStatus::NeedsTimeZone => return Verdict::NeedsTimeZone,
+        LeadStatus::New | LeadStatus::Retry | LeadStatus::Callback => {}
+    }
+    let Some(tz) = lead.time_zone else {
+        return Verdict::NeedsTimeZone;
+    };
+    if lead.attempts >= campaign.max_attempts {
+        return Verdict::MaxAttempts;
+    }
+    if campaign.dial_mode == DialMode::Predictive
+        && let Some(abandoned) = lead.last_abandoned_at
+        && now < abandoned + ABANDON_LOCKOUT
+    {
+        return Verdict::AbandonLockout {
+            until: abandoned + ABANDON_LOCKOUT,
+        };
+    }
+    if let Some(at) = lead.not_before
+        && now < at
+    {
+        return Verdict::RetryNotDue { at };
+    }
+    let today = now.with_timezone(&tz).date_naive();
+    let today_count = lead
+        .recent_attempts
+        .iter()
+        .filter(|t| t.with_timezone(&tz).date_naive() == today)
+        .count();
+    if today_count >= campaign.max_attempts_per_day as usize {
+        // The next local day's window opening.
+        let tomorrow = today.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0));
+        let until = tomorrow
+            .and_then(|midnight| midnight.and_local_timezone(tz).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now + Duration::days(1));
+        return Verdict::DailyLimit {
+            until: campaign
+                .window
+                .next_open(tz, until, campaign.ring_timeout)
+                .unwrap_or(until),
+        };
+    }
+    if !campaign.window.is_open_for(tz, now, campaign.ring_timeout) {
+        return Verdict::OutsideWindow {
+            next_open_at: campaign.window.next_open(tz, now, campaign.ring_timeout),
+        };
+    }
+    Verdict::Eligible
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::window::Weekdays;
+    use chrono::{NaiveTime, TimeZone};
+    use proptest::prelude::*;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .single()
+            .expect("utc")
+    }
+
+    fn campaign(mode: DialMode) -> CampaignFacts {
+        CampaignFacts {
+            state: CampaignState::Running,
+            dial_mode: mode,
+            window: CallingWindow::default(),
+            ring_timeout: Duration::seconds(25),
+            max_attempts: 3,
+            max_attempts_per_day: 2,
+        }
+    }
+
+    fn lead(tz: Option<Tz>) -> LeadFacts<'static> {
+        LeadFacts {
+            status: LeadStatus::New,
+            time_zone: tz,
+            attempts: 0,
+            recent_attempts: &[],
+            not_before: None,
+            last_abandoned_at: None,
+        }
+    }
+
+    // 2026-06-10 16:00 UTC = 12:00 in New York.
+    fn noon_ny() -> DateTime<Utc> {
+        utc(2026, 6, 10, 16, 0)
+    }
+
+    const NY: Option<Tz> = Some(Tz::America__New_York);
+
+    #[test]
+    fn each_reason() {
+        let now = noon_ny();
+        let c = campaign(DialMode::Predictive);
+        let ok = ListFacts::default();
+        assert_eq!(gate(&lead(NY), &c, ok, now), Verdict::Eligible);
+        let paused = CampaignFacts {
+            state: CampaignState::Paused,
+            ..c
+        };
+        assert_eq!(
+            gate(&lead(NY), &paused, ok, now),
+            Verdict::CampaignNotRunning
+        );
+        let dnc = ListFacts {
+            do_not_call: true,
+            invalid: false,
+        };
+        assert_eq!(gate(&lead(NY), &c, dnc, now), Verdict::Dnc);
+        let invalid = ListFacts {
+            do_not_call: false,
+            invalid: true,
+        };
+        assert_eq!(gate(&lead(NY), &c, invalid, now), Verdict::Invalid);
+        assert_eq!(gate(&lead(None), &c, ok, now), Verdict::NeedsTimeZone);
+        let maxed = LeadFacts {
+            attempts: 3,
+            ..lead(NY)
+        };
+        assert_eq!(gate(&maxed, &c, ok, now), Verdict::MaxAttempts);
+        let later = now + Duration::hours(2);
+        let retry = LeadFacts {
+            status: LeadStatus::Retry,
+            not_before: Some(later),
+            ..lead(NY)
+        };
+        assert_eq!(
+            gate(&retry, &c, ok, now),
+            Verdict::RetryNotDue { at: later }
+        );
+        let two = [now - Duration::hours(2), now - Duration::hours(1)];
+        let busy_day = LeadFacts {
+            attempts: 2,
+            recent_attempts: &two,
+            ..lead(NY)
+        };
+        // Tomorrow 08:00 in New York = 12:00 UTC.
+        assert_eq!(
+            gate(&busy_day, &c, ok, now),
+            Verdict::DailyLimit {
+                until: utc(2026, 6, 11, 12, 0)
+            }
+        );
+        let night = utc(2026, 6, 11, 2, 0); // 22:00 in New York
+        assert_eq!(
+            gate(&lead(NY), &c, ok, night),
+            Verdict::OutsideWindow {
+                next_open_at: Some(utc(2026, 6, 11, 12, 0))
+            }
+        );
+    }
+
+    #[test]
+    fn abandon_lockout_is_for_predictive_only() {
+        let now = noon_ny();
+        let abandoned = now - Duration::hours(10);
+        let l = LeadFacts {
+            status: LeadStatus::Retry,
+            attempts: 1,
+            last_abandoned_at: Some(abandoned),
+            ..lead(NY)
+        };
+        let ok = ListFacts::default();
+        assert_eq!(
+            gate(&l, &campaign(DialMode::Predictive), ok, now),
+            Verdict::AbandonLockout {
+                until: abandoned + Duration::hours(72)
+            }
+        );
+        assert_eq!(
+            gate(&l, &campaign(DialMode::Progressive), ok, now),
+            Verdict::Eligible
+        );
+        assert_eq!(
+            gate(&l, &campaign(DialMode::Preview), ok, now),
+            Verdict::Eligible
+        );
+        let long_ago = LeadFacts {
+            last_abandoned_at: Some(now - Duration::hours(72)),
+            ..l
+        };
+        assert_eq!(
+            gate(&long_ago, &campaign(DialMode::Predictive), ok, now),
+            Verdict::Eligible
+        );
+    }
+
+    #[test]
+    fn window_closing_before_the_ring_ends() {
+        // 20:59:50 in New York with a 25 s ring: not eligible.
+        let c = campaign(DialMode::Progressive);
+        let at = utc(2026, 6, 11, 0, 59) + Duration::seconds(50);
+        assert!(matches!(
+            gate(&lead(NY), &c, ListFacts::default(), at),
+            Verdict::OutsideWindow { .. }
+        ));
+        let c10 = CampaignFacts {
+            ring_timeout: Duration::seconds(5),
+            ..c
+        };
+        assert_eq!(
+            gate(&lead(NY), &c10, ListFacts::default(), at),
+            Verdict::Eligible
+        );
+    }
+
+    #[test]
+    fn explanations_read_in_the_leads_time() {
+        let v = Verdict::OutsideWindow {
+            next_open_at: Some(utc(2026, 6, 11, 14, 0)),
+        };
+        assert_eq!(
+            v.explain(Some(Tz::America__Chicago)),
+            "not dialable until Thu 2026-06-11 09:00 America/Chicago: outside calling window"
+        );
+    }
+
+    const ZONES: &[Tz] = &[
+        Tz::America__New_York,
+        Tz::America__Los_Angeles,
+        Tz::America__Phoenix,
+        Tz::Australia__Lord_Howe,
+        Tz::Asia__Kathmandu,
+        Tz::Europe__London,
+    ];
+
+    fn arb_status() -> impl Strategy<Value = LeadStatus> {
+        prop_oneof![
+            Just(LeadStatus::New),
+            Just(LeadStatus::Retry),
+            Just(LeadStatus::Callback),
+            Just(LeadStatus::Dialing),
+            Just(LeadStatus::Finished),
+            Just(LeadStatus::NeedsTimeZone),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The gate never says Eligible for a DNC or invalid number, outside
+        /// the lead's local window, beyond the attempt limits, before a
+        /// retry is due, or inside a predictive abandon lockout.
+        #[test]
+        fn eligible_only_when_every_rule_holds(
+            status in arb_status(),
+            zone in proptest::option::weighted(0.95, 0..ZONES.len()),
+            attempts in 0u32..6,
+            recent_offsets in proptest::collection::vec(0i64..(48 * 3600), 0..5),
+            not_before_offset in proptest::option::of(-86_400i64..86_400),
+            abandoned_offset in proptest::option::of(0i64..(100 * 3600)),
+            dnc in proptest::bool::weighted(0.2),
+            invalid in proptest::bool::weighted(0.2),
+            mode in prop_oneof![Just(DialMode::Preview), Just(DialMode::Progressive), Just(DialMode::Predictive)],
+            days in 1u8..128,
+            start_min in 0u32..(12 * 60),
+            len_min in 1u32..(13 * 60),
+            max_attempts in 1u32..5,
+            per_day in 1u32..3,
+            secs in 1_767_225_600i64..1_830_297_600i64,
+        ) {
+            let now = DateTime::from_timestamp(secs, 0).expect("time");
+            let start = NaiveTime::from_hms_opt(8, 0, 0).expect("t") + Duration::minutes(start_min.into());
+            let end_min = (start_min + len_min).min(13 * 60);
+            prop_assume!(end_min > start_min);
+            let end = NaiveTime::from_hms_opt(8, 0, 0).expect("t") + Duration::minutes(end_min.into());
+            let window = CallingWindow::new(Weekdays::from_bits(days), start, end).expect("window");
+            let c = CampaignFacts {
+                state: CampaignState::Running,
+                dial_mode: mode,
+                window,
+                ring_timeout: Duration::seconds(25),
+                max_attempts,
+                max_attempts_per_day: per_day.min(max_attempts),
+            };
+            let recent: Vec<_> = recent_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
+            let tz = zone.map(|z| ZONES[z]);
+            let l = LeadFacts {
+                status,
+                time_zone: tz,
+                attempts,
+                recent_attempts: &recent,
+                not_before: not_before_offset.map(|s| now + Duration::seconds(s)),
+                last_abandoned_at: abandoned_offset.map(|s| now - Duration::seconds(s)),
+            };
+            let verdict = gate(&l, &c, ListFacts { do_not_call: dnc, invalid }, now);
+            if verdict == Verdict::Eligible {
+                let tz = tz.expect("a zone");
+                prop_assert!(!dnc && !invalid);
+                prop_assert!(matches!(status, LeadStatus::New | LeadStatus::Retry | LeadStatus::Callback));
+                prop_assert!(attempts < max_attempts);
+                prop_assert!(l.not_before.is_none_or(|t| t <= now));
+                if mode == DialMode::Predictive {
+                    prop_assert!(l.last_abandoned_at.is_none_or(|t| now >= t + ABANDON_LOCKOUT));
+                }
+                let local_now = now.with_timezone(&tz).naive_local();
+                let local_end = (now + c.ring_timeout).with_timezone(&tz).naive_local();
+                prop_assert!(window.contains_local(local_now) && window.contains_local(local_end));
+                let today = local_now.date();
+                let today_count = recent.iter().filter(|t| t.with_timezone(&tz).date_naive() == today).count();
+                prop_assert!(today_count < c.max_attempts_per_day as usize);
+            }
+            if let Verdict::OutsideWindow { next_open_at: Some(t) } = verdict {
+                prop_assert!(t > now);
+                prop_assert!(window.is_open_for(tz.expect("zone"), t, c.ring_timeout));
+            }
+        }
+    }
+}

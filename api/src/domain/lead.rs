@@ -1,0 +1,214 @@
+//! Leads as they arrive: one input row (from `addLeads` or a CSV line) is
+//! checked and normalized, or refused with a machine-readable code.
+
+use chrono_tz::Tz;
+
+use super::eligibility::LeadStatus;
+use super::phone::{self, ZoneFromNumber};
+
+/// One lead as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadInput {
+    pub phone: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// An IANA name; when absent the number decides.
+    pub time_zone: Option<String>,
+    /// Arbitrary ordered key/value pairs.
+    pub custom_properties: Vec<(String, String)>,
+}
+
+/// A lead ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizedLead {
+    pub phone: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub time_zone: Option<Tz>,
+    pub status: LeadStatus,
+    pub custom_properties: Vec<(String, String)>,
+}
+
+/// Why a row was refused or flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowCode {
+    /// Rejected: the number cannot be parsed or is not valid.
+    BadNumber,
+    /// Rejected: the time zone is not an IANA name.
+    BadTimeZone,
+    /// Rejected: a field is too long or there are too many properties.
+    TooLarge,
+    /// Not added: the campaign already has this number.
+    DuplicateMerged,
+    /// Added, but not dialable until its time zone is set.
+    NeedsTimeZone,
+}
+
+impl RowCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowCode::BadNumber => "BAD_NUMBER",
+            RowCode::BadTimeZone => "BAD_TIME_ZONE",
+            RowCode::TooLarge => "TOO_LARGE",
+            RowCode::DuplicateMerged => "DUPLICATE_MERGED",
+            RowCode::NeedsTimeZone => "NEEDS_TIME_ZONE",
+        }
+    }
+
+    /// Whether the row was refused (as opposed to added with a warning, or
+    /// merged into an existing lead).
+    pub fn is_rejection(self) -> bool {
+        matches!(
+            self,
+            RowCode::BadNumber | RowCode::BadTimeZone | RowCode::TooLarge
+        )
+    }
+}
+
+/// A refusal or warning, with words for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowIssue {
+    pub code: RowCode,
+    pub message: String,
+}
+
+pub const MAX_PROPERTIES: usize = 100;
+pub const MAX_FIELD_CHARS: usize = 1_000;
+
+fn clean(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Check and normalize one row. `Ok` may carry a warning
+/// (`NEEDS_TIME_ZONE`); `Err` is a rejection.
+pub fn normalize(
+    input: &LeadInput,
+    default_region: &str,
+) -> Result<(NormalizedLead, Option<RowIssue>), RowIssue> {
+    let too_long = |s: &str| s.chars().count() > MAX_FIELD_CHARS;
+    if input.custom_properties.len() > MAX_PROPERTIES
+        || input
+            .custom_properties
+            .iter()
+            .any(|(k, v)| too_long(k) || too_long(v))
+        || [&input.first_name, &input.last_name]
+            .iter()
+            .any(|f| f.as_deref().is_some_and(too_long))
+    {
+        return Err(RowIssue {
+            code: RowCode::TooLarge,
+            message: format!(
+                "at most {MAX_PROPERTIES} properties and {MAX_FIELD_CHARS} characters a field"
+            ),
+        });
+    }
+    let phone = phone::normalize(&input.phone, default_region).map_err(|e| RowIssue {
+        code: RowCode::BadNumber,
+        message: format!("phone {:?} {e}", input.phone),
+    })?;
+    let (time_zone, warning) = match clean(input.time_zone.as_deref()) {
+        Some(name) => {
+            let tz: Tz = name.parse().map_err(|_| RowIssue {
+                code: RowCode::BadTimeZone,
+                message: format!("{name:?} is not an IANA time-zone name"),
+            })?;
+            (Some(tz), None)
+        }
+        None => match phone::zone_for_number(&phone) {
+            ZoneFromNumber::Known(tz) => (Some(tz), None),
+            ZoneFromNumber::Ambiguous(zones) => (
+                None,
+                Some(RowIssue {
+                    code: RowCode::NeedsTimeZone,
+                    message: format!(
+                        "the number's area spans {} time zones: set timeZone to dial it",
+                        zones.len()
+                    ),
+                }),
+            ),
+            ZoneFromNumber::Unknown => (
+                None,
+                Some(RowIssue {
+                    code: RowCode::NeedsTimeZone,
+                    message: "no time zone is known for this number: set timeZone to dial it"
+                        .into(),
+                }),
+            ),
+        },
+    };
+    let status = if time_zone.is_some() {
+        LeadStatus::New
+    } else {
+        LeadStatus::NeedsTimeZone
+    };
+    Ok((
+        NormalizedLead {
+            phone,
+            first_name: clean(input.first_name.as_deref()),
+            last_name: clean(input.last_name.as_deref()),
+            time_zone,
+            status,
+            custom_properties: input
+                .custom_properties
+                .iter()
+                .map(|(k, v)| (k.trim().to_owned(), v.clone()))
+                .filter(|(k, _)| !k.is_empty())
+                .collect(),
+        },
+        warning,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(phone: &str, tz: Option<&str>) -> LeadInput {
+        LeadInput {
+            phone: phone.into(),
+            time_zone: tz.map(str::to_owned),
+            custom_properties: vec![("plan".into(), "gold".into()), ("age".into(), "42".into())],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn row_outcomes() {
+        let (lead, warning) = normalize(&input("(212) 555-0123", None), "US").expect("ok");
+        assert_eq!(lead.phone, "+12125550123");
+        assert_eq!(lead.time_zone, Some(Tz::America__New_York));
+        assert_eq!(lead.status, LeadStatus::New);
+        assert_eq!(warning, None);
+        assert_eq!(
+            lead.custom_properties[0],
+            ("plan".into(), "gold".into()),
+            "order kept"
+        );
+
+        let (lead, warning) = normalize(&input("208 555 0123", None), "US").expect("ok");
+        assert_eq!(lead.status, LeadStatus::NeedsTimeZone);
+        assert_eq!(warning.map(|w| w.code), Some(RowCode::NeedsTimeZone));
+
+        let (lead, warning) =
+            normalize(&input("208 555 0123", Some("America/Boise")), "US").expect("ok");
+        assert_eq!(lead.time_zone, Some(Tz::America__Boise));
+        assert_eq!(warning, None);
+
+        assert_eq!(
+            normalize(&input("12", None), "US")
+                .map(|_| ())
+                .unwrap_err()
+                .code,
+            RowCode::BadNumber
+        );
+        assert_eq!(
+            normalize(&input("2125550123", Some("Mars/Base")), "US")
+                .map(|_| ())
+                .unwrap_err()
+                .code,
+            RowCode::BadTimeZone
+        );
+    }
+}

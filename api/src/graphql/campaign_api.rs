@@ -1,0 +1,557 @@
+//! Campaign and lead queries and mutations (supervisors and admins; agents
+//! may read the campaigns of their contact centers).
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::NaiveTime;
+
+use crate::app::App;
+use crate::auth::Actor;
+use crate::domain::campaign::{
+    self as dc, CampaignSettings, LifecycleAction, RetryDelays as DomainRetryDelays,
+};
+use crate::domain::identity::{self, Role as DomainRole};
+use crate::domain::lead::LeadInput as DomainLeadInput;
+use crate::domain::phone;
+use crate::domain::window::{CallingWindow as DomainWindow, Weekdays};
+use crate::store::{self, audit};
+
+use super::access::{self, require_role, sees_whole_organization};
+use super::campaign_types::{
+    Campaign, CampaignState, CustomPropertyInput, DialMode, DispositionCategory, Lead,
+    LeadConnection, LeadFilter, MachineHandling, Weekday, leads_page,
+};
+use super::connection::{Cursor, page_args};
+use super::error::{ApiError, ApiResult};
+use super::{actor, app};
+
+/// The campaign, if the caller may see it (its contact center's members,
+/// admins, API tokens); otherwise `NOT_FOUND`.
+pub async fn load_campaign(app: &App, actor: &Actor, id: &str) -> ApiResult<Campaign> {
+    let row = store::campaigns::get(&app.db, id)
+        .await?
+        .filter(|c| c.organization_id == actor.organization_id)
+        .ok_or_else(|| ApiError::not_found("campaign"))?;
+    access::load_contact_center(app, actor, &row.contact_center_id)
+        .await
+        .map_err(|_| ApiError::not_found("campaign"))?;
+    Campaign::from_row(row)
+}
+
+#[derive(InputObject, Clone)]
+pub struct CallingWindowInput {
+    /// Default: every day.
+    pub days: Option<Vec<Weekday>>,
+    /// "HH:MM" in the lead's local time; default and earliest 08:00.
+    pub start: Option<String>,
+    /// "HH:MM" in the lead's local time; default and latest 21:00.
+    pub end: Option<String>,
+}
+
+#[derive(InputObject, Clone)]
+pub struct RetryDelaysInput {
+    pub no_answer_minutes: Option<u32>,
+    pub busy_minutes: Option<u32>,
+    pub machine_minutes: Option<u32>,
+    pub abandoned_minutes: Option<u32>,
+    pub failed_minutes: Option<u32>,
+}
+
+#[derive(InputObject, Clone)]
+pub struct DispositionInput {
+    /// A–Z, 0–9 and _.
+    pub code: String,
+    pub label: String,
+    pub category: DispositionCategory,
+    #[graphql(default)]
+    pub ends_lead: bool,
+    pub retry_delay_minutes: Option<u32>,
+}
+
+/// Campaign settings; on create, absent fields take the defaults, on update
+/// they stay as they are.
+#[derive(InputObject, Clone, Default)]
+pub struct CampaignSettingsInput {
+    pub dial_mode: Option<DialMode>,
+    /// The number leads see; normalized to E.164 in the contact center's region.
+    pub caller_id: Option<String>,
+    pub calling_window: Option<CallingWindowInput>,
+    /// At least 15 seconds.
+    pub ring_timeout_seconds: Option<u32>,
+    pub max_attempts: Option<u32>,
+    pub max_attempts_per_day: Option<u32>,
+    pub retry_delays: Option<RetryDelaysInput>,
+    /// At most 0.03 (3 % of live answers); default 0.03.
+    pub max_abandon_rate: Option<f64>,
+    pub max_dial_ratio: Option<f64>,
+    /// Null: no limit.
+    pub wrap_up_limit_seconds: Option<u32>,
+    pub dispositions: Option<Vec<DispositionInput>>,
+    pub machine_handling: Option<MachineHandling>,
+    pub safe_harbor_message: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateCampaignInput {
+    pub contact_center_id: ID,
+    pub name: String,
+    #[graphql(flatten)]
+    pub settings: CampaignSettingsInput,
+}
+
+#[derive(InputObject)]
+pub struct UpdateCampaignInput {
+    pub id: ID,
+    pub name: Option<String>,
+    #[graphql(flatten)]
+    pub settings: CampaignSettingsInput,
+}
+
+#[derive(InputObject)]
+pub struct CampaignIdInput {
+    pub campaign_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct CampaignPayload {
+    pub campaign: Campaign,
+}
+
+#[derive(InputObject)]
+pub struct LeadInput {
+    pub phone: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// IANA name; when absent it is derived from the number.
+    pub time_zone: Option<String>,
+    #[graphql(default)]
+    pub custom_properties: Vec<CustomPropertyInput>,
+}
+
+#[derive(InputObject)]
+pub struct AddLeadsInput {
+    pub campaign_id: ID,
+    /// Up to 10 000 per call; accepted rows are written all or none.
+    pub leads: Vec<LeadInput>,
+}
+
+/// One row that was refused or flagged.
+#[derive(SimpleObject, Clone)]
+pub struct RowResult {
+    /// 0-based position in the input.
+    pub index: i32,
+    /// The phone as given.
+    pub phone: String,
+    /// BAD_NUMBER, BAD_TIME_ZONE, TOO_LARGE (rejected); NEEDS_TIME_ZONE,
+    /// DUPLICATE_MERGED (warnings).
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AddLeadsPayload {
+    /// New leads written.
+    pub added: i32,
+    /// Rows whose number the campaign already had (not added).
+    pub merged: i32,
+    pub rejected: Vec<RowResult>,
+    /// Added but not dialable until fixed (NEEDS_TIME_ZONE), or merged.
+    pub warnings: Vec<RowResult>,
+}
+
+impl From<crate::import::RowReport> for RowResult {
+    fn from(r: crate::import::RowReport) -> Self {
+        RowResult {
+            index: i32::try_from(r.index).unwrap_or(i32::MAX),
+            phone: r.phone,
+            code: r.code.as_str().to_owned(),
+            message: r.message,
+        }
+    }
+}
+
+impl From<crate::import::ImportReport> for AddLeadsPayload {
+    fn from(r: crate::import::ImportReport) -> Self {
+        AddLeadsPayload {
+            added: i32::try_from(r.added).unwrap_or(i32::MAX),
+            merged: i32::try_from(r.merged).unwrap_or(i32::MAX),
+            rejected: r.rejected.into_iter().map(Into::into).collect(),
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+pub const MAX_LEADS_PER_CALL: usize = 10_000;
+
+fn parse_hm(field: &'static str, s: &str) -> ApiResult<NaiveTime> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .map_err(|_| ApiError::validation(field, "must be a time as HH:MM (24-hour)"))
+}
+
+/// Apply `input` over `base` and validate the result.
+fn merge_settings(
+    base: CampaignSettings,
+    input: CampaignSettingsInput,
+    region: &str,
+) -> ApiResult<CampaignSettings> {
+    let mut s = base;
+    if let Some(m) = input.dial_mode {
+        s.dial_mode = m.into();
+    }
+    if let Some(c) = input.caller_id {
+        s.caller_id = phone::normalize(&c, region)
+            .map_err(|e| ApiError::validation("callerId", format!("{e}")))?;
+    }
+    if let Some(w) = input.calling_window {
+        let days = match w.days {
+            Some(d) => Weekdays::from_days(d.into_iter().map(Into::into)),
+            None => s.calling_window.days,
+        };
+        let start = match w.start {
+            Some(t) => parse_hm("callingWindow.start", &t)?,
+            None => s.calling_window.start,
+        };
+        let end = match w.end {
+            Some(t) => parse_hm("callingWindow.end", &t)?,
+            None => s.calling_window.end,
+        };
+        s.calling_window = DomainWindow::new(days, start, end)?;
+    }
+    if let Some(v) = input.ring_timeout_seconds {
+        s.ring_timeout_secs = v;
+    }
+    if let Some(v) = input.max_attempts {
+        s.max_attempts = v;
+    }
+    if let Some(v) = input.max_attempts_per_day {
+        s.max_attempts_per_day = v;
+    }
+    if let Some(r) = input.retry_delays {
+        let d = s.retry_delays;
+        s.retry_delays = DomainRetryDelays {
+            no_answer: r.no_answer_minutes.unwrap_or(d.no_answer),
+            busy: r.busy_minutes.unwrap_or(d.busy),
+            machine: r.machine_minutes.unwrap_or(d.machine),
+            abandoned: r.abandoned_minutes.unwrap_or(d.abandoned),
+            failed: r.failed_minutes.unwrap_or(d.failed),
+        };
+    }
+    if let Some(v) = input.max_abandon_rate {
+        s.max_abandon_rate = v;
+    }
+    if let Some(v) = input.max_dial_ratio {
+        s.max_dial_ratio = v;
+    }
+    if input.wrap_up_limit_seconds.is_some() {
+        s.wrap_up_limit_secs = input.wrap_up_limit_seconds;
+    }
+    if let Some(ds) = input.dispositions {
+        s.dispositions = ds
+            .into_iter()
+            .map(|d| dc::Disposition {
+                code: d.code.trim().to_owned(),
+                label: d.label.trim().to_owned(),
+                category: d.category.into(),
+                ends_lead: d.ends_lead,
+                retry_delay_minutes: d.retry_delay_minutes,
+            })
+            .collect();
+    }
+    if let Some(m) = input.machine_handling {
+        s.machine_handling = m.into();
+    }
+    if let Some(m) = input.safe_harbor_message {
+        s.safe_harbor_message = m.trim().to_owned();
+    }
+    dc::validate(&s)?;
+    Ok(s)
+}
+
+#[derive(Default)]
+pub struct CampaignQuery;
+
+#[Object]
+impl CampaignQuery {
+    async fn campaign(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Campaign> {
+        load_campaign(app(ctx), actor(ctx)?, &id).await
+    }
+
+    /// Campaigns the caller may see, optionally of one contact center and
+    /// in some states.
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        contact_center_id: Option<ID>,
+        states: Option<Vec<CampaignState>>,
+    ) -> ApiResult<Connection<Cursor, Campaign, EmptyFields, EmptyFields>> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        let args = page_args(first, after)?;
+        let centers: Option<Vec<String>> = match (&contact_center_id, caller.user_id()) {
+            (Some(cc), _) => Some(vec![access::load_contact_center(app, caller, cc).await?.id]),
+            (None, Some(me)) if !sees_whole_organization(caller) => {
+                Some(store::contact_centers::ids_of_member(&app.db, me).await?)
+            }
+            _ => None,
+        };
+        let states: Option<Vec<String>> = states.map(|s| {
+            s.into_iter()
+                .map(|st| dc::CampaignState::from(st).as_str().to_owned())
+                .collect()
+        });
+        let page = store::campaigns::list(
+            &app.db,
+            &caller.organization_id,
+            centers.as_deref(),
+            states.as_deref(),
+            args.after.as_deref(),
+            args.limit,
+        )
+        .await?;
+        let mut out = Connection::new(args.after.is_some(), page.has_next);
+        for row in page.items {
+            let id = row.id.clone();
+            out.edges.push(async_graphql::connection::Edge::new(
+                Cursor(id),
+                Campaign::from_row(row)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// A campaign's leads (supervisors and admins).
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<LeadFilter>,
+    ) -> ApiResult<LeadConnection> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let campaign = load_campaign(app, caller, &campaign_id).await?;
+        leads_page(ctx, &campaign.row.id, first, after, filter).await
+    }
+
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Lead> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let lead = store::leads::get(&app.db, &id)
+            .await?
+            .filter(|l| l.organization_id == caller.organization_id)
+            .ok_or_else(|| ApiError::not_found("lead"))?;
+        load_campaign(app, caller, &lead.campaign_id)
+            .await
+            .map_err(|_| ApiError::not_found("lead"))?;
+        Ok(Lead(lead))
+    }
+}
+
+#[derive(Default)]
+pub struct CampaignMutation;
+
+async fn change_state(
+    ctx: &Context<'_>,
+    input: CampaignIdInput,
+    action: LifecycleAction,
+) -> ApiResult<CampaignPayload> {
+    let (app, caller) = (app(ctx), actor(ctx)?);
+    require_role(caller, DomainRole::Supervisor)?;
+    let campaign = load_campaign(app, caller, &input.campaign_id).await?;
+    let from = campaign.state;
+    let Some(to) = dc::transition(from, action) else {
+        return Err(ApiError::Conflict(format!(
+            "a {} campaign cannot be {}",
+            from.as_str(),
+            match action {
+                LifecycleAction::Start => "started",
+                LifecycleAction::Pause => "paused",
+                LifecycleAction::Complete => "completed",
+                LifecycleAction::Archive => "archived",
+            }
+        )));
+    };
+    let entry = audit::entry(
+        &caller.organization_id,
+        Some(caller.audit_id()),
+        "campaign.state",
+        &campaign.row.id,
+        format!("{} → {}", from.as_str(), to.as_str()),
+    );
+    match store::campaigns::set_state(&app.db, &campaign.row.id, from, to, entry).await? {
+        store::campaigns::StateChange::Changed(row) => Ok(CampaignPayload {
+            campaign: Campaign::from_row(*row)?,
+        }),
+        store::campaigns::StateChange::Raced => Err(ApiError::Conflict(
+            "the campaign changed state meanwhile: reload and try again".into(),
+        )),
+        store::campaigns::StateChange::AnotherRunning => Err(ApiError::Conflict(
+            "another campaign is already running in this contact center: pause or complete it first"
+                .into(),
+        )),
+    }
+}
+
+#[Object]
+impl CampaignMutation {
+    /// Create a DRAFT campaign in a dialer-enabled contact center.
+    async fn create_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCampaignInput,
+    ) -> ApiResult<CampaignPayload> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let cc = access::load_contact_center(app, caller, &input.contact_center_id).await?;
+        if !cc.dialer_enabled {
+            return Err(ApiError::validation(
+                "contactCenterId",
+                "has the dialer disabled: an admin can enable it",
+            ));
+        }
+        let name = identity::normalize_name("name", &input.name)?;
+        if input.settings.caller_id.is_none() {
+            return Err(ApiError::validation("callerId", "is required"));
+        }
+        let settings = merge_settings(
+            CampaignSettings::defaults(),
+            input.settings,
+            &cc.default_region,
+        )?;
+        let row = store::campaigns::new_row(&cc, name, &settings);
+        let entry = audit::entry(
+            &caller.organization_id,
+            Some(caller.audit_id()),
+            "campaign.create",
+            &row.id,
+            format!("{:?} ({})", row.name, row.dial_mode),
+        );
+        let row = store::campaigns::insert(&app.db, row, entry).await?;
+        Ok(CampaignPayload {
+            campaign: Campaign::from_row(row)?,
+        })
+    }
+
+    /// Change a campaign's name or settings (not once completed).
+    async fn update_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCampaignInput,
+    ) -> ApiResult<CampaignPayload> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let campaign = load_campaign(app, caller, &input.id).await?;
+        if matches!(
+            campaign.state,
+            dc::CampaignState::Completed | dc::CampaignState::Archived
+        ) {
+            return Err(ApiError::Conflict(format!(
+                "a {} campaign cannot be changed",
+                campaign.state.as_str()
+            )));
+        }
+        let cc = access::load_contact_center(app, caller, &campaign.row.contact_center_id).await?;
+        let settings = merge_settings(campaign.settings, input.settings, &cc.default_region)?;
+        let mut row = campaign.row;
+        if let Some(n) = input.name {
+            row.name = identity::normalize_name("name", &n)?;
+        }
+        store::campaigns::apply_settings(&mut row, &settings);
+        let entry = audit::entry(
+            &caller.organization_id,
+            Some(caller.audit_id()),
+            "campaign.update",
+            &row.id,
+            format!("{:?}", row.name),
+        );
+        let row = store::campaigns::update(&app.db, row, entry).await?;
+        Ok(CampaignPayload {
+            campaign: Campaign::from_row(row)?,
+        })
+    }
+
+    /// DRAFT or PAUSED → RUNNING. At most one campaign runs per contact
+    /// center (`CONFLICT`).
+    async fn start_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CampaignIdInput,
+    ) -> ApiResult<CampaignPayload> {
+        change_state(ctx, input, LifecycleAction::Start).await
+    }
+
+    /// RUNNING → PAUSED.
+    async fn pause_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CampaignIdInput,
+    ) -> ApiResult<CampaignPayload> {
+        change_state(ctx, input, LifecycleAction::Pause).await
+    }
+
+    /// RUNNING or PAUSED → COMPLETED (final).
+    async fn complete_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CampaignIdInput,
+    ) -> ApiResult<CampaignPayload> {
+        change_state(ctx, input, LifecycleAction::Complete).await
+    }
+
+    /// COMPLETED (or an unused DRAFT) → ARCHIVED.
+    async fn archive_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CampaignIdInput,
+    ) -> ApiResult<CampaignPayload> {
+        change_state(ctx, input, LifecycleAction::Archive).await
+    }
+
+    /// Add leads in a batch: every row gets an outcome; accepted rows are
+    /// written all or none.
+    async fn add_leads(
+        &self,
+        ctx: &Context<'_>,
+        input: AddLeadsInput,
+    ) -> ApiResult<AddLeadsPayload> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let campaign = load_campaign(app, caller, &input.campaign_id).await?;
+        if input.leads.len() > MAX_LEADS_PER_CALL {
+            return Err(ApiError::validation(
+                "leads",
+                format!("at most {MAX_LEADS_PER_CALL} per call; split the list or upload a CSV"),
+            ));
+        }
+        if matches!(
+            campaign.state,
+            dc::CampaignState::Completed | dc::CampaignState::Archived
+        ) {
+            return Err(ApiError::Conflict(format!(
+                "a {} campaign takes no new leads",
+                campaign.state.as_str()
+            )));
+        }
+        let cc = access::load_contact_center(app, caller, &campaign.row.contact_center_id).await?;
+        let rows: Vec<DomainLeadInput> = input
+            .leads
+            .into_iter()
+            .map(|l| DomainLeadInput {
+                phone: l.phone,
+                first_name: l.first_name,
+                last_name: l.last_name,
+                time_zone: l.time_zone,
+                custom_properties: l
+                    .custom_properties
+                    .into_iter()
+                    .map(|p| (p.key, p.value))
+                    .collect(),
+            })
+            .collect();
+        let report =
+            crate::import::import_rows(&app.db, &campaign.row, &cc.default_region, &rows).await?;
+        Ok(report.into())
+    }
+}
