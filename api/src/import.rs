@@ -84,6 +84,7 @@ pub async fn import_rows(
                         last_outcome: None,
                         last_abandoned_at: None,
                         claimed_at: None,
+                        claimed_from: None,
                         created_at: now,
                         updated_at: now,
                     },

@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod campaigns;
+mod claims;
 mod cli;
 mod ops;
 mod websocket;

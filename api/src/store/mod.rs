@@ -6,8 +6,10 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod campaigns;
+pub mod claims;
 pub mod contact_centers;
 pub mod leads;
+pub mod lists;
 mod migrate;
 pub mod models;
 pub mod organizations;
@@ -39,7 +41,17 @@ pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
 #[derive(Clone)]
 pub enum Db {
     Pg(Pool<AsyncPgConnection>),
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(SqliteDb),
+}
+
+/// The embedded database: a pool, and one in-process gate for write
+/// transactions. SQLite allows one writer at a time; queuing writers on an
+/// async mutex hands the lock over at once, where SQLite's busy handler
+/// would sleep and poll (and hold a pooled connection while it does).
+#[derive(Clone)]
+pub struct SqliteDb {
+    pub pool: Pool<SqliteConn>,
+    pub writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Which database a URL or data dir selects.
@@ -126,8 +138,9 @@ macro_rules! with_conn {
                 let $conn = &mut *pooled;
                 $body
             }
-            $crate::store::Db::Sqlite(pool) => {
-                let mut pooled = pool
+            $crate::store::Db::Sqlite(sqlite) => {
+                let mut pooled = sqlite
+                    .pool
                     .get()
                     .await
                     .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
@@ -140,7 +153,7 @@ macro_rules! with_conn {
 
 /// Run `$body` (an expression yielding `StoreResult<T>`) in one transaction:
 /// `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite (so a writer never
-/// fails to upgrade a read lock).
+/// fails to upgrade a read lock), after taking the SQLite write gate.
 macro_rules! with_tx {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
@@ -154,8 +167,10 @@ macro_rules! with_tx {
                     .transaction(async |$conn| -> $crate::store::StoreResult<_> { $body })
                     .await
             }
-            $crate::store::Db::Sqlite(pool) => {
-                let mut pooled = pool
+            $crate::store::Db::Sqlite(sqlite) => {
+                let _writer = sqlite.writer.lock().await;
+                let mut pooled = sqlite
+                    .pool
                     .get()
                     .await
                     .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
@@ -209,7 +224,10 @@ impl Db {
                     .build(manager)
                     .await
                     .map_err(|e| StoreError::Connection(e.to_string()))?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(SqliteDb {
+                    pool,
+                    writer: Default::default(),
+                }))
             }
         }
     }

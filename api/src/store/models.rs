@@ -136,6 +136,8 @@ pub struct Lead {
     pub last_outcome: Option<String>,
     pub last_abandoned_at: Option<NaiveDateTime>,
     pub claimed_at: Option<NaiveDateTime>,
+    /// The status the lead had when the dialer claimed it.
+    pub claimed_from: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

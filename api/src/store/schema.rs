@@ -129,6 +129,7 @@ diesel::table! {
         last_outcome -> Nullable<Text>,
         last_abandoned_at -> Nullable<Timestamp>,
         claimed_at -> Nullable<Timestamp>,
+        claimed_from -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

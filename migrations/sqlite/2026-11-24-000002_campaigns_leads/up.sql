@@ -50,11 +50,12 @@ CREATE TABLE leads (
     last_outcome       TEXT,
     last_abandoned_at  TIMESTAMP,
     claimed_at         TIMESTAMP,
+    claimed_from       TEXT,
     created_at         TIMESTAMP NOT NULL,
     updated_at         TIMESTAMP NOT NULL,
     UNIQUE (campaign_id, phone)
 );
-CREATE INDEX leads_for_claim ON leads (campaign_id, status, not_before);
+CREATE INDEX leads_for_claim ON leads (campaign_id, status, priority DESC, id);
 CREATE INDEX leads_by_phone ON leads (organization_id, phone);
 
 CREATE TABLE dnc_entries (

@@ -1,0 +1,193 @@
+//! Claiming leads for the dialer: one statement claims one lead, marking it
+//! DIALING so no other claim can return it. PostgreSQL locks the chosen row
+//! with `FOR UPDATE SKIP LOCKED` in a scalar subquery (concurrent claimers
+//! skip each other's rows); SQLite runs the same statement without the lock
+//! clause inside a `BEGIN IMMEDIATE` transaction (one writer at a time).
+//!
+//! The SQL keeps only what it can judge exactly: status, due time, attempt
+//! count, the predictive abandon lockout, zones whose window is open now,
+//! and the organization's DNC and invalid lists. The caller then asks the
+//! eligibility gate about every claimed lead and releases those it refuses.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::models::Lead;
+use super::schema::{dnc_entries, invalid_numbers, leads};
+use super::{Db, StoreError, StoreResult, with_conn};
+use crate::domain::eligibility::LeadStatus;
+
+/// What the claim may take.
+#[derive(Debug, Clone)]
+pub struct ClaimSpec<'a> {
+    pub organization_id: &'a str,
+    pub campaign_id: &'a str,
+    pub now: NaiveDateTime,
+    /// Zones whose calling window is open for a whole ring now.
+    pub open_zones: &'a [String],
+    pub max_attempts: i32,
+    /// Predictive campaigns: leads abandoned after this are locked out.
+    pub abandoned_after: Option<NaiveDateTime>,
+    pub limit: usize,
+}
+
+/// Claimed in this order: callbacks due, retries due, new leads; within a
+/// class by priority, then oldest (ids are time-ordered). One index,
+/// `leads_for_claim (campaign_id, status, priority DESC, id)`, serves each.
+const CLASSES: [&str; 3] = ["CALLBACK", "RETRY", "NEW"];
+
+/// The candidate query, shared by both backends; `$extra` appends the
+/// backend's locking clause.
+macro_rules! candidate {
+    ($spec:expr, $class:expr, $($extra:tt)*) => {{
+        let spec = $spec;
+        let c = diesel::alias!(leads as candidates);
+        // Non-predictive campaigns have no lockout: a cutoff far ahead.
+        let cutoff = spec
+            .abandoned_after
+            .unwrap_or(spec.now + chrono::Duration::days(365 * 100));
+        c.filter(c.field(leads::campaign_id).eq(spec.campaign_id))
+            .filter(c.field(leads::status).eq($class))
+            .filter(c.field(leads::not_before).is_null().or(c.field(leads::not_before).le(spec.now)))
+            .filter(c.field(leads::attempts).lt(spec.max_attempts))
+            .filter(c.field(leads::time_zone).eq_any(spec.open_zones))
+            .filter(not(exists(
+                dnc_entries::table
+                    .filter(dnc_entries::organization_id.eq(spec.organization_id))
+                    .filter(dnc_entries::phone.eq(c.field(leads::phone))),
+            )))
+            .filter(not(exists(
+                invalid_numbers::table
+                    .filter(invalid_numbers::organization_id.eq(spec.organization_id))
+                    .filter(invalid_numbers::phone.eq(c.field(leads::phone))),
+            )))
+            .filter(
+                c.field(leads::last_abandoned_at)
+                    .is_null()
+                    .or(c.field(leads::last_abandoned_at).le(cutoff)),
+            )
+            .order((c.field(leads::priority).desc(), c.field(leads::id).asc()))
+            .select(c.field(leads::id))
+            .limit(1)
+            $($extra)*
+    }};
+}
+
+/// Claim up to `spec.limit` leads; each is now DIALING with `claimed_from`
+/// holding its previous status.
+pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
+    if spec.open_zones.is_empty() || spec.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let dialing = LeadStatus::Dialing.as_str();
+    match db {
+        Db::Pg(pool) => {
+            use diesel_async::AsyncConnection as _;
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.transaction(async |conn| -> StoreResult<Vec<Lead>> {
+                let mut out = Vec::with_capacity(spec.limit);
+                let mut classes = CLASSES.iter();
+                let mut class = classes.next();
+                while let (Some(status), true) = (class, out.len() < spec.limit) {
+                    let chosen =
+                        candidate!(spec, *status, .for_update().skip_locked()).single_value();
+                    let claimed =
+                        diesel::update(leads::table.filter(leads::id.nullable().eq(chosen)))
+                            .set((
+                                leads::claimed_from.eq(leads::status.nullable()),
+                                leads::status.eq(dialing),
+                                leads::claimed_at.eq(Some(spec.now)),
+                                leads::updated_at.eq(spec.now),
+                            ))
+                            .returning(Lead::as_returning())
+                            .get_result(conn)
+                            .await
+                            .optional()?;
+                    match claimed {
+                        Some(lead) => out.push(lead),
+                        None => class = classes.next(),
+                    }
+                }
+                Ok(out)
+            })
+            .await
+        }
+        Db::Sqlite(sqlite) => {
+            let _writer = sqlite.writer.lock().await;
+            let mut conn = sqlite
+                .pool
+                .get()
+                .await
+                .map_err(|e| StoreError::Connection(e.to_string()))?;
+            conn.immediate_transaction(async |conn| -> StoreResult<Vec<Lead>> {
+                let mut out = Vec::with_capacity(spec.limit);
+                let mut classes = CLASSES.iter();
+                let mut class = classes.next();
+                while let (Some(status), true) = (class, out.len() < spec.limit) {
+                    let chosen = candidate!(spec, *status,).single_value();
+                    let claimed =
+                        diesel::update(leads::table.filter(leads::id.nullable().eq(chosen)))
+                            .set((
+                                leads::claimed_from.eq(leads::status.nullable()),
+                                leads::status.eq(dialing),
+                                leads::claimed_at.eq(Some(spec.now)),
+                                leads::updated_at.eq(spec.now),
+                            ))
+                            .returning(Lead::as_returning())
+                            .get_result(conn)
+                            .await
+                            .optional()?;
+                    match claimed {
+                        Some(lead) => out.push(lead),
+                        None => class = classes.next(),
+                    }
+                }
+                Ok(out)
+            })
+            .await
+        }
+    }
+}
+
+/// Give a claimed lead back (the gate refused it): its previous status,
+/// and not before `not_before`.
+pub async fn release(db: &Db, lead_id: &str, not_before: Option<NaiveDateTime>) -> StoreResult<()> {
+    let now = super::now();
+    with_conn!(db, |conn| {
+        diesel::update(
+            leads::table
+                .filter(leads::id.eq(lead_id))
+                .filter(leads::status.eq(LeadStatus::Dialing.as_str())),
+        )
+        .set((
+            leads::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "COALESCE(claimed_from, 'NEW')",
+            )),
+            leads::claimed_from.eq(None::<String>),
+            leads::claimed_at.eq(None::<NaiveDateTime>),
+            leads::not_before.eq(not_before),
+            leads::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+}
+
+/// The zones a campaign's leads are in (for working out which are open).
+pub async fn zones_of_campaign(db: &Db, campaign_id: &str) -> StoreResult<Vec<String>> {
+    with_conn!(db, |conn| {
+        let zones: Vec<Option<String>> = leads::table
+            .filter(leads::campaign_id.eq(campaign_id))
+            .select(leads::time_zone)
+            .distinct()
+            .load(conn)
+            .await?;
+        Ok(zones.into_iter().flatten().collect())
+    })
+}
