@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod dialer;
 pub mod domain;
 pub mod events;
 pub mod graphql;

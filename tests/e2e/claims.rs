@@ -102,7 +102,15 @@ async fn concurrent_claims_never_double_dial_or_dial_dnc(srv: TestServer) {
             // ahead of and behind the claimers (who go front to back).
             for phone in phones.iter().rev().step_by(20) {
                 let entry = audit::entry(&org, None, "dnc.add", phone, "test");
-                store::lists::add_dnc(&db, &org, phone, "MANUAL", "test", None, entry)
+                let new = store::lists::NewEntry {
+                    organization_id: &org,
+                    phone,
+                    invalid_kind: None,
+                    source: "MANUAL",
+                    reason: "test",
+                    created_by: None,
+                };
+                store::lists::add(&db, store::lists::List::DoNotCall, &new, entry)
                     .await
                     .expect("dnc");
                 dnc_committed

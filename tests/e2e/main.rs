@@ -6,5 +6,6 @@ mod auth;
 mod campaigns;
 mod claims;
 mod cli;
+mod compliance;
 mod ops;
 mod websocket;

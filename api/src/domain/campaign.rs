@@ -135,6 +135,29 @@ impl RetryDelays {
     }
 }
 
+/// A lead's next status and due time after an attempt that reached no
+/// one (the disposition decides after a conversation): retried after the
+/// campaign's delay for the outcome, or finished at the attempt limit.
+pub fn after_attempt(
+    settings: &CampaignSettings,
+    attempts_before: u32,
+    outcome: AttemptOutcome,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (
+    crate::domain::eligibility::LeadStatus,
+    Option<chrono::DateTime<chrono::Utc>>,
+) {
+    use crate::domain::eligibility::LeadStatus;
+    if attempts_before + 1 >= settings.max_attempts {
+        (LeadStatus::Finished, None)
+    } else {
+        (
+            LeadStatus::Retry,
+            Some(at + settings.retry_delays.for_outcome(outcome)),
+        )
+    }
+}
+
 /// What happens when a machine answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MachineHandling {
@@ -402,6 +425,25 @@ mod tests {
             machine_handling: MachineHandling::HangUp,
             safe_harbor_message: "Sorry we missed you.".into(),
         }
+    }
+
+    #[test]
+    fn attempts_retry_then_finish() {
+        use crate::domain::eligibility::LeadStatus;
+        let s = settings();
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("t");
+        assert_eq!(
+            after_attempt(&s, 0, AttemptOutcome::Busy, at),
+            (LeadStatus::Retry, Some(at + Duration::minutes(30)))
+        );
+        assert_eq!(
+            after_attempt(&s, 0, AttemptOutcome::Abandoned, at),
+            (LeadStatus::Retry, Some(at + Duration::hours(72)))
+        );
+        assert_eq!(
+            after_attempt(&s, 4, AttemptOutcome::NoAnswer, at),
+            (LeadStatus::Finished, None)
+        );
     }
 
     #[test]

@@ -301,6 +301,13 @@ impl Lead {
     async fn attempts(&self) -> i32 {
         self.0.attempts
     }
+    /// On the organization's Do-Not-Text list (calls are still allowed).
+    async fn do_not_text(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(
+            store::lists::is_do_not_text(&app(ctx).db, &self.0.organization_id, &self.0.phone)
+                .await?,
+        )
+    }
     async fn priority(&self) -> i32 {
         self.0.priority
     }

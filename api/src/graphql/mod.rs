@@ -3,11 +3,13 @@
 //! the schema and holds what every resolver needs (the caller, the app).
 
 mod access;
-mod campaign_api;
+pub(crate) mod campaign_api;
 mod campaign_types;
+mod compliance_api;
 mod connection;
 pub mod error;
 mod identity_mutations;
+mod lists_api;
 mod query;
 mod subscription;
 mod types;
@@ -20,11 +22,20 @@ use error::{ApiError, ApiResult};
 
 /// All queries: identity, campaigns and leads.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(query::Query, campaign_api::CampaignQuery);
+pub struct Query(
+    query::Query,
+    campaign_api::CampaignQuery,
+    compliance_api::ComplianceQuery,
+    lists_api::ListsQuery,
+);
 
 /// All mutations.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(identity_mutations::Mutation, campaign_api::CampaignMutation);
+pub struct Mutation(
+    identity_mutations::Mutation,
+    campaign_api::CampaignMutation,
+    lists_api::ListsMutation,
+);
 
 pub type PinlineSchema = Schema<Query, Mutation, subscription::Subscription>;
 
@@ -69,6 +80,15 @@ pub fn build_schema(app: Option<App>) -> PinlineSchema {
 /// The SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
     build_schema(None).sdl()
+}
+
+/// `FORBIDDEN` unless the actor's role includes `required` (for the HTTP
+/// edge outside GraphQL).
+pub(crate) fn access_require_role(
+    actor: &Actor,
+    required: crate::domain::identity::Role,
+) -> ApiResult<()> {
+    access::require_role(actor, required)
 }
 
 pub(crate) fn app<'a>(ctx: &Context<'a>) -> &'a App {

@@ -53,19 +53,24 @@ async fn caller_for(app: &App, token: Option<&str>) -> Caller {
     }
 }
 
+/// The caller named by an `Authorization: Bearer` header.
+pub async fn caller_from_headers(app: &App, headers: &HeaderMap) -> Caller {
+    match headers.get(axum::http::header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => match value.to_str().ok().and_then(bearer) {
+            Some(token) => caller_for(app, Some(token)).await,
+            None => Caller::Refused("the Authorization header must be `Bearer <token>`".to_owned()),
+        },
+    }
+}
+
 pub async fn graphql_post(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let caller = match headers.get(axum::http::header::AUTHORIZATION) {
-        None => Caller::Anonymous,
-        Some(value) => match value.to_str().ok().and_then(bearer) {
-            Some(token) => caller_for(&state.app, Some(token)).await,
-            None => Caller::Refused("the Authorization header must be `Bearer <token>`".to_owned()),
-        },
-    };
+    let caller = caller_from_headers(&state.app, &headers).await;
     let info = RequestInfo {
         caller,
         client_ip: peer.ip().to_string(),

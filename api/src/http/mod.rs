@@ -2,6 +2,7 @@
 //! (subscriptions over graphql-transport-ws and the legacy graphql-ws),
 //! `/healthz`, `/readyz`, `/metrics`, and the web app with SPA fallback.
 
+mod exports;
 mod graphql;
 
 use std::net::SocketAddr;
@@ -42,6 +43,10 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/exports/compliance-trail.csv",
+            get(exports::compliance_trail_csv),
+        )
         .with_state(state.clone());
     let with_web = if dist.join("index.html").is_file() {
         api.fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))))
@@ -97,6 +102,7 @@ async fn count_requests(State(state): State<HttpState>, req: Request, next: Next
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
         Some("/metrics") => "/metrics",
+        Some(p) if p.starts_with("/exports/") => "/exports",
         _ => "web",
     };
     let response = next.run(req).await;

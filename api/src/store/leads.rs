@@ -104,3 +104,54 @@ pub async fn count_by_status(db: &Db, campaign_id: &str) -> StoreResult<Vec<(Str
             .await?)
     })
 }
+
+/// Record a finished dial attempt: the attempt row, the lead's counters,
+/// and its next status and due time (from `domain::campaign::after_attempt`).
+pub async fn record_attempt(
+    db: &Db,
+    lead: &Lead,
+    outcome: &str,
+    started_at: chrono::NaiveDateTime,
+    next_status: &str,
+    not_before: Option<chrono::NaiveDateTime>,
+) -> StoreResult<()> {
+    use super::schema::dial_attempts;
+    let id = super::new_id();
+    let now = super::now();
+    let abandoned = outcome == crate::domain::campaign::AttemptOutcome::Abandoned.as_str();
+    with_tx!(db, |conn| {
+        diesel::insert_into(dial_attempts::table)
+            .values((
+                dial_attempts::id.eq(&id),
+                dial_attempts::organization_id.eq(&lead.organization_id),
+                dial_attempts::campaign_id.eq(&lead.campaign_id),
+                dial_attempts::lead_id.eq(&lead.id),
+                dial_attempts::phone.eq(&lead.phone),
+                dial_attempts::started_at.eq(started_at),
+                dial_attempts::outcome.eq(Some(outcome)),
+                dial_attempts::ended_at.eq(Some(now)),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(leads::table.find(&lead.id))
+            .set((
+                leads::attempts.eq(leads::attempts + 1),
+                leads::last_attempt_at.eq(Some(started_at)),
+                leads::last_outcome.eq(Some(outcome)),
+                leads::status.eq(next_status),
+                leads::not_before.eq(not_before),
+                leads::claimed_at.eq(None::<chrono::NaiveDateTime>),
+                leads::claimed_from.eq(None::<String>),
+                leads::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        if abandoned {
+            diesel::update(leads::table.find(&lead.id))
+                .set(leads::last_abandoned_at.eq(Some(started_at)))
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    })
+}

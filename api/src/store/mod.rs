@@ -15,6 +15,7 @@ pub mod models;
 pub mod organizations;
 pub mod schema;
 pub mod sessions;
+pub mod trail;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,82 @@
+//! Claiming the next eligible leads of a running campaign: the store claims
+//! what SQL can judge (status, due time, attempts, abandon lockout, open
+//! zones, DNC and invalid lists), the eligibility gate judges each claimed
+//! lead on every rule, refused leads go back with the time they may be
+//! tried again, and every decision lands in the compliance trail.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::facts::{campaign_facts, decide};
+use crate::domain::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode};
+use crate::domain::eligibility::{LeadStatus, Verdict};
+use crate::store::{self, Db, StoreError, claims, models, trail::TrailEntry};
+
+/// Claim up to `n` leads of `campaign` that the gate allows at `now`.
+pub async fn claim_eligible(
+    db: &Db,
+    campaign: &models::Campaign,
+    now: DateTime<Utc>,
+    n: usize,
+) -> Result<Vec<models::Lead>, StoreError> {
+    let state = store::campaigns::state_of(campaign)?;
+    if state != CampaignState::Running || n == 0 {
+        return Ok(Vec::new());
+    }
+    let settings = store::campaigns::settings_of(campaign)?;
+    let facts = campaign_facts(state, &settings);
+    let open_zones: Vec<String> = claims::zones_of_campaign(db, &campaign.id)
+        .await?
+        .into_iter()
+        .filter(|z| {
+            z.parse::<Tz>()
+                .is_ok_and(|tz| facts.window.is_open_for(tz, now, facts.ring_timeout))
+        })
+        .collect();
+    let spec = claims::ClaimSpec {
+        organization_id: &campaign.organization_id,
+        campaign_id: &campaign.id,
+        now: now.naive_utc(),
+        open_zones: &open_zones,
+        max_attempts: i32::try_from(settings.max_attempts).unwrap_or(i32::MAX),
+        abandoned_after: (settings.dial_mode == DialMode::Predictive)
+            .then(|| (now - ABANDON_LOCKOUT).naive_utc()),
+        limit: n,
+    };
+    let claimed = claims::claim(db, &spec).await?;
+    let mut allowed = Vec::with_capacity(claimed.len());
+    let mut entries = Vec::with_capacity(claimed.len());
+    for lead in claimed {
+        let before = lead
+            .claimed_from
+            .as_deref()
+            .and_then(LeadStatus::parse)
+            .unwrap_or(LeadStatus::New);
+        let decision = decide(db, facts, &lead, before, now).await?;
+        entries.push(TrailEntry {
+            id: store::new_id(),
+            organization_id: lead.organization_id.clone(),
+            campaign_id: lead.campaign_id.clone(),
+            lead_id: lead.id.clone(),
+            phone: lead.phone.clone(),
+            at: now.naive_utc(),
+            verdict: decision.verdict.code().to_owned(),
+            allowed: decision.verdict == Verdict::Eligible,
+            facts: decision.facts_json(&lead).to_string(),
+        });
+        if decision.verdict == Verdict::Eligible {
+            allowed.push(lead);
+        } else {
+            // Back with the time it may be tried again (at least a minute
+            // ahead, so a refusal cannot spin).
+            let retry = decision
+                .verdict
+                .until()
+                .unwrap_or(now + Duration::minutes(1))
+                .max(now + Duration::minutes(1));
+            claims::release(db, &lead.id, Some(retry.naive_utc())).await?;
+        }
+    }
+    store::trail::insert(db, &entries).await?;
+    Ok(allowed)
+}

@@ -1,0 +1,113 @@
+//! Gathering what the eligibility gate needs to know about a lead, from the
+//! store, and writing it down for the compliance trail.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+use crate::domain::campaign::{CampaignSettings, CampaignState};
+use crate::domain::eligibility::{CampaignFacts, LeadFacts, LeadStatus, ListFacts, Verdict, gate};
+use crate::store::{self, Db, StoreError, models};
+
+/// Everything the gate used for one decision, owned.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub time_zone: Option<Tz>,
+    pub lists: ListFacts,
+    pub status: LeadStatus,
+    pub recent_attempts: Vec<DateTime<Utc>>,
+    pub campaign: CampaignFacts,
+    pub now: DateTime<Utc>,
+}
+
+impl Decision {
+    /// The facts as a JSON object for the compliance trail.
+    pub fn facts_json(&self, lead: &models::Lead) -> serde_json::Value {
+        let local = self.time_zone.map(|tz| {
+            self.now
+                .with_timezone(&tz)
+                .format("%a %Y-%m-%d %H:%M:%S")
+                .to_string()
+        });
+        let today = self.time_zone.map(|tz| {
+            let d = self.now.with_timezone(&tz).date_naive();
+            self.recent_attempts
+                .iter()
+                .filter(|t| t.with_timezone(&tz).date_naive() == d)
+                .count()
+        });
+        let w = self.campaign.window;
+        json!({
+            "verdict": self.verdict.code(),
+            "until": self.verdict.until().map(|t| t.to_rfc3339()),
+            "checkedAt": self.now.to_rfc3339(),
+            "timeZone": self.time_zone.map(|tz| tz.name()),
+            "localTime": local,
+            "window": {
+                "days": w.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                "start": w.start.format("%H:%M").to_string(),
+                "end": w.end.format("%H:%M").to_string(),
+            },
+            "ringTimeoutSeconds": self.campaign.ring_timeout.num_seconds(),
+            "dnc": self.lists.do_not_call,
+            "invalid": self.lists.invalid,
+            "status": self.status.as_str(),
+            "attempts": lead.attempts,
+            "maxAttempts": self.campaign.max_attempts,
+            "attemptsToday": today,
+            "maxAttemptsPerDay": self.campaign.max_attempts_per_day,
+            "notBefore": lead.not_before.map(|t| t.and_utc().to_rfc3339()),
+            "lastAbandonedAt": lead.last_abandoned_at.map(|t| t.and_utc().to_rfc3339()),
+            "dialMode": self.campaign.dial_mode.as_str(),
+        })
+    }
+}
+
+pub fn campaign_facts(state: CampaignState, s: &CampaignSettings) -> CampaignFacts {
+    CampaignFacts {
+        state,
+        dial_mode: s.dial_mode,
+        window: s.calling_window,
+        ring_timeout: Duration::seconds(s.ring_timeout_secs.into()),
+        max_attempts: s.max_attempts,
+        max_attempts_per_day: s.max_attempts_per_day,
+    }
+}
+
+/// Ask the gate about `lead` at `now`. `status` is the lead's status as the
+/// gate should see it (for a lead just claimed: the status before the claim).
+pub async fn decide(
+    db: &Db,
+    campaign: CampaignFacts,
+    lead: &models::Lead,
+    status: LeadStatus,
+    now: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let lists = store::lists::verdicts(db, &lead.organization_id, &lead.phone).await?;
+    let since = (now - Duration::hours(48)).naive_utc();
+    let recent_attempts: Vec<DateTime<Utc>> = store::trail::attempts_since(db, &lead.id, since)
+        .await?
+        .into_iter()
+        .map(|t| t.and_utc())
+        .collect();
+    let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
+    let facts = LeadFacts {
+        status,
+        time_zone,
+        attempts: u32::try_from(lead.attempts).unwrap_or(u32::MAX),
+        recent_attempts: &recent_attempts,
+        not_before: lead.not_before.map(|t| t.and_utc()),
+        last_abandoned_at: lead.last_abandoned_at.map(|t| t.and_utc()),
+    };
+    let verdict = gate(&facts, &campaign, lists, now);
+    Ok(Decision {
+        verdict,
+        time_zone,
+        lists,
+        status,
+        recent_attempts,
+        campaign,
+        now,
+    })
+}

@@ -1,0 +1,137 @@
+//! Compliance for supervisors: why a lead is or is not dialable right now
+//! (`eligibility`), and the trail of every claim decision
+//! (`complianceTrail`; CSV at `/exports/compliance-trail.csv`).
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::dialer::facts::{campaign_facts, decide};
+use crate::domain::eligibility::{LeadStatus, Verdict};
+use crate::domain::identity::Role;
+use crate::store::{self, trail::TrailEntry};
+
+use super::access::require_role;
+use super::campaign_api::load_campaign;
+use super::connection::{Cursor, page_args};
+use super::error::{ApiError, ApiResult};
+use super::{actor, app};
+
+/// Whether a lead may be dialed now, and if not, why.
+#[derive(SimpleObject)]
+pub struct Eligibility {
+    pub eligible: bool,
+    /// ELIGIBLE, CAMPAIGN_NOT_RUNNING, DNC, INVALID, IN_PROGRESS, FINISHED,
+    /// NEEDS_TIME_ZONE, MAX_ATTEMPTS, ABANDON_LOCKOUT, RETRY_NOT_DUE,
+    /// DAILY_LIMIT, OUTSIDE_WINDOW.
+    pub reason: String,
+    /// One line, in the lead's local time.
+    pub explanation: String,
+    /// When the reason lifts by itself, if it does.
+    pub until: Option<DateTime<Utc>>,
+    pub checked_at: DateTime<Utc>,
+    /// The facts the gate used, as a JSON object.
+    pub facts: String,
+}
+
+/// One decision of the eligibility gate on a claimed lead.
+pub struct ComplianceRecord(pub TrailEntry);
+
+#[Object]
+impl ComplianceRecord {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at.and_utc()
+    }
+    async fn lead_id(&self) -> ID {
+        ID(self.0.lead_id.clone())
+    }
+    async fn phone(&self) -> &str {
+        &self.0.phone
+    }
+    /// The gate's reason code (ELIGIBLE when the call was allowed).
+    async fn verdict(&self) -> &str {
+        &self.0.verdict
+    }
+    async fn allowed(&self) -> bool {
+        self.0.allowed
+    }
+    /// The facts it used (time zone, local time, window, attempts, lists…),
+    /// as a JSON object.
+    async fn facts(&self) -> &str {
+        &self.0.facts
+    }
+}
+
+#[derive(Default)]
+pub struct ComplianceQuery;
+
+#[Object]
+impl ComplianceQuery {
+    /// Why a lead is or is not dialable at `at` (default: now).
+    async fn eligibility(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: ID,
+        at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Eligibility> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, Role::Supervisor)?;
+        let lead = store::leads::get(&app.db, &lead_id)
+            .await?
+            .filter(|l| l.organization_id == caller.organization_id)
+            .ok_or_else(|| ApiError::not_found("lead"))?;
+        let campaign = load_campaign(app, caller, &lead.campaign_id)
+            .await
+            .map_err(|_| ApiError::not_found("lead"))?;
+        let now = at.unwrap_or_else(Utc::now);
+        let status = LeadStatus::parse(&lead.status).ok_or(ApiError::Internal)?;
+        let facts = campaign_facts(campaign.state, &campaign.settings);
+        let decision = decide(&app.db, facts, &lead, status, now).await?;
+        Ok(Eligibility {
+            eligible: decision.verdict == Verdict::Eligible,
+            reason: decision.verdict.code().to_owned(),
+            explanation: decision.verdict.explain(decision.time_zone),
+            until: decision.verdict.until(),
+            checked_at: now,
+            facts: decision.facts_json(&lead).to_string(),
+        })
+    }
+
+    /// A campaign's claim decisions in `[from, to)`, oldest first.
+    async fn compliance_trail(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<Cursor, ComplianceRecord, EmptyFields, EmptyFields>> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, Role::Supervisor)?;
+        let campaign = load_campaign(app, caller, &campaign_id).await?;
+        if to <= from {
+            return Err(ApiError::validation("to", "must be after from"));
+        }
+        let args = page_args(first, after)?;
+        let page = store::trail::list(
+            &app.db,
+            &campaign.row.id,
+            from.naive_utc(),
+            to.naive_utc(),
+            args.after.as_deref(),
+            args.limit,
+        )
+        .await?;
+        let mut out = Connection::new(args.after.is_some(), page.has_next);
+        out.edges.extend(
+            page.items
+                .into_iter()
+                .map(|e| Edge::new(Cursor(e.id.clone()), ComplianceRecord(e))),
+        );
+        Ok(out)
+    }
+}

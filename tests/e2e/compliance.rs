@@ -1,0 +1,456 @@
+//! The compliance gate through the API: `eligibility(leadId)` for each
+//! reason, and the trail of claim decisions (queryable and as CSV).
+
+use chrono::{DateTime, Duration, Utc};
+use pinline::domain::campaign::AttemptOutcome;
+use pinline::store;
+use pinline_tests::{TestServer, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(eligibility_explains_each_reason, claims_leave_a_trail);
+
+/// Wednesday 2026-06-10 12:00 in New York.
+fn noon_ny() -> DateTime<Utc> {
+    "2026-06-10T16:00:00Z".parse().expect("time")
+}
+
+struct Fixture {
+    sup: String,
+    campaign: String,
+    leads: Vec<String>,
+}
+
+/// A campaign with the given settings and leads (E.164 numbers).
+async fn fixture(srv: &TestServer, name: &str, settings: Value, phones: &[&str]) -> Fixture {
+    let sup = srv.login_demo("supervisor").await;
+    let cc = srv
+        .ok(
+            Some(&sup),
+            "{ contactCenters { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["contactCenters"]["edges"][0]["node"]["id"]
+        .clone();
+    let mut input = settings;
+    input["contactCenterId"] = cc;
+    input["name"] = json!(name);
+    input["callerId"] = json!("+14155550100");
+    let campaign = srv
+        .ok(
+            Some(&sup),
+            "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+            json!({"i": input}),
+        )
+        .await["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let leads: Vec<Value> = phones.iter().map(|p| json!({"phone": p})).collect();
+    srv.ok(
+        Some(&sup),
+        "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
+        json!({"i": {"campaignId": campaign, "leads": leads}}),
+    )
+    .await;
+    let list = srv
+        .ok(
+            Some(&sup),
+            "query($c:ID!){leads(campaignId:$c,first:100){edges{node{id phone}}}}",
+            json!({"c": campaign}),
+        )
+        .await;
+    let by_phone: std::collections::HashMap<String, String> = list["leads"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["phone"].as_str().expect("p").to_owned(),
+                e["node"]["id"].as_str().expect("id").to_owned(),
+            )
+        })
+        .collect();
+    let leads = phones
+        .iter()
+        .map(|p| {
+            let e164 = pinline::domain::phone::normalize(p, "US").expect("phone");
+            by_phone.get(&e164).cloned().unwrap_or_default()
+        })
+        .collect();
+    Fixture {
+        sup,
+        campaign,
+        leads,
+    }
+}
+
+async fn start(srv: &TestServer, f: &Fixture) {
+    srv.ok(
+        Some(&f.sup),
+        "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
+        json!({"c": f.campaign}),
+    )
+    .await;
+}
+
+async fn eligibility(srv: &TestServer, f: &Fixture, lead: usize, at: DateTime<Utc>) -> Value {
+    srv.ok(
+        Some(&f.sup),
+        "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){eligible reason explanation until facts}}",
+        json!({"l": f.leads[lead], "at": at.to_rfc3339()}),
+    )
+    .await["eligibility"]
+        .clone()
+}
+
+async fn attempt(
+    srv: &TestServer,
+    lead_id: &str,
+    outcome: AttemptOutcome,
+    at: DateTime<Utc>,
+    f: &Fixture,
+) {
+    let lead = store::leads::get(&srv.app.db, lead_id)
+        .await
+        .expect("get")
+        .expect("lead");
+    let campaign = store::campaigns::get(&srv.app.db, &f.campaign)
+        .await
+        .expect("get")
+        .expect("campaign");
+    let settings = store::campaigns::settings_of(&campaign).expect("settings");
+    let (status, not_before) = pinline::domain::campaign::after_attempt(
+        &settings,
+        u32::try_from(lead.attempts).expect("attempts"),
+        outcome,
+        at,
+    );
+    store::leads::record_attempt(
+        &srv.app.db,
+        &lead,
+        outcome.as_str(),
+        at.naive_utc(),
+        status.as_str(),
+        not_before.map(|t| t.naive_utc()),
+    )
+    .await
+    .expect("attempt");
+}
+
+async fn eligibility_explains_each_reason(srv: TestServer) {
+    srv.seed_demo().await;
+    let noon = noon_ny();
+    let f = fixture(
+        &srv,
+        "Gate",
+        json!({"dialMode": "PREDICTIVE", "maxAttempts": 3, "maxAttemptsPerDay": 1, "retryDelays": {"busyMinutes": 30}}),
+        &["+12125550101", "+12125550102", "+12085550103", "+12125550104", "+12125550105", "+12125550106"],
+    )
+    .await;
+    let reason = |v: &Value| v["reason"].as_str().unwrap_or("").to_owned();
+
+    // A draft campaign dials no one.
+    assert_eq!(
+        reason(&eligibility(&srv, &f, 0, noon).await),
+        "CAMPAIGN_NOT_RUNNING"
+    );
+    start(&srv, &f).await;
+    let ok = eligibility(&srv, &f, 0, noon).await;
+    assert_eq!(ok["eligible"], true, "{ok}");
+    let facts: Value = serde_json::from_str(ok["facts"].as_str().expect("facts")).expect("json");
+    assert_eq!(facts["timeZone"], "America/New_York");
+    assert_eq!(facts["localTime"], "Wed 2026-06-10 12:00:00");
+
+    // Outside the window, with the next opening in the lead's time.
+    let night = eligibility(&srv, &f, 0, noon + Duration::hours(10)).await;
+    assert_eq!(reason(&night), "OUTSIDE_WINDOW");
+    assert_eq!(night["until"], "2026-06-11T12:00:00+00:00");
+    assert_eq!(
+        night["explanation"],
+        "not dialable until Thu 2026-06-11 08:00 America/New_York: outside calling window"
+    );
+    // 20:59:50 with a 25-second ring: the window closes before the ring ends.
+    let closing = noon + Duration::hours(9) - Duration::seconds(10) + Duration::minutes(0);
+    assert_eq!(
+        reason(&eligibility(&srv, &f, 0, closing).await),
+        "OUTSIDE_WINDOW"
+    );
+
+    // DNC and invalid marks take effect at once; Do-Not-Text blocks nothing.
+    let add = "mutation($i:AddListEntriesInput!){addListEntries(input:$i){added alreadyListed rejected{code}}}";
+    let dnc = srv
+        .ok(Some(&f.sup), add, json!({"i": {"list": "DO_NOT_CALL", "phones": ["(212) 555-0102", "nope"], "reason": "asked"}}))
+        .await;
+    assert_eq!(
+        dnc["addListEntries"],
+        json!({"added": 1, "alreadyListed": 0, "rejected": [{"code": "BAD_NUMBER"}]})
+    );
+    assert_eq!(reason(&eligibility(&srv, &f, 1, noon).await), "DNC");
+    srv.ok(
+        Some(&f.sup),
+        add,
+        json!({"i": {"list": "DO_NOT_TEXT", "phones": ["+12125550101"], "reason": "texts"}}),
+    )
+    .await;
+    assert_eq!(
+        eligibility(&srv, &f, 0, noon).await["eligible"],
+        true,
+        "DNT does not block calls"
+    );
+    let lead0 = srv
+        .ok(
+            Some(&f.sup),
+            "query($id:ID!){lead(id:$id){doNotText}}",
+            json!({"id": f.leads[0]}),
+        )
+        .await;
+    assert_eq!(lead0["lead"]["doNotText"], true);
+    srv.ok(
+        Some(&f.sup),
+        add,
+        json!({"i": {"list": "INVALID", "invalidReason": "DISCONNECTED", "phones": ["+12125550101"], "reason": "SIT tone"}}),
+    )
+    .await;
+    assert_eq!(reason(&eligibility(&srv, &f, 0, noon).await), "INVALID");
+    let entries = srv
+        .ok(Some(&f.sup), "{ listEntries(list: INVALID, search: \"555-0101\") { edges { node { phone invalidReason source createdBy { email } } } } }", json!({}))
+        .await;
+    assert_eq!(
+        entries["listEntries"]["edges"],
+        json!([{"node": {"phone": "+12125550101", "invalidReason": "DISCONNECTED", "source": "MANUAL", "createdBy": {"email": "supervisor@demo.pinline.test"}}}])
+    );
+    let removed = srv
+        .ok(
+            Some(&f.sup),
+            "mutation{removeListEntry(input:{list:INVALID,phone:\"+12125550101\",reason:\"number reassigned\"})}",
+            json!({}),
+        )
+        .await;
+    assert_eq!(removed["removeListEntry"], true);
+    assert_eq!(eligibility(&srv, &f, 0, noon).await["eligible"], true);
+    let admin = srv.login_demo("admin").await;
+    let log = srv
+        .ok(
+            Some(&admin),
+            "{ auditLog(first: 1) { edges { node { action detail } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        log["auditLog"]["edges"][0]["node"],
+        json!({"action": "list.remove", "detail": "INVALID: number reassigned"})
+    );
+    let agent = srv.login_demo("agent1").await;
+    assert_eq!(
+        srv.err_code(
+            Some(&agent),
+            "{ listEntries(list: DO_NOT_CALL) { edges { node { id } } } }",
+            json!({})
+        )
+        .await,
+        "FORBIDDEN"
+    );
+
+    // Idaho's 208 spans two zones: not dialable until the zone is set.
+    assert_eq!(
+        reason(&eligibility(&srv, &f, 2, noon).await),
+        "NEEDS_TIME_ZONE"
+    );
+
+    // Busy at 09:00 → retry due 09:30; one attempt a day.
+    let nine = noon - Duration::hours(3);
+    attempt(&srv, &f.leads[3], AttemptOutcome::Busy, nine, &f).await;
+    let due = eligibility(&srv, &f, 3, nine + Duration::minutes(10)).await;
+    assert_eq!(reason(&due), "RETRY_NOT_DUE");
+    assert_eq!(due["until"], "2026-06-10T13:30:00+00:00");
+    let daily = eligibility(&srv, &f, 3, noon).await;
+    assert_eq!(reason(&daily), "DAILY_LIMIT");
+    assert_eq!(daily["until"], "2026-06-11T12:00:00+00:00");
+
+    // Abandoned in a predictive campaign: 72 hours off the list.
+    attempt(&srv, &f.leads[4], AttemptOutcome::Abandoned, nine, &f).await;
+    let locked = eligibility(&srv, &f, 4, noon + Duration::days(2)).await;
+    assert_eq!(reason(&locked), "ABANDON_LOCKOUT");
+    assert_eq!(locked["until"], "2026-06-13T13:00:00+00:00");
+
+    // Two attempts on earlier days, then the limit is lowered to two.
+    for d in 0..2 {
+        attempt(
+            &srv,
+            &f.leads[5],
+            AttemptOutcome::NoAnswer,
+            nine - Duration::days(5 - d),
+            &f,
+        )
+        .await;
+    }
+    srv.ok(
+        Some(&f.sup),
+        "mutation($c:ID!){updateCampaign(input:{id:$c,maxAttempts:2,maxAttemptsPerDay:1}){campaign{maxAttempts}}}",
+        json!({"c": f.campaign}),
+    )
+    .await;
+    assert_eq!(
+        reason(&eligibility(&srv, &f, 5, noon).await),
+        "MAX_ATTEMPTS"
+    );
+
+    // A progressive campaign has no abandon lockout.
+    let p = fixture(
+        &srv,
+        "Progressive",
+        json!({"dialMode": "PROGRESSIVE", "retryDelays": {"abandonedMinutes": 10}}),
+        &["+12125550201"],
+    )
+    .await;
+    srv.ok(
+        Some(&p.sup),
+        "mutation($c:ID!){pauseCampaign(input:{campaignId:$c}){campaign{state}}}",
+        json!({"c": f.campaign}),
+    )
+    .await;
+    start(&srv, &p).await;
+    attempt(&srv, &p.leads[0], AttemptOutcome::Abandoned, nine, &p).await;
+    assert_eq!(eligibility(&srv, &p, 0, noon).await["eligible"], true);
+    srv.finish().await;
+}
+
+async fn claims_leave_a_trail(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "Trail",
+        json!({"maxAttemptsPerDay": 1, "retryDelays": {"busyMinutes": 5}}),
+        &["+12125550301", "+13125550302", "+14155550303"],
+    )
+    .await;
+    start(&srv, &f).await;
+    // 12:00 in New York, 11:00 in Chicago, 09:00 in Los Angeles.
+    let noon = noon_ny();
+    // The first lead was tried this morning: the SQL lets it through (its
+    // retry is due) and the gate refuses it on the daily limit.
+    attempt(
+        &srv,
+        &f.leads[0],
+        AttemptOutcome::Busy,
+        noon - Duration::hours(2),
+        &f,
+    )
+    .await;
+    let campaign = store::campaigns::get(&srv.app.db, &f.campaign)
+        .await
+        .expect("get")
+        .expect("c");
+    let claimed = pinline::dialer::claim::claim_eligible(&srv.app.db, &campaign, noon, 10)
+        .await
+        .expect("claim");
+    let mut phones: Vec<_> = claimed.iter().map(|l| l.phone.clone()).collect();
+    phones.sort();
+    assert_eq!(phones, ["+13125550302", "+14155550303"]);
+    // The refused lead went back with its next chance.
+    let refused = store::leads::get(&srv.app.db, &f.leads[0])
+        .await
+        .expect("get")
+        .expect("lead");
+    assert_eq!(refused.status, "RETRY");
+    assert_eq!(
+        refused.not_before.map(|t| t.and_utc().to_rfc3339()),
+        Some("2026-06-11T12:00:00+00:00".into())
+    );
+    // Nothing more to claim now.
+    assert!(
+        pinline::dialer::claim::claim_eligible(&srv.app.db, &campaign, noon, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    let trail = srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!,$from:DateTime!,$to:DateTime!){complianceTrail(campaignId:$c,from:$from,to:$to){edges{node{phone verdict allowed facts}}}}",
+            json!({"c": f.campaign, "from": "2026-06-10T00:00:00Z", "to": "2026-06-11T00:00:00Z"}),
+        )
+        .await;
+    let records = trail["complianceTrail"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    assert_eq!(records.len(), 3);
+    let by_phone = |p: &str| {
+        records
+            .iter()
+            .find(|r| r["node"]["phone"] == p)
+            .expect("record")["node"]
+            .clone()
+    };
+    let la = by_phone("+14155550303");
+    assert_eq!(
+        (la["verdict"].clone(), la["allowed"].clone()),
+        (json!("ELIGIBLE"), json!(true))
+    );
+    let facts: Value = serde_json::from_str(la["facts"].as_str().expect("facts")).expect("json");
+    assert_eq!(facts["timeZone"], "America/Los_Angeles");
+    assert_eq!(facts["localTime"], "Wed 2026-06-10 09:00:00");
+    assert_eq!(facts["dnc"], false);
+    let ny = by_phone("+12125550301");
+    assert_eq!(
+        (ny["verdict"].clone(), ny["allowed"].clone()),
+        (json!("DAILY_LIMIT"), json!(false))
+    );
+
+    // The same as CSV, for auditors.
+    let url = format!(
+        "{}/exports/compliance-trail.csv?campaignId={}&from=2026-06-10T00:00:00Z&to=2026-06-11T00:00:00Z",
+        srv.url, f.campaign
+    );
+    let resp = srv
+        .client
+        .get(&url)
+        .bearer_auth(&f.sup)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv")
+    );
+    let text = resp.text().await.expect("body");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("at,campaign_id,lead_id,phone,verdict,allowed,time_zone,local_time"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        text.contains("DAILY_LIMIT,false,America/New_York"),
+        "{text}"
+    );
+    // Without a token, or as an agent: refused.
+    assert_eq!(
+        srv.client
+            .get(&url)
+            .send()
+            .await
+            .expect("csv")
+            .status()
+            .as_u16(),
+        401
+    );
+    let agent = srv.login_demo("agent1").await;
+    assert_eq!(
+        srv.client
+            .get(&url)
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .expect("csv")
+            .status()
+            .as_u16(),
+        403
+    );
+    srv.finish().await;
+}
