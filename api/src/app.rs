@@ -54,6 +54,13 @@ impl App {
                     source,
                 })?;
         tracing::info!(database = %target.describe(), "database ready");
+        let interrupted = crate::store::imports::fail_interrupted(&db).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "imports interrupted by the last stop were marked FAILED"
+            );
+        }
         Ok(App(Arc::new(AppInner {
             keys: TokenKeys::new(&secret),
             login_limiter: LoginLimiter::new(config.login_account_limit, config.login_ip_limit),

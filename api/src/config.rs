@@ -24,6 +24,8 @@ pub struct Config {
     /// Log-in attempts allowed per client IP per window.
     pub login_ip_limit: Limit,
     pub max_db_connections: u32,
+    /// Largest CSV upload accepted, in bytes.
+    pub max_upload_bytes: usize,
     /// GraphQL query limits.
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
@@ -47,6 +49,7 @@ impl Default for Config {
                 window: Duration::from_secs(60),
             },
             max_db_connections: 10,
+            max_upload_bytes: 100 * 1024 * 1024,
             max_query_depth: 16,
             max_query_complexity: 2_000,
         }

@@ -28,6 +28,8 @@ pub enum EventKind {
         user_id: String,
         member: bool,
     },
+    /// A CSV import made progress (or finished).
+    ImportProgress { job_id: String },
 }
 
 pub trait EventBus: Send + Sync + 'static {

@@ -7,5 +7,6 @@ mod campaigns;
 mod claims;
 mod cli;
 mod compliance;
+mod imports;
 mod ops;
 mod websocket;

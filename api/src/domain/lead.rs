@@ -38,6 +38,10 @@ pub enum RowCode {
     BadTimeZone,
     /// Rejected: a field is too long or there are too many properties.
     TooLarge,
+    /// Rejected (CSV): the row's fields do not line up with the header.
+    BadRow,
+    /// Rejected (CSV): the row is not valid UTF-8.
+    BadEncoding,
     /// Not added: the campaign already has this number.
     DuplicateMerged,
     /// Added, but not dialable until its time zone is set.
@@ -50,6 +54,8 @@ impl RowCode {
             RowCode::BadNumber => "BAD_NUMBER",
             RowCode::BadTimeZone => "BAD_TIME_ZONE",
             RowCode::TooLarge => "TOO_LARGE",
+            RowCode::BadRow => "BAD_ROW",
+            RowCode::BadEncoding => "BAD_ENCODING",
             RowCode::DuplicateMerged => "DUPLICATE_MERGED",
             RowCode::NeedsTimeZone => "NEEDS_TIME_ZONE",
         }

@@ -9,6 +9,7 @@ mod compliance_api;
 mod connection;
 pub mod error;
 mod identity_mutations;
+mod imports_api;
 mod lists_api;
 mod query;
 mod subscription;
@@ -27,6 +28,7 @@ pub struct Query(
     campaign_api::CampaignQuery,
     compliance_api::ComplianceQuery,
     lists_api::ListsQuery,
+    imports_api::ImportsQuery,
 );
 
 /// All mutations.

@@ -9,6 +9,7 @@ use crate::domain::identity::Role as DomainRole;
 use crate::events::EventKind;
 
 use super::access::require_role;
+use super::imports_api::{ImportJob, load_job};
 use super::{actor, app};
 
 pub struct Subscription;
@@ -33,6 +34,44 @@ pub struct DirectoryEvent {
 
 #[Subscription]
 impl Subscription {
+    /// A CSV import's progress: the job now, then after every batch, until
+    /// it is DONE or FAILED (supervisors).
+    async fn import_progress(
+        &self,
+        ctx: &Context<'_>,
+        job_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = ImportJob>> {
+        let (app, caller) = (app(ctx).clone(), actor(ctx)?.clone());
+        // Subscribe before reading the job, so no progress falls between.
+        let events = app.events.subscribe();
+        let first = load_job(&app, &caller, &job_id).await?;
+        let id = job_id.to_string();
+        Ok(async_stream::stream! {
+            let done = |j: &ImportJob| j.0.state != "RUNNING";
+            let finished = done(&first);
+            yield first;
+            if finished {
+                return;
+            }
+            let mut events = events;
+            while let Some(event) = events.next().await {
+                if !matches!(&event.kind, EventKind::ImportProgress { job_id } if *job_id == id) {
+                    continue;
+                }
+                match load_job(&app, &caller, &id).await {
+                    Ok(job) => {
+                        let finished = done(&job);
+                        yield job;
+                        if finished {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        })
+    }
+
     /// Live changes to users, contact centers and memberships (admins).
     async fn directory_events(
         &self,
@@ -48,6 +87,7 @@ impl Subscription {
                     return None;
                 }
                 let (change, user_id, contact_center_id) = match event.kind {
+                    EventKind::ImportProgress { .. } => return None,
                     EventKind::UserChanged { user_id } => {
                         (DirectoryChange::UserChanged, Some(user_id), None)
                     }

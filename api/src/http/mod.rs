@@ -4,6 +4,7 @@
 
 mod exports;
 mod graphql;
+mod imports;
 
 use std::net::SocketAddr;
 
@@ -46,6 +47,12 @@ pub fn router(app: App) -> Router {
         .route(
             "/exports/compliance-trail.csv",
             get(exports::compliance_trail_csv),
+        )
+        .route(
+            "/imports/leads",
+            axum::routing::post(imports::upload_leads).layer(axum::extract::DefaultBodyLimit::max(
+                app.config.max_upload_bytes,
+            )),
         )
         .with_state(state.clone());
     let with_web = if dist.join("index.html").is_file() {
@@ -103,6 +110,7 @@ async fn count_requests(State(state): State<HttpState>, req: Request, next: Next
         Some("/readyz") => "/readyz",
         Some("/metrics") => "/metrics",
         Some(p) if p.starts_with("/exports/") => "/exports",
+        Some(p) if p.starts_with("/imports/") => "/imports",
         _ => "web",
     };
     let response = next.run(req).await;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod claims;
 pub mod contact_centers;
+pub mod imports;
 pub mod leads;
 pub mod lists;
 mod migrate;

@@ -199,6 +199,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        organization_id -> Text,
+        campaign_id -> Text,
+        created_by -> Nullable<Text>,
+        file_name -> Text,
+        state -> Text,
+        total_rows -> Integer,
+        processed_rows -> Integer,
+        added -> Integer,
+        merged -> Integer,
+        rejected -> Integer,
+        warned -> Integer,
+        report -> Text,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(contact_centers -> organizations (organization_id));
 diesel::joinable!(memberships -> contact_centers (contact_center_id));
@@ -223,4 +244,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invalid_numbers,
     dial_attempts,
     compliance_trail,
+    import_jobs,
 );

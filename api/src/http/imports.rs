@@ -1,0 +1,171 @@
+//! CSV uploads of leads: `POST /imports/leads?campaignId=…` with the file
+//! as the body. The file is checked whole (size, header), then imported as
+//! a job in the background; `importJob(id)` and the `importProgress`
+//! subscription follow it.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::HttpState;
+use super::graphql::caller_from_headers;
+use crate::domain::campaign::CampaignState;
+use crate::domain::identity::Role;
+use crate::events::{Event, EventKind};
+use crate::graphql::Caller;
+use crate::graphql::campaign_api::load_campaign;
+use crate::graphql::error::ApiError;
+use crate::import::{CsvMapping, parse_leads_csv, run_csv_job};
+use crate::store::{self, imports::ImportJob};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadParams {
+    campaign_id: String,
+    file_name: Option<String>,
+    phone_column: Option<String>,
+    first_name_column: Option<String>,
+    last_name_column: Option<String>,
+    time_zone_column: Option<String>,
+}
+
+fn json_error(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"code": code, "message": message})),
+    )
+        .into_response()
+}
+
+fn api_error(e: ApiError) -> Response {
+    let status = match e.code() {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "VALIDATION" => StatusCode::BAD_REQUEST,
+        "CONFLICT" => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_error(status, e.code(), e.message())
+}
+
+fn too_large(limit: usize) -> Response {
+    json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "VALIDATION",
+        format!(
+            "the file is larger than the {} MB limit: split it into smaller files",
+            limit / (1024 * 1024)
+        ),
+    )
+}
+
+pub async fn upload_leads(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<UploadParams>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let limit = state.app.config.max_upload_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large(limit);
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(limit),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, "VALIDATION", e.body_text()),
+    };
+    match start(&state, &headers, params, body).await {
+        Ok(job) => (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({"jobId": job.id, "totalRows": job.total_rows})),
+        )
+            .into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn start(
+    state: &HttpState,
+    headers: &HeaderMap,
+    p: UploadParams,
+    body: Bytes,
+) -> Result<ImportJob, ApiError> {
+    let actor = match caller_from_headers(&state.app, headers).await {
+        Caller::Actor(a) => a,
+        Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
+        Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
+    };
+    crate::graphql::access_require_role(&actor, Role::Supervisor)?;
+    let campaign = load_campaign(&state.app, &actor, &p.campaign_id).await?;
+    if matches!(
+        campaign.state,
+        CampaignState::Completed | CampaignState::Archived
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "a {} campaign takes no new leads",
+            campaign.state.as_str()
+        )));
+    }
+    let cc = store::contact_centers::get(&state.app.db, &campaign.row.contact_center_id)
+        .await?
+        .ok_or(ApiError::Internal)?;
+    let mapping = CsvMapping {
+        phone: p.phone_column,
+        first_name: p.first_name_column,
+        last_name: p.last_name_column,
+        time_zone: p.time_zone_column,
+    };
+    let parsed = tokio::task::spawn_blocking(move || parse_leads_csv(&body, &mapping))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|e| ApiError::validation("file", e.to_string()))?;
+    let total = parsed.rows.len() + parsed.refused.len();
+    let job = ImportJob {
+        id: store::new_id(),
+        organization_id: actor.organization_id.clone(),
+        campaign_id: campaign.row.id.clone(),
+        created_by: actor.user_id().map(str::to_owned),
+        file_name: p.file_name.unwrap_or_else(|| "upload.csv".into()),
+        state: "RUNNING".into(),
+        total_rows: i32::try_from(total).unwrap_or(i32::MAX),
+        processed_rows: 0,
+        added: 0,
+        merged: 0,
+        rejected: 0,
+        warned: 0,
+        report: "[]".into(),
+        error: None,
+        created_at: store::now(),
+        finished_at: None,
+    };
+    store::imports::insert(&state.app.db, &job).await?;
+    let app = state.app.clone();
+    let started = job.clone();
+    let row = campaign.row;
+    tokio::spawn(async move {
+        let publish = |j: &ImportJob| {
+            app.events.publish(Event {
+                organization_id: j.organization_id.clone(),
+                at: Utc::now(),
+                kind: EventKind::ImportProgress {
+                    job_id: j.id.clone(),
+                },
+            })
+        };
+        if let Err(e) =
+            run_csv_job(&app.db, &row, &cc.default_region, started, parsed, publish).await
+        {
+            tracing::error!(error = %e, "lead import failed");
+        }
+    });
+    Ok(job)
+}

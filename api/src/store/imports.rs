@@ -1,0 +1,94 @@
+//! Import jobs: a CSV upload's progress and per-row report.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::import_jobs;
+use super::{Db, StoreResult, with_conn};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = import_jobs, treat_none_as_default_value = false)]
+pub struct ImportJob {
+    pub id: String,
+    pub organization_id: String,
+    pub campaign_id: String,
+    pub created_by: Option<String>,
+    pub file_name: String,
+    /// RUNNING, DONE or FAILED.
+    pub state: String,
+    pub total_rows: i32,
+    pub processed_rows: i32,
+    pub added: i32,
+    pub merged: i32,
+    pub rejected: i32,
+    pub warned: i32,
+    /// JSON array of `{index, phone, code, message}` for every rejected or
+    /// flagged row.
+    pub report: String,
+    pub error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+pub async fn insert(db: &Db, job: &ImportJob) -> StoreResult<()> {
+    with_conn!(db, |conn| {
+        diesel::insert_into(import_jobs::table)
+            .values(job)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Save progress (counts, state, report).
+pub async fn save(db: &Db, job: &ImportJob) -> StoreResult<()> {
+    with_conn!(db, |conn| {
+        diesel::update(import_jobs::table.find(&job.id))
+            .set((
+                import_jobs::state.eq(&job.state),
+                import_jobs::total_rows.eq(job.total_rows),
+                import_jobs::processed_rows.eq(job.processed_rows),
+                import_jobs::added.eq(job.added),
+                import_jobs::merged.eq(job.merged),
+                import_jobs::rejected.eq(job.rejected),
+                import_jobs::warned.eq(job.warned),
+                import_jobs::report.eq(&job.report),
+                import_jobs::error.eq(&job.error),
+                import_jobs::finished_at.eq(job.finished_at),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+pub async fn get(db: &Db, id: &str) -> StoreResult<Option<ImportJob>> {
+    with_conn!(db, |conn| {
+        Ok(import_jobs::table
+            .find(id)
+            .select(ImportJob::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+/// Jobs a crash left RUNNING are FAILED (what they wrote stays written).
+pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
+    let now = super::now();
+    with_conn!(db, |conn| {
+        Ok(
+            diesel::update(import_jobs::table.filter(import_jobs::state.eq("RUNNING")))
+                .set((
+                    import_jobs::state.eq("FAILED"),
+                    import_jobs::error.eq(Some(
+                        "the server stopped during the import; rows of finished batches were kept",
+                    )),
+                    import_jobs::finished_at.eq(Some(now)),
+                ))
+                .execute(conn)
+                .await?,
+        )
+    })
+}
