@@ -1,0 +1,128 @@
+//! Importing leads into a campaign: normalize every row, drop repeats of a
+//! number within the batch and numbers the campaign already has, write the
+//! accepted rows in one transaction, and report every refused or flagged
+//! row. Used by `addLeads`, CSV uploads and the demo seed.
+
+use std::collections::HashMap;
+
+mod csv;
+mod job;
+
+pub use csv::{CsvError, CsvMapping, CsvRow, ParsedCsv, parse_leads_csv};
+pub use job::{CSV_BATCH, run_csv_job};
+
+use crate::domain::lead::{self as dl, LeadInput, RowCode, RowIssue};
+use crate::store::{self, Db, StoreError, models};
+
+/// One refused or flagged row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowReport {
+    /// 0-based position in the input.
+    pub index: usize,
+    /// The phone as given.
+    pub phone: String,
+    pub code: RowCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub added: usize,
+    pub merged: usize,
+    pub rejected: Vec<RowReport>,
+    pub warnings: Vec<RowReport>,
+}
+
+/// Normalize, dedupe and write one batch; the per-row report.
+pub async fn import_rows(
+    db: &Db,
+    campaign: &models::Campaign,
+    region: &str,
+    rows: &[LeadInput],
+) -> Result<ImportReport, StoreError> {
+    let mut rejected = Vec::new();
+    let mut warnings = Vec::new();
+    let mut to_insert: Vec<(usize, models::Lead)> = Vec::with_capacity(rows.len());
+    let mut seen = HashMap::new();
+    let now = store::now();
+    let row_result = |i: usize, phone: &str, issue: &RowIssue| RowReport {
+        index: i,
+        phone: phone.to_owned(),
+        code: issue.code,
+        message: issue.message.clone(),
+    };
+    for (i, input) in rows.iter().enumerate() {
+        match dl::normalize(input, region) {
+            Err(issue) => rejected.push(row_result(i, &input.phone, &issue)),
+            Ok((lead, warning)) => {
+                if let Some(first) = seen.get(&lead.phone) {
+                    warnings.push(row_result(
+                        i,
+                        &input.phone,
+                        &RowIssue {
+                            code: RowCode::DuplicateMerged,
+                            message: format!("same number as row {first}"),
+                        },
+                    ));
+                    continue;
+                }
+                seen.insert(lead.phone.clone(), i);
+                if let Some(w) = warning {
+                    warnings.push(row_result(i, &input.phone, &w));
+                }
+                to_insert.push((
+                    i,
+                    models::Lead {
+                        id: store::new_id(),
+                        organization_id: campaign.organization_id.clone(),
+                        campaign_id: campaign.id.clone(),
+                        phone: lead.phone,
+                        first_name: lead.first_name,
+                        last_name: lead.last_name,
+                        time_zone: lead.time_zone.map(|z| z.name().to_owned()),
+                        custom_properties: serde_json::to_string(&lead.custom_properties)
+                            .unwrap_or_else(|_| "[]".into()),
+                        status: lead.status.as_str().to_owned(),
+                        priority: 0,
+                        attempts: 0,
+                        not_before: None,
+                        last_attempt_at: None,
+                        last_outcome: None,
+                        last_abandoned_at: None,
+                        claimed_at: None,
+                        claimed_from: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                ));
+            }
+        }
+    }
+    let index_of: Vec<(usize, String)> = to_insert
+        .iter()
+        .map(|(i, l)| (*i, l.phone.clone()))
+        .collect();
+    let added =
+        store::leads::insert_batch(db, to_insert.into_iter().map(|(_, l)| l).collect()).await?;
+    for (i, phone) in &index_of {
+        if !added.contains(phone) {
+            warnings.push(RowReport {
+                index: *i,
+                phone: rows[*i].phone.clone(),
+                code: RowCode::DuplicateMerged,
+                message: format!("the campaign already has {phone}"),
+            });
+        }
+    }
+    warnings.sort_by_key(|w| w.index);
+    let merged = warnings
+        .iter()
+        .filter(|w| w.code == RowCode::DuplicateMerged)
+        .count();
+    Ok(ImportReport {
+        added: added.len(),
+        merged,
+        rejected,
+        warnings,
+    })
+}
