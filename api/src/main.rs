@@ -84,6 +84,9 @@ enum Command {
         /// How long a login session lasts, in hours.
         #[arg(long, env = "PINLINE_SESSION_HOURS", default_value_t = 12)]
         session_hours: u64,
+        /// Largest CSV upload accepted, in megabytes.
+        #[arg(long, env = "PINLINE_MAX_UPLOAD_MB", default_value_t = 100)]
+        max_upload_mb: usize,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -112,6 +115,51 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to stdout.
     ExportSchema,
+    /// Benchmarks (run by hand; see docs/benchmarks.md).
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Claim latency and throughput against a campaign of many leads.
+    Claims {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: usize,
+        /// Single-lead claims to time.
+        #[arg(long, default_value_t = 5_000)]
+        samples: usize,
+        /// PostgreSQL to bench on (a scratch database!); default: a
+        /// temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// A CSV import of many rows through the upload job code.
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+/// A scratch database for a bench: the given URL, or a fresh SQLite file.
+async fn bench_db(url: Option<String>) -> Result<(Db, String)> {
+    let target = match url {
+        Some(u) => DbTarget::resolve(Some(&u), Path::new(".")),
+        None => DbTarget::Sqlite(
+            std::env::temp_dir().join(format!("pinline-bench-{}.sqlite3", std::process::id())),
+        ),
+    };
+    pinline::store::run_migrations(&target).await?;
+    let db = Db::connect(&target, 16).await?;
+    Ok((db, target.describe()))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn init_logs(format: LogFormat) {
@@ -131,6 +179,57 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
     match cli.command {
+        Command::Bench { what } => match what {
+            BenchWhat::Claims {
+                leads,
+                samples,
+                database_url,
+            } => {
+                let (db, what) = bench_db(database_url).await?;
+                eprintln!("bench claims: {leads} leads on {what} (seeding…)");
+                let r = pinline::bench::claims(&db, leads, samples)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("database            {what}");
+                println!("leads               {}", r.leads);
+                println!("seed                {:.1} s", r.seed.as_secs_f64());
+                println!(
+                    "single-lead claim   p50 {}  p99 {}  max {}",
+                    ms(r.single.p50),
+                    ms(r.single.p99),
+                    ms(r.single.max)
+                );
+                println!(
+                    "8 claimers × 10     p50 {}  p99 {}  max {}  ({:.0} leads/s)",
+                    ms(r.concurrent.p50),
+                    ms(r.concurrent.p99),
+                    ms(r.concurrent.max),
+                    r.concurrent_claims_per_sec
+                );
+                Ok(())
+            }
+            BenchWhat::Import { rows, database_url } => {
+                let (db, what) = bench_db(database_url).await?;
+                eprintln!("bench import: {rows} rows on {what}");
+                let r = pinline::bench::import(&db, rows)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("database   {what}");
+                println!(
+                    "rows       {} ({:.1} MB), added {}",
+                    r.rows,
+                    r.bytes as f64 / 1e6,
+                    r.added
+                );
+                println!("parse      {:.2} s", r.parse.as_secs_f64());
+                println!(
+                    "total      {:.2} s ({:.0} rows/s)",
+                    r.total.as_secs_f64(),
+                    r.rows as f64 / r.total.as_secs_f64()
+                );
+                Ok(())
+            }
+        },
         Command::ExportSchema => {
             print!("{}", pinline::graphql::sdl());
             Ok(())
@@ -179,6 +278,7 @@ async fn main() -> Result<()> {
             seed_demo,
             jwt_secret,
             session_hours,
+            max_upload_mb,
         } => {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
@@ -190,6 +290,7 @@ async fn main() -> Result<()> {
                 jwt_secret,
                 web_dist,
                 session_ttl: Duration::from_secs(session_hours * 3600),
+                max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
                 ..Config::default()
             };
             let app = App::start(config).await.context("starting Pinline")?;

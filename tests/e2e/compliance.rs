@@ -454,3 +454,61 @@ async fn claims_leave_a_trail(srv: TestServer) {
     );
     srv.finish().await;
 }
+
+on_both_backends!(claims_take_callbacks_then_retries_then_new);
+
+async fn claims_take_callbacks_then_retries_then_new(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "Order",
+        json!({"maxAttemptsPerDay": 3}),
+        &[
+            "+12125550401",
+            "+12125550402",
+            "+12125550403",
+            "+12125550404",
+        ],
+    )
+    .await;
+    start(&srv, &f).await;
+    let noon = noon_ny();
+    let yesterday = noon - Duration::days(1);
+    // Lead 2: a retry due; lead 3: a callback due (both tried yesterday).
+    attempt(&srv, &f.leads[2], AttemptOutcome::Busy, yesterday, &f).await;
+    let l3 = store::leads::get(&srv.app.db, &f.leads[3])
+        .await
+        .expect("get")
+        .expect("lead");
+    store::leads::record_attempt(
+        &srv.app.db,
+        &l3,
+        "NO_ANSWER",
+        yesterday.naive_utc(),
+        "CALLBACK",
+        Some((noon - Duration::hours(1)).naive_utc()),
+    )
+    .await
+    .expect("attempt");
+    let campaign = store::campaigns::get(&srv.app.db, &f.campaign)
+        .await
+        .expect("get")
+        .expect("c");
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let got = pinline::dialer::claim::claim_eligible(&srv.app.db, &campaign, noon, 1)
+            .await
+            .expect("claim");
+        order.extend(got.into_iter().map(|l| l.id));
+    }
+    assert_eq!(
+        order,
+        vec![
+            f.leads[3].clone(),
+            f.leads[2].clone(),
+            f.leads[0].clone(),
+            f.leads[1].clone()
+        ]
+    );
+    srv.finish().await;
+}

@@ -218,3 +218,59 @@ async fn files_over_the_limit_are_refused_and_write_nothing() {
     assert_eq!(leads["leads"]["edges"], json!([]));
     srv.finish().await;
 }
+
+on_both_backends!(list_csv_import);
+
+async fn list_csv_import(srv: TestServer) {
+    srv.seed_demo().await;
+    let sup = srv.login_demo("supervisor").await;
+    let file = b"Phone,Reason\r\n(212) 555-0101,asked on the phone\r\n212 555 0102,\r\nnope,x\r\n(212) 555-0101,again\r\n".to_vec();
+    let resp = srv
+        .client
+        .post(format!(
+            "{}/imports/list?list=DO_NOT_CALL&reason=bulk",
+            srv.url
+        ))
+        .bearer_auth(&sup)
+        .body(file)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status().as_u16(), 200);
+    let out: Value = resp.json().await.expect("json");
+    assert_eq!(out["added"], 2, "{out}");
+    assert_eq!(out["alreadyListed"], 1);
+    assert_eq!(out["rejected"][0]["index"], 2);
+    assert_eq!(out["rejected"][0]["code"], "BAD_NUMBER");
+    let entries = srv
+        .ok(
+            Some(&sup),
+            "{ listEntries(list: DO_NOT_CALL) { edges { node { phone reason source } } } }",
+            json!({}),
+        )
+        .await;
+    let mut rows: Vec<Value> = entries["listEntries"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    rows.sort_by_key(|r| r["phone"].as_str().unwrap_or("").to_owned());
+    assert_eq!(
+        rows,
+        vec![
+            json!({"phone": "+12125550101", "reason": "asked on the phone", "source": "IMPORT"}),
+            json!({"phone": "+12125550102", "reason": "bulk", "source": "IMPORT"}),
+        ]
+    );
+    let bad = srv
+        .client
+        .post(format!("{}/imports/list?list=NOPE", srv.url))
+        .bearer_auth(&sup)
+        .body("phone\n2125550101\n")
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(bad.status().as_u16(), 400);
+    srv.finish().await;
+}

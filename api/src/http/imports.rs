@@ -169,3 +169,134 @@ async fn start(
     });
     Ok(job)
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListUploadParams {
+    /// DO_NOT_CALL, DO_NOT_TEXT or INVALID.
+    list: String,
+    /// Used for rows without a `reason` column value.
+    reason: Option<String>,
+    /// For INVALID: WRONG_NUMBER, DISCONNECTED or OTHER (default OTHER).
+    invalid_reason: Option<String>,
+    phone_column: Option<String>,
+    default_region: Option<String>,
+}
+
+/// `POST /imports/list?list=DO_NOT_CALL&reason=…` with a CSV body (a phone
+/// column, optionally a reason column): every row gets a result.
+pub async fn upload_list(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<ListUploadParams>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let limit = state.app.config.max_upload_bytes;
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(limit),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, "VALIDATION", e.body_text()),
+    };
+    match import_list(&state, &headers, params, body).await {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn import_list(
+    state: &HttpState,
+    headers: &HeaderMap,
+    p: ListUploadParams,
+    body: Bytes,
+) -> Result<serde_json::Value, ApiError> {
+    use crate::domain::{identity, phone};
+    use crate::store::lists::{self, List};
+    let actor = match caller_from_headers(&state.app, headers).await {
+        Caller::Actor(a) => a,
+        Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
+        Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
+    };
+    crate::graphql::access_require_role(&actor, Role::Supervisor)?;
+    let list = match p.list.as_str() {
+        "DO_NOT_CALL" => List::DoNotCall,
+        "DO_NOT_TEXT" => List::DoNotText,
+        "INVALID" => List::Invalid,
+        _ => {
+            return Err(ApiError::validation(
+                "list",
+                "must be DO_NOT_CALL, DO_NOT_TEXT or INVALID",
+            ));
+        }
+    };
+    let invalid_kind = match p.invalid_reason.as_deref() {
+        None => None,
+        Some(k @ ("WRONG_NUMBER" | "DISCONNECTED" | "OTHER")) => Some(k.to_owned()),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "invalidReason",
+                "must be WRONG_NUMBER, DISCONNECTED or OTHER",
+            ));
+        }
+    };
+    let region = identity::normalize_region(p.default_region.as_deref().unwrap_or("US"))?;
+    let default_reason = p.reason.unwrap_or_else(|| "imported".into());
+    let mapping = CsvMapping {
+        phone: p.phone_column,
+        ..Default::default()
+    };
+    let parsed = tokio::task::spawn_blocking(move || parse_leads_csv(&body, &mapping))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|e| ApiError::validation("file", e.to_string()))?;
+    let row = |index: usize, phone: &str, code: &str, message: String| serde_json::json!({"index": index, "phone": phone, "code": code, "message": message});
+    let mut rejected: Vec<serde_json::Value> = parsed
+        .refused
+        .iter()
+        .map(|r| row(r.index, &r.phone, r.code.as_str(), r.message.clone()))
+        .collect();
+    let (mut added, mut already) = (0u64, 0u64);
+    for r in &parsed.rows {
+        let e164 = match phone::normalize(&r.lead.phone, &region) {
+            Ok(p) => p,
+            Err(e) => {
+                rejected.push(row(
+                    r.index,
+                    &r.lead.phone,
+                    "BAD_NUMBER",
+                    format!("phone {e}"),
+                ));
+                continue;
+            }
+        };
+        let reason = r
+            .lead
+            .custom_properties
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("reason"))
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default_reason.clone());
+        let entry = store::audit::entry(
+            &actor.organization_id,
+            Some(actor.audit_id()),
+            "list.add",
+            &e164,
+            format!("{} (import): {reason}", list.as_str()),
+        );
+        let new = lists::NewEntry {
+            organization_id: &actor.organization_id,
+            phone: &e164,
+            invalid_kind: invalid_kind.as_deref(),
+            source: "IMPORT",
+            reason: &reason,
+            created_by: actor.user_id(),
+        };
+        if lists::add(&state.app.db, list, &new, entry).await? {
+            added += 1;
+        } else {
+            already += 1;
+        }
+    }
+    rejected.sort_by_key(|r| r["index"].as_u64());
+    Ok(serde_json::json!({"added": added, "alreadyListed": already, "rejected": rejected}))
+}

@@ -54,6 +54,12 @@ pub fn router(app: App) -> Router {
                 app.config.max_upload_bytes,
             )),
         )
+        .route(
+            "/imports/list",
+            axum::routing::post(imports::upload_list).layer(axum::extract::DefaultBodyLimit::max(
+                app.config.max_upload_bytes,
+            )),
+        )
         .with_state(state.clone());
     let with_web = if dist.join("index.html").is_file() {
         api.fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))))

@@ -5,6 +5,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod bench_seed;
 pub mod campaigns;
 pub mod claims;
 pub mod contact_centers;
