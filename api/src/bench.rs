@@ -189,24 +189,13 @@ pub async fn import(db: &Db, rows: usize) -> Result<ImportReport, Box<dyn std::e
     let started = Instant::now();
     let parsed = parse_leads_csv(file.as_bytes(), &CsvMapping::default())?;
     let parse = started.elapsed();
-    let job = ImportJob {
-        id: store::new_id(),
-        organization_id: campaign.organization_id.clone(),
-        campaign_id: campaign.id.clone(),
-        created_by: None,
-        file_name: "bench.csv".into(),
-        state: "RUNNING".into(),
-        total_rows: i32::try_from(rows).unwrap_or(i32::MAX),
-        processed_rows: 0,
-        added: 0,
-        merged: 0,
-        rejected: 0,
-        warned: 0,
-        report: "[]".into(),
-        error: None,
-        created_at: store::now(),
-        finished_at: None,
-    };
+    let job = ImportJob::running(
+        &campaign.organization_id,
+        &campaign.id,
+        None,
+        "bench.csv",
+        rows,
+    );
     store::imports::insert(db, &job).await?;
     let done = run_csv_job(db, &campaign, "US", job, parsed, |_| {}).await?;
     Ok(ImportReport {

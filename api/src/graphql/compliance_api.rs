@@ -2,7 +2,7 @@
 //! (`eligibility`), and the trail of every claim decision
 //! (`complianceTrail`; CSV at `/exports/compliance-trail.csv`).
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -13,7 +13,7 @@ use crate::store::{self, trail::TrailEntry};
 
 use super::access::require_role;
 use super::campaign_api::load_campaign;
-use super::connection::{Cursor, page_args};
+use super::connection::{Cursor, connection, page_args};
 use super::error::{ApiError, ApiResult};
 use super::{actor, app};
 
@@ -126,12 +126,11 @@ impl ComplianceQuery {
             args.limit,
         )
         .await?;
-        let mut out = Connection::new(args.after.is_some(), page.has_next);
-        out.edges.extend(
-            page.items
-                .into_iter()
-                .map(|e| Edge::new(Cursor(e.id.clone()), ComplianceRecord(e))),
-        );
-        Ok(out)
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |e| e.id.clone(),
+            ComplianceRecord,
+        ))
     }
 }

@@ -2,7 +2,7 @@
 //! and invalid numbers — search, add, remove (with a reason; audited).
 //! Supervisors and admins.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -13,7 +13,7 @@ use crate::store::{self, audit, lists};
 
 use super::access::{self, require_role};
 use super::campaign_api::RowResult;
-use super::connection::{Cursor, page_args};
+use super::connection::{Cursor, connection, page_args};
 use super::error::{ApiError, ApiResult};
 use super::types::User;
 use super::{actor, app};
@@ -157,13 +157,12 @@ impl ListsQuery {
             args.limit,
         )
         .await?;
-        let mut out = Connection::new(args.after.is_some(), page.has_next);
-        out.edges.extend(
-            page.items
-                .into_iter()
-                .map(|e| Edge::new(Cursor(e.id.clone()), ListEntry(e))),
-        );
-        Ok(out)
+        Ok(connection(
+            page,
+            args.after.is_some(),
+            |e| e.id.clone(),
+            ListEntry,
+        ))
     }
 }
 

@@ -129,24 +129,13 @@ async fn start(
         .map_err(|_| ApiError::Internal)?
         .map_err(|e| ApiError::validation("file", e.to_string()))?;
     let total = parsed.rows.len() + parsed.refused.len();
-    let job = ImportJob {
-        id: store::new_id(),
-        organization_id: actor.organization_id.clone(),
-        campaign_id: campaign.row.id.clone(),
-        created_by: actor.user_id().map(str::to_owned),
-        file_name: p.file_name.unwrap_or_else(|| "upload.csv".into()),
-        state: "RUNNING".into(),
-        total_rows: i32::try_from(total).unwrap_or(i32::MAX),
-        processed_rows: 0,
-        added: 0,
-        merged: 0,
-        rejected: 0,
-        warned: 0,
-        report: "[]".into(),
-        error: None,
-        created_at: store::now(),
-        finished_at: None,
-    };
+    let job = ImportJob::running(
+        &actor.organization_id,
+        &campaign.row.id,
+        actor.user_id(),
+        p.file_name.as_deref().unwrap_or("upload.csv"),
+        total,
+    );
     store::imports::insert(&state.app.db, &job).await?;
     let app = state.app.clone();
     let started = job.clone();

@@ -75,6 +75,35 @@ macro_rules! candidate {
     }};
 }
 
+/// Claim one lead at a time, class by class, until `limit` or none left.
+macro_rules! claim_loop {
+    ($conn:ident, $spec:expr, $dialing:expr, $($lock:tt)*) => {{
+        let spec = $spec;
+        let mut out = Vec::with_capacity(spec.limit);
+        let mut classes = CLASSES.iter();
+        let mut class = classes.next();
+        while let (Some(status), true) = (class, out.len() < spec.limit) {
+            let chosen = candidate!(spec, *status, $($lock)*).single_value();
+            let claimed = diesel::update(leads::table.filter(leads::id.nullable().eq(chosen)))
+                .set((
+                    leads::claimed_from.eq(leads::status.nullable()),
+                    leads::status.eq($dialing),
+                    leads::claimed_at.eq(Some(spec.now)),
+                    leads::updated_at.eq(spec.now),
+                ))
+                .returning(Lead::as_returning())
+                .get_result($conn)
+                .await
+                .optional()?;
+            match claimed {
+                Some(lead) => out.push(lead),
+                None => class = classes.next(),
+            }
+        }
+        Ok(out)
+    }};
+}
+
 /// Claim up to `spec.limit` leads; each is now DIALING with `claimed_from`
 /// holding its previous status.
 pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
@@ -90,30 +119,7 @@ pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
                 .await
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             conn.transaction(async |conn| -> StoreResult<Vec<Lead>> {
-                let mut out = Vec::with_capacity(spec.limit);
-                let mut classes = CLASSES.iter();
-                let mut class = classes.next();
-                while let (Some(status), true) = (class, out.len() < spec.limit) {
-                    let chosen =
-                        candidate!(spec, *status, .for_update().skip_locked()).single_value();
-                    let claimed =
-                        diesel::update(leads::table.filter(leads::id.nullable().eq(chosen)))
-                            .set((
-                                leads::claimed_from.eq(leads::status.nullable()),
-                                leads::status.eq(dialing),
-                                leads::claimed_at.eq(Some(spec.now)),
-                                leads::updated_at.eq(spec.now),
-                            ))
-                            .returning(Lead::as_returning())
-                            .get_result(conn)
-                            .await
-                            .optional()?;
-                    match claimed {
-                        Some(lead) => out.push(lead),
-                        None => class = classes.next(),
-                    }
-                }
-                Ok(out)
+                claim_loop!(conn, spec, dialing, .for_update().skip_locked())
             })
             .await
         }
@@ -125,29 +131,7 @@ pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
                 .await
                 .map_err(|e| StoreError::Connection(e.to_string()))?;
             conn.immediate_transaction(async |conn| -> StoreResult<Vec<Lead>> {
-                let mut out = Vec::with_capacity(spec.limit);
-                let mut classes = CLASSES.iter();
-                let mut class = classes.next();
-                while let (Some(status), true) = (class, out.len() < spec.limit) {
-                    let chosen = candidate!(spec, *status,).single_value();
-                    let claimed =
-                        diesel::update(leads::table.filter(leads::id.nullable().eq(chosen)))
-                            .set((
-                                leads::claimed_from.eq(leads::status.nullable()),
-                                leads::status.eq(dialing),
-                                leads::claimed_at.eq(Some(spec.now)),
-                                leads::updated_at.eq(spec.now),
-                            ))
-                            .returning(Lead::as_returning())
-                            .get_result(conn)
-                            .await
-                            .optional()?;
-                    match claimed {
-                        Some(lead) => out.push(lead),
-                        None => class = classes.next(),
-                    }
-                }
-                Ok(out)
+                claim_loop!(conn, spec, dialing,)
             })
             .await
         }

@@ -31,6 +31,36 @@ pub struct ImportJob {
     pub finished_at: Option<NaiveDateTime>,
 }
 
+impl ImportJob {
+    /// A new RUNNING job with nothing processed yet.
+    pub fn running(
+        organization_id: &str,
+        campaign_id: &str,
+        created_by: Option<&str>,
+        file_name: &str,
+        total_rows: usize,
+    ) -> ImportJob {
+        ImportJob {
+            id: super::new_id(),
+            organization_id: organization_id.to_owned(),
+            campaign_id: campaign_id.to_owned(),
+            created_by: created_by.map(str::to_owned),
+            file_name: file_name.to_owned(),
+            state: "RUNNING".into(),
+            total_rows: i32::try_from(total_rows).unwrap_or(i32::MAX),
+            processed_rows: 0,
+            added: 0,
+            merged: 0,
+            rejected: 0,
+            warned: 0,
+            report: "[]".into(),
+            error: None,
+            created_at: super::now(),
+            finished_at: None,
+        }
+    }
+}
+
 pub async fn insert(db: &Db, job: &ImportJob) -> StoreResult<()> {
     with_conn!(db, |conn| {
         diesel::insert_into(import_jobs::table)
