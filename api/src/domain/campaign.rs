@@ -298,6 +298,13 @@ pub fn validate(s: &CampaignSettings) -> Result<(), FieldError> {
             "must be an E.164 number such as +14155550100",
         ));
     }
+    let w = s.calling_window;
+    if w.end - w.start < Duration::minutes(15) {
+        return Err(field(
+            "callingWindow.end",
+            "must be at least 15 minutes after the start",
+        ));
+    }
     if !(MIN_RING_TIMEOUT_SECS..=MAX_RING_TIMEOUT_SECS).contains(&s.ring_timeout_secs) {
         return Err(field(
             "ringTimeoutSeconds",
@@ -455,6 +462,10 @@ mod tests {
             assert_eq!(validate(&s).map_err(|e| e.field), Err(name), "{name}");
         };
         check(|s| s.ring_timeout_secs = 14, "ringTimeoutSeconds");
+        check(
+            |s| s.calling_window.start = s.calling_window.end - Duration::minutes(10),
+            "callingWindow.end",
+        );
         check(|s| s.max_attempts_per_day = 6, "maxAttemptsPerDay");
         check(|s| s.max_abandon_rate = 0.05, "maxAbandonRate");
         check(|s| s.max_dial_ratio = 0.5, "maxDialRatio");

@@ -132,6 +132,18 @@ pub fn normalize_region(raw: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An admin may not lock themselves out: deactivating their own account or
+/// giving up their own admin role is refused (the message says why).
+pub fn check_change_to_self(active: Option<bool>, role: Option<Role>) -> Result<(), &'static str> {
+    if active == Some(false) {
+        return Err("you cannot deactivate your own account");
+    }
+    if role.is_some_and(|r| r != Role::Admin) {
+        return Err("you cannot remove your own admin role");
+    }
+    Ok(())
+}
+
 /// An IANA time-zone name ("America/Chicago"), as chrono-tz knows it.
 pub fn normalize_time_zone(field: &'static str, raw: &str) -> Result<String, FieldError> {
     let name = raw.trim();
@@ -173,6 +185,14 @@ mod tests {
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn admins_cannot_lock_themselves_out() {
+        assert!(check_change_to_self(Some(false), None).is_err());
+        assert!(check_change_to_self(None, Some(Role::Supervisor)).is_err());
+        assert!(check_change_to_self(Some(true), Some(Role::Admin)).is_ok());
+        assert!(check_change_to_self(None, None).is_ok());
     }
 
     #[test]

@@ -355,15 +355,9 @@ impl Mutation {
         let user = access::load_user(app, caller, &input.id).await?;
         let is_self = caller.user_id() == Some(user.id.as_str());
         let role = input.role.map(DomainRole::from);
-        if is_self && input.active == Some(false) {
-            return Err(ApiError::Conflict(
-                "you cannot deactivate your own account".into(),
-            ));
-        }
-        if is_self && role.is_some_and(|r| r != DomainRole::Admin) {
-            return Err(ApiError::Conflict(
-                "you cannot remove your own admin role".into(),
-            ));
+        if is_self {
+            identity::check_change_to_self(input.active, role)
+                .map_err(|why| ApiError::Conflict(why.into()))?;
         }
         let name = input
             .name
