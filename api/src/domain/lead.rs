@@ -167,6 +167,15 @@ pub fn normalize(
     ))
 }
 
+/// A lead's status once its time zone is set: a lead that waited for one
+/// becomes NEW (dialable); any other status stays as it is.
+pub fn status_with_zone(status: LeadStatus) -> LeadStatus {
+    match status {
+        LeadStatus::NeedsTimeZone => LeadStatus::New,
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +187,13 @@ mod tests {
             custom_properties: vec![("plan".into(), "gold".into()), ("age".into(), "42".into())],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn setting_a_zone_makes_a_waiting_lead_dialable() {
+        assert_eq!(status_with_zone(LeadStatus::NeedsTimeZone), LeadStatus::New);
+        assert_eq!(status_with_zone(LeadStatus::Retry), LeadStatus::Retry);
+        assert_eq!(status_with_zone(LeadStatus::Finished), LeadStatus::Finished);
     }
 
     #[test]

@@ -183,6 +183,22 @@ impl From<crate::import::ImportReport> for AddLeadsPayload {
 
 pub const MAX_LEADS_PER_CALL: usize = 10_000;
 
+#[derive(InputObject)]
+pub struct UpdateLeadInput {
+    pub id: ID,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// IANA name. Setting it on a NEEDS_TIME_ZONE lead makes it dialable.
+    pub time_zone: Option<String>,
+    /// Higher is dialed first among new leads (−1000…1000).
+    pub priority: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct LeadPayload {
+    pub lead: Lead,
+}
+
 fn parse_hm(field: &'static str, s: &str) -> ApiResult<NaiveTime> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M")
         .map_err(|_| ApiError::validation(field, "must be a time as HH:MM (24-hour)"))
@@ -507,6 +523,66 @@ impl CampaignMutation {
         input: CampaignIdInput,
     ) -> ApiResult<CampaignPayload> {
         change_state(ctx, input, LifecycleAction::Archive).await
+    }
+
+    /// Fix or change a lead: names, time zone (a NEEDS_TIME_ZONE lead
+    /// becomes NEW), priority. Not while it is being dialed.
+    async fn update_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLeadInput,
+    ) -> ApiResult<LeadPayload> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let lead = store::leads::get(&app.db, &input.id)
+            .await?
+            .filter(|l| l.organization_id == caller.organization_id)
+            .ok_or_else(|| ApiError::not_found("lead"))?;
+        load_campaign(app, caller, &lead.campaign_id)
+            .await
+            .map_err(|_| ApiError::not_found("lead"))?;
+        let status = crate::domain::eligibility::LeadStatus::parse(&lead.status)
+            .ok_or(ApiError::Internal)?;
+        if status == crate::domain::eligibility::LeadStatus::Dialing {
+            return Err(ApiError::Conflict(
+                "the lead is being dialed: try again after the call".into(),
+            ));
+        }
+        let time_zone = match input.time_zone.as_deref() {
+            Some(z) => Some(identity::normalize_time_zone("timeZone", z)?),
+            None => None,
+        };
+        if input.priority.is_some_and(|p| !(-1000..=1000).contains(&p)) {
+            return Err(ApiError::validation(
+                "priority",
+                "must be between -1000 and 1000",
+            ));
+        }
+        let name = |field: &'static str, v: Option<String>| -> ApiResult<Option<String>> {
+            v.map(|n| identity::normalize_name(field, &n).map_err(ApiError::from))
+                .transpose()
+        };
+        let new_status = time_zone
+            .as_ref()
+            .map(|_| crate::domain::lead::status_with_zone(status))
+            .filter(|s| *s != status)
+            .map(|s| s.as_str().to_owned());
+        let changes = store::leads::LeadChanges {
+            first_name: name("firstName", input.first_name)?,
+            last_name: name("lastName", input.last_name)?,
+            time_zone,
+            priority: input.priority,
+            status: new_status,
+        };
+        let entry = audit::entry(
+            &caller.organization_id,
+            Some(caller.audit_id()),
+            "lead.update",
+            &lead.id,
+            format!("{changes:?}"),
+        );
+        let lead = store::leads::update(&app.db, &lead.id, changes, entry).await?;
+        Ok(LeadPayload { lead: Lead(lead) })
     }
 
     /// Add leads in a batch: every row gets an outcome; accepted rows are

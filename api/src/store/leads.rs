@@ -155,3 +155,61 @@ pub async fn record_attempt(
         Ok(())
     })
 }
+
+/// Changes to a lead; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct LeadChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub time_zone: Option<String>,
+    pub priority: Option<i32>,
+    pub status: Option<String>,
+}
+
+pub async fn update(
+    db: &Db,
+    id: &str,
+    changes: LeadChanges,
+    audit: super::models::AuditEntry,
+) -> StoreResult<Lead> {
+    let now = super::now();
+    with_tx!(db, |conn| {
+        if let Some(v) = &changes.first_name {
+            diesel::update(leads::table.find(id))
+                .set(leads::first_name.eq(Some(v)))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(v) = &changes.last_name {
+            diesel::update(leads::table.find(id))
+                .set(leads::last_name.eq(Some(v)))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(v) = &changes.time_zone {
+            diesel::update(leads::table.find(id))
+                .set(leads::time_zone.eq(Some(v)))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(v) = changes.priority {
+            diesel::update(leads::table.find(id))
+                .set(leads::priority.eq(v))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(v) = &changes.status {
+            diesel::update(leads::table.find(id))
+                .set(leads::status.eq(v))
+                .execute(conn)
+                .await?;
+        }
+        let lead = diesel::update(leads::table.find(id))
+            .set(leads::updated_at.eq(now))
+            .returning(Lead::as_returning())
+            .get_result(conn)
+            .await?;
+        super::audit_log_insert!(conn, &audit);
+        Ok(lead)
+    })
+}
