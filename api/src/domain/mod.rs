@@ -1,6 +1,7 @@
 //! The pure rules of the business: no database, no tokio, no clock reads.
 //! Functions take the facts (and `now`) as arguments and return decisions.
 
+pub mod agent;
 pub mod campaign;
 pub mod eligibility;
 pub mod identity;
