@@ -14,7 +14,7 @@ use crate::domain::identity::{self, Role as DomainRole};
 use crate::domain::lead::LeadInput as DomainLeadInput;
 use crate::domain::phone;
 use crate::domain::window::{CallingWindow as DomainWindow, Weekdays};
-use crate::store::{self, audit};
+use crate::store::{self, audit, models};
 
 use super::access::{self, require_role, sees_whole_organization};
 use super::campaign_types::{
@@ -36,6 +36,20 @@ pub async fn load_campaign(app: &App, actor: &Actor, id: &str) -> ApiResult<Camp
         .await
         .map_err(|_| ApiError::not_found("campaign"))?;
     Campaign::from_row(row)
+}
+
+/// The lead, if the caller (a supervisor or admin) may see its campaign;
+/// otherwise `NOT_FOUND`.
+pub async fn load_lead(app: &App, actor: &Actor, id: &str) -> ApiResult<(models::Lead, Campaign)> {
+    require_role(actor, DomainRole::Supervisor)?;
+    let lead = store::leads::get(&app.db, id)
+        .await?
+        .filter(|l| l.organization_id == actor.organization_id)
+        .ok_or_else(|| ApiError::not_found("lead"))?;
+    let campaign = load_campaign(app, actor, &lead.campaign_id)
+        .await
+        .map_err(|_| ApiError::not_found("lead"))?;
+    Ok((lead, campaign))
 }
 
 #[derive(InputObject, Clone)]
@@ -352,15 +366,7 @@ impl CampaignQuery {
     }
 
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Lead> {
-        let (app, caller) = (app(ctx), actor(ctx)?);
-        require_role(caller, DomainRole::Supervisor)?;
-        let lead = store::leads::get(&app.db, &id)
-            .await?
-            .filter(|l| l.organization_id == caller.organization_id)
-            .ok_or_else(|| ApiError::not_found("lead"))?;
-        load_campaign(app, caller, &lead.campaign_id)
-            .await
-            .map_err(|_| ApiError::not_found("lead"))?;
+        let (lead, _) = load_lead(app(ctx), actor(ctx)?, &id).await?;
         Ok(Lead(lead))
     }
 }
@@ -533,14 +539,7 @@ impl CampaignMutation {
         input: UpdateLeadInput,
     ) -> ApiResult<LeadPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
-        require_role(caller, DomainRole::Supervisor)?;
-        let lead = store::leads::get(&app.db, &input.id)
-            .await?
-            .filter(|l| l.organization_id == caller.organization_id)
-            .ok_or_else(|| ApiError::not_found("lead"))?;
-        load_campaign(app, caller, &lead.campaign_id)
-            .await
-            .map_err(|_| ApiError::not_found("lead"))?;
+        let (lead, _) = load_lead(app, caller, &input.id).await?;
         let status = crate::domain::eligibility::LeadStatus::parse(&lead.status)
             .ok_or(ApiError::Internal)?;
         if status == crate::domain::eligibility::LeadStatus::Dialing {

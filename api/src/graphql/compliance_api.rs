@@ -12,7 +12,7 @@ use crate::domain::identity::Role;
 use crate::store::{self, trail::TrailEntry};
 
 use super::access::require_role;
-use super::campaign_api::load_campaign;
+use super::campaign_api::{load_campaign, load_lead};
 use super::connection::{Cursor, connection, page_args};
 use super::error::{ApiError, ApiResult};
 use super::{actor, app};
@@ -78,14 +78,7 @@ impl ComplianceQuery {
         at: Option<DateTime<Utc>>,
     ) -> ApiResult<Eligibility> {
         let (app, caller) = (app(ctx), actor(ctx)?);
-        require_role(caller, Role::Supervisor)?;
-        let lead = store::leads::get(&app.db, &lead_id)
-            .await?
-            .filter(|l| l.organization_id == caller.organization_id)
-            .ok_or_else(|| ApiError::not_found("lead"))?;
-        let campaign = load_campaign(app, caller, &lead.campaign_id)
-            .await
-            .map_err(|_| ApiError::not_found("lead"))?;
+        let (lead, campaign) = load_lead(app, caller, &lead_id).await?;
         let now = at.unwrap_or_else(Utc::now);
         let status = LeadStatus::parse(&lead.status).ok_or(ApiError::Internal)?;
         let facts = campaign_facts(campaign.state, &campaign.settings);
