@@ -13,5 +13,6 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod media;
 pub mod metrics;
 pub mod store;
