@@ -74,6 +74,17 @@ pub fn transition(from: CampaignState, action: LifecycleAction) -> Option<Campai
     }
 }
 
+/// Whether a campaign in `state` may still be changed and take new leads:
+/// not once it is COMPLETED or ARCHIVED (the refusal says why).
+pub fn check_open(state: CampaignState, doing: &str) -> Result<(), String> {
+    match state {
+        CampaignState::Completed | CampaignState::Archived => {
+            Err(format!("a {} campaign {doing}", state.as_str()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Why a lead was last tried and not finished: picks the retry delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttemptOutcome {
@@ -432,6 +443,17 @@ mod tests {
             machine_handling: MachineHandling::HangUp,
             safe_harbor_message: "Sorry we missed you.".into(),
         }
+    }
+
+    #[test]
+    fn closed_campaigns_refuse_changes() {
+        assert!(check_open(Draft, "cannot be changed").is_ok());
+        assert!(check_open(Paused, "takes no new leads").is_ok());
+        assert_eq!(
+            check_open(Completed, "takes no new leads"),
+            Err("a COMPLETED campaign takes no new leads".into())
+        );
+        assert!(check_open(Archived, "cannot be changed").is_err());
     }
 
     #[test]

@@ -167,6 +167,15 @@ pub fn normalize(
     ))
 }
 
+/// A lead can be edited unless a call to it is in progress.
+pub fn check_editable(status: LeadStatus) -> Result<(), &'static str> {
+    if status == LeadStatus::Dialing {
+        Err("the lead is being dialed: try again after the call")
+    } else {
+        Ok(())
+    }
+}
+
 /// A lead's status once its time zone is set: a lead that waited for one
 /// becomes NEW (dialable); any other status stays as it is.
 pub fn status_with_zone(status: LeadStatus) -> LeadStatus {
@@ -194,6 +203,8 @@ mod tests {
         assert_eq!(status_with_zone(LeadStatus::NeedsTimeZone), LeadStatus::New);
         assert_eq!(status_with_zone(LeadStatus::Retry), LeadStatus::Retry);
         assert_eq!(status_with_zone(LeadStatus::Finished), LeadStatus::Finished);
+        assert!(check_editable(LeadStatus::Dialing).is_err());
+        assert!(check_editable(LeadStatus::NeedsTimeZone).is_ok());
     }
 
     #[test]

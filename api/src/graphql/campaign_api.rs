@@ -465,15 +465,7 @@ impl CampaignMutation {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Supervisor)?;
         let campaign = load_campaign(app, caller, &input.id).await?;
-        if matches!(
-            campaign.state,
-            dc::CampaignState::Completed | dc::CampaignState::Archived
-        ) {
-            return Err(ApiError::Conflict(format!(
-                "a {} campaign cannot be changed",
-                campaign.state.as_str()
-            )));
-        }
+        dc::check_open(campaign.state, "cannot be changed").map_err(ApiError::Conflict)?;
         let cc = access::load_contact_center(app, caller, &campaign.row.contact_center_id).await?;
         let settings = merge_settings(campaign.settings, input.settings, &cc.default_region)?;
         let mut row = campaign.row;
@@ -542,11 +534,8 @@ impl CampaignMutation {
         let (lead, _) = load_lead(app, caller, &input.id).await?;
         let status = crate::domain::eligibility::LeadStatus::parse(&lead.status)
             .ok_or(ApiError::Internal)?;
-        if status == crate::domain::eligibility::LeadStatus::Dialing {
-            return Err(ApiError::Conflict(
-                "the lead is being dialed: try again after the call".into(),
-            ));
-        }
+        crate::domain::lead::check_editable(status)
+            .map_err(|why| ApiError::Conflict(why.into()))?;
         let time_zone = match input.time_zone.as_deref() {
             Some(z) => Some(identity::normalize_time_zone("timeZone", z)?),
             None => None,
@@ -600,15 +589,7 @@ impl CampaignMutation {
                 format!("at most {MAX_LEADS_PER_CALL} per call; split the list or upload a CSV"),
             ));
         }
-        if matches!(
-            campaign.state,
-            dc::CampaignState::Completed | dc::CampaignState::Archived
-        ) {
-            return Err(ApiError::Conflict(format!(
-                "a {} campaign takes no new leads",
-                campaign.state.as_str()
-            )));
-        }
+        dc::check_open(campaign.state, "takes no new leads").map_err(ApiError::Conflict)?;
         let cc = access::load_contact_center(app, caller, &campaign.row.contact_center_id).await?;
         let rows: Vec<DomainLeadInput> = input
             .leads

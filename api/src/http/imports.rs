@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::HttpState;
 use super::graphql::caller_from_headers;
-use crate::domain::campaign::CampaignState;
 use crate::domain::identity::Role;
 use crate::events::{Event, EventKind};
 use crate::graphql::Caller;
@@ -106,15 +105,8 @@ async fn start(
     };
     crate::graphql::access_require_role(&actor, Role::Supervisor)?;
     let campaign = load_campaign(&state.app, &actor, &p.campaign_id).await?;
-    if matches!(
-        campaign.state,
-        CampaignState::Completed | CampaignState::Archived
-    ) {
-        return Err(ApiError::Conflict(format!(
-            "a {} campaign takes no new leads",
-            campaign.state.as_str()
-        )));
-    }
+    crate::domain::campaign::check_open(campaign.state, "takes no new leads")
+        .map_err(ApiError::Conflict)?;
     let cc = store::contact_centers::get(&state.app.db, &campaign.row.contact_center_id)
         .await?
         .ok_or(ApiError::Internal)?;
