@@ -5,8 +5,12 @@ use std::sync::Arc;
 
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::token::TokenKeys;
-use crate::config::Config;
+use crate::clock::Clock;
+use crate::config::{Config, MediaKind};
+use crate::dialer::engine::{Engine, EngineConfig, EngineParts};
 use crate::events::{EventBus, LocalBus};
+use crate::media::sim::SimProvider;
+use crate::media::sim_model::SimConfig;
 use crate::metrics::Metrics;
 use crate::store::{Db, DbTarget, StoreError};
 
@@ -20,6 +24,7 @@ pub struct AppInner {
     pub login_limiter: LoginLimiter,
     pub events: Arc<dyn EventBus>,
     pub metrics: Metrics,
+    pub engine: Engine,
 }
 
 impl std::ops::Deref for App {
@@ -61,11 +66,37 @@ impl App {
                 "imports interrupted by the last stop were marked FAILED"
             );
         }
+        let events: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
+        let metrics = Metrics::new(db.backend());
+        let clock = match config.manual_clock_start {
+            Some(start) => Clock::manual(start),
+            None => Clock::Real,
+        };
+        let engine_config = EngineConfig {
+            session_grace: chrono::Duration::from_std(config.session_grace)
+                .unwrap_or(chrono::Duration::seconds(30)),
+            ..EngineConfig::default()
+        };
+        let (media, seed) = (config.media, config.sim_seed);
+        let engine = Engine::start(
+            EngineParts {
+                db: db.clone(),
+                events: events.clone(),
+                metrics: metrics.engine.clone(),
+                clock,
+                config: engine_config,
+            },
+            move |sink| match media {
+                MediaKind::Sim => Arc::new(SimProvider::new(SimConfig::default(), seed, sink)),
+            },
+        )
+        .await?;
         Ok(App(Arc::new(AppInner {
             keys: TokenKeys::new(&secret),
             login_limiter: LoginLimiter::new(config.login_account_limit, config.login_ip_limit),
-            events: Arc::new(LocalBus::new(1024)),
-            metrics: Metrics::new(db.backend()),
+            events,
+            metrics,
+            engine,
             db,
             config,
         })))

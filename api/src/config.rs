@@ -29,6 +29,20 @@ pub struct Config {
     /// GraphQL query limits.
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// The media provider: only `sim` so far.
+    pub media: MediaKind,
+    /// Seed of the sim carrier's outcomes.
+    pub sim_seed: u64,
+    /// How long an agent's pinned leg outlives their last websocket.
+    pub session_grace: Duration,
+    /// Tests and the simulator: run the engine on a manual clock starting
+    /// here (time moves only through `Engine::advance`).
+    pub manual_clock_start: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Sim,
 }
 
 impl Default for Config {
@@ -52,6 +66,10 @@ impl Default for Config {
             max_upload_bytes: 100 * 1024 * 1024,
             max_query_depth: 16,
             max_query_complexity: 2_000,
+            media: MediaKind::Sim,
+            sim_seed: 1,
+            session_grace: Duration::from_secs(30),
+            manual_clock_start: None,
         }
     }
 }

@@ -30,6 +30,16 @@ pub enum EventKind {
     },
     /// A CSV import made progress (or finished).
     ImportProgress { job_id: String },
+    /// An agent's presence changed (status, reason, pinned leg, call).
+    Presence(Box<crate::dialer::engine::PresenceView>),
+    /// A step in a call's life; `call` is the call after the step.
+    Call {
+        step: crate::dialer::engine::CallStep,
+        call: Box<crate::store::models::Call>,
+        detail: Option<String>,
+    },
+    /// A campaign's live figures changed (a pacer decision, a call).
+    CampaignStats { campaign_id: String },
 }
 
 pub trait EventBus: Send + Sync + 'static {

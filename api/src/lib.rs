@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod bootstrap;
+pub mod clock;
 pub mod config;
 pub mod dialer;
 pub mod domain;

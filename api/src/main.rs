@@ -87,6 +87,12 @@ enum Command {
         /// Largest CSV upload accepted, in megabytes.
         #[arg(long, env = "PINLINE_MAX_UPLOAD_MB", default_value_t = 100)]
         max_upload_mb: usize,
+        /// Seconds an agent's pinned leg outlives their last live connection.
+        #[arg(long, env = "PINLINE_AGENT_GRACE_SECS", default_value_t = 30)]
+        agent_grace_secs: u64,
+        /// Seed of the sim carrier's call outcomes.
+        #[arg(long, env = "PINLINE_SIM_SEED", default_value_t = 1)]
+        sim_seed: u64,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -279,6 +285,8 @@ async fn main() -> Result<()> {
             jwt_secret,
             session_hours,
             max_upload_mb,
+            agent_grace_secs,
+            sim_seed,
         } => {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
@@ -291,6 +299,8 @@ async fn main() -> Result<()> {
                 web_dist,
                 session_ttl: Duration::from_secs(session_hours * 3600),
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
+                session_grace: Duration::from_secs(agent_grace_secs),
+                sim_seed,
                 ..Config::default()
             };
             let app = App::start(config).await.context("starting Pinline")?;

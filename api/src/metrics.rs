@@ -4,6 +4,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
@@ -24,6 +25,21 @@ pub struct Metrics {
     pub logins: Family<LoginLabels, Counter>,
     pub ws_connections_open: Gauge,
     pub ws_connections: Counter,
+    pub engine: EngineMetrics,
+}
+
+/// What the dialer engine records (cheap to clone: shared counters).
+#[derive(Clone)]
+pub struct EngineMetrics {
+    /// Seconds from a lead's answer event to the bridge ordered and the
+    /// connected event published (database write included).
+    pub answer_to_connect: Histogram,
+    pub calls_ended: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
 }
 
 impl Metrics {
@@ -53,6 +69,22 @@ impl Metrics {
             "GraphQL websocket connections accepted",
             ws_connections.clone(),
         );
+        let engine = EngineMetrics {
+            answer_to_connect: Histogram::new([
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5,
+            ]),
+            calls_ended: Family::default(),
+        };
+        registry.register(
+            "answer_to_connect_seconds",
+            "Time from a lead's answer to the bridge ordered and the connected event published",
+            engine.answer_to_connect.clone(),
+        );
+        registry.register(
+            "calls_ended",
+            "Calls ended, by outcome",
+            engine.calls_ended.clone(),
+        );
         registry.register(
             "build",
             "Version and database backend of this server",
@@ -67,6 +99,7 @@ impl Metrics {
             logins,
             ws_connections_open,
             ws_connections,
+            engine,
         }
     }
 

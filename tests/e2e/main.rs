@@ -7,6 +7,7 @@ mod campaigns;
 mod claims;
 mod cli;
 mod compliance;
+mod engine;
 mod imports;
 mod ops;
 mod websocket;

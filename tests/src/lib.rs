@@ -6,6 +6,7 @@
 //! sets `PINLINE_TEST_PG_URL`. Each test process migrates one template
 //! database once; each test gets `CREATE DATABASE … TEMPLATE …`.
 
+pub mod dialer;
 pub mod pg;
 pub mod ws;
 

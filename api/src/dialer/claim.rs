@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use super::facts::{campaign_facts, decide};
 use crate::domain::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode};
 use crate::domain::eligibility::{LeadStatus, Verdict};
-use crate::store::{self, Db, StoreError, claims, models, trail::TrailEntry};
+use crate::store::{self, Db, StoreError, claims, models};
 
 /// Claim up to `n` leads of `campaign` that the gate allows at `now`.
 pub async fn claim_eligible(
@@ -53,17 +53,7 @@ pub async fn claim_eligible(
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
         let decision = decide(db, facts, &lead, before, now).await?;
-        entries.push(TrailEntry {
-            id: store::new_id(),
-            organization_id: lead.organization_id.clone(),
-            campaign_id: lead.campaign_id.clone(),
-            lead_id: lead.id.clone(),
-            phone: lead.phone.clone(),
-            at: now.naive_utc(),
-            verdict: decision.verdict.code().to_owned(),
-            allowed: decision.verdict == Verdict::Eligible,
-            facts: decision.facts_json(&lead).to_string(),
-        });
+        entries.push(decision.trail_entry(&lead, "claim"));
         if decision.verdict == Verdict::Eligible {
             allowed.push(lead);
         } else {

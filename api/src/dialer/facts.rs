@@ -22,6 +22,24 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The compliance-trail entry for this decision about `lead`; `stage`
+    /// says when it was taken (claim, pre-dial, manual).
+    pub fn trail_entry(&self, lead: &models::Lead, stage: &str) -> store::trail::TrailEntry {
+        let mut facts = self.facts_json(lead);
+        facts["stage"] = json!(stage);
+        store::trail::TrailEntry {
+            id: store::new_id(),
+            organization_id: lead.organization_id.clone(),
+            campaign_id: lead.campaign_id.clone(),
+            lead_id: lead.id.clone(),
+            phone: lead.phone.clone(),
+            at: self.now.naive_utc(),
+            verdict: self.verdict.code().to_owned(),
+            allowed: self.verdict == Verdict::Eligible,
+            facts: facts.to_string(),
+        }
+    }
+
     /// The facts as a JSON object for the compliance trail.
     pub fn facts_json(&self, lead: &models::Lead) -> serde_json::Value {
         let local = self.time_zone.map(|tz| {

@@ -1,5 +1,9 @@
-//! The dialer engine. So far: claiming eligible leads for a running
-//! campaign, with every decision recorded in the compliance trail.
+//! The dialer engine: claiming eligible leads (every decision in the
+//! compliance trail), pacers, answer→agent routing, and the engine that
+//! runs campaigns, agents' presence and calls.
 
 pub mod claim;
+pub mod engine;
 pub mod facts;
+pub mod pacer;
+pub mod router;

@@ -2,6 +2,7 @@
 //! Functions take the facts (and `now`) as arguments and return decisions.
 
 pub mod agent;
+pub mod call;
 pub mod campaign;
 pub mod eligibility;
 pub mod identity;

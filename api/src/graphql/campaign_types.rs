@@ -241,6 +241,10 @@ impl Campaign {
             .map(ContactCenter)
             .ok_or(ApiError::Internal)
     }
+    /// Attempts, contacts, abandonment, and the pacer's live figures.
+    async fn stats(&self, ctx: &Context<'_>) -> ApiResult<super::call_types::CampaignStats> {
+        super::call_types::campaign_stats(app(ctx), &self.row.id).await
+    }
     /// How many leads are in each status.
     async fn lead_counts(&self, ctx: &Context<'_>) -> ApiResult<Vec<LeadStatusCount>> {
         let counts = store::leads::count_by_status(&app(ctx).db, &self.row.id).await?;
@@ -317,6 +321,14 @@ impl Lead {
     }
     async fn last_attempt_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_attempt_at.map(utc)
+    }
+    /// How the last attempt ended (a call outcome: BUSY, NO_ANSWER, …).
+    async fn last_outcome(&self) -> Option<&str> {
+        self.0.last_outcome.as_deref()
+    }
+    /// A scheduled callback reserved for this agent.
+    async fn callback_agent_id(&self) -> Option<ID> {
+        self.0.callback_agent_id.clone().map(ID)
     }
     /// The lead's own key/value pairs, in the order given.
     async fn custom_properties(&self) -> ApiResult<Vec<CustomProperty>> {

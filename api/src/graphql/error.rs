@@ -94,6 +94,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::dialer::engine::EngineError> for ApiError {
+    fn from(e: crate::dialer::engine::EngineError) -> Self {
+        use crate::dialer::engine::EngineError as E;
+        match e {
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::NotFound(what) => ApiError::not_found(what),
+            E::Validation { field, message } => ApiError::Validation {
+                field: field.to_owned(),
+                message,
+            },
+            E::Store(s) => s.into(),
+            E::Stopped => {
+                tracing::error!("the dialer engine has stopped");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         ApiError::Validation {

@@ -209,8 +209,13 @@ impl Mutation {
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         match &caller.principal {
-            Principal::User { session_id, .. } => {
+            Principal::User {
+                session_id,
+                user_id,
+            } => {
                 store::sessions::end(&app.db, session_id, store::now()).await?;
+                // Pinned leg down, OFFLINE (a wrap-up owed stays owed).
+                app.engine.session_ended(user_id).await?;
                 Ok(true)
             }
             Principal::ApiToken { .. } => Err(ApiError::Forbidden(

@@ -3,14 +3,17 @@
 //! the schema and holds what every resolver needs (the caller, the app).
 
 mod access;
+mod call_types;
 pub(crate) mod campaign_api;
 mod campaign_types;
 mod compliance_api;
 mod connection;
+mod dialer_api;
 pub mod error;
 mod identity_mutations;
 mod imports_api;
 mod lists_api;
+mod live_api;
 mod query;
 mod subscription;
 mod types;
@@ -29,6 +32,7 @@ pub struct Query(
     compliance_api::ComplianceQuery,
     lists_api::ListsQuery,
     imports_api::ImportsQuery,
+    dialer_api::DialerQuery,
 );
 
 /// All mutations.
@@ -37,9 +41,17 @@ pub struct Mutation(
     identity_mutations::Mutation,
     campaign_api::CampaignMutation,
     lists_api::ListsMutation,
+    dialer_api::DialerMutation,
 );
 
-pub type PinlineSchema = Schema<Query, Mutation, subscription::Subscription>;
+/// All subscriptions.
+#[derive(async_graphql::MergedSubscription, Default)]
+pub struct Subscription(
+    subscription::DirectorySubscription,
+    live_api::LiveSubscription,
+);
+
+pub type PinlineSchema = Schema<Query, Mutation, Subscription>;
 
 /// Who sent this request, as far as the transport could tell.
 #[derive(Debug, Clone)]
@@ -69,7 +81,7 @@ pub fn build_schema(app: Option<App>) -> PinlineSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
-        subscription::Subscription,
+        Subscription::default(),
     )
     .limit_depth(depth)
     .limit_complexity(complexity);

@@ -12,7 +12,8 @@ use super::access::require_role;
 use super::imports_api::{ImportJob, load_job};
 use super::{actor, app};
 
-pub struct Subscription;
+#[derive(Default)]
+pub struct DirectorySubscription;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum DirectoryChange {
@@ -33,7 +34,7 @@ pub struct DirectoryEvent {
 }
 
 #[Subscription]
-impl Subscription {
+impl DirectorySubscription {
     /// A CSV import's progress: the job now, then after every batch, until
     /// it is DONE or FAILED (supervisors).
     async fn import_progress(
@@ -87,7 +88,10 @@ impl Subscription {
                     return None;
                 }
                 let (change, user_id, contact_center_id) = match event.kind {
-                    EventKind::ImportProgress { .. } => return None,
+                    EventKind::ImportProgress { .. }
+                    | EventKind::Presence(_)
+                    | EventKind::Call { .. }
+                    | EventKind::CampaignStats { .. } => return None,
                     EventKind::UserChanged { user_id } => {
                         (DirectoryChange::UserChanged, Some(user_id), None)
                     }

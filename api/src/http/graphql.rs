@@ -106,11 +106,20 @@ pub async fn graphql_ws(
             metrics_app.metrics.ws_connections.inc();
             metrics_app.metrics.ws_connections_open.inc();
             let app = state.app.clone();
+            // The signed-in user of this connection, for the engine's
+            // session grace period.
+            let user: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+            let user_seen = user.clone();
             GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let token = token_from_init(&payload);
                     match caller_for(&app, token.as_deref()).await {
                         Caller::Actor(actor) => {
+                            if let Some(id) = actor.user_id() {
+                                app.engine.connection(id, true);
+                                *user_seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(id.to_owned());
+                            }
                             let mut data = Data::default();
                             data.insert(RequestInfo {
                                 caller: Caller::Actor(actor),
@@ -127,6 +136,10 @@ pub async fn graphql_ws(
                 })
                 .serve()
                 .await;
+            let user = user.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(id) = user {
+                metrics_app.engine.connection(&id, false);
+            }
             metrics_app.metrics.ws_connections_open.dec();
         })
         .into_response()

@@ -89,6 +89,7 @@ pub async fn import_rows(
                         last_attempt_at: None,
                         last_outcome: None,
                         last_abandoned_at: None,
+                        callback_agent_id: None,
                         claimed_at: None,
                         claimed_from: None,
                         created_at: now,

@@ -1,5 +1,160 @@
-//! The media module: call legs and what happens on them. The
-//! `MediaProvider` trait and its providers arrive with the dialer engine;
-//! so far, the `sim` carrier's model of how calls turn out.
+//! The media module: call legs and what happens on them. Providers own the
+//! audio; the engine only sees legs as handles. Every operation returns at
+//! once (it is *ordered*, not awaited); what happens on a leg — ringing,
+//! answered by a person or a machine, busy, no answer, failed, remote
+//! hang-up, tone played, bridged — arrives later as a [`MediaEvent`]
+//! through the [`MediaSink`] the provider was built with. A SIP/WebRTC
+//! provider fits the same shape: its network tasks emit into the sink.
 
+pub mod sim;
 pub mod sim_model;
+
+use std::time::Duration;
+
+/// A leg handle, unique within a provider.
+pub type LegId = String;
+
+/// Why a leg is being placed: the sim answers consult and participant legs
+/// like a colleague would; a real carrier does not care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegPurpose {
+    Lead,
+    Consult,
+    Participant,
+}
+
+/// Place a call.
+#[derive(Debug, Clone)]
+pub struct Originate {
+    /// E.164.
+    pub to: String,
+    pub caller_id: String,
+    /// Give up (NO_ANSWER) after this long; never below 15 s for leads.
+    pub ring_timeout: Duration,
+    pub purpose: LegPurpose,
+    /// Provider hints: the lead's custom properties (the sim reads
+    /// `sim.outcome`, `sim.ring_seconds`, `sim.talk_seconds`).
+    pub hints: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnsweredBy {
+    Human,
+    Machine,
+}
+
+/// Something that happened on a leg.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// An agent's pinned leg is connected (and muted).
+    PinnedLegUp {
+        leg: LegId,
+    },
+    /// An agent's pinned leg dropped on its own.
+    PinnedLegLost {
+        leg: LegId,
+    },
+    Ringing {
+        leg: LegId,
+    },
+    Answered {
+        leg: LegId,
+        by: AnsweredBy,
+    },
+    Busy {
+        leg: LegId,
+    },
+    NoAnswer {
+        leg: LegId,
+    },
+    Failed {
+        leg: LegId,
+        reason: String,
+    },
+    /// The far end hung up.
+    RemoteHangUp {
+        leg: LegId,
+    },
+    /// The connect tone finished playing on a pinned leg.
+    TonePlayed {
+        leg: LegId,
+    },
+    /// A lead (or consult) leg is bridged into a pinned leg.
+    Bridged {
+        leg: LegId,
+        pinned: LegId,
+    },
+    /// A prompt finished playing.
+    PromptDone {
+        leg: LegId,
+    },
+    /// A blind transfer of `leg` to an outside number completed or failed.
+    TransferDone {
+        leg: LegId,
+        ok: bool,
+    },
+}
+
+impl MediaEvent {
+    pub fn leg(&self) -> &LegId {
+        match self {
+            MediaEvent::PinnedLegUp { leg }
+            | MediaEvent::PinnedLegLost { leg }
+            | MediaEvent::Ringing { leg }
+            | MediaEvent::Answered { leg, .. }
+            | MediaEvent::Busy { leg }
+            | MediaEvent::NoAnswer { leg }
+            | MediaEvent::Failed { leg, .. }
+            | MediaEvent::RemoteHangUp { leg }
+            | MediaEvent::TonePlayed { leg }
+            | MediaEvent::Bridged { leg, .. }
+            | MediaEvent::PromptDone { leg }
+            | MediaEvent::TransferDone { leg, .. } => leg,
+        }
+    }
+}
+
+/// Where a provider delivers events: `after` from now (a real provider
+/// always passes zero; the sim schedules its carrier's future).
+pub trait MediaSink: Send + Sync {
+    fn emit(&self, after: Duration, event: MediaEvent);
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    #[error("unknown leg {0}")]
+    UnknownLeg(LegId),
+    #[error("the provider refused: {0}")]
+    Refused(String),
+}
+
+/// The connect tone played to the agent before the lead is heard.
+pub const TONE: Duration = Duration::from_millis(150);
+
+pub trait MediaProvider: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Bring up an agent's pinned leg (CONNECTING until `PinnedLegUp`).
+    fn create_pinned_leg(&self, agent_id: &str) -> Result<LegId, MediaError>;
+    /// Place a call; events follow.
+    fn originate(&self, req: &Originate) -> Result<LegId, MediaError>;
+    /// Play the connect tone on `pinned`, then bridge `leg` into it.
+    fn bridge(&self, leg: &LegId, pinned: &LegId) -> Result<(), MediaError>;
+    /// Take `leg` out of whatever pinned leg it is in (the pinned leg goes
+    /// back to idle: connected and muted).
+    fn unbridge(&self, leg: &LegId) -> Result<(), MediaError>;
+    /// Stop (or resume) sending the agent's audio on a pinned leg.
+    fn mute(&self, pinned: &LegId, muted: bool) -> Result<(), MediaError>;
+    /// Put a lead leg on hold (it hears silence or a hold prompt).
+    fn hold(&self, leg: &LegId, on_hold: bool) -> Result<(), MediaError>;
+    /// Hand `leg` to an outside number (blind): `TransferDone` follows.
+    fn transfer(&self, leg: &LegId, to: &str) -> Result<(), MediaError>;
+    /// Join `other` (an answered consult or participant leg) with `leg` in
+    /// a conference; a warm transfer completes by the agent leaving it.
+    fn join(&self, leg: &LegId, other: &LegId) -> Result<(), MediaError>;
+    /// Play a prompt (the safe-harbor message, a voicemail message);
+    /// `PromptDone` follows. `then_hang_up` ends the leg after it.
+    fn play(&self, leg: &LegId, prompt: &str, then_hang_up: bool) -> Result<(), MediaError>;
+    fn hang_up(&self, leg: &LegId);
+    /// Tear an agent's pinned leg down.
+    fn tear_down(&self, pinned: &LegId);
+}

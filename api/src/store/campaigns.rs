@@ -293,3 +293,14 @@ pub async fn set_state(
         Err(e) => Err(e),
     }
 }
+
+/// Every RUNNING campaign (the engine paces them).
+pub async fn running(db: &Db) -> StoreResult<Vec<Campaign>> {
+    with_conn!(db, |conn| {
+        Ok(campaigns::table
+            .filter(campaigns::state.eq("RUNNING"))
+            .select(Campaign::as_select())
+            .load(conn)
+            .await?)
+    })
+}

@@ -16,7 +16,7 @@ use diesel_async::RunQueryDsl;
 
 use super::models::Lead;
 use super::schema::{dnc_entries, invalid_numbers, leads};
-use super::{Db, StoreError, StoreResult, with_conn};
+use super::{Db, StoreError, StoreResult, with_conn, with_tx};
 use crate::domain::eligibility::LeadStatus;
 
 /// What the claim may take.
@@ -173,5 +173,53 @@ pub async fn zones_of_campaign(db: &Db, campaign_id: &str) -> StoreResult<Vec<St
             .load(conn)
             .await?;
         Ok(zones.into_iter().flatten().collect())
+    })
+}
+
+/// Claim one given lead (a manual call to it): DIALING unless it is being
+/// dialed already or cannot be dialed. Returns the lead as claimed.
+pub async fn claim_one(db: &Db, lead_id: &str, now: NaiveDateTime) -> StoreResult<Option<Lead>> {
+    let dialable = [
+        LeadStatus::New.as_str(),
+        LeadStatus::Retry.as_str(),
+        LeadStatus::Callback.as_str(),
+        LeadStatus::Finished.as_str(),
+    ];
+    with_tx!(db, |conn| {
+        Ok(diesel::update(
+            leads::table
+                .filter(leads::id.eq(lead_id))
+                .filter(leads::status.eq_any(dialable)),
+        )
+        .set((
+            leads::claimed_from.eq(leads::status.nullable()),
+            leads::status.eq(LeadStatus::Dialing.as_str()),
+            leads::claimed_at.eq(Some(now)),
+            leads::updated_at.eq(now),
+        ))
+        .returning(Lead::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+    })
+}
+
+/// After a restart: leads left DIALING with no call in flight go back to
+/// the status they were claimed from. Returns how many.
+pub async fn release_orphans(db: &Db, now: NaiveDateTime) -> StoreResult<usize> {
+    with_tx!(db, |conn| {
+        Ok(
+            diesel::update(leads::table.filter(leads::status.eq(LeadStatus::Dialing.as_str())))
+                .set((
+                    leads::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                        "COALESCE(claimed_from, 'NEW')",
+                    )),
+                    leads::claimed_from.eq(None::<String>),
+                    leads::claimed_at.eq(None::<NaiveDateTime>),
+                    leads::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?,
+        )
     })
 }

@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod bench_seed;
+pub mod calls;
 pub mod campaigns;
 pub mod claims;
 pub mod contact_centers;
@@ -15,10 +16,12 @@ pub mod lists;
 mod migrate;
 pub mod models;
 pub mod organizations;
+pub mod presence;
 pub mod schema;
 pub mod sessions;
 pub mod trail;
 pub mod users;
+pub mod wrap_ups;
 
 use std::path::{Path, PathBuf};
 

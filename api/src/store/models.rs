@@ -140,4 +140,81 @@ pub struct Lead {
     pub claimed_from: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A scheduled callback reserved for this agent.
+    pub callback_agent_id: Option<String>,
+}
+
+/// A call: placed by the dialer, by an agent, or (later) inbound.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = calls, treat_none_as_null = true)]
+pub struct Call {
+    pub id: String,
+    pub organization_id: String,
+    pub contact_center_id: String,
+    pub campaign_id: Option<String>,
+    pub lead_id: Option<String>,
+    /// The agent the call is (or was last) with.
+    pub agent_id: Option<String>,
+    /// The agent the call is reserved for (a named callback, a preview).
+    pub target_agent_id: Option<String>,
+    pub origin: String,
+    pub phone: String,
+    pub caller_id: String,
+    pub state: String,
+    pub outcome: Option<String>,
+    /// HUMAN or MACHINE once answered.
+    pub answered_by: Option<String>,
+    pub muted: bool,
+    pub on_hold: bool,
+    pub created_at: NaiveDateTime,
+    pub dialed_at: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub connected_at: Option<NaiveDateTime>,
+    pub ended_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One step in a call's (or an agent's) life, as logged.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = call_events)]
+pub struct CallEventRow {
+    pub id: String,
+    pub organization_id: String,
+    pub contact_center_id: String,
+    pub call_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub kind: String,
+    /// JSON object with the step's details.
+    pub detail: String,
+    pub at: NaiveDateTime,
+}
+
+/// An agent's presence as last written (the engine's memory is the live
+/// copy; this row survives restarts).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = agent_presence, treat_none_as_null = true)]
+pub struct Presence {
+    pub user_id: String,
+    pub organization_id: String,
+    pub contact_center_id: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub since: NaiveDateTime,
+    pub pending_wrap_up_call_id: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = wrap_ups)]
+pub struct WrapUp {
+    pub id: String,
+    pub organization_id: String,
+    pub call_id: String,
+    pub campaign_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub agent_id: String,
+    pub disposition_code: String,
+    pub notes: String,
+    pub automatic: bool,
+    pub created_at: NaiveDateTime,
 }

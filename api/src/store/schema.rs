@@ -132,6 +132,7 @@ diesel::table! {
         claimed_from -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        callback_agent_id -> Nullable<Text>,
     }
 }
 
@@ -220,6 +221,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calls (id) {
+        id -> Text,
+        organization_id -> Text,
+        contact_center_id -> Text,
+        campaign_id -> Nullable<Text>,
+        lead_id -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        target_agent_id -> Nullable<Text>,
+        origin -> Text,
+        phone -> Text,
+        caller_id -> Text,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        muted -> Bool,
+        on_hold -> Bool,
+        created_at -> Timestamp,
+        dialed_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        connected_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_events (id) {
+        id -> Text,
+        organization_id -> Text,
+        contact_center_id -> Text,
+        call_id -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        kind -> Text,
+        detail -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agent_presence (user_id) {
+        user_id -> Text,
+        organization_id -> Text,
+        contact_center_id -> Nullable<Text>,
+        status -> Text,
+        reason -> Nullable<Text>,
+        since -> Timestamp,
+        pending_wrap_up_call_id -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    wrap_ups (id) {
+        id -> Text,
+        organization_id -> Text,
+        call_id -> Text,
+        campaign_id -> Nullable<Text>,
+        lead_id -> Nullable<Text>,
+        agent_id -> Text,
+        disposition_code -> Text,
+        notes -> Text,
+        automatic -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(contact_centers -> organizations (organization_id));
 diesel::joinable!(memberships -> contact_centers (contact_center_id));
@@ -245,4 +313,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dial_attempts,
     compliance_trail,
     import_jobs,
+    calls,
+    call_events,
+    agent_presence,
+    wrap_ups,
 );

@@ -1,0 +1,410 @@
+//! Agents' presence and pinned legs: going AVAILABLE in a dialer-enabled
+//! contact center brings the pinned leg up (CONNECTING → IDLE); it stays
+//! through calls and wrap-ups and goes down on BREAK, OFFLINE, logout, or
+//! when no live connection has been open for the grace period.
+
+use chrono::{DateTime, Utc};
+
+use super::{Due, EngineError, EngineResult, LegOf, State, conflict};
+use crate::domain::agent::{AgentEvent, AgentStatus, next, wants_pinned_leg};
+use crate::events::EventKind;
+use crate::media::LegId;
+use crate::store::{self, models};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinnedLegState {
+    Connecting,
+    Idle,
+    Bridged,
+    Disconnected,
+}
+
+crate::domain::campaign::str_enum!(PinnedLegState {
+    Connecting => "CONNECTING",
+    Idle => "IDLE",
+    Bridged => "BRIDGED",
+    Disconnected => "DISCONNECTED",
+});
+
+#[derive(Debug, Clone)]
+pub struct PinnedLeg {
+    pub id: LegId,
+    pub state: PinnedLegState,
+}
+
+/// An agent as the engine keeps them.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub agent_id: String,
+    pub organization_id: String,
+    pub contact_center_id: Option<String>,
+    pub dialer_enabled: bool,
+    pub status: AgentStatus,
+    pub reason: Option<String>,
+    pub since: DateTime<Utc>,
+    pub idle_since: DateTime<Utc>,
+    pub pinned: Option<PinnedLeg>,
+    /// The call the agent is on (or is consulted on).
+    pub call_id: Option<String>,
+    /// The call whose wrap-up the agent owes.
+    pub wrap_up_call_id: Option<String>,
+    pub connections: u32,
+    pub grace_epoch: u64,
+}
+
+/// An agent's presence, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceView {
+    pub agent_id: String,
+    pub contact_center_id: Option<String>,
+    pub status: AgentStatus,
+    pub reason: Option<String>,
+    pub since: DateTime<Utc>,
+    pub pinned_leg: Option<(LegId, PinnedLegState)>,
+    pub call_id: Option<String>,
+    pub wrap_up_call_id: Option<String>,
+}
+
+impl Agent {
+    pub fn view(&self) -> PresenceView {
+        PresenceView {
+            agent_id: self.agent_id.clone(),
+            contact_center_id: self.contact_center_id.clone(),
+            status: self.status,
+            reason: self.reason.clone(),
+            since: self.since,
+            pinned_leg: self.pinned.as_ref().map(|p| (p.id.clone(), p.state)),
+            call_id: self.call_id.clone(),
+            wrap_up_call_id: self.wrap_up_call_id.clone(),
+        }
+    }
+
+    /// Ready for a dialer call: AVAILABLE, pinned leg idle, no call.
+    pub fn ready(&self) -> bool {
+        self.status == AgentStatus::Available
+            && self.call_id.is_none()
+            && self
+                .pinned
+                .as_ref()
+                .is_some_and(|p| p.state == PinnedLegState::Idle)
+    }
+
+    fn row(&self, now: DateTime<Utc>) -> models::Presence {
+        models::Presence {
+            user_id: self.agent_id.clone(),
+            organization_id: self.organization_id.clone(),
+            contact_center_id: self.contact_center_id.clone(),
+            status: self.status.as_str().to_owned(),
+            reason: self.reason.clone(),
+            since: self.since.naive_utc(),
+            pending_wrap_up_call_id: self.wrap_up_call_id.clone(),
+            updated_at: now.naive_utc(),
+        }
+    }
+}
+
+impl State {
+    /// The agent's live record, loaded from the last written presence the
+    /// first time (a restart left them OFFLINE, maybe owing a wrap-up).
+    pub(crate) async fn agent_entry(
+        &mut self,
+        organization_id: &str,
+        agent_id: &str,
+    ) -> EngineResult<&mut Agent> {
+        let known = self
+            .agents
+            .get(agent_id)
+            .is_some_and(|a| !a.organization_id.is_empty());
+        if !known {
+            let now = self.clock.now();
+            let row = store::presence::get(&self.db, agent_id).await?;
+            // A connection may have been noted before the first status.
+            let connections = self.agents.get(agent_id).map_or(0, |a| a.connections);
+            let agent = Agent {
+                agent_id: agent_id.to_owned(),
+                organization_id: organization_id.to_owned(),
+                contact_center_id: row.as_ref().and_then(|r| r.contact_center_id.clone()),
+                dialer_enabled: false,
+                status: AgentStatus::Offline,
+                reason: None,
+                since: row.as_ref().map_or(now, |r| r.since.and_utc()),
+                idle_since: now,
+                pinned: None,
+                call_id: None,
+                wrap_up_call_id: row.and_then(|r| r.pending_wrap_up_call_id),
+                connections,
+                grace_epoch: 0,
+            };
+            self.agents.insert(agent_id.to_owned(), agent);
+        }
+        self.agents
+            .get_mut(agent_id)
+            .ok_or(EngineError::NotFound("agent"))
+    }
+
+    /// Write and publish the agent's presence.
+    pub(crate) async fn presence_changed(&mut self, agent_id: &str) -> EngineResult<()> {
+        let now = self.clock.now();
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Ok(());
+        };
+        store::presence::save(&self.db, &agent.row(now)).await?;
+        let org = agent.organization_id.clone();
+        self.publish(&org, EventKind::Presence(Box::new(agent.view())));
+        Ok(())
+    }
+
+    pub(crate) async fn set_status(
+        &mut self,
+        organization_id: &str,
+        agent_id: &str,
+        cc: &models::ContactCenter,
+        wanted: AgentStatus,
+        reason: Option<String>,
+    ) -> EngineResult<PresenceView> {
+        let now = self.clock.now();
+        let agent = self.agent_entry(organization_id, agent_id).await?;
+        let moving = agent.contact_center_id.as_deref() != Some(cc.id.as_str());
+        if moving && matches!(agent.status, AgentStatus::OnCall | AgentStatus::WrapUp) {
+            return Err(conflict(
+                "you are on a call or in wrap-up in another contact center: finish there first",
+            ));
+        }
+        // Coming back with a wrap-up owed (after a restart, or a lost
+        // session mid-call): the wrap-up comes first.
+        let owes = agent.wrap_up_call_id.clone();
+        let status = if wanted == AgentStatus::Available
+            && agent.status == AgentStatus::Offline
+            && owes.is_some()
+        {
+            AgentStatus::WrapUp
+        } else {
+            next(agent.status, AgentEvent::Chose(wanted)).map_err(|r| conflict(r.0))?
+        };
+        if moving {
+            self.drop_pinned_leg(agent_id);
+        }
+        let agent = self
+            .agents
+            .get_mut(agent_id)
+            .ok_or(EngineError::NotFound("agent"))?;
+        agent.contact_center_id = Some(cc.id.clone());
+        agent.dialer_enabled = cc.dialer_enabled;
+        let changed = agent.status != status || agent.reason != reason;
+        if agent.status != status {
+            agent.since = now;
+        }
+        agent.status = status;
+        agent.reason = if status == AgentStatus::Break || status == AgentStatus::Offline {
+            reason
+        } else {
+            None
+        };
+        if status == AgentStatus::Available {
+            agent.idle_since = now;
+        }
+        let needs_grace = agent.connections == 0;
+        self.sync_pinned_leg(agent_id)?;
+        if needs_grace {
+            self.start_grace(agent_id);
+        }
+        if changed || moving {
+            self.presence_changed(agent_id).await?;
+        }
+        if status == AgentStatus::WrapUp
+            && let Some(call_id) = owes
+        {
+            self.wrap_up_required(agent_id, &call_id).await?;
+        }
+        if status == AgentStatus::Available {
+            self.after(chrono::Duration::zero(), Due::PaceNow);
+        }
+        self.agents
+            .get(agent_id)
+            .map(|a| a.view())
+            .ok_or(EngineError::NotFound("agent"))
+    }
+
+    /// Bring the pinned leg up or down to match the agent's status.
+    pub(crate) fn sync_pinned_leg(&mut self, agent_id: &str) -> EngineResult<()> {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Ok(());
+        };
+        let wants = wants_pinned_leg(agent.status, agent.dialer_enabled);
+        match (&agent.pinned, wants) {
+            (None, true) => {
+                let leg = self
+                    .media
+                    .create_pinned_leg(agent_id)
+                    .map_err(|e| conflict(format!("the pinned audio leg could not start: {e}")))?;
+                self.legs.insert(
+                    leg.clone(),
+                    LegOf::Pinned {
+                        agent_id: agent_id.to_owned(),
+                    },
+                );
+                if let Some(agent) = self.agents.get_mut(agent_id) {
+                    agent.pinned = Some(PinnedLeg {
+                        id: leg,
+                        state: PinnedLegState::Connecting,
+                    });
+                }
+            }
+            (Some(_), false) => self.drop_pinned_leg(agent_id),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) fn drop_pinned_leg(&mut self, agent_id: &str) {
+        if let Some(pinned) = self.agents.get_mut(agent_id).and_then(|a| a.pinned.take()) {
+            self.media.tear_down(&pinned.id);
+            self.legs.remove(&pinned.id);
+        }
+    }
+
+    pub(crate) async fn set_pinned_state(
+        &mut self,
+        agent_id: &str,
+        state: PinnedLegState,
+    ) -> EngineResult<()> {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return Ok(());
+        };
+        let Some(pinned) = agent.pinned.as_mut() else {
+            return Ok(());
+        };
+        if pinned.state == state {
+            return Ok(());
+        }
+        pinned.state = state;
+        if state == PinnedLegState::Idle && agent.status == AgentStatus::Available {
+            agent.idle_since = self.clock.now();
+        }
+        let org = agent.organization_id.clone();
+        let view = agent.view();
+        self.publish(&org, EventKind::Presence(Box::new(view)));
+        Ok(())
+    }
+
+    /// The media provider reports a pinned leg up or lost.
+    pub(crate) async fn pinned_leg_event(&mut self, agent_id: &str, up: bool) -> EngineResult<()> {
+        if up {
+            let bridged = self
+                .agents
+                .get(agent_id)
+                .is_some_and(|a| a.call_id.is_some() && a.status == AgentStatus::OnCall);
+            if !bridged {
+                self.set_pinned_state(agent_id, PinnedLegState::Idle)
+                    .await?;
+            }
+            self.route_waiting().await?;
+            self.after(chrono::Duration::zero(), Due::PaceNow);
+        } else {
+            // Lost: show it, and bring up a new one.
+            self.set_pinned_state(agent_id, PinnedLegState::Disconnected)
+                .await?;
+            if let Some(p) = self.agents.get_mut(agent_id).and_then(|a| a.pinned.take()) {
+                self.legs.remove(&p.id);
+            }
+            self.sync_pinned_leg(agent_id)?;
+        }
+        Ok(())
+    }
+
+    /// Logout, or the session vanished: any call ends (its wrap-up stays
+    /// owed), the pinned leg goes down, OFFLINE.
+    pub(crate) async fn end_session(&mut self, agent_id: &str) -> EngineResult<()> {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Ok(());
+        };
+        if agent.status == AgentStatus::Offline {
+            return Ok(());
+        }
+        if let Some(call_id) = agent.call_id.clone() {
+            self.agent_left_call(agent_id, &call_id).await?;
+        }
+        self.release_offers_of(agent_id).await?;
+        let now = self.clock.now();
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.status =
+                next(agent.status, AgentEvent::SessionEnded).unwrap_or(AgentStatus::Offline);
+            agent.since = now;
+            agent.reason = Some("session ended".into());
+            agent.call_id = None;
+        }
+        self.drop_pinned_leg(agent_id);
+        self.presence_changed(agent_id).await
+    }
+
+    pub(crate) fn connection(&mut self, agent_id: &str, open: bool) {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            if open {
+                // Not present yet: remembered when they set a status.
+                self.pending_connections(agent_id, 1);
+            }
+            return;
+        };
+        if open {
+            agent.connections += 1;
+            agent.grace_epoch += 1;
+        } else {
+            agent.connections = agent.connections.saturating_sub(1);
+            if agent.connections == 0 {
+                self.start_grace(agent_id);
+            }
+        }
+    }
+
+    fn pending_connections(&mut self, agent_id: &str, n: u32) {
+        let now = self.clock.now();
+        self.agents.insert(
+            agent_id.to_owned(),
+            Agent {
+                agent_id: agent_id.to_owned(),
+                organization_id: String::new(),
+                contact_center_id: None,
+                dialer_enabled: false,
+                status: AgentStatus::Offline,
+                reason: None,
+                since: now,
+                idle_since: now,
+                pinned: None,
+                call_id: None,
+                wrap_up_call_id: None,
+                connections: n,
+                grace_epoch: 0,
+            },
+        );
+    }
+
+    fn start_grace(&mut self, agent_id: &str) {
+        let grace = self.config.session_grace;
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            if agent.status == AgentStatus::Offline {
+                return;
+            }
+            agent.grace_epoch += 1;
+            let epoch = agent.grace_epoch;
+            self.after(
+                grace,
+                Due::Grace {
+                    agent_id: agent_id.to_owned(),
+                    epoch,
+                },
+            );
+        }
+    }
+
+    pub(crate) async fn grace_over(&mut self, agent_id: &str, epoch: u64) -> EngineResult<()> {
+        let expired = self
+            .agents
+            .get(agent_id)
+            .is_some_and(|a| a.grace_epoch == epoch && a.connections == 0);
+        if expired {
+            tracing::info!(agent_id, "no live connection for the grace period: OFFLINE");
+            self.end_session(agent_id).await?;
+        }
+        Ok(())
+    }
+}

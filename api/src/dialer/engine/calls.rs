@@ -1,0 +1,682 @@
+//! Calls in the engine: placing them (after the last compliance check),
+//! what the media provider reports on their legs, routing a live answer to
+//! an agent (tone, then connected), abandonment after 2 s, how a call ends
+//! (exactly one outcome, its lead's next status in the same write), and
+//! the wrap-up that closes the loop.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::agents::PinnedLegState;
+use super::controls::Extra;
+use super::{Due, EngineError, EngineResult, LegOf, State, conflict};
+use crate::dialer::router::{Candidate, pick};
+use crate::domain::agent::{AgentEvent, AgentStatus, next};
+use crate::domain::call::{CONNECT_DEADLINE, CallOrigin, CallOutcome, CallState};
+use crate::domain::campaign::{
+    AttemptOutcome, CampaignSettings, MachineHandling, after_attempt, str_enum,
+};
+use crate::domain::eligibility::LeadStatus;
+use crate::events::EventKind;
+use crate::media::{AnsweredBy, LegId, LegPurpose, MediaEvent, Originate};
+use crate::store::{self, calls::LeadWrite, models};
+
+/// A step in a call's life, as logged and published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallStep {
+    Offered,
+    Dialing,
+    Ringing,
+    Answered,
+    Machine,
+    Tone,
+    Connected,
+    Muted,
+    Unmuted,
+    Held,
+    Resumed,
+    TransferStarted,
+    TransferFailed,
+    Transferred,
+    ParticipantAdded,
+    ParticipantJoined,
+    ParticipantFailed,
+    SafeHarbor,
+    Ended,
+    WrapUpRequired,
+    WrappedUp,
+}
+
+str_enum!(CallStep {
+    Offered => "OFFERED",
+    Dialing => "DIALING",
+    Ringing => "RINGING",
+    Answered => "ANSWERED",
+    Machine => "MACHINE",
+    Tone => "TONE",
+    Connected => "CONNECTED",
+    Muted => "MUTED",
+    Unmuted => "UNMUTED",
+    Held => "HELD",
+    Resumed => "RESUMED",
+    TransferStarted => "TRANSFER_STARTED",
+    TransferFailed => "TRANSFER_FAILED",
+    Transferred => "TRANSFERRED",
+    ParticipantAdded => "PARTICIPANT_ADDED",
+    ParticipantJoined => "PARTICIPANT_JOINED",
+    ParticipantFailed => "PARTICIPANT_FAILED",
+    SafeHarbor => "SAFE_HARBOR",
+    Ended => "ENDED",
+    WrapUpRequired => "WRAP_UP_REQUIRED",
+    WrappedUp => "WRAPPED_UP",
+});
+
+/// A call the engine is handling.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveCall {
+    pub row: models::Call,
+    pub lead_leg: Option<LegId>,
+    pub lead: Option<models::Lead>,
+    pub settings: Option<CampaignSettings>,
+    pub extras: Vec<Extra>,
+    /// Agents conferenced in (not the call's agent).
+    pub participant_agents: Vec<String>,
+}
+
+/// A skipped preview lead comes back after this.
+const SKIP_DELAY: Duration = Duration::minutes(15);
+
+pub(crate) fn ts(t: DateTime<Utc>) -> chrono::NaiveDateTime {
+    t.naive_utc()
+}
+
+pub(crate) fn props_of(lead: &models::Lead) -> Vec<(String, String)> {
+    serde_json::from_str(&lead.custom_properties).unwrap_or_default()
+}
+
+impl State {
+    pub(crate) fn live(&self, call_id: &str) -> EngineResult<&LiveCall> {
+        self.calls.get(call_id).ok_or(EngineError::NotFound("call"))
+    }
+
+    pub(crate) fn live_mut(&mut self, call_id: &str) -> EngineResult<&mut LiveCall> {
+        self.calls
+            .get_mut(call_id)
+            .ok_or(EngineError::NotFound("call"))
+    }
+
+    /// Log and publish a step of the call as it now is; with `lead`, the
+    /// call ended and its lead moves on in the same transaction.
+    pub(crate) async fn step(
+        &mut self,
+        call_id: &str,
+        step: CallStep,
+        detail: Option<String>,
+        lead: Option<LeadWrite>,
+    ) -> EngineResult<models::Call> {
+        let now = self.clock.now();
+        let live = self.live_mut(call_id)?;
+        live.row.updated_at = ts(now);
+        let row = live.row.clone();
+        let event = models::CallEventRow {
+            id: store::new_id(),
+            organization_id: row.organization_id.clone(),
+            contact_center_id: row.contact_center_id.clone(),
+            call_id: Some(row.id.clone()),
+            agent_id: row.agent_id.clone().or_else(|| row.target_agent_id.clone()),
+            kind: step.as_str().to_owned(),
+            detail: serde_json::json!({ "detail": detail, "state": row.state }).to_string(),
+            at: ts(now),
+        };
+        store::calls::save(&self.db, &row, std::slice::from_ref(&event), lead.as_ref()).await?;
+        self.publish(
+            &row.organization_id,
+            EventKind::Call {
+                step,
+                call: Box::new(row.clone()),
+                detail,
+            },
+        );
+        if row.state == CallState::Ended.as_str() {
+            if let Some(live) = self.calls.remove(call_id) {
+                for leg in live
+                    .lead_leg
+                    .iter()
+                    .chain(live.extras.iter().filter_map(|e| e.leg.as_ref()))
+                {
+                    self.legs.remove(leg);
+                }
+            }
+            if let Some(campaign_id) = &row.campaign_id {
+                self.campaign_call_ended(campaign_id, &row);
+            }
+        }
+        Ok(row)
+    }
+
+    pub(crate) async fn media_event(&mut self, event: MediaEvent) -> EngineResult<()> {
+        let Some(of) = self.legs.get(event.leg()).cloned() else {
+            // A leg already gone (the sim schedules ahead): nothing to do.
+            return Ok(());
+        };
+        match of {
+            LegOf::Pinned { agent_id } => match event {
+                MediaEvent::PinnedLegUp { .. } => self.pinned_leg_event(&agent_id, true).await,
+                MediaEvent::PinnedLegLost { .. } => self.pinned_leg_event(&agent_id, false).await,
+                _ => Ok(()),
+            },
+            LegOf::Lead { call_id } => self.lead_leg_event(&call_id, event).await,
+            LegOf::Extra { call_id } => self.extra_leg_event(&call_id, event).await,
+        }
+    }
+
+    pub(crate) async fn lead_leg_event(
+        &mut self,
+        call_id: &str,
+        event: MediaEvent,
+    ) -> EngineResult<()> {
+        let now = self.clock.now();
+        let state = State::call_state(&self.live(call_id)?.row);
+        match event {
+            MediaEvent::Ringing { .. } if state == CallState::Dialing => {
+                self.live_mut(call_id)?.row.state = CallState::Ringing.as_str().into();
+                self.step(call_id, CallStep::Ringing, None, None).await?;
+            }
+            MediaEvent::Answered { by, .. }
+                if matches!(state, CallState::Dialing | CallState::Ringing) =>
+            {
+                self.answered(call_id, by, now).await?;
+            }
+            MediaEvent::Busy { .. } => self.end(call_id, CallOutcome::Busy, None).await?,
+            MediaEvent::NoAnswer { .. } => self.end(call_id, CallOutcome::NoAnswer, None).await?,
+            MediaEvent::Failed { reason, .. } => {
+                self.end(call_id, CallOutcome::Failed, Some(reason)).await?
+            }
+            MediaEvent::RemoteHangUp { .. } => {
+                let outcome = match state {
+                    // Hung up before an agent was connected: counted as
+                    // abandoned (the strict reading).
+                    CallState::Answered => CallOutcome::Abandoned,
+                    CallState::Dialing | CallState::Ringing => CallOutcome::NoAnswer,
+                    _ => CallOutcome::Completed,
+                };
+                self.end(call_id, outcome, Some("the lead hung up".into()))
+                    .await?
+            }
+            MediaEvent::TransferDone { ok, .. } => self.blind_transfer_done(call_id, ok).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn answered(
+        &mut self,
+        call_id: &str,
+        by: AnsweredBy,
+        now: DateTime<Utc>,
+    ) -> EngineResult<()> {
+        let media = self.media.clone();
+        let started = std::time::Instant::now();
+        let live = self.live_mut(call_id)?;
+        live.row.answered_at = Some(ts(now));
+        live.row.answered_by = Some(
+            match by {
+                AnsweredBy::Human => "HUMAN",
+                AnsweredBy::Machine => "MACHINE",
+            }
+            .into(),
+        );
+        let origin = CallOrigin::parse(&live.row.origin).unwrap_or(CallOrigin::Dialer);
+        let handling = live
+            .settings
+            .as_ref()
+            .map_or(MachineHandling::ConnectAgent, |s| s.machine_handling);
+        if by == AnsweredBy::Machine && origin == CallOrigin::Dialer {
+            match handling {
+                MachineHandling::HangUp => {
+                    if let Some(leg) = &live.lead_leg {
+                        media.hang_up(leg);
+                    }
+                    return self
+                        .end(
+                            call_id,
+                            CallOutcome::Machine,
+                            Some("hung up on a machine".into()),
+                        )
+                        .await;
+                }
+                MachineHandling::LeaveMessage => {
+                    let message = live
+                        .settings
+                        .as_ref()
+                        .map(|s| s.safe_harbor_message.clone())
+                        .unwrap_or_default();
+                    if let Some(leg) = &live.lead_leg {
+                        let _ = media.play(leg, &message, true);
+                    }
+                    return self
+                        .end(
+                            call_id,
+                            CallOutcome::Machine,
+                            Some("left the message".into()),
+                        )
+                        .await;
+                }
+                MachineHandling::ConnectAgent => {}
+            }
+        }
+        live.row.state = CallState::Answered.as_str().into();
+        // Manual calls already have their agent.
+        let agent = match origin {
+            CallOrigin::Manual => live.row.agent_id.clone(),
+            _ => self.pick_agent(call_id),
+        };
+        match agent {
+            Some(agent_id) => {
+                self.connect(call_id, &agent_id).await?;
+                let took = started.elapsed();
+                self.metrics.answer_to_connect.observe(took.as_secs_f64());
+                if let Some(probe) = &self.config.latency_probe {
+                    probe.lock().unwrap_or_else(|p| p.into_inner()).push(took);
+                }
+            }
+            None => {
+                let step = if by == AnsweredBy::Machine {
+                    CallStep::Machine
+                } else {
+                    CallStep::Answered
+                };
+                self.step(call_id, step, Some("waiting for an agent".into()), None)
+                    .await?;
+                self.after(
+                    CONNECT_DEADLINE,
+                    Due::ConnectDeadline {
+                        call_id: call_id.to_owned(),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Agents ready in the call's contact center, and who is reserved.
+    pub(crate) fn candidates(
+        &self,
+        contact_center_id: &str,
+    ) -> Vec<(String, bool, bool, DateTime<Utc>)> {
+        let reserved: std::collections::HashSet<&str> = self
+            .calls
+            .values()
+            .filter(|c| c.row.state != CallState::Ended.as_str())
+            .filter_map(|c| c.row.target_agent_id.as_deref())
+            .collect();
+        self.agents
+            .values()
+            .filter(|a| a.contact_center_id.as_deref() == Some(contact_center_id))
+            .map(|a| {
+                (
+                    a.agent_id.clone(),
+                    a.ready(),
+                    reserved.contains(a.agent_id.as_str()),
+                    a.idle_since,
+                )
+            })
+            .collect()
+    }
+
+    pub(crate) fn pick_agent(&self, call_id: &str) -> Option<String> {
+        let live = self.calls.get(call_id)?;
+        let cands = self.candidates(&live.row.contact_center_id);
+        let view: Vec<Candidate> = cands
+            .iter()
+            .map(|(id, ready, reserved, idle)| Candidate {
+                agent_id: id,
+                ready: *ready,
+                reserved_for_other: *reserved,
+                idle_since: *idle,
+            })
+            .collect();
+        pick(&view, live.row.target_agent_id.as_deref()).map(str::to_owned)
+    }
+
+    /// Bridge the lead into the agent's pinned leg: tone, then connected.
+    pub(crate) async fn connect(&mut self, call_id: &str, agent_id: &str) -> EngineResult<()> {
+        let media = self.media.clone();
+        let now = self.clock.now();
+        let pinned = self
+            .agents
+            .get(agent_id)
+            .and_then(|a| a.pinned.as_ref())
+            .map(|p| p.id.clone());
+        let live = self.live_mut(call_id)?;
+        if let (Some(leg), Some(pinned)) = (&live.lead_leg, &pinned) {
+            media
+                .bridge(leg, pinned)
+                .map_err(|e| conflict(format!("could not bridge the call: {e}")))?;
+        }
+        let live = self.live_mut(call_id)?;
+        live.row.state = CallState::Connected.as_str().into();
+        live.row.connected_at = Some(ts(now));
+        live.row.agent_id = Some(agent_id.to_owned());
+        let manual = live.row.origin == CallOrigin::Manual.as_str();
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            if !manual {
+                agent.status =
+                    next(agent.status, AgentEvent::CallConnected).map_err(|r| conflict(r.0))?;
+                agent.since = now;
+            }
+            agent.call_id = Some(call_id.to_owned());
+            agent.wrap_up_call_id = Some(call_id.to_owned());
+        }
+        self.set_pinned_state(agent_id, PinnedLegState::Bridged)
+            .await?;
+        self.step(call_id, CallStep::Tone, None, None).await?;
+        self.step(call_id, CallStep::Connected, None, None).await?;
+        self.presence_changed(agent_id).await?;
+        Ok(())
+    }
+
+    /// An agent became ready: give them the oldest live answer waiting.
+    pub(crate) async fn route_waiting(&mut self) -> EngineResult<()> {
+        let mut waiting: Vec<(chrono::NaiveDateTime, String)> = self
+            .calls
+            .values()
+            .filter(|c| c.row.state == CallState::Answered.as_str())
+            .map(|c| {
+                (
+                    c.row.answered_at.unwrap_or(c.row.created_at),
+                    c.row.id.clone(),
+                )
+            })
+            .collect();
+        waiting.sort();
+        for (_, call_id) in waiting {
+            if let Some(agent_id) = self.pick_agent(&call_id) {
+                self.connect(&call_id, &agent_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn connect_deadline(&mut self, call_id: &str) -> EngineResult<()> {
+        let Some(live) = self.calls.get(call_id) else {
+            return Ok(());
+        };
+        if live.row.state != CallState::Answered.as_str() {
+            return Ok(());
+        }
+        let message = live
+            .settings
+            .as_ref()
+            .map(|s| s.safe_harbor_message.clone())
+            .unwrap_or_default();
+        if let Some(leg) = live.lead_leg.clone() {
+            let _ = self.media.play(&leg, &message, true);
+        }
+        self.step(call_id, CallStep::SafeHarbor, Some(message), None)
+            .await?;
+        self.end(
+            call_id,
+            CallOutcome::Abandoned,
+            Some("no agent free within 2 seconds".into()),
+        )
+        .await
+    }
+
+    /// End a call with its one outcome; its agent goes to wrap-up.
+    pub(crate) async fn end(
+        &mut self,
+        call_id: &str,
+        outcome: CallOutcome,
+        detail: Option<String>,
+    ) -> EngineResult<()> {
+        let now = self.clock.now();
+        let live = self.live_mut(call_id)?;
+        if live.row.state == CallState::Ended.as_str() {
+            return Ok(());
+        }
+        let was = State::call_state(&live.row);
+        live.row.state = CallState::Ended.as_str().into();
+        live.row.outcome = Some(outcome.as_str().into());
+        live.row.ended_at = Some(ts(now));
+        live.row.on_hold = false;
+        let lead_write = lead_after(live, outcome, now);
+        let agent = live.row.agent_id.clone();
+        let legs: Vec<LegId> = live
+            .lead_leg
+            .iter()
+            .cloned()
+            .chain(live.extras.iter().filter_map(|e| e.leg.clone()))
+            .collect();
+        let conferenced = std::mem::take(&mut live.participant_agents);
+        let wrap_limit = live.settings.as_ref().and_then(|s| s.wrap_up_limit_secs);
+        let had_agent = matches!(
+            was,
+            CallState::Connected | CallState::Held | CallState::Transferring
+        ) || live.row.origin == CallOrigin::Manual.as_str();
+        for leg in &legs {
+            self.media.hang_up(leg);
+        }
+        self.metrics
+            .calls_ended
+            .get_or_create(&crate::metrics::OutcomeLabels {
+                outcome: outcome.as_str(),
+            })
+            .inc();
+        let row = self
+            .step(call_id, CallStep::Ended, detail, lead_write)
+            .await?;
+        for other in conferenced {
+            self.leave_call_to_available(&other).await?;
+        }
+        if let Some(agent_id) = agent.filter(|_| had_agent) {
+            self.agent_to_wrap_up(&agent_id, &row, wrap_limit).await?;
+        }
+        self.after(Duration::zero(), Due::PaceNow);
+        Ok(())
+    }
+
+    /// The call left the agent: pinned leg idle again, WRAP_UP.
+    pub(crate) async fn agent_to_wrap_up(
+        &mut self,
+        agent_id: &str,
+        row: &models::Call,
+        wrap_limit: Option<u32>,
+    ) -> EngineResult<()> {
+        let now = self.clock.now();
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return Ok(());
+        };
+        if agent.call_id.as_deref() != Some(row.id.as_str()) {
+            return Ok(());
+        }
+        agent.call_id = None;
+        agent.wrap_up_call_id = Some(row.id.clone());
+        agent.status = match agent.status {
+            AgentStatus::OnCall => AgentStatus::WrapUp,
+            // A manual call from AVAILABLE.
+            AgentStatus::Available => AgentStatus::WrapUp,
+            other => other,
+        };
+        agent.since = now;
+        let has_pinned = agent.pinned.is_some();
+        if has_pinned {
+            self.set_pinned_state(agent_id, PinnedLegState::Idle)
+                .await?;
+        }
+        // A transient leg for a manual call in a contact center without
+        // the dialer goes with the call.
+        self.sync_pinned_leg(agent_id)?;
+        self.presence_changed(agent_id).await?;
+        self.wrap_up_required(agent_id, &row.id).await?;
+        if let Some(secs) = wrap_limit {
+            self.after(
+                Duration::seconds(secs.into()),
+                Due::WrapUpLimit {
+                    agent_id: agent_id.to_owned(),
+                    call_id: row.id.clone(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Tell the agent (again) that the call's wrap-up is owed.
+    pub(crate) async fn wrap_up_required(
+        &mut self,
+        agent_id: &str,
+        call_id: &str,
+    ) -> EngineResult<()> {
+        let Some(row) = store::calls::get(&self.db, call_id).await? else {
+            return Ok(());
+        };
+        let _ = agent_id;
+        let org = row.organization_id.clone();
+        self.publish(
+            &org,
+            EventKind::Call {
+                step: CallStep::WrapUpRequired,
+                call: Box::new(row),
+                detail: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// A conferenced agent leaves without a wrap-up.
+    pub(crate) async fn leave_call_to_available(&mut self, agent_id: &str) -> EngineResult<()> {
+        let now = self.clock.now();
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.call_id = None;
+            if agent.status == AgentStatus::OnCall {
+                agent.status = AgentStatus::Available;
+                agent.since = now;
+                agent.idle_since = now;
+            }
+        }
+        self.set_pinned_state(agent_id, PinnedLegState::Idle)
+            .await?;
+        self.presence_changed(agent_id).await
+    }
+
+    /// The agent's session ended during their call: the lead is hung up
+    /// and the wrap-up stays owed.
+    pub(crate) async fn agent_left_call(
+        &mut self,
+        agent_id: &str,
+        call_id: &str,
+    ) -> EngineResult<()> {
+        let Some(live) = self.calls.get(call_id) else {
+            return Ok(());
+        };
+        if live.row.agent_id.as_deref() != Some(agent_id) {
+            // Conferenced in someone else's call: just leave.
+            if let Some(live) = self.calls.get_mut(call_id) {
+                live.participant_agents.retain(|a| a != agent_id);
+            }
+            return Ok(());
+        }
+        self.end(
+            call_id,
+            CallOutcome::Completed,
+            Some("the agent's session ended".into()),
+        )
+        .await
+    }
+
+    /// Previews offered to an agent who left go back.
+    pub(crate) async fn release_offers_of(&mut self, agent_id: &str) -> EngineResult<()> {
+        let offers: Vec<String> = self
+            .calls
+            .values()
+            .filter(|c| {
+                c.row.state == CallState::Offered.as_str()
+                    && c.row.target_agent_id.as_deref() == Some(agent_id)
+            })
+            .map(|c| c.row.id.clone())
+            .collect();
+        for call_id in offers {
+            self.end(
+                call_id.as_str(),
+                CallOutcome::Skipped,
+                Some("the agent left".into()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Place a dialer call for a claimed lead (already re-checked).
+    pub(crate) async fn originate_call(&mut self, call_id: &str) -> EngineResult<()> {
+        let now = self.clock.now();
+        let live = self.live(call_id)?;
+        let ring = live.settings.as_ref().map_or(25, |s| s.ring_timeout_secs);
+        let req = Originate {
+            to: live.row.phone.clone(),
+            caller_id: live.row.caller_id.clone(),
+            ring_timeout: std::time::Duration::from_secs(ring.into()),
+            purpose: LegPurpose::Lead,
+            hints: live.lead.as_ref().map(props_of).unwrap_or_default(),
+        };
+        match self.media.originate(&req) {
+            Ok(leg) => {
+                self.legs.insert(
+                    leg.clone(),
+                    LegOf::Lead {
+                        call_id: call_id.to_owned(),
+                    },
+                );
+                let live = self.live_mut(call_id)?;
+                live.lead_leg = Some(leg);
+                live.row.state = CallState::Dialing.as_str().into();
+                live.row.dialed_at = Some(ts(now));
+                self.step(call_id, CallStep::Dialing, None, None).await?;
+            }
+            Err(e) => {
+                self.live_mut(call_id)?.row.dialed_at = Some(ts(now));
+                self.end(call_id, CallOutcome::Failed, Some(e.to_string()))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The lead's next status when its call ends (`None` when the call had no
+/// lead or was never placed for it).
+fn lead_after(live: &LiveCall, outcome: CallOutcome, now: DateTime<Utc>) -> Option<LeadWrite> {
+    let lead = live.lead.as_ref()?;
+    let settings = live.settings.as_ref();
+    let placed = live.row.dialed_at.is_some();
+    let back = lead
+        .claimed_from
+        .clone()
+        .filter(|s| s != LeadStatus::Dialing.as_str())
+        .unwrap_or_else(|| LeadStatus::New.as_str().into());
+    let attempts = u32::try_from(lead.attempts).unwrap_or(u32::MAX);
+    match outcome {
+        CallOutcome::Skipped | CallOutcome::NotDialed => Some(LeadWrite {
+            lead_id: lead.id.clone(),
+            status: back,
+            not_before: Some(ts(now + SKIP_DELAY)),
+            attempt: None,
+            abandoned: false,
+            callback_agent_id: lead.callback_agent_id.clone(),
+        }),
+        _ if !placed => None,
+        _ => {
+            let retry = outcome.retry_as().unwrap_or(AttemptOutcome::NoAnswer);
+            let (status, not_before) = match settings {
+                Some(s) => after_attempt(s, attempts, retry, now),
+                None => (LeadStatus::Retry, Some(now + Duration::hours(4))),
+            };
+            Some(LeadWrite {
+                lead_id: lead.id.clone(),
+                status: status.as_str().into(),
+                not_before: not_before.map(ts),
+                attempt: Some(outcome.as_str().into()),
+                abandoned: outcome == CallOutcome::Abandoned,
+                callback_agent_id: None,
+            })
+        }
+    }
+}

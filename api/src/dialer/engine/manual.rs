@@ -1,0 +1,174 @@
+//! Manual calls: an agent dials a number (or a lead) from the workspace.
+//! The same compliance gate applies — DNC, invalid, and the calling window
+//! in the number's local time — and such calls have origin MANUAL (no
+//! Dialer tag).
+
+use chrono::Duration;
+
+use super::calls::{CallStep, LiveCall};
+use super::{EngineError, EngineResult, State, conflict};
+use crate::dialer::facts::decide;
+use crate::domain::agent::{AgentEvent, AgentStatus, next};
+use crate::domain::call::{CallOrigin, CallState};
+use crate::domain::campaign::{CampaignState, DialMode};
+use crate::domain::eligibility::{CampaignFacts, LeadStatus, Verdict};
+use crate::domain::phone::{ZoneFromNumber, zone_for_number};
+use crate::domain::window::CallingWindow;
+use crate::store::{self, claims, models};
+
+impl State {
+    pub(crate) async fn place_call(
+        &mut self,
+        organization_id: &str,
+        agent_id: &str,
+        cc: &models::ContactCenter,
+        phone: String,
+        lead: Option<models::Lead>,
+    ) -> EngineResult<models::Call> {
+        let now = self.clock.now();
+        let agent = self.agent_entry(organization_id, agent_id).await?;
+        if agent.contact_center_id.as_deref() != Some(cc.id.as_str())
+            || agent.status != AgentStatus::Available
+            || agent.call_id.is_some()
+        {
+            return Err(conflict(
+                "go Available in this contact center (with no call) before placing a call",
+            ));
+        }
+        let lists = store::lists::verdicts(&self.db, organization_id, &phone).await?;
+        if lists.do_not_call {
+            return Err(conflict(
+                "this number is on the Do-Not-Call list: it may not be called",
+            ));
+        }
+        if lists.invalid {
+            return Err(conflict(
+                "this number is marked invalid: it may not be called",
+            ));
+        }
+        let (settings, lead) = match lead {
+            Some(lead) => {
+                let campaign = store::campaigns::get(&self.db, &lead.campaign_id)
+                    .await?
+                    .ok_or(EngineError::NotFound("campaign"))?;
+                let settings = store::campaigns::settings_of(&campaign)?;
+                let facts = CampaignFacts {
+                    state: CampaignState::Running,
+                    dial_mode: DialMode::Preview,
+                    window: settings.calling_window,
+                    ring_timeout: Duration::seconds(settings.ring_timeout_secs.into()),
+                    max_attempts: u32::MAX,
+                    max_attempts_per_day: u32::MAX,
+                };
+                let mut as_new = lead.clone();
+                as_new.not_before = None;
+                let decision = decide(&self.db, facts, &as_new, LeadStatus::New, now).await?;
+                store::trail::insert(&self.db, &[decision.trail_entry(&lead, "manual")]).await?;
+                if decision.verdict != Verdict::Eligible {
+                    return Err(conflict(format!(
+                        "this lead may not be called now: {}",
+                        decision.verdict.explain(decision.time_zone)
+                    )));
+                }
+                let claimed = claims::claim_one(&self.db, &lead.id, now.naive_utc())
+                    .await?
+                    .ok_or_else(|| conflict("this lead is being called already"))?;
+                (Some(settings), Some(claimed))
+            }
+            None => {
+                let window = CallingWindow::default();
+                let ring = Duration::seconds(25);
+                let open = match zone_for_number(&phone) {
+                    ZoneFromNumber::Known(tz) => window.is_open_for(tz, now, ring),
+                    ZoneFromNumber::Ambiguous(zones) => {
+                        zones.iter().all(|tz| window.is_open_for(*tz, now, ring))
+                    }
+                    ZoneFromNumber::Unknown => {
+                        return Err(EngineError::Validation {
+                            field: "phone",
+                            message: "the number's local time cannot be known, so it may not be called; place the call for a lead with a time zone".into(),
+                        });
+                    }
+                };
+                if !open {
+                    return Err(conflict(
+                        "it is outside the calling window (08:00–21:00) where this number is",
+                    ));
+                }
+                (None, None)
+            }
+        };
+        // Agents outside a dialer contact center get a leg for this call.
+        if self
+            .agents
+            .get(agent_id)
+            .is_some_and(|a| a.pinned.is_none())
+        {
+            let leg = self
+                .media
+                .create_pinned_leg(agent_id)
+                .map_err(|e| conflict(e.to_string()))?;
+            self.legs.insert(
+                leg.clone(),
+                super::LegOf::Pinned {
+                    agent_id: agent_id.to_owned(),
+                },
+            );
+            if let Some(a) = self.agents.get_mut(agent_id) {
+                a.pinned = Some(super::agents::PinnedLeg {
+                    id: leg,
+                    state: super::agents::PinnedLegState::Connecting,
+                });
+            }
+        }
+        let id = store::new_id();
+        let t = now.naive_utc();
+        let row = models::Call {
+            id: id.clone(),
+            organization_id: organization_id.to_owned(),
+            contact_center_id: cc.id.clone(),
+            campaign_id: lead.as_ref().map(|l| l.campaign_id.clone()),
+            lead_id: lead.as_ref().map(|l| l.id.clone()),
+            agent_id: Some(agent_id.to_owned()),
+            target_agent_id: None,
+            origin: CallOrigin::Manual.as_str().into(),
+            phone,
+            caller_id: settings
+                .as_ref()
+                .map(|s| s.caller_id.clone())
+                .unwrap_or_default(),
+            state: CallState::Dialing.as_str().into(),
+            outcome: None,
+            answered_by: None,
+            muted: false,
+            on_hold: false,
+            created_at: t,
+            dialed_at: None,
+            answered_at: None,
+            connected_at: None,
+            ended_at: None,
+            updated_at: t,
+        };
+        self.calls.insert(
+            id.clone(),
+            LiveCall {
+                row,
+                lead_leg: None,
+                lead,
+                settings,
+                extras: Vec::new(),
+                participant_agents: Vec::new(),
+            },
+        );
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.status = next(a.status, AgentEvent::CallConnected).map_err(|r| conflict(r.0))?;
+            a.since = now;
+            a.call_id = Some(id.clone());
+            a.wrap_up_call_id = Some(id.clone());
+        }
+        self.presence_changed(agent_id).await?;
+        self.originate_call(&id).await?;
+        let _ = CallStep::Dialing;
+        self.ended_row(&id).await
+    }
+}

@@ -1,0 +1,557 @@
+//! The engine: one task that owns the live state of agents, calls and
+//! running campaigns, and is the only place that awaits. The API sends it
+//! commands; the media provider's events and the engine's own timers come
+//! through one time-ordered [`Timeline`]. Every step is written to the
+//! store (calls, the call event log, presence) and published on the event
+//! bus. On a manual clock, time moves only when told ([`Engine::advance`]),
+//! which makes whole campaigns run deterministically in tests.
+
+mod agents;
+mod calls;
+mod controls;
+mod manual;
+mod pacing;
+mod recovery;
+mod wrapup;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::{Clock, Timeline};
+use crate::domain::agent::AgentStatus;
+use crate::domain::call::CallState;
+use crate::events::{Event, EventBus, EventKind};
+use crate::media::{LegId, MediaEvent, MediaProvider, MediaSink};
+use crate::metrics::EngineMetrics;
+use crate::store::{Db, StoreError, models};
+
+pub use agents::{PinnedLegState, PresenceView};
+pub use calls::CallStep;
+pub use controls::{Control, TransferMode, TransferTo};
+pub use pacing::CampaignLive;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long an agent's pinned leg outlives their last websocket.
+    pub session_grace: Duration,
+    /// How often running campaigns are paced.
+    pub pace_every: Duration,
+    /// Benchmarks: every answer→connected time is also pushed here.
+    pub latency_probe: Option<Arc<std::sync::Mutex<Vec<std::time::Duration>>>>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            session_grace: Duration::seconds(30),
+            pace_every: Duration::seconds(1),
+            latency_probe: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{field}: {message}")]
+    Validation {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the dialer engine has stopped")]
+    Stopped,
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+fn conflict(m: impl Into<String>) -> EngineError {
+    EngineError::Conflict(m.into())
+}
+
+/// Things due at a moment.
+#[derive(Debug, Clone)]
+pub(crate) enum Due {
+    Media(MediaEvent),
+    /// Pace the running campaigns (periodic).
+    Tick,
+    /// Pace now (an agent became ready, a call ended).
+    PaceNow,
+    /// A live answer still without an agent is abandoned.
+    ConnectDeadline {
+        call_id: String,
+    },
+    /// The campaign's wrap-up limit for this agent and call.
+    WrapUpLimit {
+        agent_id: String,
+        call_id: String,
+    },
+    /// The agent's session grace period ends (if `epoch` is still theirs).
+    Grace {
+        agent_id: String,
+        epoch: u64,
+    },
+}
+
+/// What the API asks of the engine.
+pub(crate) enum Command {
+    SetStatus {
+        organization_id: String,
+        agent_id: String,
+        contact_center: Box<models::ContactCenter>,
+        status: AgentStatus,
+        reason: Option<String>,
+        reply: oneshot::Sender<EngineResult<PresenceView>>,
+    },
+    SessionEnded {
+        agent_id: String,
+        reply: oneshot::Sender<()>,
+    },
+    Connection {
+        agent_id: String,
+        open: bool,
+    },
+    Presence {
+        agent_id: String,
+        reply: oneshot::Sender<Option<PresenceView>>,
+    },
+    Floor {
+        contact_center_id: String,
+        reply: oneshot::Sender<Vec<PresenceView>>,
+    },
+    PlaceCall {
+        organization_id: String,
+        agent_id: String,
+        contact_center: Box<models::ContactCenter>,
+        phone: String,
+        lead: Option<Box<models::Lead>>,
+        reply: oneshot::Sender<EngineResult<models::Call>>,
+    },
+    Control {
+        agent_id: String,
+        call_id: String,
+        control: Control,
+        reply: oneshot::Sender<EngineResult<models::Call>>,
+    },
+    WrapUp {
+        agent_id: String,
+        submission: wrapup::WrapUpSubmission,
+        reply: oneshot::Sender<EngineResult<(models::WrapUp, PresenceView)>>,
+    },
+    CampaignLive {
+        campaign_id: String,
+        reply: oneshot::Sender<Option<CampaignLive>>,
+    },
+    AdvanceTo {
+        to: DateTime<Utc>,
+        reply: oneshot::Sender<()>,
+    },
+    Settle {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+pub use wrapup::WrapUpSubmission;
+
+/// The sink the media provider emits into: the engine's timeline.
+pub(crate) struct TimelineSink {
+    clock: Clock,
+    timeline: Timeline<Due>,
+}
+
+impl MediaSink for TimelineSink {
+    fn emit(&self, after: std::time::Duration, event: MediaEvent) {
+        let after = Duration::from_std(after).unwrap_or(Duration::zero());
+        self.timeline
+            .push(self.clock.now() + after, Due::Media(event));
+    }
+}
+
+impl TimelineSink {
+    pub(crate) fn new(clock: Clock, timeline: Timeline<Due>) -> Self {
+        TimelineSink { clock, timeline }
+    }
+}
+
+/// A handle to the running engine (cheap to clone).
+#[derive(Clone)]
+pub struct Engine {
+    tx: mpsc::UnboundedSender<Command>,
+    clock: Clock,
+}
+
+/// Everything the engine task needs.
+pub struct EngineParts {
+    pub db: Db,
+    pub events: Arc<dyn EventBus>,
+    pub metrics: EngineMetrics,
+    pub clock: Clock,
+    pub config: EngineConfig,
+}
+
+impl Engine {
+    /// Recover from the last stop, then start the engine task. `media` is
+    /// built by the caller around the sink returned by `make_sink`.
+    pub async fn start(
+        parts: EngineParts,
+        media: impl FnOnce(Arc<dyn MediaSink>) -> Arc<dyn MediaProvider>,
+    ) -> Result<Engine, StoreError> {
+        let timeline: Timeline<Due> = Timeline::default();
+        let sink: Arc<dyn MediaSink> =
+            Arc::new(TimelineSink::new(parts.clock.clone(), timeline.clone()));
+        let media = media(sink);
+        let now = parts.clock.now();
+        recovery::recover(&parts.db, now).await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let clock = parts.clock.clone();
+        timeline.push(now, Due::Tick);
+        let state = State {
+            db: parts.db,
+            events: parts.events,
+            metrics: parts.metrics,
+            clock: parts.clock,
+            config: parts.config,
+            media,
+            timeline,
+            agents: HashMap::new(),
+            calls: HashMap::new(),
+            legs: HashMap::new(),
+            campaigns: HashMap::new(),
+        };
+        tokio::spawn(state.run(rx));
+        Ok(Engine { tx, clock })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> EngineResult<T> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    pub async fn set_status(
+        &self,
+        organization_id: &str,
+        agent_id: &str,
+        contact_center: models::ContactCenter,
+        status: AgentStatus,
+        reason: Option<String>,
+    ) -> EngineResult<PresenceView> {
+        self.ask(|reply| Command::SetStatus {
+            organization_id: organization_id.to_owned(),
+            agent_id: agent_id.to_owned(),
+            contact_center: Box::new(contact_center),
+            status,
+            reason,
+            reply,
+        })
+        .await?
+    }
+
+    /// Logout (or a deactivated user): pinned leg down, OFFLINE.
+    pub async fn session_ended(&self, agent_id: &str) -> EngineResult<()> {
+        self.ask(|reply| Command::SessionEnded {
+            agent_id: agent_id.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// An agent's live connection opened or closed (the session grace
+    /// period runs while none is open).
+    pub fn connection(&self, agent_id: &str, open: bool) {
+        let _ = self.tx.send(Command::Connection {
+            agent_id: agent_id.to_owned(),
+            open,
+        });
+    }
+
+    pub async fn presence(&self, agent_id: &str) -> EngineResult<Option<PresenceView>> {
+        self.ask(|reply| Command::Presence {
+            agent_id: agent_id.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Every agent present in a contact center (not OFFLINE).
+    pub async fn floor(&self, contact_center_id: &str) -> EngineResult<Vec<PresenceView>> {
+        self.ask(|reply| Command::Floor {
+            contact_center_id: contact_center_id.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn place_call(
+        &self,
+        organization_id: &str,
+        agent_id: &str,
+        contact_center: models::ContactCenter,
+        phone: String,
+        lead: Option<models::Lead>,
+    ) -> EngineResult<models::Call> {
+        self.ask(|reply| Command::PlaceCall {
+            organization_id: organization_id.to_owned(),
+            agent_id: agent_id.to_owned(),
+            contact_center: Box::new(contact_center),
+            phone,
+            lead: lead.map(Box::new),
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn control(
+        &self,
+        agent_id: &str,
+        call_id: &str,
+        control: Control,
+    ) -> EngineResult<models::Call> {
+        self.ask(|reply| Command::Control {
+            agent_id: agent_id.to_owned(),
+            call_id: call_id.to_owned(),
+            control,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn wrap_up(
+        &self,
+        agent_id: &str,
+        submission: WrapUpSubmission,
+    ) -> EngineResult<(models::WrapUp, PresenceView)> {
+        self.ask(|reply| Command::WrapUp {
+            agent_id: agent_id.to_owned(),
+            submission,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn campaign_live(&self, campaign_id: &str) -> EngineResult<Option<CampaignLive>> {
+        self.ask(|reply| Command::CampaignLive {
+            campaign_id: campaign_id.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Manual clock: run everything due up to `now + by`, in time order.
+    pub async fn advance(&self, by: Duration) -> EngineResult<()> {
+        let to = self.clock.now() + by;
+        self.ask(|reply| Command::AdvanceTo { to, reply }).await
+    }
+
+    /// Resolves once every command sent before it has been handled.
+    pub async fn settle(&self) -> EngineResult<()> {
+        self.ask(|reply| Command::Settle { reply }).await
+    }
+}
+
+/// What a leg is to the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LegOf {
+    Pinned {
+        agent_id: String,
+    },
+    Lead {
+        call_id: String,
+    },
+    /// A warm-transfer consult or a conference participant.
+    Extra {
+        call_id: String,
+    },
+}
+
+pub(crate) struct State {
+    pub db: Db,
+    pub events: Arc<dyn EventBus>,
+    pub metrics: EngineMetrics,
+    pub clock: Clock,
+    pub config: EngineConfig,
+    pub media: Arc<dyn MediaProvider>,
+    pub timeline: Timeline<Due>,
+    pub agents: HashMap<String, agents::Agent>,
+    pub calls: HashMap<String, calls::LiveCall>,
+    pub legs: HashMap<LegId, LegOf>,
+    pub campaigns: HashMap<String, pacing::CampaignCtx>,
+}
+
+impl State {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            self.drain_due().await;
+            let next = self.timeline.next_due();
+            let real = !self.clock.is_manual();
+            let sleep = async {
+                match (real, next) {
+                    (true, Some(at)) => {
+                        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+                        tokio::time::sleep(wait).await
+                    }
+                    _ => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.command(cmd).await,
+                    None => break,
+                },
+                _ = sleep => {}
+                _ = self.timeline.pushed(), if real => {}
+            }
+        }
+    }
+
+    /// Handle everything due by now, in time order.
+    async fn drain_due(&mut self) {
+        let now = self.clock.now();
+        while let Some((_, due)) = self.timeline.pop_due(now) {
+            if let Err(e) = self.due(due).await {
+                tracing::error!("dialer engine step failed: {e}");
+            }
+        }
+    }
+
+    async fn due(&mut self, due: Due) -> EngineResult<()> {
+        match due {
+            Due::Media(event) => self.media_event(event).await,
+            Due::Tick => {
+                let next = self.clock.now() + self.config.pace_every;
+                self.timeline.push(next, Due::Tick);
+                self.pace_all().await
+            }
+            Due::PaceNow => self.pace_all().await,
+            Due::ConnectDeadline { call_id } => self.connect_deadline(&call_id).await,
+            Due::WrapUpLimit { agent_id, call_id } => self.wrap_up_limit(&agent_id, &call_id).await,
+            Due::Grace { agent_id, epoch } => self.grace_over(&agent_id, epoch).await,
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::SetStatus {
+                organization_id,
+                agent_id,
+                contact_center,
+                status,
+                reason,
+                reply,
+            } => {
+                let r = self
+                    .set_status(&organization_id, &agent_id, &contact_center, status, reason)
+                    .await;
+                let _ = reply.send(r);
+            }
+            Command::SessionEnded { agent_id, reply } => {
+                if let Err(e) = self.end_session(&agent_id).await {
+                    tracing::error!("ending {agent_id}'s session: {e}");
+                }
+                let _ = reply.send(());
+            }
+            Command::Connection { agent_id, open } => self.connection(&agent_id, open),
+            Command::Presence { agent_id, reply } => {
+                let _ = reply.send(self.agents.get(&agent_id).map(|a| a.view()));
+            }
+            Command::Floor {
+                contact_center_id,
+                reply,
+            } => {
+                let mut floor: Vec<PresenceView> = self
+                    .agents
+                    .values()
+                    .filter(|a| {
+                        a.contact_center_id.as_deref() == Some(contact_center_id.as_str())
+                            && a.status != AgentStatus::Offline
+                    })
+                    .map(|a| a.view())
+                    .collect();
+                floor.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+                let _ = reply.send(floor);
+            }
+            Command::PlaceCall {
+                organization_id,
+                agent_id,
+                contact_center,
+                phone,
+                lead,
+                reply,
+            } => {
+                let r = self
+                    .place_call(
+                        &organization_id,
+                        &agent_id,
+                        &contact_center,
+                        phone,
+                        lead.map(|l| *l),
+                    )
+                    .await;
+                let _ = reply.send(r);
+            }
+            Command::Control {
+                agent_id,
+                call_id,
+                control,
+                reply,
+            } => {
+                let r = self.control(&agent_id, &call_id, control).await;
+                let _ = reply.send(r);
+            }
+            Command::WrapUp {
+                agent_id,
+                submission,
+                reply,
+            } => {
+                let r = self.submit_wrap_up(&agent_id, submission).await;
+                let _ = reply.send(r);
+            }
+            Command::CampaignLive { campaign_id, reply } => {
+                let _ = reply.send(self.campaign_live(&campaign_id));
+            }
+            Command::AdvanceTo { to, reply } => {
+                while let Some(next) = self.timeline.next_due().filter(|d| *d <= to) {
+                    self.clock.set(next);
+                    self.drain_due().await;
+                }
+                self.clock.set(to);
+                self.drain_due().await;
+                let _ = reply.send(());
+            }
+            Command::Settle { reply } => {
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    pub(crate) fn publish(&self, organization_id: &str, kind: EventKind) {
+        self.events.publish(Event {
+            organization_id: organization_id.to_owned(),
+            at: self.clock.now(),
+            kind,
+        });
+    }
+
+    pub(crate) fn after(&self, d: Duration, due: Due) {
+        self.timeline.push(self.clock.now() + d, due);
+    }
+
+    pub(crate) fn call_state(call: &models::Call) -> CallState {
+        CallState::parse(&call.state).unwrap_or(CallState::Ended)
+    }
+}

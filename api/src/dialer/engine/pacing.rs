@@ -1,0 +1,351 @@
+//! The campaign loop: for each RUNNING campaign whose contact center has
+//! ready agents, ask the campaign's pacer how many calls to start, claim
+//! that many leads through the compliance gate, re-check each right before
+//! dialing, and place (or, in PREVIEW, offer) the calls. Also the live
+//! figures the supervisor sees (dial level, calls in flight, the pacer's
+//! last decision in words).
+
+use std::collections::{HashSet, VecDeque};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::calls::{CallStep, LiveCall};
+use super::{EngineResult, State};
+use crate::dialer::claim::claim_eligible;
+use crate::dialer::facts::{campaign_facts, decide};
+use crate::dialer::pacer::{MIN_CALLS_FOR_RATE, PacerDecision, PacerFacts, for_mode};
+use crate::dialer::router::{Candidate, pick};
+use crate::domain::call::{CallOrigin, CallState, awaiting_agent};
+use crate::domain::campaign::{CampaignSettings, CampaignState, DialMode};
+use crate::domain::eligibility::{LeadStatus, Verdict};
+use crate::events::EventKind;
+use crate::store::{self, claims, models};
+
+/// How many recent calls the answer rate is taken over.
+const RATE_WINDOW: usize = 200;
+
+/// What the engine keeps per running campaign.
+#[derive(Debug, Clone)]
+pub(crate) struct CampaignCtx {
+    pub row: models::Campaign,
+    pub settings: CampaignSettings,
+    pub decision: Option<PacerDecision>,
+    /// Live answers and abandoned calls over the last 30 days (loaded at
+    /// first sight, then counted as calls end).
+    pub answers_30d: (i64, i64),
+    pub today: (NaiveDate, i64, i64),
+    /// Recent placed calls: whether a person answered.
+    pub recent: VecDeque<bool>,
+    pub agents_available: u32,
+    pub calls_in_flight: u32,
+}
+
+/// A running campaign's live figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignLive {
+    pub decision: Option<PacerDecision>,
+    pub agents_available: u32,
+    pub calls_in_flight: u32,
+    pub dial_level: f64,
+}
+
+fn rate(abandoned: i64, answers: i64) -> f64 {
+    if answers <= 0 {
+        0.0
+    } else {
+        abandoned as f64 / answers as f64
+    }
+}
+
+impl State {
+    pub(crate) fn campaign_live(&self, campaign_id: &str) -> Option<CampaignLive> {
+        let ctx = self.campaigns.get(campaign_id)?;
+        Some(CampaignLive {
+            decision: ctx.decision.clone(),
+            agents_available: ctx.agents_available,
+            calls_in_flight: ctx.calls_in_flight,
+            dial_level: ctx.decision.as_ref().map_or(0.0, |d| d.dial_level),
+        })
+    }
+
+    pub(crate) fn campaign_call_ended(&mut self, campaign_id: &str, row: &models::Call) {
+        let Some(ctx) = self.campaigns.get_mut(campaign_id) else {
+            return;
+        };
+        if row.dialed_at.is_some() {
+            let human = row.answered_by.as_deref() == Some("HUMAN");
+            ctx.recent.push_back(human);
+            while ctx.recent.len() > RATE_WINDOW {
+                ctx.recent.pop_front();
+            }
+            if human {
+                let abandoned = i64::from(row.outcome.as_deref() == Some("ABANDONED"));
+                ctx.answers_30d.0 += 1;
+                ctx.answers_30d.1 += abandoned;
+                let day = self.clock.now().date_naive();
+                if ctx.today.0 != day {
+                    ctx.today = (day, 0, 0);
+                }
+                ctx.today.1 += 1;
+                ctx.today.2 += abandoned;
+            }
+        }
+        let org = ctx.row.organization_id.clone();
+        self.publish(
+            &org,
+            EventKind::CampaignStats {
+                campaign_id: campaign_id.to_owned(),
+            },
+        );
+    }
+
+    async fn campaign_ctx(&mut self, row: models::Campaign) -> EngineResult<&mut CampaignCtx> {
+        let settings = store::campaigns::settings_of(&row)?;
+        if !self.campaigns.contains_key(&row.id) {
+            let now = self.clock.now();
+            let since30 = (now - Duration::days(30)).naive_utc();
+            let day = now.date_naive();
+            let midnight = day.and_hms_opt(0, 0, 0).unwrap_or(since30);
+            let answers_30d = store::calls::answers_since(&self.db, &row.id, since30).await?;
+            let t = store::calls::answers_since(&self.db, &row.id, midnight).await?;
+            self.campaigns.insert(
+                row.id.clone(),
+                CampaignCtx {
+                    row: row.clone(),
+                    settings: settings.clone(),
+                    decision: None,
+                    answers_30d,
+                    today: (day, t.0, t.1),
+                    recent: VecDeque::new(),
+                    agents_available: 0,
+                    calls_in_flight: 0,
+                },
+            );
+        }
+        let ctx = self
+            .campaigns
+            .get_mut(&row.id)
+            .ok_or(super::EngineError::NotFound("campaign"))?;
+        ctx.row = row;
+        ctx.settings = settings;
+        Ok(ctx)
+    }
+
+    /// One pass of the campaign loop.
+    pub(crate) async fn pace_all(&mut self) -> EngineResult<()> {
+        let ready_ccs: HashSet<String> = self
+            .agents
+            .values()
+            .filter(|a| a.ready())
+            .filter_map(|a| a.contact_center_id.clone())
+            .collect();
+        if ready_ccs.is_empty() && self.campaigns.is_empty() {
+            return Ok(());
+        }
+        let running = store::campaigns::running(&self.db).await?;
+        let running_ids: HashSet<&str> = running.iter().map(|c| c.id.as_str()).collect();
+        self.campaigns
+            .retain(|id, _| running_ids.contains(id.as_str()));
+        for row in running {
+            if !ready_ccs.contains(&row.contact_center_id) && !self.campaigns.contains_key(&row.id)
+            {
+                continue;
+            }
+            if let Err(e) = self.pace(row).await {
+                tracing::error!("pacing a campaign failed: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn pace(&mut self, row: models::Campaign) -> EngineResult<()> {
+        let now = self.clock.now();
+        let campaign_id = row.id.clone();
+        let cc = row.contact_center_id.clone();
+        let candidates = self.candidates(&cc);
+        let idle = candidates.iter().filter(|c| c.1 && !c.2).count() as u32;
+        let in_flight = self
+            .calls
+            .values()
+            .filter(|c| c.row.campaign_id.as_deref() == Some(campaign_id.as_str()))
+            .filter(|c| c.row.target_agent_id.is_none())
+            .filter(|c| awaiting_agent(State::call_state(&c.row)))
+            .count() as u32;
+        let ctx = self.campaign_ctx(row).await?;
+        let day = now.date_naive();
+        if ctx.today.0 != day {
+            ctx.today = (day, 0, 0);
+        }
+        let placed = ctx.recent.len() as u32;
+        let facts = PacerFacts {
+            idle_agents: idle,
+            calls_in_flight: in_flight,
+            answer_rate: (placed >= MIN_CALLS_FOR_RATE)
+                .then(|| ctx.recent.iter().filter(|h| **h).count() as f64 / f64::from(placed)),
+            abandon_rate_today: rate(ctx.today.2, ctx.today.1),
+            abandon_rate_30d: rate(ctx.answers_30d.1, ctx.answers_30d.0),
+            max_abandon_rate: ctx.settings.max_abandon_rate,
+            max_dial_ratio: ctx.settings.max_dial_ratio,
+        };
+        let mode = ctx.settings.dial_mode;
+        let decision = for_mode(mode).decide(&facts);
+        let changed = ctx.decision.as_ref().map(|d| &d.reason) != Some(&decision.reason);
+        let n = decision.calls_to_start as usize;
+        ctx.decision = Some(decision);
+        ctx.agents_available = idle;
+        ctx.calls_in_flight = in_flight;
+        let campaign = ctx.row.clone();
+        let settings = ctx.settings.clone();
+        if changed {
+            self.publish(
+                &campaign.organization_id,
+                EventKind::CampaignStats {
+                    campaign_id: campaign_id.clone(),
+                },
+            );
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let leads = claim_eligible(&self.db, &campaign, now, n).await?;
+        let mut reserved: HashSet<String> = HashSet::new();
+        for lead in leads {
+            // Who the call is for: a named callback's agent; in PREVIEW
+            // the longest-idle agent; otherwise whoever is free at answer.
+            let target = match (&lead.callback_agent_id, mode) {
+                (Some(agent), _) => Some(agent.clone()),
+                (None, DialMode::Preview) => {
+                    let cands = self.candidates(&cc);
+                    let view: Vec<Candidate> = cands
+                        .iter()
+                        .map(|(id, ready, res, idle)| Candidate {
+                            agent_id: id,
+                            ready: *ready,
+                            reserved_for_other: *res || reserved.contains(id),
+                            idle_since: *idle,
+                        })
+                        .collect();
+                    match pick(&view, None) {
+                        Some(a) => Some(a.to_owned()),
+                        None => {
+                            claims::release(&self.db, &lead.id, lead.not_before).await?;
+                            continue;
+                        }
+                    }
+                }
+                (None, _) => None,
+            };
+            if let Some(t) = &target {
+                let free = self.agents.get(t).is_some_and(|a| {
+                    a.ready() && a.contact_center_id.as_deref() == Some(cc.as_str())
+                }) && !reserved.contains(t)
+                    && !self.calls.values().any(|c| {
+                        c.row.target_agent_id.as_deref() == Some(t.as_str())
+                            && c.row.state != CallState::Ended.as_str()
+                    });
+                if !free {
+                    // The named agent is busy or away: try again shortly.
+                    let later = (now + Duration::minutes(1)).naive_utc();
+                    claims::release(&self.db, &lead.id, Some(later)).await?;
+                    continue;
+                }
+                reserved.insert(t.clone());
+            }
+            let call_id = self.new_call(&campaign, &settings, lead, target, now);
+            if mode == DialMode::Preview {
+                self.step(&call_id, CallStep::Offered, None, None).await?;
+            } else {
+                self.dial_checked(&call_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn new_call(
+        &mut self,
+        campaign: &models::Campaign,
+        settings: &CampaignSettings,
+        lead: models::Lead,
+        target: Option<String>,
+        now: DateTime<Utc>,
+    ) -> String {
+        let id = store::new_id();
+        let t = now.naive_utc();
+        let row = models::Call {
+            id: id.clone(),
+            organization_id: campaign.organization_id.clone(),
+            contact_center_id: campaign.contact_center_id.clone(),
+            campaign_id: Some(campaign.id.clone()),
+            lead_id: Some(lead.id.clone()),
+            agent_id: None,
+            target_agent_id: target,
+            origin: CallOrigin::Dialer.as_str().into(),
+            phone: lead.phone.clone(),
+            caller_id: settings.caller_id.clone(),
+            state: CallState::Offered.as_str().into(),
+            outcome: None,
+            answered_by: None,
+            muted: false,
+            on_hold: false,
+            created_at: t,
+            dialed_at: None,
+            answered_at: None,
+            connected_at: None,
+            ended_at: None,
+            updated_at: t,
+        };
+        self.calls.insert(
+            id.clone(),
+            LiveCall {
+                row,
+                lead_leg: None,
+                lead: Some(lead),
+                settings: Some(settings.clone()),
+                extras: Vec::new(),
+                participant_agents: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// Immediately before placing the call: DNC, invalid and the calling
+    /// window again (a number listed since the claim is not called). The
+    /// check is written to the compliance trail either way.
+    pub(crate) async fn dial_checked(&mut self, call_id: &str) -> EngineResult<()> {
+        let now = self.clock.now();
+        let (lead, settings) = {
+            let live = self
+                .calls
+                .get(call_id)
+                .ok_or(super::EngineError::NotFound("call"))?;
+            match (&live.lead, &live.settings) {
+                (Some(l), Some(s)) => (l.clone(), s.clone()),
+                _ => return self.originate_call(call_id).await,
+            }
+        };
+        let before = lead
+            .claimed_from
+            .as_deref()
+            .and_then(LeadStatus::parse)
+            .unwrap_or(LeadStatus::New);
+        let facts = campaign_facts(CampaignState::Running, &settings);
+        let decision = decide(&self.db, facts, &lead, before, now).await?;
+        store::trail::insert(&self.db, &[decision.trail_entry(&lead, "pre-dial")]).await?;
+        if decision.verdict == Verdict::Eligible {
+            self.originate_call(call_id).await
+        } else {
+            let why = decision.verdict.explain(decision.time_zone);
+            self.end(
+                call_id,
+                crate::domain::call::CallOutcome::NotDialed,
+                Some(format!("not dialed: {why}")),
+            )
+            .await
+        }
+    }
+
+    pub(crate) async fn dial_preview(&mut self, call_id: &str) -> EngineResult<models::Call> {
+        self.dial_checked(call_id).await?;
+        self.ended_row(call_id).await
+    }
+}

@@ -1,0 +1,114 @@
+//! Starting again after a stop or a crash: calls that were in flight end
+//! with outcome SERVER_RESTART (their leads are retried after the
+//! campaign's delay, so none is dialed twice at once), leads claimed but
+//! not dialed go back, and every agent is OFFLINE without a pinned leg —
+//! keeping the wrap-up they owed for when they come back.
+
+use chrono::{DateTime, Utc};
+
+use super::calls::CallStep;
+use crate::domain::call::{CallOutcome, CallState};
+use crate::domain::campaign::{AttemptOutcome, after_attempt};
+use crate::domain::eligibility::LeadStatus;
+use crate::store::{self, Db, StoreError, calls::LeadWrite, models};
+
+pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let t = now.naive_utc();
+    let open = store::calls::open(db).await?;
+    let ended = open.len();
+    for mut call in open {
+        let placed = call.dialed_at.is_some();
+        call.state = CallState::Ended.as_str().into();
+        call.outcome = Some(CallOutcome::ServerRestart.as_str().into());
+        call.ended_at = Some(t);
+        call.updated_at = t;
+        let lead_write = match &call.lead_id {
+            Some(lead_id) => lead_write(db, lead_id, &call, placed, now).await?,
+            None => None,
+        };
+        let event = models::CallEventRow {
+            id: store::new_id(),
+            organization_id: call.organization_id.clone(),
+            contact_center_id: call.contact_center_id.clone(),
+            call_id: Some(call.id.clone()),
+            agent_id: call.agent_id.clone(),
+            kind: CallStep::Ended.as_str().into(),
+            detail: serde_json::json!({
+                "detail": "the server stopped while the call was in flight",
+                "state": "ENDED",
+            })
+            .to_string(),
+            at: t,
+        };
+        store::calls::save(db, &call, &[event], lead_write.as_ref()).await?;
+    }
+    let released = store::claims::release_orphans(db, t).await?;
+    let mut offline = 0;
+    for mut p in store::presence::all(db).await? {
+        if p.status != "OFFLINE" {
+            p.status = "OFFLINE".into();
+            p.reason = Some("server restarted".into());
+            p.since = t;
+            p.updated_at = t;
+            store::presence::save(db, &p).await?;
+            offline += 1;
+        }
+    }
+    if ended + released + offline > 0 {
+        tracing::warn!(
+            calls_ended = ended,
+            leads_released = released,
+            agents_offline = offline,
+            "recovered from the last stop"
+        );
+    }
+    Ok(())
+}
+
+async fn lead_write(
+    db: &Db,
+    lead_id: &str,
+    call: &models::Call,
+    placed: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<LeadWrite>, StoreError> {
+    let Some(lead) = store::leads::get(db, lead_id).await? else {
+        return Ok(None);
+    };
+    if lead.status != LeadStatus::Dialing.as_str() {
+        return Ok(None);
+    }
+    if !placed {
+        return Ok(Some(LeadWrite {
+            lead_id: lead.id.clone(),
+            status: lead
+                .claimed_from
+                .clone()
+                .unwrap_or_else(|| LeadStatus::New.as_str().into()),
+            not_before: lead.not_before,
+            attempt: None,
+            abandoned: false,
+            callback_agent_id: lead.callback_agent_id.clone(),
+        }));
+    }
+    let settings = match &call.campaign_id {
+        Some(id) => match store::campaigns::get(db, id).await? {
+            Some(c) => Some(store::campaigns::settings_of(&c)?),
+            None => None,
+        },
+        None => None,
+    };
+    let attempts = u32::try_from(lead.attempts).unwrap_or(u32::MAX);
+    let (status, not_before) = match &settings {
+        Some(s) => after_attempt(s, attempts, AttemptOutcome::Failed, now),
+        None => (LeadStatus::Retry, Some(now + chrono::Duration::hours(24))),
+    };
+    Ok(Some(LeadWrite {
+        lead_id: lead.id.clone(),
+        status: status.as_str().into(),
+        not_before: not_before.map(|t| t.naive_utc()),
+        attempt: Some(CallOutcome::ServerRestart.as_str().into()),
+        abandoned: false,
+        callback_agent_id: None,
+    }))
+}

@@ -1,0 +1,385 @@
+//! The schema's types for presence and calls: Presence, PinnedLeg, Call,
+//! the call's logged steps, campaign live figures, and their enums.
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+
+use crate::dialer::engine::PresenceView;
+use crate::domain::call;
+use crate::store::{self, models};
+
+use super::app;
+use super::campaign_types::{Campaign, Lead};
+use super::error::{ApiError, ApiResult};
+use super::types::{User, utc};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::agent::AgentStatus")]
+pub enum AgentStatus {
+    Offline,
+    Available,
+    OnCall,
+    WrapUp,
+    Break,
+}
+
+/// IDLE = connected and muted, waiting for the next call.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::dialer::engine::PinnedLegState")]
+pub enum PinnedLegState {
+    Connecting,
+    Idle,
+    Bridged,
+    Disconnected,
+}
+
+/// Only DIALER calls carry the "Dialer" tag.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::call::CallOrigin")]
+pub enum CallOrigin {
+    Dialer,
+    Manual,
+    Inbound,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::call::CallState")]
+pub enum CallState {
+    Offered,
+    Dialing,
+    Ringing,
+    Answered,
+    Connected,
+    Held,
+    Transferring,
+    Ended,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::call::CallOutcome")]
+pub enum CallOutcome {
+    Completed,
+    Transferred,
+    Abandoned,
+    Machine,
+    NoAnswer,
+    Busy,
+    Failed,
+    Skipped,
+    NotDialed,
+    ServerRestart,
+}
+
+/// A step in a call's life.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::dialer::engine::CallStep")]
+pub enum CallStep {
+    Offered,
+    Dialing,
+    Ringing,
+    Answered,
+    Machine,
+    Tone,
+    Connected,
+    Muted,
+    Unmuted,
+    Held,
+    Resumed,
+    TransferStarted,
+    TransferFailed,
+    Transferred,
+    ParticipantAdded,
+    ParticipantJoined,
+    ParticipantFailed,
+    SafeHarbor,
+    Ended,
+    WrapUpRequired,
+    WrappedUp,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PinnedLeg {
+    pub id: ID,
+    pub state: PinnedLegState,
+}
+
+/// An agent's presence: status, since when, the pinned audio leg, the call.
+#[derive(Clone, Debug)]
+pub struct Presence(pub PresenceView);
+
+#[Object]
+impl Presence {
+    async fn agent(&self, ctx: &Context<'_>) -> ApiResult<User> {
+        store::users::get(&app(ctx).db, &self.0.agent_id)
+            .await?
+            .map(User)
+            .ok_or(ApiError::Internal)
+    }
+    async fn contact_center_id(&self) -> Option<ID> {
+        self.0.contact_center_id.clone().map(ID)
+    }
+    async fn status(&self) -> AgentStatus {
+        self.0.status.into()
+    }
+    /// Why (for BREAK, or how the agent went OFFLINE).
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn since(&self) -> DateTime<Utc> {
+        self.0.since
+    }
+    async fn pinned_leg(&self) -> Option<PinnedLeg> {
+        self.0.pinned_leg.as_ref().map(|(id, state)| PinnedLeg {
+            id: ID(id.clone()),
+            state: (*state).into(),
+        })
+    }
+    /// The call the agent is on.
+    async fn active_call(&self, ctx: &Context<'_>) -> ApiResult<Option<Call>> {
+        load_row(ctx, self.0.call_id.as_deref()).await
+    }
+    /// The call whose wrap-up the agent owes.
+    async fn wrap_up_call(&self, ctx: &Context<'_>) -> ApiResult<Option<Call>> {
+        load_row(ctx, self.0.wrap_up_call_id.as_deref()).await
+    }
+}
+
+async fn load_row(ctx: &Context<'_>, id: Option<&str>) -> ApiResult<Option<Call>> {
+    match id {
+        Some(id) => Ok(store::calls::get(&app(ctx).db, id).await?.map(Call)),
+        None => Ok(None),
+    }
+}
+
+/// A call. Only calls the caller may see are ever handed out, so its
+/// lead and campaign are shown to whoever holds it (the screen pop).
+#[derive(Clone, Debug)]
+pub struct Call(pub models::Call);
+
+#[Object]
+impl Call {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn origin(&self) -> CallOrigin {
+        call::CallOrigin::parse(&self.0.origin)
+            .unwrap_or(call::CallOrigin::Dialer)
+            .into()
+    }
+    /// Whether the dialer placed it (the "Dialer" pill).
+    async fn dialer(&self) -> bool {
+        self.0.origin == call::CallOrigin::Dialer.as_str()
+    }
+    async fn state(&self) -> CallState {
+        call::CallState::parse(&self.0.state)
+            .unwrap_or(call::CallState::Ended)
+            .into()
+    }
+    async fn outcome(&self) -> Option<CallOutcome> {
+        self.0
+            .outcome
+            .as_deref()
+            .and_then(call::CallOutcome::parse)
+            .map(Into::into)
+    }
+    /// E.164.
+    async fn phone(&self) -> &str {
+        &self.0.phone
+    }
+    async fn caller_id(&self) -> &str {
+        &self.0.caller_id
+    }
+    /// HUMAN or MACHINE once answered.
+    async fn answered_by(&self) -> Option<&str> {
+        self.0.answered_by.as_deref()
+    }
+    async fn muted(&self) -> bool {
+        self.0.muted
+    }
+    async fn on_hold(&self) -> bool {
+        self.0.on_hold
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.0.created_at)
+    }
+    async fn dialed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.dialed_at.map(utc)
+    }
+    async fn answered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.answered_at.map(utc)
+    }
+    async fn connected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.connected_at.map(utc)
+    }
+    async fn ended_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ended_at.map(utc)
+    }
+    async fn lead(&self, ctx: &Context<'_>) -> ApiResult<Option<Lead>> {
+        match &self.0.lead_id {
+            Some(id) => Ok(store::leads::get(&app(ctx).db, id).await?.map(Lead)),
+            None => Ok(None),
+        }
+    }
+    async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Option<Campaign>> {
+        match &self.0.campaign_id {
+            Some(id) => match store::campaigns::get(&app(ctx).db, id).await? {
+                Some(row) => Ok(Some(Campaign::from_row(row)?)),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+    /// The agent the call is (or was last) with.
+    async fn agent(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        match &self.0.agent_id {
+            Some(id) => Ok(store::users::get(&app(ctx).db, id).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+    /// The agent the call is reserved for (a preview, a named callback).
+    async fn target_agent_id(&self) -> Option<ID> {
+        self.0.target_agent_id.clone().map(ID)
+    }
+    /// Every logged step of the call, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> ApiResult<Vec<CallLogEntry>> {
+        let rows = store::calls::events_of(&app(ctx).db, &self.0.id).await?;
+        Ok(rows.into_iter().map(CallLogEntry::from_row).collect())
+    }
+    async fn wrap_up(&self, ctx: &Context<'_>) -> ApiResult<Option<WrapUp>> {
+        Ok(store::wrap_ups::for_call(&app(ctx).db, &self.0.id)
+            .await?
+            .map(WrapUp))
+    }
+}
+
+/// One logged step of a call.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CallLogEntry {
+    /// The step's name (a `CallStep` value).
+    pub step: String,
+    pub detail: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl CallLogEntry {
+    fn from_row(row: models::CallEventRow) -> CallLogEntry {
+        let detail = serde_json::from_str::<serde_json::Value>(&row.detail)
+            .ok()
+            .and_then(|v| v.get("detail").and_then(|d| d.as_str().map(str::to_owned)));
+        CallLogEntry {
+            step: row.kind,
+            detail,
+            at: utc(row.at),
+        }
+    }
+}
+
+/// The agent's record of a call: disposition and notes.
+#[derive(Clone, Debug)]
+pub struct WrapUp(pub models::WrapUp);
+
+#[Object]
+impl WrapUp {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn call_id(&self) -> ID {
+        ID(self.0.call_id.clone())
+    }
+    async fn disposition_code(&self) -> &str {
+        &self.0.disposition_code
+    }
+    /// As given (escape when showing).
+    async fn notes(&self) -> &str {
+        &self.0.notes
+    }
+    /// Recorded by the server when the wrap-up limit passed.
+    async fn automatic(&self) -> bool {
+        self.0.automatic
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.0.created_at)
+    }
+}
+
+/// A step of a call, live.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CallEvent {
+    pub step: CallStep,
+    pub detail: Option<String>,
+    pub at: DateTime<Utc>,
+    pub call: Call,
+}
+
+/// The agent's presence changed.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PresenceChanged {
+    pub presence: Presence,
+    pub at: DateTime<Utc>,
+}
+
+/// The agent's pinned leg changed state (`pinnedLeg` null: torn down).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PinnedLegChanged {
+    pub pinned_leg: Option<PinnedLeg>,
+    pub at: DateTime<Utc>,
+}
+
+/// What the signed-in agent sees happen.
+#[derive(Union, Clone, Debug)]
+pub enum AgentEvent {
+    PresenceChanged(PresenceChanged),
+    PinnedLegChanged(PinnedLegChanged),
+    CallEvent(Box<CallEvent>),
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PacerDecision {
+    pub calls_to_start: u32,
+    /// One line in words, for the supervisor.
+    pub reason: String,
+}
+
+/// A campaign's figures: totals from the store, live ones from the engine.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CampaignStats {
+    pub campaign_id: ID,
+    /// Calls placed.
+    pub attempts: i64,
+    /// Calls connected to an agent.
+    pub contacts: i64,
+    /// Abandoned / live answers over the last 30 days (the regulator's
+    /// measure) and since midnight UTC.
+    pub abandon_rate_30d: f64,
+    pub abandon_rate_today: f64,
+    /// Calls in flight per idle agent after the last decision.
+    pub dial_level: f64,
+    pub agents_available: u32,
+    pub calls_in_flight: u32,
+    pub pacer_decision: Option<PacerDecision>,
+}
+
+pub async fn campaign_stats(app: &crate::app::App, campaign_id: &str) -> ApiResult<CampaignStats> {
+    let now = app.engine.clock().now();
+    let (attempts, contacts) = store::calls::totals(&app.db, campaign_id).await?;
+    let since30 = (now - chrono::Duration::days(30)).naive_utc();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or(since30);
+    let (a30, ab30) = store::calls::answers_since(&app.db, campaign_id, since30).await?;
+    let (at, abt) = store::calls::answers_since(&app.db, campaign_id, midnight).await?;
+    let live = app.engine.campaign_live(campaign_id).await?;
+    let rate = |ab: i64, a: i64| if a > 0 { ab as f64 / a as f64 } else { 0.0 };
+    Ok(CampaignStats {
+        campaign_id: ID(campaign_id.to_owned()),
+        attempts,
+        contacts,
+        abandon_rate_30d: rate(ab30, a30),
+        abandon_rate_today: rate(abt, at),
+        dial_level: live.as_ref().map_or(0.0, |l| l.dial_level),
+        agents_available: live.as_ref().map_or(0, |l| l.agents_available),
+        calls_in_flight: live.as_ref().map_or(0, |l| l.calls_in_flight),
+        pacer_decision: live.and_then(|l| l.decision).map(|d| PacerDecision {
+            calls_to_start: d.calls_to_start,
+            reason: d.reason,
+        }),
+    })
+}

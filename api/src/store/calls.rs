@@ -1,0 +1,191 @@
+//! Calls, their event log, and what a finished call does to its lead — one
+//! transaction per step, so a crash never leaves a call ended without its
+//! attempt recorded (or the other way round).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::models::{Call, CallEventRow};
+use super::schema::{call_events, calls, dial_attempts, leads};
+use super::{Db, StoreResult, with_conn, with_tx};
+
+/// What a call's end does to its lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadWrite {
+    pub lead_id: String,
+    pub status: String,
+    pub not_before: Option<NaiveDateTime>,
+    /// Count an attempt (a call was placed) with this outcome.
+    pub attempt: Option<String>,
+    pub abandoned: bool,
+    /// A callback reserved for an agent (or none).
+    pub callback_agent_id: Option<String>,
+}
+
+/// The lead's side of a call's end, on the transaction's connection.
+macro_rules! write_lead {
+    ($conn:expr, $call:expr, $w:expr) => {{
+        let (call, w) = ($call, $w);
+        let at = call.updated_at;
+        if let Some(outcome) = &w.attempt {
+            diesel::insert_into(dial_attempts::table)
+                .values((
+                    dial_attempts::id.eq(super::new_id()),
+                    dial_attempts::organization_id.eq(&call.organization_id),
+                    dial_attempts::campaign_id.eq(call.campaign_id.as_deref().unwrap_or_default()),
+                    dial_attempts::lead_id.eq(&w.lead_id),
+                    dial_attempts::phone.eq(&call.phone),
+                    dial_attempts::started_at.eq(call.dialed_at.unwrap_or(at)),
+                    dial_attempts::outcome.eq(Some(outcome)),
+                    dial_attempts::ended_at.eq(call.ended_at),
+                ))
+                .execute($conn)
+                .await?;
+            diesel::update(leads::table.find(&w.lead_id))
+                .set((
+                    leads::attempts.eq(leads::attempts + 1),
+                    leads::last_attempt_at.eq(call.dialed_at),
+                    leads::last_outcome.eq(Some(outcome)),
+                ))
+                .execute($conn)
+                .await?;
+        }
+        if w.abandoned {
+            diesel::update(leads::table.find(&w.lead_id))
+                .set(leads::last_abandoned_at.eq(call.answered_at.or(Some(at))))
+                .execute($conn)
+                .await?;
+        }
+        diesel::update(leads::table.find(&w.lead_id))
+            .set((
+                leads::status.eq(&w.status),
+                leads::not_before.eq(w.not_before),
+                leads::callback_agent_id.eq(&w.callback_agent_id),
+                leads::claimed_at.eq(None::<NaiveDateTime>),
+                leads::claimed_from.eq(None::<String>),
+                leads::updated_at.eq(at),
+            ))
+            .execute($conn)
+            .await?;
+        Ok::<(), super::StoreError>(())
+    }};
+}
+
+/// Write the call as it is now, its new events, and (when it ended) its
+/// lead's next status, in one transaction.
+pub async fn save(
+    db: &Db,
+    call: &Call,
+    events: &[CallEventRow],
+    lead: Option<&LeadWrite>,
+) -> StoreResult<()> {
+    with_tx!(db, |conn| {
+        diesel::insert_into(calls::table)
+            .values(call)
+            .on_conflict(calls::id)
+            .do_update()
+            .set(call)
+            .execute(conn)
+            .await?;
+        for e in events {
+            diesel::insert_into(call_events::table)
+                .values(e)
+                .execute(conn)
+                .await?;
+        }
+        if let Some(w) = lead {
+            write_lead!(conn, call, w)?;
+        }
+        Ok(())
+    })
+}
+
+pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .find(id)
+            .select(Call::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+/// Calls not ended (after a crash: the ones that were in flight).
+pub async fn open(db: &Db) -> StoreResult<Vec<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .filter(calls::state.ne("ENDED"))
+            .select(Call::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// A call's logged steps, oldest first.
+pub async fn events_of(db: &Db, call_id: &str) -> StoreResult<Vec<CallEventRow>> {
+    with_conn!(db, |conn| {
+        Ok(call_events::table
+            .filter(call_events::call_id.eq(call_id))
+            .order((call_events::at.asc(), call_events::id.asc()))
+            .select(CallEventRow::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// An agent's most recent calls, newest first.
+pub async fn recent_for_agent(db: &Db, agent_id: &str, limit: i64) -> StoreResult<Vec<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .filter(calls::agent_id.eq(agent_id))
+            .order(calls::created_at.desc())
+            .limit(limit)
+            .select(Call::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// A campaign's call counts since a moment: (live answers, abandoned).
+pub async fn answers_since(
+    db: &Db,
+    campaign_id: &str,
+    since: NaiveDateTime,
+) -> StoreResult<(i64, i64)> {
+    with_conn!(db, |conn| {
+        let rows: Vec<Option<String>> = calls::table
+            .filter(calls::campaign_id.eq(campaign_id))
+            .filter(calls::answered_at.ge(since))
+            .filter(calls::answered_by.eq("HUMAN"))
+            .select(calls::outcome)
+            .load(conn)
+            .await?;
+        let abandoned = rows
+            .iter()
+            .filter(|o| o.as_deref() == Some("ABANDONED"))
+            .count();
+        Ok((rows.len() as i64, abandoned as i64))
+    })
+}
+
+/// A campaign's attempts (calls placed) and contacts (calls connected to
+/// an agent).
+pub async fn totals(db: &Db, campaign_id: &str) -> StoreResult<(i64, i64)> {
+    with_conn!(db, |conn| {
+        let attempts: i64 = calls::table
+            .filter(calls::campaign_id.eq(campaign_id))
+            .filter(calls::dialed_at.is_not_null())
+            .count()
+            .get_result(conn)
+            .await?;
+        let contacts: i64 = calls::table
+            .filter(calls::campaign_id.eq(campaign_id))
+            .filter(calls::connected_at.is_not_null())
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok((attempts, contacts))
+    })
+}

@@ -1,0 +1,278 @@
+//! A dialer floor for engine tests: the demo organization, a running
+//! campaign with given leads, agents signed in, and the engine on a manual
+//! clock (Tuesday 2026-11-24 12:00 in New York), so time moves only when
+//! the test says and every run is the same.
+
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use pinline::events::{Event, EventKind};
+use serde_json::{Value, json};
+
+use crate::{Backend, TestServer};
+
+/// Noon in New York on a Tuesday.
+pub fn test_start() -> DateTime<Utc> {
+    "2026-11-24T17:00:00Z".parse().expect("time")
+}
+
+/// Run each named `async fn NAME(backend: Backend)` on both backends.
+#[macro_export]
+macro_rules! engine_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+pub struct Agent {
+    pub token: String,
+    pub id: String,
+}
+
+pub struct Floor {
+    pub srv: TestServer,
+    pub sup: String,
+    pub cc: String,
+    pub campaign: String,
+    pub agents: Vec<Agent>,
+    events: BoxStream<'static, Event>,
+    pub seen: Vec<Event>,
+}
+
+/// A lead with the sim's forcing properties.
+pub fn lead(phone: &str, outcome: &str, ring: u32, talk: u32) -> Value {
+    json!({
+        "phone": phone,
+        "firstName": "Test",
+        "lastName": phone,
+        "timeZone": "America/New_York",
+        "customProperties": [
+            {"key": "plan", "value": "gold"},
+            {"key": "sim.outcome", "value": outcome},
+            {"key": "sim.ring_seconds", "value": ring.to_string()},
+            {"key": "sim.talk_seconds", "value": talk.to_string()},
+        ],
+    })
+}
+
+impl Floor {
+    /// `settings`: extra createCampaign input fields (`dialMode`, …).
+    pub async fn new(backend: Backend, settings: Value, leads: Vec<Value>, agents: usize) -> Floor {
+        let srv = TestServer::start_with(backend, |c| {
+            c.manual_clock_start = Some(test_start());
+        })
+        .await;
+        srv.seed_demo().await;
+        let sup = srv.login_demo("supervisor").await;
+        let cc = srv
+            .ok(
+                Some(&sup),
+                "{ contactCenters { edges { node { id } } } }",
+                json!({}),
+            )
+            .await["contactCenters"]["edges"][0]["node"]["id"]
+            .as_str()
+            .expect("cc")
+            .to_owned();
+        let mut input = json!({
+            "contactCenterId": cc,
+            "name": "Engine test",
+            "callerId": "+14155550100",
+        });
+        if let (Some(i), Some(extra)) = (input.as_object_mut(), settings.as_object()) {
+            for (k, v) in extra {
+                i.insert(k.clone(), v.clone());
+            }
+        }
+        let campaign = srv
+            .ok(
+                Some(&sup),
+                "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+                json!({"i": input}),
+            )
+            .await["createCampaign"]["campaign"]["id"]
+            .as_str()
+            .expect("campaign")
+            .to_owned();
+        if !leads.is_empty() {
+            let added = srv
+                .ok(
+                    Some(&sup),
+                    "mutation($i:AddLeadsInput!){addLeads(input:$i){added rejected{code message}}}",
+                    json!({"i": {"campaignId": campaign, "leads": leads}}),
+                )
+                .await;
+            assert_eq!(added["addLeads"]["rejected"], json!([]), "{added}");
+        }
+        let mut out = Vec::new();
+        for i in 1..=agents {
+            let token = srv.login_demo(&format!("agent{i}")).await;
+            let id = srv.ok(Some(&token), "{ me { id } }", json!({})).await["me"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            // A live connection, as the web app would hold.
+            srv.app.engine.connection(&id, true);
+            out.push(Agent { token, id });
+        }
+        let events = srv.app.events.subscribe();
+        Floor {
+            srv,
+            sup,
+            cc,
+            campaign,
+            agents: out,
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    pub async fn start_campaign(&self) {
+        self.srv
+            .ok(
+                Some(&self.sup),
+                "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
+                json!({"c": self.campaign}),
+            )
+            .await;
+    }
+
+    /// GraphQL as agent `i` (0-based); must succeed.
+    pub async fn agent_ok(&self, i: usize, q: &str, v: Value) -> Value {
+        self.srv.ok(Some(&self.agents[i].token), q, v).await
+    }
+
+    pub async fn agent_err(&self, i: usize, q: &str, v: Value) -> String {
+        self.srv.err_code(Some(&self.agents[i].token), q, v).await
+    }
+
+    pub async fn set_status(&self, i: usize, status: &str) -> Value {
+        self.agent_ok(
+            i,
+            "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status reason pinnedLeg{id state}}}}",
+            json!({"cc": self.cc, "s": status}),
+        )
+        .await["setAgentStatus"]["presence"]
+            .clone()
+    }
+
+    pub async fn presence(&self, i: usize) -> Value {
+        self.agent_ok(
+            i,
+            "{ myPresence { status reason pinnedLeg { id state } activeCall { id state } wrapUpCall { id } } }",
+            json!({}),
+        )
+        .await["myPresence"]
+            .clone()
+    }
+
+    pub async fn active_call(&self, i: usize) -> Value {
+        self.agent_ok(
+            i,
+            "{ myActiveCall { id origin dialer state muted onHold outcome lead { id phone customProperties { key value } } campaign { id name } } }",
+            json!({}),
+        )
+        .await["myActiveCall"]
+            .clone()
+    }
+
+    /// Move the engine's clock on by `secs`, running everything due.
+    pub async fn advance(&mut self, secs: i64) {
+        self.srv
+            .app
+            .engine
+            .advance(chrono::Duration::seconds(secs))
+            .await
+            .expect("engine runs");
+        self.collect();
+    }
+
+    /// Move on in 1-second steps (for checks between steps).
+    pub fn collect(&mut self) {
+        while let Some(Some(e)) = self.events.next().now_or_never() {
+            self.seen.push(e);
+        }
+    }
+
+    /// The steps published for a call, in order.
+    pub fn steps_of(&mut self, call_id: &str) -> Vec<String> {
+        self.collect();
+        self.seen
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Call { step, call, .. } if call.id == call_id => {
+                    Some(step.as_str().to_owned())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Ids of every call seen, in the order first seen.
+    pub fn calls_seen(&mut self) -> Vec<String> {
+        self.collect();
+        let mut out: Vec<String> = Vec::new();
+        for e in &self.seen {
+            if let EventKind::Call { call, .. } = &e.kind
+                && !out.contains(&call.id)
+            {
+                out.push(call.id.clone());
+            }
+        }
+        out
+    }
+
+    pub async fn wrap_up(&self, i: usize, call_id: &str, code: &str) -> Value {
+        self.agent_ok(
+            i,
+            "mutation($c:ID!,$d:String!){submitWrapUp(input:{callId:$c,dispositionCode:$d,notes:\"ok\"}){wrapUp{id dispositionCode automatic} presence{status}}}",
+            json!({"c": call_id, "d": code}),
+        )
+        .await["submitWrapUp"]
+            .clone()
+    }
+
+    pub async fn call(&self, id: &str) -> Value {
+        self.srv
+            .ok(
+                Some(&self.sup),
+                "query($id:ID!){call(id:$id){id state outcome origin dialer answeredBy agent{id} events{step detail} wrapUp{dispositionCode automatic}}}",
+                json!({"id": id}),
+            )
+            .await["call"]
+            .clone()
+    }
+
+    pub async fn lead_by_phone(&self, phone: &str) -> Value {
+        let data = self
+            .srv
+            .ok(
+                Some(&self.sup),
+                "query($c:ID!){leads(campaignId:$c,first:100){edges{node{id phone status attempts lastOutcome notBefore}}}}",
+                json!({"c": self.campaign}),
+            )
+            .await;
+        data["leads"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"].clone())
+            .find(|n| n["phone"] == phone)
+            .unwrap_or_else(|| panic!("no lead {phone}"))
+    }
+
+    pub async fn finish(self) {
+        self.srv.finish().await
+    }
+}
