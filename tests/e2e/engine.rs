@@ -157,3 +157,444 @@ async fn a_human_answer_reaches_the_idle_agent_tone_first(backend: Backend) {
     );
     f.finish().await;
 }
+
+engine_tests!(
+    no_agent_free_means_abandoned_with_safe_harbor_and_a_lockout_only_when_predictive,
+    a_number_listed_between_claim_and_dial_is_not_called,
+    unanswered_outcomes_are_recorded_and_retried,
+    the_wrap_up_limit_records_an_automatic_disposition,
+    progressive_never_has_more_calls_in_flight_than_idle_agents,
+    a_callback_for_a_named_agent_goes_to_that_agent,
+    manual_calls_are_manual_and_pass_the_gate,
+);
+
+/// The agent steps away while the call rings: nobody takes the answer.
+async fn abandon_one(mode: &str, backend: Backend) -> (String, String) {
+    let mut f = Floor::new(
+        backend,
+        if mode == "PREDICTIVE" {
+            json!({"dialMode": mode})
+        } else {
+            json!({"dialMode": mode, "retryDelays": {"abandonedMinutes": 1}})
+        },
+        vec![lead("+12025550111", "human", 5, 30)],
+        1,
+    )
+    .await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(1).await;
+    let call = f.calls_seen()[0].clone();
+    f.set_status(0, "BREAK").await;
+    f.advance(5).await;
+    assert_eq!(
+        f.call(&call).await["state"],
+        "ANSWERED",
+        "waiting for an agent"
+    );
+    f.advance(1).await;
+    assert_eq!(
+        f.call(&call).await["state"],
+        "ANSWERED",
+        "still inside the 2 s"
+    );
+    f.advance(1).await;
+    let c = f.call(&call).await;
+    assert_eq!(c["outcome"], "ABANDONED", "{c}");
+    let steps = f.steps_of(&call);
+    assert!(steps.contains(&"SAFE_HARBOR".to_owned()), "{steps:?}");
+    let l = f.lead_by_phone("+12025550111").await;
+    assert_eq!(l["lastOutcome"], "ABANDONED");
+    // After the (1-minute) retry delay: the lockout, or not.
+    f.advance(120).await;
+    let verdict = f.verdict(l["id"].as_str().expect("id")).await;
+    let stats = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!){campaign(id:$c){stats{attempts abandonRateToday abandonRate30d}}}",
+            json!({"c": f.campaign}),
+        )
+        .await;
+    assert_eq!(
+        stats["campaign"]["stats"]["abandonRateToday"], 1.0,
+        "{stats}"
+    );
+    f.finish().await;
+    (verdict, call)
+}
+
+async fn no_agent_free_means_abandoned_with_safe_harbor_and_a_lockout_only_when_predictive(
+    backend: Backend,
+) {
+    let (verdict, _) = abandon_one("PREDICTIVE", backend).await;
+    assert_eq!(verdict, "ABANDON_LOCKOUT");
+    let (verdict, _) = abandon_one("PROGRESSIVE", backend).await;
+    assert_eq!(verdict, "ELIGIBLE", "progressive campaigns may call again");
+}
+
+async fn a_number_listed_between_claim_and_dial_is_not_called(backend: Backend) {
+    let mut f = Floor::new(
+        backend,
+        json!({"dialMode": "PREVIEW"}),
+        vec![lead("+12025550121", "human", 3, 30)],
+        1,
+    )
+    .await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(1).await;
+    let offer = f.calls_seen()[0].clone();
+    assert_eq!(f.steps_of(&offer), ["OFFERED"]);
+    // Preview dials only on the agent's word.
+    f.advance(120).await;
+    assert_eq!(f.steps_of(&offer), ["OFFERED"]);
+    f.add_dnc("+12025550121").await;
+    let r = f
+        .agent_ok(
+            0,
+            "mutation($c:ID!){dialPreview(input:{callId:$c}){call{state outcome}}}",
+            json!({"c": offer}),
+        )
+        .await;
+    assert_eq!(r["dialPreview"]["call"]["outcome"], "NOT_DIALED", "{r}");
+    let steps = f.steps_of(&offer);
+    assert!(!steps.contains(&"DIALING".to_owned()), "{steps:?}");
+    let trail = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!,$from:DateTime!,$to:DateTime!){complianceTrail(campaignId:$c,from:$from,to:$to){edges{node{verdict allowed}}}}",
+            json!({"c": f.campaign, "from": "2026-11-24T00:00:00Z", "to": "2026-11-25T00:00:00Z"}),
+        )
+        .await;
+    let verdicts: Vec<&str> = trail["complianceTrail"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["verdict"].as_str())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["ELIGIBLE", "DNC"],
+        "claimed, then refused right before dialing"
+    );
+    f.finish().await;
+}
+
+async fn unanswered_outcomes_are_recorded_and_retried(backend: Backend) {
+    let leads = vec![
+        lead("+12025550131", "machine", 4, 0),
+        lead("+12025550132", "busy", 2, 0),
+        lead("+12025550133", "no_answer", 0, 0),
+        lead("+12025550134", "failed", 1, 0),
+    ];
+    let mut f = Floor::new(
+        backend,
+        json!({"retryDelays": {"machineMinutes": 60, "busyMinutes": 10, "noAnswerMinutes": 30, "failedMinutes": 120}}),
+        leads,
+        4,
+    )
+    .await;
+    f.start_campaign().await;
+    for i in 0..4 {
+        f.set_status(i, "AVAILABLE").await;
+    }
+    f.advance(1).await;
+    assert_eq!(f.calls_seen().len(), 4);
+    f.advance(30).await;
+    for (phone, outcome, minutes) in [
+        ("+12025550131", "MACHINE", 60),
+        ("+12025550132", "BUSY", 10),
+        ("+12025550133", "NO_ANSWER", 30),
+        ("+12025550134", "FAILED", 120),
+    ] {
+        let l = f.lead_by_phone(phone).await;
+        assert_eq!(
+            (
+                l["status"].as_str(),
+                l["attempts"].as_i64(),
+                l["lastOutcome"].as_str()
+            ),
+            (Some("RETRY"), Some(1), Some(outcome)),
+            "{l}"
+        );
+        let due: chrono::DateTime<chrono::Utc> =
+            l["notBefore"].as_str().expect("due").parse().expect("time");
+        let started = pinline_tests::dialer::test_start();
+        let after = (due - started).num_minutes();
+        assert!(
+            (minutes..=minutes + 1).contains(&after),
+            "{phone}: due after {after} min"
+        );
+    }
+    // Nobody reached an agent.
+    for i in 0..4 {
+        assert_eq!(f.presence(i).await["status"], "AVAILABLE");
+    }
+    f.finish().await;
+}
+
+async fn the_wrap_up_limit_records_an_automatic_disposition(backend: Backend) {
+    let mut f = Floor::new(
+        backend,
+        json!({"wrapUpLimitSeconds": 20}),
+        vec![lead("+12025550141", "human", 2, 10)],
+        1,
+    )
+    .await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(14).await;
+    let call = f.calls_seen()[0].clone();
+    assert_eq!(f.presence(0).await["status"], "WRAP_UP");
+    // The call ended at 12.2 s (0.2 s leg, 2 s ring, 10 s talk).
+    f.advance(17).await;
+    assert_eq!(f.presence(0).await["status"], "WRAP_UP");
+    f.advance(2).await;
+    assert_eq!(f.presence(0).await["status"], "AVAILABLE");
+    let c = f.call(&call).await;
+    assert_eq!(
+        c["wrapUp"],
+        json!({"dispositionCode": "NO_DISPOSITION", "automatic": true})
+    );
+    // Too late now for the agent's own.
+    let code = f
+        .agent_err(0, "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"INTERESTED\"}){wrapUp{id}}}", json!({"c": call}))
+        .await;
+    assert_eq!(code, "CONFLICT");
+    f.finish().await;
+}
+
+async fn progressive_never_has_more_calls_in_flight_than_idle_agents(backend: Backend) {
+    let leads = (0..30)
+        .map(|i| {
+            lead(
+                &format!("+120255502{i:02}"),
+                if i % 3 == 0 { "human" } else { "no_answer" },
+                6,
+                20,
+            )
+        })
+        .collect();
+    let mut f = Floor::new(backend, json!({"ringTimeoutSeconds": 15}), leads, 3).await;
+    f.start_campaign().await;
+    for i in 0..3 {
+        f.set_status(i, "AVAILABLE").await;
+    }
+    for _ in 0..90 {
+        f.advance(1).await;
+        let mut idle = 0;
+        for i in 0..3 {
+            let p = f.presence(i).await;
+            if p["status"] == "WRAP_UP" {
+                let call = p["wrapUpCall"]["id"].as_str().expect("call").to_owned();
+                f.wrap_up(i, &call, "NOT_INTERESTED").await;
+            }
+            if f.presence(i).await["status"] == "AVAILABLE" {
+                idle += 1;
+            }
+        }
+        let in_flight = f.calls_awaiting_agent().await;
+        assert!(
+            in_flight <= idle.max(in_flight.min(3)),
+            "{in_flight} calls for {idle} idle agents"
+        );
+        assert!(in_flight <= 3);
+    }
+    assert!(f.calls_seen().len() >= 6, "the campaign kept dialing");
+    f.finish().await;
+}
+
+async fn a_callback_for_a_named_agent_goes_to_that_agent(backend: Backend) {
+    let mut f = Floor::new(
+        backend,
+        json!({}),
+        vec![lead("+12025550151", "human", 2, 10)],
+        2,
+    )
+    .await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(14).await;
+    let call = f.calls_seen()[0].clone();
+    let at = (pinline_tests::dialer::test_start() + chrono::Duration::hours(1)).to_rfc3339();
+    let agent2 = f.agents[1].id.clone();
+    f.agent_ok(
+        0,
+        "mutation($c:ID!,$at:DateTime!,$a:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"CALL_BACK\",callbackAt:$at,callbackAgentId:$a}){wrapUp{id}}}",
+        json!({"c": call, "at": at, "a": agent2}),
+    )
+    .await;
+    let l = f.lead_by_phone("+12025550151").await;
+    assert_eq!(l["status"], "CALLBACK");
+    // Agent 1 has been idle longest, yet the callback is agent 2's.
+    f.set_status(1, "AVAILABLE").await;
+    f.advance(3600).await;
+    f.advance(5).await;
+    let calls = f.calls_seen();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let c = f.call(&calls[1]).await;
+    assert_eq!(c["agent"]["id"].as_str(), Some(agent2.as_str()), "{c}");
+    assert_eq!(f.presence(0).await["status"], "AVAILABLE");
+    f.finish().await;
+}
+
+async fn manual_calls_are_manual_and_pass_the_gate(backend: Backend) {
+    let mut f = Floor::new(backend, json!({}), vec![], 1).await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(1).await;
+    f.add_dnc("+12025550161").await;
+    let q = "mutation($cc:ID!,$p:String!){placeCall(input:{contactCenterId:$cc,phone:$p}){call{id origin dialer state}}}";
+    let code = f
+        .agent_err(0, q, json!({"cc": f.cc, "p": "+12025550161"}))
+        .await;
+    assert_eq!(code, "CONFLICT", "a DNC number is refused");
+    let r = f
+        .agent_ok(0, q, json!({"cc": f.cc, "p": "(202) 555-0162"}))
+        .await;
+    let call = &r["placeCall"]["call"];
+    assert_eq!(
+        (call["origin"].as_str(), call["dialer"].as_bool()),
+        (Some("MANUAL"), Some(false)),
+        "{r}"
+    );
+    assert_eq!(f.presence(0).await["status"], "ON_CALL");
+    let id = call["id"].as_str().expect("id").to_owned();
+    // The sim answers (or not) within the ring timeout; hang up ends it.
+    f.advance(40).await;
+    let c = f.call(&id).await;
+    if c["state"] != "ENDED" {
+        f.agent_ok(
+            0,
+            "mutation($c:ID!){hangUp(input:{callId:$c})}",
+            json!({"c": id}),
+        )
+        .await;
+    }
+    let c = f.call(&id).await;
+    assert_eq!(c["state"], "ENDED", "{c}");
+    assert_eq!(f.presence(0).await["status"], "WRAP_UP");
+    f.finish().await;
+}
+
+engine_tests!(call_controls_follow_the_call_state);
+
+async fn call_controls_follow_the_call_state(backend: Backend) {
+    let mut f = Floor::new(
+        backend,
+        json!({}),
+        vec![
+            lead("+12025550171", "human", 3, 600),
+            lead("+12025550172", "human", 3, 600),
+        ],
+        2,
+    )
+    .await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(5).await;
+    let call = f.active_call(0).await;
+    assert_eq!(call["state"], "CONNECTED");
+    let id = call["id"].as_str().expect("id").to_owned();
+    let v = json!({"c": id});
+    let mute = |m: bool| format!("mutation($c:ID!){{muteCall(input:{{callId:$c,muted:{m}}})}}");
+    let hold = |h: bool| format!("mutation($c:ID!){{holdCall(input:{{callId:$c,onHold:{h}}})}}");
+    f.agent_ok(0, &mute(true), v.clone()).await;
+    assert_eq!(f.active_call(0).await["muted"], true);
+    f.agent_ok(0, &mute(false), v.clone()).await;
+    f.agent_ok(0, &hold(true), v.clone()).await;
+    assert_eq!(f.active_call(0).await["state"], "HELD");
+    assert_eq!(f.agent_err(0, &hold(true), v.clone()).await, "CONFLICT");
+    f.agent_ok(0, &mute(true), v.clone()).await;
+    f.agent_ok(0, &hold(false), v.clone()).await;
+    assert_eq!(f.agent_err(0, &hold(false), v.clone()).await, "CONFLICT");
+    assert_eq!(f.active_call(0).await["state"], "CONNECTED");
+    // Not agent 2's call.
+    assert_eq!(f.agent_err(1, &mute(true), v.clone()).await, "NOT_FOUND");
+
+    // A blind transfer to a number that is busy fails: the lead is back.
+    let transfer = "mutation($c:ID!,$to:TransferTargetInput!,$m:TransferMode!){transferCall(input:{callId:$c,to:$to,mode:$m})}";
+    f.agent_ok(
+        0,
+        transfer,
+        json!({"c": id, "to": {"phone": "+12025550000"}, "m": "BLIND"}),
+    )
+    .await;
+    assert_eq!(f.active_call(0).await["state"], "TRANSFERRING");
+    assert_eq!(f.agent_err(0, &mute(false), v.clone()).await, "CONFLICT");
+    f.advance(3).await;
+    assert_eq!(f.active_call(0).await["state"], "CONNECTED");
+    assert!(f.steps_of(&id).contains(&"TRANSFER_FAILED".to_owned()));
+    assert_eq!(f.presence(0).await["status"], "ON_CALL");
+
+    // Conference in an outside number.
+    f.agent_ok(
+        0,
+        "mutation($c:ID!){addParticipant(input:{callId:$c,phone:\"+12025550177\"})}",
+        v.clone(),
+    )
+    .await;
+    f.advance(3).await;
+    assert!(f.steps_of(&id).contains(&"PARTICIPANT_JOINED".to_owned()));
+
+    // Warm transfer to agent 2: both on the call until agent 1 hangs up.
+    f.set_status(1, "AVAILABLE").await;
+    f.advance(1).await;
+    let agent2 = f.agents[1].id.clone();
+    f.agent_ok(
+        0,
+        transfer,
+        json!({"c": id, "to": {"agentId": agent2}, "m": "WARM"}),
+    )
+    .await;
+    assert_eq!(f.presence(1).await["status"], "ON_CALL");
+    f.agent_ok(0, "mutation($c:ID!){hangUp(input:{callId:$c})}", v.clone())
+        .await;
+    let c = f.call(&id).await;
+    assert_eq!(
+        (c["state"].as_str(), c["agent"]["id"].as_str()),
+        (Some("CONNECTED"), Some(agent2.as_str())),
+        "{c}"
+    );
+    assert_eq!(
+        f.presence(0).await["status"],
+        "AVAILABLE",
+        "no wrap-up for the agent who handed over"
+    );
+    // Agent 2 hangs up: the call ends, wrap-up, controls refused.
+    f.agent_ok(1, "mutation($c:ID!){hangUp(input:{callId:$c})}", v.clone())
+        .await;
+    let c = f.call(&id).await;
+    assert_eq!(
+        (c["state"].as_str(), c["outcome"].as_str()),
+        (Some("ENDED"), Some("COMPLETED"))
+    );
+    assert_eq!(f.presence(1).await["status"], "WRAP_UP");
+    assert_eq!(f.agent_err(1, &mute(true), v.clone()).await, "CONFLICT");
+
+    // Meanwhile agent 1 got the second lead; a blind transfer out ends it.
+    f.advance(5).await;
+    let second = f.active_call(0).await;
+    let id2 = second["id"].as_str().expect("second call").to_owned();
+    f.agent_ok(
+        0,
+        transfer,
+        json!({"c": id2, "to": {"phone": "(202) 555-0188"}, "m": "BLIND"}),
+    )
+    .await;
+    f.advance(3).await;
+    let c = f.call(&id2).await;
+    assert_eq!(c["outcome"], "TRANSFERRED", "{c}");
+    assert_eq!(f.presence(0).await["status"], "WRAP_UP");
+    // Bad input: no target, a malformed number.
+    let code = f
+        .agent_err(
+            0,
+            "mutation($c:ID!){addParticipant(input:{callId:$c})}",
+            json!({"c": id2}),
+        )
+        .await;
+    assert_eq!(code, "VALIDATION");
+    f.finish().await;
+}

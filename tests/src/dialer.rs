@@ -272,6 +272,42 @@ impl Floor {
             .unwrap_or_else(|| panic!("no lead {phone}"))
     }
 
+    /// The eligibility verdict of a lead at the engine's time now.
+    pub async fn verdict(&self, lead_id: &str) -> String {
+        let at = self.srv.app.engine.clock().now().to_rfc3339();
+        self.srv
+            .ok(
+                Some(&self.sup),
+                "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){reason}}",
+                json!({"l": lead_id, "at": at}),
+            )
+            .await["eligibility"]["reason"]
+            .as_str()
+            .expect("reason")
+            .to_owned()
+    }
+
+    /// Put a number on the organization's Do-Not-Call list.
+    pub async fn add_dnc(&self, phone: &str) {
+        self.srv
+            .ok(
+                Some(&self.sup),
+                "mutation($p:String!){addListEntries(input:{list:DO_NOT_CALL,phones:[$p],reason:\"asked\"}){added}}",
+                json!({"p": phone}),
+            )
+            .await;
+    }
+
+    /// Calls placed and not yet with an agent, from the store.
+    pub async fn calls_awaiting_agent(&self) -> usize {
+        pinline::store::calls::open(&self.srv.app.db)
+            .await
+            .expect("calls")
+            .iter()
+            .filter(|c| matches!(c.state.as_str(), "DIALING" | "RINGING" | "ANSWERED"))
+            .count()
+    }
+
     pub async fn finish(self) {
         self.srv.finish().await
     }

@@ -350,6 +350,7 @@ pub struct CampaignStats {
     pub contacts: i64,
     /// Abandoned / live answers over the last 30 days (the regulator's
     /// measure) and since midnight UTC.
+    #[graphql(name = "abandonRate30d")]
     pub abandon_rate_30d: f64,
     pub abandon_rate_today: f64,
     /// Calls in flight per idle agent after the last decision.

@@ -166,8 +166,9 @@ impl State {
             a.call_id = Some(id.clone());
             a.wrap_up_call_id = Some(id.clone());
         }
-        self.presence_changed(agent_id).await?;
+        // The call row exists once placed; the presence names it.
         self.originate_call(&id).await?;
+        self.presence_changed(agent_id).await?;
         let _ = CallStep::Dialing;
         self.ended_row(&id).await
     }
