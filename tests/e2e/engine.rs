@@ -166,6 +166,7 @@ engine_tests!(
     progressive_never_has_more_calls_in_flight_than_idle_agents,
     a_callback_for_a_named_agent_goes_to_that_agent,
     manual_calls_are_manual_and_pass_the_gate,
+    preview_offers_wait_for_the_agent_and_leave_with_them,
 );
 
 /// The agent steps away while the call rings: nobody takes the answer.
@@ -596,5 +597,75 @@ async fn call_controls_follow_the_call_state(backend: Backend) {
         )
         .await;
     assert_eq!(code, "VALIDATION");
+    f.finish().await;
+}
+
+async fn preview_offers_wait_for_the_agent_and_leave_with_them(backend: Backend) {
+    let mut f = Floor::new(
+        backend,
+        json!({"dialMode": "PREVIEW"}),
+        vec![
+            lead("+12025550191", "human", 2, 30),
+            lead("+12025550192", "human", 2, 30),
+        ],
+        1,
+    )
+    .await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(1).await;
+    let offered = |p: &serde_json::Value| p["offeredCall"]["id"].as_str().map(str::to_owned);
+    let q = "{ myPresence { status offeredCall { id state lead { phone } } } }";
+    let p = f.agent_ok(0, q, json!({})).await["myPresence"].clone();
+    let first = offered(&p).expect("an offer is shown to the agent");
+    assert_eq!(p["offeredCall"]["state"], "OFFERED");
+    // Skip: the offer ends, the next one comes.
+    f.agent_ok(
+        0,
+        "mutation($c:ID!){skipPreview(input:{callId:$c}){call{outcome}}}",
+        json!({"c": first}),
+    )
+    .await;
+    assert_eq!(f.call(&first).await["outcome"], "SKIPPED");
+    f.advance(1).await;
+    let p = f.agent_ok(0, q, json!({})).await["myPresence"].clone();
+    let second = offered(&p).expect("the next offer");
+    assert_ne!(second, first);
+    // A break withdraws it and gives the lead back untouched.
+    let phone = p["offeredCall"]["lead"]["phone"]
+        .as_str()
+        .expect("phone")
+        .to_owned();
+    f.set_status(0, "BREAK").await;
+    assert_eq!(f.call(&second).await["outcome"], "NOT_DIALED");
+    let p = f.agent_ok(0, q, json!({})).await["myPresence"].clone();
+    assert_eq!(offered(&p), None);
+    let l = f.lead_by_phone(&phone).await;
+    assert_eq!(
+        (l["status"].as_str(), l["attempts"].as_i64()),
+        (Some("NEW"), Some(0)),
+        "{l}"
+    );
+    // Back and dialing: the call reaches this agent.
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(1).await;
+    let p = f.agent_ok(0, q, json!({})).await["myPresence"].clone();
+    let third = offered(&p).expect("an offer again");
+    assert_eq!(
+        p["offeredCall"]["lead"]["phone"], phone,
+        "the withdrawn lead first"
+    );
+    f.agent_ok(
+        0,
+        "mutation($c:ID!){dialPreview(input:{callId:$c}){call{state}}}",
+        json!({"c": third}),
+    )
+    .await;
+    f.advance(5).await;
+    let c = f.active_call(0).await;
+    assert_eq!(
+        (c["id"].as_str(), c["state"].as_str()),
+        (Some(third.as_str()), Some("CONNECTED"))
+    );
     f.finish().await;
 }

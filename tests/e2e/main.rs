@@ -8,6 +8,7 @@ mod claims;
 mod cli;
 mod compliance;
 mod engine;
+mod engine_props;
 mod imports;
 mod ops;
 mod websocket;

@@ -38,8 +38,33 @@ pub enum AgentEvent {
     /// The campaign's wrap-up limit passed: an automatic disposition is
     /// recorded and the agent is AVAILABLE again.
     WrapUpTimedOut,
+    /// The agent left a call that goes on without them (handed to another
+    /// agent by a transfer, or left a conference): no wrap-up is theirs.
+    HandedOver,
+    /// An OFFLINE agent who still owes a wrap-up (their session ended
+    /// mid-call, or the server restarted) comes back: the wrap-up first.
+    ReturnedOwingWrapUp,
     /// Logout, or the agent's session vanished past the grace period.
     SessionEnded,
+}
+
+impl AgentEvent {
+    /// Every kind of event, for checks over the whole machine.
+    pub const ALL: [AgentEvent; 13] = [
+        AgentEvent::Chose(AgentStatus::Available),
+        AgentEvent::Chose(AgentStatus::Break),
+        AgentEvent::Chose(AgentStatus::Offline),
+        AgentEvent::CallConnected,
+        AgentEvent::CallEnded,
+        AgentEvent::WrapUpSubmitted(AgentStatus::Available),
+        AgentEvent::WrapUpSubmitted(AgentStatus::Break),
+        AgentEvent::WrapUpSubmitted(AgentStatus::Offline),
+        AgentEvent::WrapUpTimedOut,
+        AgentEvent::HandedOver,
+        AgentEvent::ReturnedOwingWrapUp,
+        AgentEvent::SessionEnded,
+        AgentEvent::Chose(AgentStatus::OnCall),
+    ];
 }
 
 /// Why a move is refused (a `CONFLICT` at the API).
@@ -70,7 +95,17 @@ pub fn next(status: AgentStatus, event: AgentEvent) -> Result<AgentStatus, Refus
         (_, WrapUpSubmitted(_)) => Err(Refused("no wrap-up is pending")),
         (WrapUp, WrapUpTimedOut) => Ok(Available),
         (_, WrapUpTimedOut) => Err(Refused("no wrap-up is pending")),
+        (OnCall, HandedOver) => Ok(Available),
+        (_, HandedOver) => Err(Refused("not on a call")),
+        (Offline, ReturnedOwingWrapUp) => Ok(WrapUp),
+        (_, ReturnedOwingWrapUp) => Err(Refused("only an OFFLINE agent comes back")),
     }
+}
+
+/// Whether some single event moves an agent from `from` to `to` (staying
+/// put is always allowed: a presence update need not change the status).
+pub fn can_move(from: AgentStatus, to: AgentStatus) -> bool {
+    from == to || AgentEvent::ALL.iter().any(|e| next(from, *e) == Ok(to))
 }
 
 /// Whether the agent keeps a pinned audio leg in a dialer-enabled contact
@@ -131,6 +166,22 @@ mod tests {
         assert!(next(Available, WrapUpSubmitted(Available)).is_err());
         assert_eq!(next(OnCall, SessionEnded), Ok(Offline));
         assert!(wrap_up_owed(OnCall) && wrap_up_owed(WrapUp) && !wrap_up_owed(Available));
+        assert_eq!(next(OnCall, HandedOver), Ok(Available));
+        assert!(next(WrapUp, HandedOver).is_err());
+        assert_eq!(next(Offline, ReturnedOwingWrapUp), Ok(WrapUp));
+        assert!(next(Break, ReturnedOwingWrapUp).is_err());
+    }
+
+    #[test]
+    fn single_moves() {
+        assert!(can_move(Available, OnCall) && can_move(OnCall, WrapUp));
+        assert!(can_move(WrapUp, Break) && can_move(Offline, WrapUp));
+        assert!(
+            !can_move(Break, OnCall),
+            "a call only reaches AVAILABLE agents"
+        );
+        assert!(!can_move(Available, WrapUp), "no wrap-up without a call");
+        assert!(!can_move(Offline, OnCall));
     }
 
     #[test]
@@ -162,6 +213,8 @@ mod tests {
             arb_status().prop_map(WrapUpSubmitted),
             Just(WrapUpTimedOut),
             Just(SessionEnded),
+            Just(HandedOver),
+            Just(ReturnedOwingWrapUp),
         ]
     }
 
@@ -181,10 +234,14 @@ mod tests {
                             prop_assert!(s == Available && e == CallConnected);
                         }
                         if n == WrapUp {
-                            prop_assert!(s == OnCall && e == CallEnded);
+                            prop_assert!(
+                                (s == OnCall && e == CallEnded)
+                                    || (s == Offline && e == ReturnedOwingWrapUp)
+                            );
                         }
                         if s == OnCall {
-                            prop_assert!(matches!(n, WrapUp | Offline));
+                            prop_assert!(matches!(n, WrapUp | Offline | Available));
+                            prop_assert!(n != Available || e == HandedOver);
                         }
                         if s == WrapUp {
                             prop_assert!(matches!(n, Available | Break | Offline));

@@ -142,6 +142,11 @@ impl Presence {
     async fn wrap_up_call(&self, ctx: &Context<'_>) -> ApiResult<Option<Call>> {
         load_row(ctx, self.0.wrap_up_call_id.as_deref()).await
     }
+    /// PREVIEW: the lead offered to this agent, waiting for `dialPreview`
+    /// or `skipPreview` (withdrawn if the agent leaves AVAILABLE).
+    async fn offered_call(&self, ctx: &Context<'_>) -> ApiResult<Option<Call>> {
+        load_row(ctx, self.0.offered_call_id.as_deref()).await
+    }
 }
 
 async fn load_row(ctx: &Context<'_>, id: Option<&str>) -> ApiResult<Option<Call>> {

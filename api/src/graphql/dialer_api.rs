@@ -151,6 +151,7 @@ fn no_presence(agent_id: &str) -> Presence {
         pinned_leg: None,
         call_id: None,
         wrap_up_call_id: None,
+        offered_call_id: None,
     })
 }
 

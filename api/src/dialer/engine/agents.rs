@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Due, EngineError, EngineResult, LegOf, State, conflict};
 use crate::domain::agent::{AgentEvent, AgentStatus, next, wants_pinned_leg};
+use crate::domain::call::CallState;
 use crate::events::EventKind;
 use crate::media::LegId;
 use crate::store::{self, models};
@@ -63,10 +64,12 @@ pub struct PresenceView {
     pub pinned_leg: Option<(LegId, PinnedLegState)>,
     pub call_id: Option<String>,
     pub wrap_up_call_id: Option<String>,
+    /// A preview offered to this agent, waiting for Dial or Skip.
+    pub offered_call_id: Option<String>,
 }
 
 impl Agent {
-    pub fn view(&self) -> PresenceView {
+    fn view(&self) -> PresenceView {
         PresenceView {
             agent_id: self.agent_id.clone(),
             contact_center_id: self.contact_center_id.clone(),
@@ -76,6 +79,7 @@ impl Agent {
             pinned_leg: self.pinned.as_ref().map(|p| (p.id.clone(), p.state)),
             call_id: self.call_id.clone(),
             wrap_up_call_id: self.wrap_up_call_id.clone(),
+            offered_call_id: None,
         }
     }
 
@@ -150,7 +154,9 @@ impl State {
         };
         store::presence::save(&self.db, &agent.row(now)).await?;
         let org = agent.organization_id.clone();
-        self.publish(&org, EventKind::Presence(Box::new(agent.view())));
+        if let Some(view) = self.view(agent_id) {
+            self.publish(&org, EventKind::Presence(Box::new(view)));
+        }
         Ok(())
     }
 
@@ -173,11 +179,10 @@ impl State {
         // Coming back with a wrap-up owed (after a restart, or a lost
         // session mid-call): the wrap-up comes first.
         let owes = agent.wrap_up_call_id.clone();
-        let status = if wanted == AgentStatus::Available
-            && agent.status == AgentStatus::Offline
-            && owes.is_some()
-        {
-            AgentStatus::WrapUp
+        let status = if wanted == AgentStatus::Available && owes.is_some() {
+            next(agent.status, AgentEvent::ReturnedOwingWrapUp)
+                .or_else(|_| next(agent.status, AgentEvent::Chose(wanted)))
+                .map_err(|r| conflict(r.0))?
         } else {
             next(agent.status, AgentEvent::Chose(wanted)).map_err(|r| conflict(r.0))?
         };
@@ -214,15 +219,29 @@ impl State {
         if status == AgentStatus::WrapUp
             && let Some(call_id) = owes
         {
-            self.wrap_up_required(agent_id, &call_id).await?;
+            self.wrap_up_required(&call_id).await?;
         }
         if status == AgentStatus::Available {
             self.after(chrono::Duration::zero(), Due::PaceNow);
+        } else {
+            // Offers wait only for agents who are there to take them.
+            self.release_offers_of(agent_id).await?;
         }
-        self.agents
-            .get(agent_id)
-            .map(|a| a.view())
-            .ok_or(EngineError::NotFound("agent"))
+        self.view(agent_id).ok_or(EngineError::NotFound("agent"))
+    }
+
+    /// What the API shows of an agent: their state and any offer waiting.
+    pub(crate) fn view(&self, agent_id: &str) -> Option<PresenceView> {
+        let mut view = self.agents.get(agent_id)?.view();
+        view.offered_call_id = self
+            .calls
+            .values()
+            .find(|c| {
+                c.row.state == CallState::Offered.as_str()
+                    && c.row.target_agent_id.as_deref() == Some(agent_id)
+            })
+            .map(|c| c.row.id.clone());
+        Some(view)
     }
 
     /// Bring the pinned leg up or down to match the agent's status.
@@ -282,8 +301,9 @@ impl State {
             agent.idle_since = self.clock.now();
         }
         let org = agent.organization_id.clone();
-        let view = agent.view();
-        self.publish(&org, EventKind::Presence(Box::new(view)));
+        if let Some(view) = self.view(agent_id) {
+            self.publish(&org, EventKind::Presence(Box::new(view)));
+        }
         Ok(())
     }
 

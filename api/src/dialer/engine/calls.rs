@@ -10,7 +10,7 @@ use super::agents::PinnedLegState;
 use super::controls::Extra;
 use super::{Due, EngineError, EngineResult, LegOf, State, conflict};
 use crate::dialer::router::{Candidate, pick};
-use crate::domain::agent::{AgentEvent, AgentStatus, next};
+use crate::domain::agent::{AgentEvent, next};
 use crate::domain::call::{CONNECT_DEADLINE, CallOrigin, CallOutcome, CallState};
 use crate::domain::campaign::{
     AttemptOutcome, CampaignSettings, MachineHandling, after_attempt, str_enum,
@@ -491,12 +491,8 @@ impl State {
         }
         agent.call_id = None;
         agent.wrap_up_call_id = Some(row.id.clone());
-        agent.status = match agent.status {
-            AgentStatus::OnCall => AgentStatus::WrapUp,
-            // A manual call from AVAILABLE.
-            AgentStatus::Available => AgentStatus::WrapUp,
-            other => other,
-        };
+        // An agent whose session already ended stays OFFLINE, owing it.
+        agent.status = next(agent.status, AgentEvent::CallEnded).unwrap_or(agent.status);
         agent.since = now;
         let has_pinned = agent.pinned.is_some();
         if has_pinned {
@@ -507,7 +503,7 @@ impl State {
         // the dialer goes with the call.
         self.sync_pinned_leg(agent_id)?;
         self.presence_changed(agent_id).await?;
-        self.wrap_up_required(agent_id, &row.id).await?;
+        self.wrap_up_required(&row.id).await?;
         if let Some(secs) = wrap_limit {
             self.after(
                 Duration::seconds(secs.into()),
@@ -521,15 +517,10 @@ impl State {
     }
 
     /// Tell the agent (again) that the call's wrap-up is owed.
-    pub(crate) async fn wrap_up_required(
-        &mut self,
-        agent_id: &str,
-        call_id: &str,
-    ) -> EngineResult<()> {
+    pub(crate) async fn wrap_up_required(&mut self, call_id: &str) -> EngineResult<()> {
         let Some(row) = store::calls::get(&self.db, call_id).await? else {
             return Ok(());
         };
-        let _ = agent_id;
         let org = row.organization_id.clone();
         self.publish(
             &org,
@@ -547,8 +538,8 @@ impl State {
         let now = self.clock.now();
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.call_id = None;
-            if agent.status == AgentStatus::OnCall {
-                agent.status = AgentStatus::Available;
+            if let Ok(status) = next(agent.status, AgentEvent::HandedOver) {
+                agent.status = status;
                 agent.since = now;
                 agent.idle_since = now;
             }
@@ -597,8 +588,8 @@ impl State {
         for call_id in offers {
             self.end(
                 call_id.as_str(),
-                CallOutcome::Skipped,
-                Some("the agent left".into()),
+                CallOutcome::NotDialed,
+                Some("withdrawn: the agent left".into()),
             )
             .await?;
         }
@@ -654,10 +645,16 @@ fn lead_after(live: &LiveCall, outcome: CallOutcome, now: DateTime<Utc>) -> Opti
         .unwrap_or_else(|| LeadStatus::New.as_str().into());
     let attempts = u32::try_from(lead.attempts).unwrap_or(u32::MAX);
     match outcome {
+        // Skipped by the agent: it comes back later. Never dialed (an
+        // offer withdrawn, a refusal right before dialing): as it was.
         CallOutcome::Skipped | CallOutcome::NotDialed => Some(LeadWrite {
             lead_id: lead.id.clone(),
             status: back,
-            not_before: Some(ts(now + SKIP_DELAY)),
+            not_before: if outcome == CallOutcome::Skipped {
+                Some(ts(now + SKIP_DELAY))
+            } else {
+                lead.not_before
+            },
             attempt: None,
             abandoned: false,
             callback_agent_id: lead.callback_agent_id.clone(),

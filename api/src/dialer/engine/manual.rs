@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 
-use super::calls::{CallStep, LiveCall};
+use super::calls::LiveCall;
 use super::{EngineError, EngineResult, State, conflict};
 use crate::dialer::facts::decide;
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
@@ -169,7 +169,6 @@ impl State {
         // The call row exists once placed; the presence names it.
         self.originate_call(&id).await?;
         self.presence_changed(agent_id).await?;
-        let _ = CallStep::Dialing;
         self.ended_row(&id).await
     }
 }

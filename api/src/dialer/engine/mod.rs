@@ -467,7 +467,7 @@ impl State {
             }
             Command::Connection { agent_id, open } => self.connection(&agent_id, open),
             Command::Presence { agent_id, reply } => {
-                let _ = reply.send(self.agents.get(&agent_id).map(|a| a.view()));
+                let _ = reply.send(self.view(&agent_id));
             }
             Command::Floor {
                 contact_center_id,
@@ -480,7 +480,7 @@ impl State {
                         a.contact_center_id.as_deref() == Some(contact_center_id.as_str())
                             && a.status != AgentStatus::Offline
                     })
-                    .map(|a| a.view())
+                    .filter_map(|a| self.view(&a.agent_id))
                     .collect();
                 floor.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
                 let _ = reply.send(floor);

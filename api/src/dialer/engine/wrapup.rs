@@ -75,11 +75,7 @@ impl State {
                 && existing.disposition_code == s.disposition_code
                 && existing.notes == s.notes
             {
-                let view = self
-                    .agents
-                    .get(agent_id)
-                    .map(|a| a.view())
-                    .ok_or(EngineError::NotFound("agent"))?;
+                let view = self.view(agent_id).ok_or(EngineError::NotFound("agent"))?;
                 return Ok((existing, view));
             }
             return Err(conflict("this call's wrap-up is already submitted"));
@@ -175,11 +171,7 @@ impl State {
             return Err(e.into());
         }
         self.sync_pinned_leg(agent_id)?;
-        let view = self
-            .agents
-            .get(agent_id)
-            .map(|a| a.view())
-            .ok_or(EngineError::NotFound("agent"))?;
+        let view = self.view(agent_id).ok_or(EngineError::NotFound("agent"))?;
         self.publish(
             &call.organization_id,
             EventKind::Presence(Box::new(view.clone())),
