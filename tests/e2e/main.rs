@@ -9,6 +9,7 @@ mod cli;
 mod compliance;
 mod engine;
 mod engine_props;
+mod engine_ws;
 mod imports;
 mod ops;
 mod websocket;
