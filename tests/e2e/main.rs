@@ -12,4 +12,5 @@ mod engine_props;
 mod engine_ws;
 mod imports;
 mod ops;
+mod restart;
 mod websocket;

@@ -230,6 +230,28 @@ impl State {
         self.view(agent_id).ok_or(EngineError::NotFound("agent"))
     }
 
+    /// The agent's view, from the last written presence when the engine
+    /// has not met them since it started (after a restart: OFFLINE, and
+    /// any wrap-up they still owe).
+    pub(crate) async fn known_view(&mut self, agent_id: &str) -> Option<PresenceView> {
+        let known = self
+            .agents
+            .get(agent_id)
+            .is_some_and(|a| !a.organization_id.is_empty());
+        if !known {
+            match store::presence::get(&self.db, agent_id).await {
+                Ok(Some(row)) => {
+                    if let Err(e) = self.agent_entry(&row.organization_id, agent_id).await {
+                        tracing::error!("loading {agent_id}'s presence: {e}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!("loading {agent_id}'s presence: {e}"),
+            }
+        }
+        self.view(agent_id)
+    }
+
     /// What the API shows of an agent: their state and any offer waiting.
     pub(crate) fn view(&self, agent_id: &str) -> Option<PresenceView> {
         let mut view = self.agents.get(agent_id)?.view();

@@ -467,7 +467,7 @@ impl State {
             }
             Command::Connection { agent_id, open } => self.connection(&agent_id, open),
             Command::Presence { agent_id, reply } => {
-                let _ = reply.send(self.view(&agent_id));
+                let _ = reply.send(self.known_view(&agent_id).await);
             }
             Command::Floor {
                 contact_center_id,

@@ -1,0 +1,317 @@
+//! Kill and restart: `pinline serve` killed with SIGKILL mid-campaign (an
+//! agent in wrap-up, one on a call, one with a preview offer, a call
+//! ringing), then started again on the same data: calls in flight end with
+//! SERVER_RESTART and their leads are retried (not dialed twice), the
+//! offered lead goes back untouched, what was written stays, agents are
+//! OFFLINE without a pinned leg, and those who owed a wrap-up still do.
+
+use std::time::Duration;
+
+use pinline_tests::dialer::lead;
+use pinline_tests::serve::Served;
+use pinline_tests::{Backend, pg};
+use serde_json::{Value, json};
+
+const PRESENCE: &str = "{ myPresence { status pinnedLeg { state } activeCall { id state } wrapUpCall { id } offeredCall { id } } }";
+
+struct Floor<'a> {
+    s: &'a Served,
+    sup: String,
+    agents: Vec<String>,
+    cc: String,
+}
+
+impl Floor<'_> {
+    async fn presence(&self, agent: usize) -> Value {
+        self.s
+            .ok(Some(&self.agents[agent]), PRESENCE, json!({}))
+            .await["myPresence"]
+            .clone()
+    }
+
+    /// Poll agent `agent`'s presence until `pred` holds (10 s at most).
+    async fn wait_for(&self, agent: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let p = self.presence(agent).await;
+            if pred(&p) {
+                return p;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waiting for {what}: {p}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn available(&self, agent: usize) -> Value {
+        self.s
+            .ok(
+                Some(&self.agents[agent]),
+                "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+                json!({"cc": self.cc}),
+            )
+            .await["setAgentStatus"]["presence"]
+            .clone()
+    }
+
+    async fn campaign(&self, mode: &str) -> String {
+        let id = self
+            .s
+            .ok(
+                Some(&self.sup),
+                "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+                json!({"i": {"contactCenterId": self.cc, "name": mode, "callerId": "+14155550100", "dialMode": mode}}),
+            )
+            .await["createCampaign"]["campaign"]["id"]
+            .as_str()
+            .expect("campaign")
+            .to_owned();
+        self.state(&id, "startCampaign").await;
+        id
+    }
+
+    async fn state(&self, campaign: &str, mutation: &str) {
+        self.s
+            .ok(
+                Some(&self.sup),
+                &format!(
+                    "mutation($c:ID!){{{mutation}(input:{{campaignId:$c}}){{campaign{{state}}}}}}"
+                ),
+                json!({"c": campaign}),
+            )
+            .await;
+    }
+
+    async fn add(&self, campaign: &str, l: Value) {
+        let r = self
+            .s
+            .ok(
+                Some(&self.sup),
+                "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
+                json!({"i": {"campaignId": campaign, "leads": [l]}}),
+            )
+            .await;
+        assert_eq!(r["addLeads"]["added"], 1, "{r}");
+    }
+
+    async fn lead(&self, campaign: &str, phone: &str) -> Value {
+        let data = self
+            .s
+            .ok(
+                Some(&self.sup),
+                "query($c:ID!){leads(campaignId:$c,first:50){edges{node{phone status attempts lastOutcome}}}}",
+                json!({"c": campaign}),
+            )
+            .await;
+        data["leads"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"].clone())
+            .find(|n| n["phone"] == phone)
+            .unwrap_or_else(|| panic!("no lead {phone}"))
+    }
+
+    async fn call(&self, id: &str) -> Value {
+        self.s
+            .ok(
+                Some(&self.sup),
+                "query($id:ID!){call(id:$id){state outcome events{step}}}",
+                json!({"id": id}),
+            )
+            .await["call"]
+            .clone()
+    }
+}
+
+async fn sign_in<'a>(s: &'a Served, password: &str) -> Floor<'a> {
+    let sup = s.login("supervisor@demo.pinline.test", password).await;
+    let mut agents = Vec::new();
+    for i in 1..=4 {
+        agents.push(
+            s.login(&format!("agent{i}@demo.pinline.test"), password)
+                .await,
+        );
+    }
+    let cc = s
+        .ok(
+            Some(&sup),
+            "{ contactCenters { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["contactCenters"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("cc")
+        .to_owned();
+    Floor { s, sup, agents, cc }
+}
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
+}
+
+async fn killed_mid_campaign(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let db_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(pg::empty_database().await),
+    };
+    // Agents keep their presence without a websocket for the test's length.
+    let args = ["--seed-demo", "--agent-grace-secs", "600"];
+    let first = Served::start(dir.path(), db_url.as_deref(), &args).await;
+    let password = first.password.clone().expect("demo logins");
+    let f = sign_in(&first, &password).await;
+
+    // agent3: a preview offer waiting (its campaign then paused: one
+    // campaign runs per contact center).
+    let preview = f.campaign("PREVIEW").await;
+    f.add(&preview, lead("+12025550204", "human", 1, 30)).await;
+    f.available(2).await;
+    let p = f
+        .wait_for(2, "agent3's offer", |p| p["offeredCall"]["id"].is_string())
+        .await;
+    let offer = id(&p["offeredCall"]);
+    f.state(&preview, "pauseCampaign").await;
+    // agent1: a short call, then wrap-up pending.
+    let progressive = f.campaign("PROGRESSIVE").await;
+    f.add(&progressive, lead("+12025550201", "human", 1, 1))
+        .await;
+    f.available(0).await;
+    let p = f
+        .wait_for(0, "agent1 in wrap-up", |p| p["status"] == "WRAP_UP")
+        .await;
+    let short = id(&p["wrapUpCall"]);
+    // agent2: on a long call.
+    f.add(&progressive, lead("+12025550202", "human", 1, 600))
+        .await;
+    f.available(1).await;
+    let p = f
+        .wait_for(1, "agent2 on a call", |p| {
+            p["activeCall"]["state"] == "CONNECTED"
+        })
+        .await;
+    let long = id(&p["activeCall"]);
+    // agent4: idle while a call rings.
+    f.add(&progressive, lead("+12025550203", "no_answer", 600, 0))
+        .await;
+    f.available(3).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while f.lead(&progressive, "+12025550203").await["status"] != "DIALING" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the third call was not placed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    first.kill().await;
+    let second = Served::start(dir.path(), db_url.as_deref(), &args).await;
+    let f = sign_in(&second, &password).await;
+
+    // In flight: SERVER_RESTART, the lead retried later (one attempt).
+    let c = f.call(&long).await;
+    assert_eq!(
+        (c["state"].as_str(), c["outcome"].as_str()),
+        (Some("ENDED"), Some("SERVER_RESTART")),
+        "{c}"
+    );
+    for phone in ["+12025550202", "+12025550203"] {
+        let l = f.lead(&progressive, phone).await;
+        assert_eq!(
+            (
+                l["status"].as_str(),
+                l["attempts"].as_i64(),
+                l["lastOutcome"].as_str()
+            ),
+            (Some("RETRY"), Some(1), Some("SERVER_RESTART")),
+            "{l}"
+        );
+    }
+    // Offered, never dialed: back as it was.
+    assert_eq!(f.call(&offer).await["state"], "ENDED");
+    let l = f.lead(&preview, "+12025550204").await;
+    assert_eq!(
+        (l["status"].as_str(), l["attempts"].as_i64()),
+        (Some("NEW"), Some(0)),
+        "{l}"
+    );
+    // What was written before the kill is there.
+    let c = f.call(&short).await;
+    assert_eq!(c["outcome"], "COMPLETED", "{c}");
+    let steps: Vec<&str> = c["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["step"].as_str())
+        .collect();
+    for step in ["DIALING", "TONE", "CONNECTED", "ENDED"] {
+        assert!(steps.contains(&step), "{steps:?}");
+    }
+    // Everyone OFFLINE, no pinned leg; owed wrap-ups kept.
+    for (agent, owes) in [(0, Some(&short)), (1, Some(&long)), (2, None), (3, None)] {
+        let p = f.presence(agent).await;
+        assert_eq!(
+            (p["status"].as_str(), &p["pinnedLeg"]),
+            (Some("OFFLINE"), &Value::Null),
+            "{p}"
+        );
+        assert_eq!(
+            p["wrapUpCall"]["id"].as_str(),
+            owes.map(String::as_str),
+            "agent{}: {p}",
+            agent + 1
+        );
+    }
+    // Coming back: the wrap-up first, then calls again.
+    f.state(&progressive, "pauseCampaign").await;
+    f.state(&preview, "startCampaign").await;
+    assert_eq!(f.available(1).await["status"], "WRAP_UP");
+    second
+        .ok(
+            Some(&f.agents[1]),
+            "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"NOT_INTERESTED\"}){presence{status}}}",
+            json!({"c": long}),
+        )
+        .await;
+    let p = f
+        .wait_for(1, "agent2 offered the released lead", |p| {
+            p["offeredCall"]["id"].is_string()
+        })
+        .await;
+    assert_ne!(
+        id(&p["offeredCall"]),
+        offer,
+        "a new offer for the released lead"
+    );
+    // Nobody dialed anything twice.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (campaign, phone) in [
+        (&progressive, "+12025550201"),
+        (&progressive, "+12025550202"),
+        (&progressive, "+12025550203"),
+        (&preview, "+12025550204"),
+    ] {
+        let l = f.lead(campaign, phone).await;
+        assert!(l["attempts"].as_i64() <= Some(1), "{l}");
+    }
+    assert!(second.stop().await);
+    if let Some(url) = db_url {
+        pg::drop_database(&url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_campaign_on_sqlite() {
+    killed_mid_campaign(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_campaign_on_postgres() {
+    killed_mid_campaign(Backend::Postgres).await;
+}
