@@ -75,6 +75,7 @@ impl App {
         let engine_config = EngineConfig {
             session_grace: chrono::Duration::from_std(config.session_grace)
                 .unwrap_or(chrono::Duration::seconds(30)),
+            latency_probe: config.latency_probe.clone(),
             ..EngineConfig::default()
         };
         let (media, seed) = (config.media, config.sim_seed);

@@ -38,6 +38,8 @@ pub struct Config {
     /// Tests and the simulator: run the engine on a manual clock starting
     /// here (time moves only through `Engine::advance`).
     pub manual_clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Benchmarks: where the engine reports each answer→connected time.
+    pub latency_probe: Option<std::sync::Arc<crate::dialer::engine::LatencyProbe>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,7 @@ impl Default for Config {
             sim_seed: 1,
             session_grace: Duration::from_secs(30),
             manual_clock_start: None,
+            latency_probe: None,
         }
     }
 }

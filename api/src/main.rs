@@ -142,6 +142,24 @@ enum BenchWhat {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The dialer in real time on the sim carrier: answer→connected
+    /// latency (engine and websocket) and calls in flight, with N agents.
+    Engine {
+        #[arg(long, default_value_t = 200)]
+        agents: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Shortest and longest talk time, seconds.
+        #[arg(long, default_value_t = 10)]
+        talk_min: u32,
+        #[arg(long, default_value_t = 30)]
+        talk_max: u32,
+        /// PREVIEW is not benched (it waits for agents).
+        #[arg(long, default_value = "PROGRESSIVE", value_parser = ["PROGRESSIVE", "PREDICTIVE"])]
+        mode: String,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// A CSV import of many rows through the upload job code.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -211,6 +229,53 @@ async fn main() -> Result<()> {
                     ms(r.concurrent.p99),
                     ms(r.concurrent.max),
                     r.concurrent_claims_per_sec
+                );
+                Ok(())
+            }
+            BenchWhat::Engine {
+                agents,
+                seconds,
+                talk_min,
+                talk_max,
+                mode,
+                database_url,
+            } => {
+                let what = if database_url.is_some() {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                };
+                let bench = pinline::bench::engine::EngineBench {
+                    agents,
+                    seconds,
+                    talk: (talk_min, talk_max.max(talk_min)),
+                    mode: pinline::domain::campaign::DialMode::parse(&mode)
+                        .ok_or_else(|| anyhow::anyhow!("unknown mode {mode}"))?,
+                    database_url,
+                };
+                eprintln!("bench engine: {agents} agents, {seconds} s, {mode}, on {what}");
+                let r = pinline::bench::engine::run(&bench, |m| eprintln!("  {m}"))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let show = |p: Option<pinline::bench::Percentiles>| match p {
+                    Some(p) => format!("p50 {}  p99 {}  max {}", ms(p.p50), ms(p.p99), ms(p.max)),
+                    None => "no samples".into(),
+                };
+                println!("database                  {what}");
+                println!("agents                    {agents} ({mode})");
+                println!("calls connected           {}", r.connects);
+                println!("answer → published        {}", show(r.published));
+                println!("  of which queued         {}", show(r.queued));
+                println!(
+                    "answer → agent websocket  {}  ({} of {} received)",
+                    show(r.delivered),
+                    r.delivered_count,
+                    r.connects
+                );
+                println!("most calls in flight      {}", r.max_in_flight);
+                println!(
+                    "calls ended / abandoned   {} / {}",
+                    r.calls_ended, r.abandoned
                 );
                 Ok(())
             }

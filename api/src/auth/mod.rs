@@ -54,6 +54,46 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the session token could not be signed: {0}")]
+    Token(#[from] TokenError),
+}
+
+/// Open a login session for `user` lasting `ttl`: the session row, then
+/// its signed token. Returns the token and when it expires.
+pub async fn open_session(
+    db: &Db,
+    keys: &TokenKeys,
+    user: &store::models::User,
+    ttl: chrono::Duration,
+    client_ip: Option<String>,
+) -> Result<(String, DateTime<Utc>), SessionError> {
+    let now = Utc::now();
+    let expires_at = now + ttl;
+    let session = store::models::Session {
+        id: store::new_id(),
+        user_id: user.id.clone(),
+        created_at: now.naive_utc(),
+        expires_at: expires_at.naive_utc(),
+        ended_at: None,
+        client_ip,
+    };
+    store::sessions::insert(db, &session).await?;
+    let token = keys.issue(&token::Claims {
+        sub: user.id.clone(),
+        org: user.organization_id.clone(),
+        kind: TokenKind::Session,
+        sid: session.id,
+        iat: now.timestamp(),
+        exp: Some(expires_at.timestamp()),
+        iss: token::ISSUER.into(),
+    })?;
+    Ok((token, expires_at))
+}
+
 /// Check a bearer token at `now`: signature, expiry, then its row — a
 /// session must be open and its user active; an API token must not be
 /// revoked or expired.

@@ -172,31 +172,15 @@ impl Mutation {
             ));
         }
         app.login_limiter.succeeded(&account);
-        let now = Utc::now();
         let ttl =
             chrono::Duration::from_std(app.config.session_ttl).map_err(|_| ApiError::Internal)?;
-        let expires_at = now + ttl;
-        let session = models::Session {
-            id: store::new_id(),
-            user_id: user.id.clone(),
-            created_at: now.naive_utc(),
-            expires_at: expires_at.naive_utc(),
-            ended_at: None,
-            client_ip: Some(req.client_ip.clone()),
-        };
-        store::sessions::insert(&app.db, &session).await?;
-        let token = app
-            .keys
-            .issue(&Claims {
-                sub: user.id.clone(),
-                org: user.organization_id.clone(),
-                kind: TokenKind::Session,
-                sid: session.id,
-                iat: now.timestamp(),
-                exp: Some(expires_at.timestamp()),
-                iss: ISSUER.into(),
-            })
-            .map_err(|_| ApiError::Internal)?;
+        let (token, expires_at) =
+            crate::auth::open_session(&app.db, &app.keys, &user, ttl, Some(req.client_ip.clone()))
+                .await
+                .map_err(|e| match e {
+                    crate::auth::SessionError::Store(e) => ApiError::from(e),
+                    crate::auth::SessionError::Token(_) => ApiError::Internal,
+                })?;
         app.metrics.login("ok");
         Ok(LoginPayload {
             token,

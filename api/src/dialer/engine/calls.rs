@@ -113,29 +113,46 @@ impl State {
         detail: Option<String>,
         lead: Option<LeadWrite>,
     ) -> EngineResult<models::Call> {
+        self.steps(call_id, &[step], detail, lead).await
+    }
+
+    /// Several steps of a call at once: written in one transaction with
+    /// the call (and the lead), then published in order.
+    pub(crate) async fn steps(
+        &mut self,
+        call_id: &str,
+        steps: &[CallStep],
+        detail: Option<String>,
+        lead: Option<LeadWrite>,
+    ) -> EngineResult<models::Call> {
         let now = self.clock.now();
         let live = self.live_mut(call_id)?;
         live.row.updated_at = ts(now);
         let row = live.row.clone();
-        let event = models::CallEventRow {
-            id: store::new_id(),
-            organization_id: row.organization_id.clone(),
-            contact_center_id: row.contact_center_id.clone(),
-            call_id: Some(row.id.clone()),
-            agent_id: row.agent_id.clone().or_else(|| row.target_agent_id.clone()),
-            kind: step.as_str().to_owned(),
-            detail: serde_json::json!({ "detail": detail, "state": row.state }).to_string(),
-            at: ts(now),
-        };
-        store::calls::save(&self.db, &row, std::slice::from_ref(&event), lead.as_ref()).await?;
-        self.publish(
-            &row.organization_id,
-            EventKind::Call {
-                step,
-                call: Box::new(row.clone()),
-                detail,
-            },
-        );
+        let events: Vec<models::CallEventRow> = steps
+            .iter()
+            .map(|step| models::CallEventRow {
+                id: store::new_id(),
+                organization_id: row.organization_id.clone(),
+                contact_center_id: row.contact_center_id.clone(),
+                call_id: Some(row.id.clone()),
+                agent_id: row.agent_id.clone().or_else(|| row.target_agent_id.clone()),
+                kind: step.as_str().to_owned(),
+                detail: serde_json::json!({ "detail": detail, "state": row.state }).to_string(),
+                at: ts(now),
+            })
+            .collect();
+        store::calls::save(&self.db, &row, &events, lead.as_ref()).await?;
+        for step in steps {
+            self.publish(
+                &row.organization_id,
+                EventKind::Call {
+                    step: *step,
+                    call: Box::new(row.clone()),
+                    detail: detail.clone(),
+                },
+            );
+        }
         if row.state == CallState::Ended.as_str() {
             if let Some(live) = self.calls.remove(call_id) {
                 for leg in live
@@ -215,7 +232,13 @@ impl State {
         now: DateTime<Utc>,
     ) -> EngineResult<()> {
         let media = self.media.clone();
-        let started = std::time::Instant::now();
+        // From when the answer was due (waiting in our queue counts).
+        let late = match (self.clock.is_manual(), self.due_at) {
+            (false, Some(at)) => (Utc::now() - at).to_std().unwrap_or_default(),
+            _ => std::time::Duration::ZERO,
+        };
+        let now_instant = std::time::Instant::now();
+        let started = now_instant.checked_sub(late).unwrap_or(now_instant);
         let live = self.live_mut(call_id)?;
         live.row.answered_at = Some(ts(now));
         live.row.answered_by = Some(
@@ -272,11 +295,19 @@ impl State {
         };
         match agent {
             Some(agent_id) => {
-                self.connect(call_id, &agent_id).await?;
-                let took = started.elapsed();
+                let published = self.connect(call_id, &agent_id).await?;
+                let took = published.duration_since(started);
                 self.metrics.answer_to_connect.observe(took.as_secs_f64());
                 if let Some(probe) = &self.config.latency_probe {
-                    probe.lock().unwrap_or_else(|p| p.into_inner()).push(took);
+                    probe
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(super::ConnectSample {
+                            call_id: call_id.to_owned(),
+                            answered: started,
+                            published: took,
+                            queued: late,
+                        });
                 }
             }
             None => {
@@ -338,8 +369,13 @@ impl State {
         pick(&view, live.row.target_agent_id.as_deref()).map(str::to_owned)
     }
 
-    /// Bridge the lead into the agent's pinned leg: tone, then connected.
-    pub(crate) async fn connect(&mut self, call_id: &str, agent_id: &str) -> EngineResult<()> {
+    /// Bridge the call into the agent's pinned leg (the media plays the
+    /// tone first) and make it theirs. Returns when CONNECTED was published.
+    pub(crate) async fn connect(
+        &mut self,
+        call_id: &str,
+        agent_id: &str,
+    ) -> EngineResult<std::time::Instant> {
         let media = self.media.clone();
         let now = self.clock.now();
         let pinned = self
@@ -369,10 +405,11 @@ impl State {
         }
         self.set_pinned_state(agent_id, PinnedLegState::Bridged)
             .await?;
-        self.step(call_id, CallStep::Tone, None, None).await?;
-        self.step(call_id, CallStep::Connected, None, None).await?;
+        self.steps(call_id, &[CallStep::Tone, CallStep::Connected], None, None)
+            .await?;
+        let published = std::time::Instant::now();
         self.presence_changed(agent_id).await?;
-        Ok(())
+        Ok(published)
     }
 
     /// An agent became ready: give them the oldest live answer waiting.

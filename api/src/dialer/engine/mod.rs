@@ -33,6 +33,23 @@ pub use calls::CallStep;
 pub use controls::{Control, TransferMode, TransferTo};
 pub use pacing::CampaignLive;
 
+/// One answered call connected to an agent, as the bench sees it.
+#[derive(Debug, Clone)]
+pub struct ConnectSample {
+    pub call_id: String,
+    /// When the answer was due from the carrier (its event waiting in the
+    /// engine's queue counts).
+    pub answered: std::time::Instant,
+    /// From then until the bridge was ordered, the call and its events
+    /// written, and CONNECTED published.
+    pub published: std::time::Duration,
+    /// Of which the answer waited in the engine's queue.
+    pub queued: std::time::Duration,
+}
+
+/// Where the engine reports connect samples when asked to (benchmarks).
+pub type LatencyProbe = std::sync::Mutex<Vec<ConnectSample>>;
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -41,7 +58,7 @@ pub struct EngineConfig {
     /// How often running campaigns are paced.
     pub pace_every: Duration,
     /// Benchmarks: every answer→connected time is also pushed here.
-    pub latency_probe: Option<Arc<std::sync::Mutex<Vec<std::time::Duration>>>>,
+    pub latency_probe: Option<Arc<LatencyProbe>>,
 }
 
 impl Default for EngineConfig {
@@ -225,6 +242,7 @@ impl Engine {
             calls: HashMap::new(),
             legs: HashMap::new(),
             campaigns: HashMap::new(),
+            due_at: None,
         };
         tokio::spawn(state.run(rx));
         Ok(Engine { tx, clock })
@@ -390,6 +408,8 @@ pub(crate) struct State {
     pub calls: HashMap<String, calls::LiveCall>,
     pub legs: HashMap<LegId, LegOf>,
     pub campaigns: HashMap<String, pacing::CampaignCtx>,
+    /// When the item being handled was due (real clock: how late we are).
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl State {
@@ -422,8 +442,11 @@ impl State {
     /// Handle everything due by now, in time order.
     async fn drain_due(&mut self) {
         let now = self.clock.now();
-        while let Some((_, due)) = self.timeline.pop_due(now) {
-            if let Err(e) = self.due(due).await {
+        while let Some((at, due)) = self.timeline.pop_due(now) {
+            self.due_at = Some(at);
+            let handled = self.due(due).await;
+            self.due_at = None;
+            if let Err(e) = handled {
                 tracing::error!("dialer engine step failed: {e}");
             }
         }

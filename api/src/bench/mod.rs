@@ -5,6 +5,10 @@
 //!   throughput (8 concurrent claimers) against a campaign of N leads.
 //! - `import`: a CSV of N rows parsed and imported through the same job
 //!   code as uploads; wall time and rows per second.
+//! - `engine`: the dialer in real time on the sim carrier with N agents
+//!   holding websockets (see [`engine`]).
+
+pub mod engine;
 
 use std::time::{Duration, Instant};
 
@@ -33,8 +37,27 @@ pub fn percentiles(mut samples: Vec<Duration>) -> Option<Percentiles> {
     })
 }
 
-/// A bench organization, contact center and running campaign.
+/// A bench organization, contact center and running campaign (default
+/// settings, progressive).
 async fn fixture(db: &Db, name: &str) -> Result<models::Campaign, Box<dyn std::error::Error>> {
+    let mut settings = CampaignSettings::defaults();
+    settings.caller_id = "+14155550100".into();
+    Ok(fixture_with(db, name, &settings).await?.2)
+}
+
+type Fixture = (
+    models::Organization,
+    models::ContactCenter,
+    models::Campaign,
+);
+
+/// A bench organization, contact center and running campaign with
+/// `settings`.
+async fn fixture_with(
+    db: &Db,
+    name: &str,
+    settings: &CampaignSettings,
+) -> Result<Fixture, Box<dyn std::error::Error>> {
     let (org, _) = crate::bootstrap::create_org(
         db,
         &format!("{name} {}", store::new_id()),
@@ -55,9 +78,7 @@ async fn fixture(db: &Db, name: &str) -> Result<models::Campaign, Box<dyn std::e
     };
     let entry = store::audit::entry(&org.id, None, "contact_center.create", &cc.id, "bench");
     store::contact_centers::insert(db, cc.clone(), entry).await?;
-    let mut settings = CampaignSettings::defaults();
-    settings.caller_id = "+14155550100".into();
-    let row = store::campaigns::new_row(&cc, "Bench".into(), &settings);
+    let row = store::campaigns::new_row(&cc, "Bench".into(), settings);
     let entry = store::audit::entry(&org.id, None, "campaign.create", &row.id, "bench");
     let row = store::campaigns::insert(db, row, entry).await?;
     let state = store::campaigns::set_state(
@@ -69,7 +90,7 @@ async fn fixture(db: &Db, name: &str) -> Result<models::Campaign, Box<dyn std::e
     )
     .await?;
     match state {
-        store::campaigns::StateChange::Changed(c) => Ok(*c),
+        store::campaigns::StateChange::Changed(c) => Ok((org, cc, *c)),
         _ => Err("could not start the bench campaign".into()),
     }
 }
