@@ -148,7 +148,83 @@ pub async fn seed_demo(db: &Db, password: Option<&str>) -> Result<DemoSeed, Boot
 
 pub const DEMO_CAMPAIGN: &str = "Spring Renewals (demo)";
 
-/// A draft campaign with a handful of leads across US time zones.
+/// The demo's world leads: (zone, number prefix, first number) — seven
+/// zones whose 08:00–21:00 windows together cover every hour of the day,
+/// so the demo dials whenever it is started.
+const DEMO_ZONES: [(&str, &str, u32); 7] = [
+    ("America/New_York", "+1212555", 110),
+    ("America/Los_Angeles", "+1213555", 110),
+    ("Pacific/Honolulu", "+1808555", 110),
+    ("Europe/London", "+4420794", 60100),
+    ("Asia/Kolkata", "+9198300", 12100),
+    ("Asia/Tokyo", "+8131234", 5100),
+    ("Australia/Sydney", "+6129374", 4100),
+];
+const DEMO_WORLD_LEADS_PER_ZONE: u32 = 16;
+
+/// Every demo lead: eight named US customers, then 16 more in each zone of
+/// [`DEMO_ZONES`].
+pub fn demo_leads() -> Vec<LeadInput> {
+    const PEOPLE: [(&str, &str, &str, &str, &str); 8] = [
+        ("212 555 0101", "Ada", "Lovelace", "Gold", "2019"),
+        ("312 555 0102", "Grace", "Hopper", "Silver", "2021"),
+        ("415 555 0103", "Alan", "Turing", "Gold", "2018"),
+        ("303 555 0104", "Katherine", "Johnson", "Bronze", "2023"),
+        ("602 555 0105", "Edsger", "Dijkstra", "Silver", "2020"),
+        ("617 555 0106", "Barbara", "Liskov", "Gold", "2017"),
+        ("206 555 0107", "Donald", "Knuth", "Bronze", "2022"),
+        ("808 555 0108", "Margaret", "Hamilton", "Gold", "2016"),
+    ];
+    const FIRST: [&str; 8] = [
+        "Mary", "Tim", "Radia", "Ken", "Frances", "John", "Sophie", "Dennis",
+    ];
+    const LAST: [&str; 8] = [
+        "Somerville",
+        "Berners-Lee",
+        "Perlman",
+        "Thompson",
+        "Allen",
+        "Backus",
+        "Wilson",
+        "Ritchie",
+    ];
+    const PLANS: [&str; 3] = ["Gold", "Silver", "Bronze"];
+    let props = |plan: &str, since: String| {
+        vec![
+            ("Plan".to_owned(), plan.to_owned()),
+            ("Customer since".to_owned(), since),
+            ("Renewal due".to_owned(), "2027-04-01".to_owned()),
+        ]
+    };
+    let mut leads: Vec<LeadInput> = PEOPLE
+        .iter()
+        .map(|(phone, first, last, plan, since)| LeadInput {
+            phone: (*phone).into(),
+            first_name: Some((*first).into()),
+            last_name: Some((*last).into()),
+            time_zone: None,
+            custom_properties: props(plan, (*since).into()),
+        })
+        .collect();
+    for (z, (zone, prefix, first_number)) in DEMO_ZONES.iter().enumerate() {
+        for i in 0..DEMO_WORLD_LEADS_PER_ZONE {
+            let k = z * 16 + i as usize;
+            let number = first_number + i;
+            // Pad the local part to the width of the zone's first number.
+            let width = first_number.to_string().len().max(4);
+            leads.push(LeadInput {
+                phone: format!("{prefix}{number:0width$}"),
+                first_name: Some(FIRST[k % FIRST.len()].into()),
+                last_name: Some(LAST[(k / FIRST.len() + k) % LAST.len()].into()),
+                time_zone: Some((*zone).into()),
+                custom_properties: props(PLANS[k % PLANS.len()], (2015 + k % 10).to_string()),
+            });
+        }
+    }
+    leads
+}
+
+/// A draft campaign of the demo leads.
 async fn seed_demo_campaign(db: &Db, cc: &models::ContactCenter) -> Result<(), BootstrapError> {
     let mut settings = CampaignSettings::defaults();
     settings.caller_id = "+14155550100".into();
@@ -162,30 +238,46 @@ async fn seed_demo_campaign(db: &Db, cc: &models::ContactCenter) -> Result<(), B
         "demo seed",
     );
     let row = store::campaigns::insert(db, row, entry).await?;
-    const PEOPLE: [(&str, &str, &str, &str, &str); 8] = [
-        ("212 555 0101", "Ada", "Lovelace", "Gold", "2019"),
-        ("312 555 0102", "Grace", "Hopper", "Silver", "2021"),
-        ("415 555 0103", "Alan", "Turing", "Gold", "2018"),
-        ("303 555 0104", "Katherine", "Johnson", "Bronze", "2023"),
-        ("602 555 0105", "Edsger", "Dijkstra", "Silver", "2020"),
-        ("617 555 0106", "Barbara", "Liskov", "Gold", "2017"),
-        ("206 555 0107", "Donald", "Knuth", "Bronze", "2022"),
-        ("808 555 0108", "Margaret", "Hamilton", "Gold", "2016"),
-    ];
-    let leads: Vec<LeadInput> = PEOPLE
-        .iter()
-        .map(|(phone, first, last, plan, since)| LeadInput {
-            phone: (*phone).into(),
-            first_name: Some((*first).into()),
-            last_name: Some((*last).into()),
-            time_zone: None,
-            custom_properties: vec![
-                ("Plan".into(), (*plan).into()),
-                ("Customer since".into(), (*since).into()),
-                ("Renewal due".into(), "2027-04-01".into()),
-            ],
-        })
-        .collect();
+    let leads = demo_leads();
     crate::import::import_rows(db, &row, &cc.default_region, &leads).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Timelike, Utc};
+
+    #[test]
+    fn every_demo_lead_is_a_valid_number_with_a_known_zone() {
+        let leads = demo_leads();
+        assert_eq!(leads.len(), 8 + 7 * 16);
+        let mut seen = std::collections::HashSet::new();
+        for lead in &leads {
+            let e164 = crate::domain::phone::normalize(&lead.phone, "US")
+                .unwrap_or_else(|e| panic!("{}: {e:?}", lead.phone));
+            assert!(seen.insert(e164), "{} twice", lead.phone);
+            if let Some(z) = &lead.time_zone {
+                assert!(z.parse::<chrono_tz::Tz>().is_ok(), "{z}");
+            }
+        }
+    }
+
+    #[test]
+    fn some_demo_zone_is_inside_its_calling_window_at_every_hour() {
+        // Through a year, both sides of every DST change.
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 30, 0)
+            .single()
+            .expect("time");
+        for h in 0..(365 * 24) {
+            let t = start + Duration::hours(h);
+            let open = DEMO_ZONES.iter().any(|(zone, _, _)| {
+                let tz: chrono_tz::Tz = zone.parse().expect("zone");
+                let local = t.with_timezone(&tz);
+                (8..20).contains(&local.hour())
+            });
+            assert!(open, "no demo zone open at {t}");
+        }
+    }
 }

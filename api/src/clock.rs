@@ -103,6 +103,26 @@ impl<T> Timeline<T> {
         q.1.remove(&key).map(|item| (key.0, item))
     }
 
+    /// Like [`Timeline::pop_due`], but the earliest due item that `urgent`
+    /// accepts goes first when several are due (a backlog).
+    pub fn pop_due_preferring(
+        &self,
+        now: DateTime<Utc>,
+        urgent: impl Fn(&T) -> bool,
+    ) -> Option<(DateTime<Utc>, T)> {
+        let mut q = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let first = *q.1.keys().next()?;
+        if first.0 > now {
+            return None;
+        }
+        let key =
+            q.1.range(..=(now, u64::MAX))
+                .find(|(_, item)| urgent(item))
+                .map(|(k, _)| *k)
+                .unwrap_or(first);
+        q.1.remove(&key).map(|item| (key.0, item))
+    }
+
     pub fn len(&self) -> usize {
         self.inner
             .queue
@@ -142,6 +162,22 @@ mod tests {
             tl.pop_due(t0 + Duration::seconds(5)).map(|x| x.1),
             Some("late")
         );
+    }
+
+    #[test]
+    fn an_urgent_item_due_jumps_the_backlog_but_not_the_clock() {
+        let t0 = Utc::now();
+        let tl = Timeline::default();
+        tl.push(t0, "a");
+        tl.push(t0 + Duration::milliseconds(1), "b");
+        tl.push(t0 + Duration::milliseconds(2), "URGENT");
+        tl.push(t0 + Duration::seconds(9), "URGENT later");
+        let urgent = |s: &&str| s.starts_with("URGENT");
+        let now = t0 + Duration::milliseconds(5);
+        let order: Vec<&str> =
+            std::iter::from_fn(|| tl.pop_due_preferring(now, urgent).map(|x| x.1)).collect();
+        assert_eq!(order, ["URGENT", "a", "b"]);
+        assert_eq!(tl.len(), 1, "the later one is not due");
     }
 
     #[test]

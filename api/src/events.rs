@@ -42,44 +42,101 @@ pub enum EventKind {
     CampaignStats { campaign_id: String },
 }
 
+impl Event {
+    /// The agents this event is about (their own `agentEvents` streams).
+    pub fn agents(&self) -> Vec<&str> {
+        match &self.kind {
+            EventKind::Presence(p) => vec![p.agent_id.as_str()],
+            EventKind::Call { call, .. } => {
+                let mut v: Vec<&str> = call.agent_id.iter().map(String::as_str).collect();
+                if let Some(t) = call.target_agent_id.as_deref()
+                    && !v.contains(&t)
+                {
+                    v.push(t);
+                }
+                v
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 pub trait EventBus: Send + Sync + 'static {
     fn publish(&self, event: Event);
     /// Every event published from now on. A subscriber too slow to keep up
     /// skips what it missed (and the skip is logged) rather than blocking
     /// publishers.
     fn subscribe(&self) -> BoxStream<'static, Event>;
+    /// Only the events about one agent ([`Event::agents`]): what an agent's
+    /// own stream needs, without waking every agent's stream for every
+    /// event of the floor.
+    fn subscribe_agent(&self, agent_id: &str) -> BoxStream<'static, Event>;
 }
 
-/// The in-process bus: a bounded `tokio::sync::broadcast` channel.
+/// The in-process bus: a bounded `tokio::sync::broadcast` channel for
+/// everything, and one per agent with a live agent stream.
 pub struct LocalBus {
     tx: broadcast::Sender<Event>,
+    capacity: usize,
+    agents: std::sync::Mutex<std::collections::HashMap<String, broadcast::Sender<Event>>>,
 }
 
 impl LocalBus {
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
-        LocalBus { tx }
+        LocalBus {
+            tx,
+            capacity,
+            agents: Default::default(),
+        }
     }
+}
+
+fn stream_of(rx: broadcast::Receiver<Event>) -> BoxStream<'static, Event> {
+    BroadcastStream::new(rx)
+        .filter_map(|item| async move {
+            match item {
+                Ok(event) => Some(event),
+                Err(e) => {
+                    tracing::warn!("event subscriber lagged: {e}");
+                    None
+                }
+            }
+        })
+        .boxed()
 }
 
 impl EventBus for LocalBus {
     fn publish(&self, event: Event) {
+        let agents = event.agents();
+        if !agents.is_empty() {
+            let mut map = self.agents.lock().unwrap_or_else(|p| p.into_inner());
+            for agent in agents {
+                if let Some(tx) = map.get(agent) {
+                    if tx.receiver_count() == 0 {
+                        map.remove(agent);
+                    } else {
+                        let _ = tx.send(event.clone());
+                    }
+                }
+            }
+        }
         // No subscribers is not an error.
         let _ = self.tx.send(event);
     }
 
     fn subscribe(&self) -> BoxStream<'static, Event> {
-        BroadcastStream::new(self.tx.subscribe())
-            .filter_map(|item| async move {
-                match item {
-                    Ok(event) => Some(event),
-                    Err(e) => {
-                        tracing::warn!("event subscriber lagged: {e}");
-                        None
-                    }
-                }
-            })
-            .boxed()
+        stream_of(self.tx.subscribe())
+    }
+
+    fn subscribe_agent(&self, agent_id: &str) -> BoxStream<'static, Event> {
+        let mut map = self.agents.lock().unwrap_or_else(|p| p.into_inner());
+        let cap = self.capacity.clamp(16, 1024);
+        let rx = map
+            .entry(agent_id.to_owned())
+            .or_insert_with(|| broadcast::channel(cap).0)
+            .subscribe();
+        stream_of(rx)
     }
 }
 
@@ -105,5 +162,36 @@ mod tests {
                 user_id: "after".into()
             }
         );
+    }
+
+    #[tokio::test]
+    async fn an_agent_stream_gets_only_that_agents_events() {
+        let bus = LocalBus::new(16);
+        let presence = |agent: &str| Event {
+            organization_id: "o".into(),
+            at: Utc::now(),
+            kind: EventKind::Presence(Box::new(crate::dialer::engine::PresenceView {
+                agent_id: agent.into(),
+                contact_center_id: None,
+                status: crate::domain::agent::AgentStatus::Offline,
+                reason: None,
+                since: Utc::now(),
+                pinned_leg: None,
+                call_id: None,
+                wrap_up_call_id: None,
+                offered_call_id: None,
+            })),
+        };
+        let mut mine = bus.subscribe_agent("a1");
+        let mut all = bus.subscribe();
+        bus.publish(presence("a2"));
+        bus.publish(presence("a1"));
+        let got = mine.next().await.expect("event");
+        assert_eq!(got.agents(), vec!["a1"]);
+        assert_eq!(all.next().await.expect("event").agents(), vec!["a2"]);
+        // A dropped agent stream's channel goes at the next event for it.
+        drop(mine);
+        bus.publish(presence("a1"));
+        assert!(bus.agents.lock().expect("lock").is_empty());
     }
 }

@@ -272,6 +272,9 @@ async fn main() -> Result<()> {
                     r.delivered_count,
                     r.connects
                 );
+                println!("after the first wave      {} connects", r.steady_connects);
+                println!("  answer → published      {}", show(r.steady_published));
+                println!("  answer → websocket      {}", show(r.steady_delivered));
                 println!("most calls in flight      {}", r.max_in_flight);
                 println!(
                     "calls ended / abandoned   {} / {}",

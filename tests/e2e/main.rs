@@ -7,6 +7,7 @@ mod campaigns;
 mod claims;
 mod cli;
 mod compliance;
+mod demo;
 mod engine;
 mod engine_props;
 mod engine_ws;

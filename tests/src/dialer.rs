@@ -66,6 +66,30 @@ pub fn lead(phone: &str, outcome: &str, ring: u32, talk: u32) -> Value {
     })
 }
 
+/// The first contact center `token` sees.
+pub async fn first_contact_center(srv: &TestServer, token: &str) -> String {
+    srv.ok(
+        Some(token),
+        "{ contactCenters { edges { node { id } } } }",
+        json!({}),
+    )
+    .await["contactCenters"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("cc")
+        .to_owned()
+}
+
+/// Demo agent `i` signed in, with a live connection as the web app holds.
+pub async fn demo_agent(srv: &TestServer, i: usize) -> Agent {
+    let token = srv.login_demo(&format!("agent{i}")).await;
+    let id = srv.ok(Some(&token), "{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    srv.app.engine.connection(&id, true);
+    Agent { token, id }
+}
+
 impl Floor {
     /// `settings`: extra createCampaign input fields (`dialMode`, …).
     pub async fn new(backend: Backend, settings: Value, leads: Vec<Value>, agents: usize) -> Floor {
@@ -75,16 +99,7 @@ impl Floor {
         .await;
         srv.seed_demo().await;
         let sup = srv.login_demo("supervisor").await;
-        let cc = srv
-            .ok(
-                Some(&sup),
-                "{ contactCenters { edges { node { id } } } }",
-                json!({}),
-            )
-            .await["contactCenters"]["edges"][0]["node"]["id"]
-            .as_str()
-            .expect("cc")
-            .to_owned();
+        let cc = first_contact_center(&srv, &sup).await;
         let mut input = json!({
             "contactCenterId": cc,
             "name": "Engine test",
@@ -117,14 +132,7 @@ impl Floor {
         }
         let mut out = Vec::new();
         for i in 1..=agents {
-            let token = srv.login_demo(&format!("agent{i}")).await;
-            let id = srv.ok(Some(&token), "{ me { id } }", json!({})).await["me"]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned();
-            // A live connection, as the web app would hold.
-            srv.app.engine.connection(&id, true);
-            out.push(Agent { token, id });
+            out.push(demo_agent(&srv, i).await);
         }
         let events = srv.app.events.subscribe();
         Floor {

@@ -53,6 +53,11 @@ pub struct EngineReport {
     /// Of which waiting in the engine's queue.
     pub queued: Option<Percentiles>,
     pub delivered: Option<Percentiles>,
+    /// The same two after the first wave of calls (the shift-start burst,
+    /// every agent going Available at once, excluded).
+    pub steady_published: Option<Percentiles>,
+    pub steady_delivered: Option<Percentiles>,
+    pub steady_connects: usize,
     /// CONNECTED messages the websocket clients got / connects measured.
     pub delivered_count: usize,
     pub max_in_flight: usize,
@@ -60,8 +65,9 @@ pub struct EngineReport {
     pub abandoned: usize,
 }
 
-/// A time zone where it is mid-day now, so the calling window is open.
-fn daytime_zone() -> &'static str {
+/// A time zone where it is mid-day now, so the calling window is open
+/// (benchmarks and real-clock tests).
+pub fn daytime_zone() -> &'static str {
     use chrono::Timelike;
     const ZONES: [&str; 8] = [
         "America/New_York",
@@ -294,16 +300,26 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
 
     let samples: Vec<ConnectSample> = probe.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let delivered: Vec<Duration> = samples
-        .iter()
-        .filter_map(|s| seen.get(&s.call_id).map(|at| at.duration_since(s.answered)))
-        .collect();
+    let delivered_of = |samples: &[&ConnectSample]| -> Vec<Duration> {
+        samples
+            .iter()
+            .filter_map(|s| seen.get(&s.call_id).map(|at| at.duration_since(s.answered)))
+            .collect()
+    };
+    let all: Vec<&ConnectSample> = samples.iter().collect();
+    // The first wave: every agent's first call (ring ≤ 3 s, talk ≤ max).
+    let warm = started + Duration::from_secs(u64::from(b.talk.1) + 10);
+    let steady: Vec<&ConnectSample> = samples.iter().filter(|s| s.answered >= warm).collect();
+    let delivered = delivered_of(&all);
     let report = EngineReport {
         connects: samples.len(),
         published: percentiles(samples.iter().map(|s| s.published).collect()),
         queued: percentiles(samples.iter().map(|s| s.queued).collect()),
         delivered_count: delivered.len(),
         delivered: percentiles(delivered),
+        steady_published: percentiles(steady.iter().map(|s| s.published).collect()),
+        steady_delivered: percentiles(delivered_of(&steady)),
+        steady_connects: steady.len(),
         max_in_flight,
         calls_ended,
         abandoned,

@@ -45,7 +45,7 @@ impl LiveSubscription {
         let (app, caller) = (app(ctx).clone(), actor(ctx)?);
         let me = require_user(caller)?.to_owned();
         let org = caller.organization_id.clone();
-        let events = app.events.subscribe();
+        let events = app.events.subscribe_agent(&me);
         let first = app
             .engine
             .presence(&me)

@@ -222,7 +222,7 @@ impl State {
             self.wrap_up_required(&call_id).await?;
         }
         if status == AgentStatus::Available {
-            self.after(chrono::Duration::zero(), Due::PaceNow);
+            self.pace_soon();
         } else {
             // Offers wait only for agents who are there to take them.
             self.release_offers_of(agent_id).await?;
@@ -341,7 +341,7 @@ impl State {
                     .await?;
             }
             self.route_waiting().await?;
-            self.after(chrono::Duration::zero(), Due::PaceNow);
+            self.pace_soon();
         } else {
             // Lost: show it, and bring up a new one.
             self.set_pinned_state(agent_id, PinnedLegState::Disconnected)

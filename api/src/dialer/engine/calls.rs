@@ -508,7 +508,7 @@ impl State {
         if let Some(agent_id) = agent.filter(|_| had_agent) {
             self.agent_to_wrap_up(&agent_id, &row, wrap_limit).await?;
         }
-        self.after(Duration::zero(), Due::PaceNow);
+        self.pace_soon();
         Ok(())
     }
 

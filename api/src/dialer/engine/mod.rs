@@ -57,6 +57,10 @@ pub struct EngineConfig {
     pub session_grace: Duration,
     /// How often running campaigns are paced.
     pub pace_every: Duration,
+    /// At most this many calls are placed (or offered) per campaign in one
+    /// pass; a bigger decision continues in the next pass, after whatever
+    /// fell due meanwhile (live answers are never stuck behind a burst).
+    pub pace_chunk: usize,
     /// Benchmarks: every answer→connected time is also pushed here.
     pub latency_probe: Option<Arc<LatencyProbe>>,
 }
@@ -66,6 +70,7 @@ impl Default for EngineConfig {
         EngineConfig {
             session_grace: Duration::seconds(30),
             pace_every: Duration::seconds(1),
+            pace_chunk: 1,
             latency_probe: None,
         }
     }
@@ -243,6 +248,7 @@ impl Engine {
             legs: HashMap::new(),
             campaigns: HashMap::new(),
             due_at: None,
+            pace_queued: false,
         };
         tokio::spawn(state.run(rx));
         Ok(Engine { tx, clock })
@@ -381,6 +387,21 @@ impl Engine {
     }
 }
 
+/// Sleep until `at` on the real clock. tokio's timer wakes on whole
+/// milliseconds (up to ~1 ms late), which would add to every answer's
+/// connect time: the last sub-millisecond is slept on the thread.
+async fn precise_sleep_until(at: DateTime<Utc>) {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(1);
+    let wait = (at - Utc::now()).to_std().unwrap_or_default();
+    if wait > TICK {
+        tokio::time::sleep(wait - TICK).await;
+    }
+    let rest = (at - Utc::now()).to_std().unwrap_or_default();
+    if !rest.is_zero() {
+        std::thread::sleep(rest.min(TICK));
+    }
+}
+
 /// What a leg is to the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LegOf {
@@ -410,6 +431,8 @@ pub(crate) struct State {
     pub campaigns: HashMap<String, pacing::CampaignCtx>,
     /// When the item being handled was due (real clock: how late we are).
     pub due_at: Option<DateTime<Utc>>,
+    /// A `PaceNow` is already queued (they coalesce).
+    pub pace_queued: bool,
 }
 
 impl State {
@@ -420,10 +443,7 @@ impl State {
             let real = !self.clock.is_manual();
             let sleep = async {
                 match (real, next) {
-                    (true, Some(at)) => {
-                        let wait = (at - Utc::now()).to_std().unwrap_or_default();
-                        tokio::time::sleep(wait).await
-                    }
+                    (true, Some(at)) => precise_sleep_until(at).await,
                     _ => std::future::pending().await,
                 }
             };
@@ -442,7 +462,12 @@ impl State {
     /// Handle everything due by now, in time order.
     async fn drain_due(&mut self) {
         let now = self.clock.now();
-        while let Some((at, due)) = self.timeline.pop_due(now) {
+        // On the real clock a live answer jumps whatever backlog there is
+        // (its 2 s to an agent are running); a manual clock keeps strict
+        // order so runs repeat exactly.
+        let real = !self.clock.is_manual();
+        let urgent = |d: &Due| real && matches!(d, Due::Media(MediaEvent::Answered { .. }));
+        while let Some((at, due)) = self.timeline.pop_due_preferring(now, urgent) {
             self.due_at = Some(at);
             let handled = self.due(due).await;
             self.due_at = None;
@@ -460,7 +485,10 @@ impl State {
                 self.timeline.push(next, Due::Tick);
                 self.pace_all().await
             }
-            Due::PaceNow => self.pace_all().await,
+            Due::PaceNow => {
+                self.pace_queued = false;
+                self.pace_all().await
+            }
             Due::ConnectDeadline { call_id } => self.connect_deadline(&call_id).await,
             Due::WrapUpLimit { agent_id, call_id } => self.wrap_up_limit(&agent_id, &call_id).await,
             Due::Grace { agent_id, epoch } => self.grace_over(&agent_id, epoch).await,
@@ -572,6 +600,15 @@ impl State {
 
     pub(crate) fn after(&self, d: Duration, due: Due) {
         self.timeline.push(self.clock.now() + d, due);
+    }
+
+    /// Pace the running campaigns as soon as what is already due is done
+    /// (one pass however many ask for it meanwhile).
+    pub(crate) fn pace_soon(&mut self) {
+        if !self.pace_queued {
+            self.pace_queued = true;
+            self.after(Duration::zero(), Due::PaceNow);
+        }
     }
 
     pub(crate) fn call_state(call: &models::Call) -> CallState {

@@ -171,6 +171,7 @@ impl State {
             .filter(|c| c.row.target_agent_id.is_none())
             .filter(|c| awaiting_agent(State::call_state(&c.row)))
             .count() as u32;
+        let chunk = self.config.pace_chunk.max(1);
         let ctx = self.campaign_ctx(row).await?;
         let day = now.date_naive();
         if ctx.today.0 != day {
@@ -190,7 +191,8 @@ impl State {
         let mode = ctx.settings.dial_mode;
         let decision = for_mode(mode).decide(&facts);
         let changed = ctx.decision.as_ref().map(|d| &d.reason) != Some(&decision.reason);
-        let n = decision.calls_to_start as usize;
+        let wanted = decision.calls_to_start as usize;
+        let n = wanted.min(chunk);
         ctx.decision = Some(decision);
         ctx.agents_available = idle;
         ctx.calls_in_flight = in_flight;
@@ -208,6 +210,10 @@ impl State {
             return Ok(());
         }
         let leads = claim_eligible(&self.db, &campaign, now, n).await?;
+        if wanted > n && leads.len() == n {
+            // The rest in the next pass, after what falls due meanwhile.
+            self.pace_soon();
+        }
         let mut reserved: HashSet<String> = HashSet::new();
         for lead in leads {
             // Who the call is for: a named callback's agent; in PREVIEW

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::calls::{CallStep, ts};
-use super::{Due, EngineError, EngineResult, State, conflict};
+use super::{EngineError, EngineResult, State, conflict};
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
 use crate::domain::campaign::{
     AttemptOutcome, CampaignSettings, DispositionCategory, after_attempt,
@@ -194,7 +194,7 @@ impl State {
         );
         if next_status == AgentStatus::Available {
             self.route_waiting().await?;
-            self.after(Duration::zero(), Due::PaceNow);
+            self.pace_soon();
         }
         Ok((wrap, view))
     }
