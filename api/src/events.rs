@@ -40,6 +40,12 @@ pub enum EventKind {
     },
     /// A campaign's live figures changed (a pacer decision, a call).
     CampaignStats { campaign_id: String },
+    /// A wrap-up was submitted (or, `corrected`, changed in its edit window).
+    WrapUp {
+        wrap_up: Box<crate::store::models::WrapUp>,
+        call: Box<crate::store::models::Call>,
+        corrected: bool,
+    },
 }
 
 impl Event {

@@ -359,9 +359,13 @@ async fn the_wrap_up_limit_records_an_automatic_disposition(backend: Backend) {
         c["wrapUp"],
         json!({"dispositionCode": "NO_DISPOSITION", "automatic": true})
     );
-    // Too late now for the agent's own.
+    // Within the edit window the agent's own disposition corrects it;
+    // after the window it is too late.
+    let w = f.wrap_up(0, &call, "INTERESTED").await;
+    assert_eq!(w["wrapUp"]["automatic"], false, "{w}");
+    f.advance(6 * 60).await;
     let code = f
-        .agent_err(0, "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"INTERESTED\"}){wrapUp{id}}}", json!({"c": call}))
+        .agent_err(0, "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"NOT_INTERESTED\"}){wrapUp{id}}}", json!({"c": call}))
         .await;
     assert_eq!(code, "CONFLICT");
     f.finish().await;

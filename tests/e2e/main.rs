@@ -15,3 +15,4 @@ mod imports;
 mod ops;
 mod restart;
 mod websocket;
+mod wrapup;

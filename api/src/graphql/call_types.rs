@@ -305,6 +305,65 @@ impl WrapUp {
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.0.created_at)
     }
+    /// The agent who submitted it.
+    async fn agent_id(&self) -> ID {
+        ID(self.0.agent_id.clone())
+    }
+    async fn do_not_call(&self) -> bool {
+        self.0.do_not_call
+    }
+    async fn do_not_text(&self) -> bool {
+        self.0.do_not_text
+    }
+    /// WRONG_NUMBER, DISCONNECTED or OTHER when the number was marked invalid.
+    async fn invalid_number(&self) -> Option<&str> {
+        self.0.invalid_number.as_deref()
+    }
+    async fn callback_at(&self) -> Option<DateTime<Utc>> {
+        self.0.callback_at.map(utc)
+    }
+    async fn callback_agent_id(&self) -> Option<ID> {
+        self.0.callback_agent_id.clone().map(ID)
+    }
+    /// When it was last corrected (null: never).
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at.map(utc)
+    }
+    /// How many times it was corrected within the edit window.
+    async fn corrections(&self) -> i32 {
+        self.0.corrections
+    }
+}
+
+/// A wrap-up submitted or corrected, live (`wrapUpEvents`).
+pub struct WrapUpEvent {
+    pub wrap_up: models::WrapUp,
+    pub call: models::Call,
+    pub corrected: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[Object]
+impl WrapUpEvent {
+    async fn wrap_up(&self) -> WrapUp {
+        WrapUp(self.wrap_up.clone())
+    }
+    async fn call(&self) -> Call {
+        Call(self.call.clone())
+    }
+    async fn lead(&self, ctx: &Context<'_>) -> ApiResult<Option<Lead>> {
+        match &self.wrap_up.lead_id {
+            Some(id) => Ok(store::leads::get(&app(ctx).db, id).await?.map(Lead)),
+            None => Ok(None),
+        }
+    }
+    /// A correction within the edit window (else a new wrap-up).
+    async fn corrected(&self) -> bool {
+        self.corrected
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
 }
 
 /// A step of a call, live.

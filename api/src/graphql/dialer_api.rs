@@ -104,6 +104,15 @@ pub struct SubmitWrapUpInput {
     pub disposition_code: String,
     #[graphql(default)]
     pub notes: String,
+    /// Put the number on the organization's Do-Not-Call list: no campaign
+    /// calls it again, from the moment the wrap-up commits.
+    #[graphql(default)]
+    pub do_not_call: bool,
+    /// Put the number on the Do-Not-Text list (calls are not blocked).
+    #[graphql(default)]
+    pub do_not_text: bool,
+    /// Mark the number invalid (never dialed again), and why.
+    pub invalid_number: Option<super::lists_api::InvalidReason>,
     /// Schedule a callback (inside the lead's calling window).
     pub callback_at: Option<DateTime<Utc>>,
     /// Who takes the callback: an agent, or anyone when left out.
@@ -391,9 +400,12 @@ impl DialerMutation {
         Ok(CallPayload { call: Call(call) })
     }
 
-    /// Finish a call: disposition and notes; returns the agent to
-    /// AVAILABLE (or `nextStatus`). The same submission retried returns
-    /// the stored wrap-up.
+    /// Finish a call: disposition, notes, Do-Not-Call / Do-Not-Text /
+    /// invalid marks and a callback, written all together; returns the
+    /// agent to AVAILABLE (or `nextStatus`). The same submission retried
+    /// returns the stored wrap-up; a different disposition or notes within
+    /// the edit window (5 minutes) corrects it (audited), after it is
+    /// `CONFLICT`.
     async fn submit_wrap_up(
         &self,
         ctx: &Context<'_>,
@@ -401,14 +413,32 @@ impl DialerMutation {
     ) -> ApiResult<SubmitWrapUpPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         let me = require_user(caller)?;
-        load_call(app, caller, &input.call_id).await?;
+        let call = load_call(app, caller, &input.call_id).await?;
         let code = input.disposition_code.trim().to_owned();
         if code.is_empty() {
             return Err(ApiError::validation("dispositionCode", "is required"));
         }
+        if input.notes.chars().count() > crate::dialer::engine::MAX_NOTES {
+            return Err(ApiError::validation(
+                "notes",
+                format!(
+                    "must be at most {} characters",
+                    crate::dialer::engine::MAX_NOTES
+                ),
+            ));
+        }
         let callback_agent_id = match input.callback_agent_id {
             Some(id) => {
                 let user = access::load_user(app, caller, &id).await?;
+                let member =
+                    store::contact_centers::is_member(&app.db, &call.contact_center_id, &user.id)
+                        .await?;
+                if !member || !user.active {
+                    return Err(ApiError::validation(
+                        "callbackAgentId",
+                        "must be an active member of the call's contact center",
+                    ));
+                }
                 Some(user.id)
             }
             None => None,
@@ -421,6 +451,9 @@ impl DialerMutation {
                     call_id: input.call_id.to_string(),
                     disposition_code: code,
                     notes: input.notes,
+                    do_not_call: input.do_not_call,
+                    do_not_text: input.do_not_text,
+                    invalid_number: input.invalid_number.map(|r| r.as_str().to_owned()),
                     callback_at: input.callback_at,
                     callback_agent_id,
                     next_status: input

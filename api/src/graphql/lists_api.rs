@@ -46,7 +46,7 @@ pub enum InvalidReason {
 }
 
 impl InvalidReason {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             InvalidReason::WrongNumber => "WRONG_NUMBER",
             InvalidReason::Disconnected => "DISCONNECTED",

@@ -13,7 +13,7 @@ use crate::events::{Event, EventKind};
 use super::access::{self, require_role, require_user};
 use super::call_types::{
     AgentEvent, Call, CallEvent, CampaignStats, PinnedLeg, PinnedLegChanged, Presence,
-    PresenceChanged, campaign_stats,
+    PresenceChanged, WrapUpEvent, campaign_stats,
 };
 use super::campaign_api::load_campaign;
 use super::{actor, app};
@@ -143,6 +143,41 @@ impl LiveSubscription {
             async move { out }
         });
         Ok(futures::stream::iter(floor.into_iter().map(Presence)).chain(live))
+    }
+
+    /// Every wrap-up of a campaign as it is submitted or corrected
+    /// (supervisors and integrators): disposition, notes, the DNC / DNT /
+    /// invalid marks, the call and the lead.
+    async fn wrap_up_events(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = WrapUpEvent>> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let campaign = load_campaign(app, caller, &campaign_id).await?;
+        let id = campaign.row.id.clone();
+        let org = caller.organization_id.clone();
+        Ok(app.events.subscribe().filter_map(move |event| {
+            let out = match event.kind {
+                EventKind::WrapUp {
+                    wrap_up,
+                    call,
+                    corrected,
+                } if event.organization_id == org
+                    && wrap_up.campaign_id.as_deref() == Some(id.as_str()) =>
+                {
+                    Some(WrapUpEvent {
+                        wrap_up: *wrap_up,
+                        call: *call,
+                        corrected,
+                        at: event.at,
+                    })
+                }
+                _ => None,
+            };
+            async move { out }
+        }))
     }
 
     /// A campaign's figures: now, then whenever they change.

@@ -91,7 +91,8 @@ impl DirectorySubscription {
                     EventKind::ImportProgress { .. }
                     | EventKind::Presence(_)
                     | EventKind::Call { .. }
-                    | EventKind::CampaignStats { .. } => return None,
+                    | EventKind::CampaignStats { .. }
+                    | EventKind::WrapUp { .. } => return None,
                     EventKind::UserChanged { user_id } => {
                         (DirectoryChange::UserChanged, Some(user_id), None)
                     }

@@ -84,62 +84,74 @@ macro_rules! on_list {
     };
 }
 
-/// Put a number on a list; false when it already was there.
-pub async fn add(db: &Db, list: List, e: &NewEntry<'_>, audit: AuditEntry) -> StoreResult<bool> {
-    let id = super::new_id();
-    let now = super::now();
-    with_tx!(db, |conn| {
-        let n = match list {
+/// Put a number on a list on `$conn`, inside the caller's transaction:
+/// the rows added (0 when it was already there). Shared by [`add`] and the
+/// wrap-up, which writes its marks with the wrap-up itself.
+macro_rules! insert_entry {
+    ($conn:expr, $list:expr, $e:expr, $id:expr, $now:expr) => {{
+        use $crate::store::lists::List;
+        use $crate::store::schema::{dnc_entries, dnt_entries, invalid_numbers};
+        match $list {
             List::DoNotCall => {
                 diesel::insert_into(dnc_entries::table)
                     .values((
-                        dnc_entries::id.eq(&id),
-                        dnc_entries::organization_id.eq(e.organization_id),
-                        dnc_entries::phone.eq(e.phone),
-                        dnc_entries::source.eq(e.source),
-                        dnc_entries::reason.eq(e.reason),
-                        dnc_entries::created_by.eq(e.created_by),
-                        dnc_entries::created_at.eq(now),
+                        dnc_entries::id.eq(&$id),
+                        dnc_entries::organization_id.eq($e.organization_id),
+                        dnc_entries::phone.eq($e.phone),
+                        dnc_entries::source.eq($e.source),
+                        dnc_entries::reason.eq($e.reason),
+                        dnc_entries::created_by.eq($e.created_by),
+                        dnc_entries::created_at.eq($now),
                     ))
                     .on_conflict((dnc_entries::organization_id, dnc_entries::phone))
                     .do_nothing()
-                    .execute(conn)
+                    .execute($conn)
                     .await?
             }
             List::DoNotText => {
                 diesel::insert_into(dnt_entries::table)
                     .values((
-                        dnt_entries::id.eq(&id),
-                        dnt_entries::organization_id.eq(e.organization_id),
-                        dnt_entries::phone.eq(e.phone),
-                        dnt_entries::source.eq(e.source),
-                        dnt_entries::reason.eq(e.reason),
-                        dnt_entries::created_by.eq(e.created_by),
-                        dnt_entries::created_at.eq(now),
+                        dnt_entries::id.eq(&$id),
+                        dnt_entries::organization_id.eq($e.organization_id),
+                        dnt_entries::phone.eq($e.phone),
+                        dnt_entries::source.eq($e.source),
+                        dnt_entries::reason.eq($e.reason),
+                        dnt_entries::created_by.eq($e.created_by),
+                        dnt_entries::created_at.eq($now),
                     ))
                     .on_conflict((dnt_entries::organization_id, dnt_entries::phone))
                     .do_nothing()
-                    .execute(conn)
+                    .execute($conn)
                     .await?
             }
             List::Invalid => {
                 diesel::insert_into(invalid_numbers::table)
                     .values((
-                        invalid_numbers::id.eq(&id),
-                        invalid_numbers::organization_id.eq(e.organization_id),
-                        invalid_numbers::phone.eq(e.phone),
-                        invalid_numbers::kind.eq(e.invalid_kind.unwrap_or("OTHER")),
-                        invalid_numbers::source.eq(e.source),
-                        invalid_numbers::reason.eq(e.reason),
-                        invalid_numbers::created_by.eq(e.created_by),
-                        invalid_numbers::created_at.eq(now),
+                        invalid_numbers::id.eq(&$id),
+                        invalid_numbers::organization_id.eq($e.organization_id),
+                        invalid_numbers::phone.eq($e.phone),
+                        invalid_numbers::kind.eq($e.invalid_kind.unwrap_or("OTHER")),
+                        invalid_numbers::source.eq($e.source),
+                        invalid_numbers::reason.eq($e.reason),
+                        invalid_numbers::created_by.eq($e.created_by),
+                        invalid_numbers::created_at.eq($now),
                     ))
                     .on_conflict((invalid_numbers::organization_id, invalid_numbers::phone))
                     .do_nothing()
-                    .execute(conn)
+                    .execute($conn)
                     .await?
             }
-        };
+        }
+    }};
+}
+pub(crate) use insert_entry;
+
+/// Put a number on a list; false when it already was there.
+pub async fn add(db: &Db, list: List, e: &NewEntry<'_>, audit: AuditEntry) -> StoreResult<bool> {
+    let id = super::new_id();
+    let now = super::now();
+    with_tx!(db, |conn| {
+        let n = insert_entry!(conn, list, e, id, now);
         if n > 0 {
             audit_log_insert!(conn, &audit);
         }

@@ -204,7 +204,7 @@ pub struct Presence {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = wrap_ups)]
 pub struct WrapUp {
     pub id: String,
@@ -217,4 +217,13 @@ pub struct WrapUp {
     pub notes: String,
     pub automatic: bool,
     pub created_at: NaiveDateTime,
+    pub do_not_call: bool,
+    pub do_not_text: bool,
+    /// WRONG_NUMBER, DISCONNECTED or OTHER.
+    pub invalid_number: Option<String>,
+    pub callback_at: Option<NaiveDateTime>,
+    pub callback_agent_id: Option<String>,
+    /// When last corrected (none: never).
+    pub updated_at: Option<NaiveDateTime>,
+    pub corrections: i32,
 }

@@ -285,6 +285,13 @@ diesel::table! {
         notes -> Text,
         automatic -> Bool,
         created_at -> Timestamp,
+        do_not_call -> Bool,
+        do_not_text -> Bool,
+        invalid_number -> Nullable<Text>,
+        callback_at -> Nullable<Timestamp>,
+        callback_agent_id -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
+        corrections -> Integer,
     }
 }
 

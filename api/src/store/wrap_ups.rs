@@ -1,13 +1,37 @@
-//! Wrap-ups: the agent's disposition and notes for a call, written with
-//! the lead's next status and the agent's presence in one transaction.
+//! Wrap-ups: the agent's disposition, notes and marks for a call, written
+//! with the lead's next status, the list entries the marks make (DNC, DNT,
+//! invalid) and the agent's presence in one transaction — never half.
+//! Corrections within the edit window update it, audited.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::calls::LeadWrite;
-use super::models::{Presence, WrapUp};
+use super::lists::{List, NewEntry, insert_entry};
+use super::models::{AuditEntry, Presence, WrapUp};
 use super::schema::{agent_presence, leads, wrap_ups};
-use super::{Db, StoreResult, with_conn, with_tx};
+use super::{Db, StoreResult, audit_log_insert, with_conn, with_tx};
+
+/// A list entry a wrap-up's mark makes, with its audit entry.
+pub struct Mark<'a> {
+    pub list: List,
+    pub entry: NewEntry<'a>,
+    pub audit: AuditEntry,
+}
+
+macro_rules! lead_update {
+    ($conn:expr, $l:expr, $at:expr) => {
+        diesel::update(leads::table.find(&$l.lead_id))
+            .set((
+                leads::status.eq(&$l.status),
+                leads::not_before.eq($l.not_before),
+                leads::callback_agent_id.eq(&$l.callback_agent_id),
+                leads::updated_at.eq($at),
+            ))
+            .execute($conn)
+            .await?
+    };
+}
 
 pub async fn for_call(db: &Db, call_id: &str) -> StoreResult<Option<WrapUp>> {
     with_conn!(db, |conn| {
@@ -20,12 +44,13 @@ pub async fn for_call(db: &Db, call_id: &str) -> StoreResult<Option<WrapUp>> {
     })
 }
 
-/// Store the wrap-up, the lead's next status (when given) and the agent's
-/// presence together.
+/// Store the wrap-up, the lead's next status (when given), the lists its
+/// marks put the number on, and the agent's presence together.
 pub async fn submit(
     db: &Db,
     w: &WrapUp,
     lead: Option<&LeadWrite>,
+    marks: &[Mark<'_>],
     presence: &Presence,
 ) -> StoreResult<()> {
     with_tx!(db, |conn| {
@@ -34,15 +59,13 @@ pub async fn submit(
             .execute(conn)
             .await?;
         if let Some(l) = lead {
-            diesel::update(leads::table.find(&l.lead_id))
-                .set((
-                    leads::status.eq(&l.status),
-                    leads::not_before.eq(l.not_before),
-                    leads::callback_agent_id.eq(&l.callback_agent_id),
-                    leads::updated_at.eq(w.created_at),
-                ))
-                .execute(conn)
-                .await?;
+            lead_update!(conn, l, w.created_at);
+        }
+        for m in marks {
+            let id = super::new_id();
+            if insert_entry!(conn, m.list, m.entry, id, w.created_at) > 0 {
+                audit_log_insert!(conn, &m.audit);
+            }
         }
         diesel::insert_into(agent_presence::table)
             .values(presence)
@@ -51,6 +74,33 @@ pub async fn submit(
             .set(presence)
             .execute(conn)
             .await?;
+        Ok(())
+    })
+}
+
+/// A correction: the new disposition and notes (and the lead's status
+/// they imply, when given), audited.
+pub async fn correct(
+    db: &Db,
+    w: &WrapUp,
+    lead: Option<&LeadWrite>,
+    audit: &AuditEntry,
+) -> StoreResult<()> {
+    let at = w.updated_at.unwrap_or(w.created_at);
+    with_tx!(db, |conn| {
+        diesel::update(wrap_ups::table.find(&w.id))
+            .set((
+                wrap_ups::disposition_code.eq(&w.disposition_code),
+                wrap_ups::notes.eq(&w.notes),
+                wrap_ups::updated_at.eq(w.updated_at),
+                wrap_ups::corrections.eq(w.corrections),
+            ))
+            .execute(conn)
+            .await?;
+        if let Some(l) = lead {
+            lead_update!(conn, l, at);
+        }
+        audit_log_insert!(conn, audit);
         Ok(())
     })
 }

@@ -57,6 +57,8 @@ pub struct EngineConfig {
     pub session_grace: Duration,
     /// How often running campaigns are paced.
     pub pace_every: Duration,
+    /// How long after submitting an agent may correct a wrap-up.
+    pub wrap_up_edit_window: Duration,
     /// At most this many calls are placed (or offered) per campaign in one
     /// pass; a bigger decision continues in the next pass, after whatever
     /// fell due meanwhile (live answers are never stuck behind a burst).
@@ -70,6 +72,7 @@ impl Default for EngineConfig {
         EngineConfig {
             session_grace: Duration::seconds(30),
             pace_every: Duration::seconds(1),
+            wrap_up_edit_window: Duration::minutes(5),
             pace_chunk: 1,
             latency_probe: None,
         }
@@ -181,7 +184,7 @@ pub(crate) enum Command {
     },
 }
 
-pub use wrapup::WrapUpSubmission;
+pub use wrapup::{MAX_NOTES, WrapUpSubmission};
 
 /// The sink the media provider emits into: the engine's timeline.
 pub(crate) struct TimelineSink {

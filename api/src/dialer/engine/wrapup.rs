@@ -1,33 +1,73 @@
-//! The wrap-up that closes the loop (minimal here; the wrap-up issue
-//! completes it): the agent's disposition and notes, or the automatic one
-//! when the campaign's wrap-up limit passes; the lead's next status, the
-//! wrap-up and the agent's presence written together.
+//! The wrap-up that closes the loop: the agent's disposition, notes and
+//! marks (Do-Not-Call, Do-Not-Text, invalid number) and callback, or the
+//! automatic disposition when the campaign's wrap-up limit passes. The
+//! wrap-up, the lead's next status, the list entries and the agent's
+//! presence are written together; a DNC or invalid mark also withdraws
+//! any call to the number not yet placed, in every campaign of the
+//! organization. Retrying the same submission returns the stored wrap-up;
+//! a different one within the edit window is a correction (audited), after
+//! it a `CONFLICT`.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::calls::{CallStep, ts};
 use super::{EngineError, EngineResult, State, conflict};
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
+use crate::domain::call::{CallOutcome, CallState};
 use crate::domain::campaign::{
     AttemptOutcome, CampaignSettings, DispositionCategory, after_attempt,
 };
 use crate::domain::eligibility::LeadStatus;
 use crate::events::EventKind;
-use crate::store::{self, calls::LeadWrite, models};
+use crate::store::{self, calls::LeadWrite, lists::List, models, wrap_ups::Mark};
 
 pub const MAX_NOTES: usize = 4000;
 /// The automatic disposition recorded when the wrap-up limit passes.
 pub const AUTO_DISPOSITION: &str = "NO_DISPOSITION";
 
-/// A minimal wrap-up (the wrap-up issue completes it).
-#[derive(Debug, Clone)]
+/// What the agent submits.
+#[derive(Debug, Clone, PartialEq)]
 pub struct WrapUpSubmission {
     pub call_id: String,
     pub disposition_code: String,
     pub notes: String,
+    pub do_not_call: bool,
+    pub do_not_text: bool,
+    /// WRONG_NUMBER, DISCONNECTED or OTHER.
+    pub invalid_number: Option<String>,
     pub callback_at: Option<DateTime<Utc>>,
     pub callback_agent_id: Option<String>,
     pub next_status: AgentStatus,
+}
+
+impl WrapUpSubmission {
+    /// The automatic one for a passed wrap-up limit.
+    fn automatic(call_id: &str) -> Self {
+        WrapUpSubmission {
+            call_id: call_id.to_owned(),
+            disposition_code: AUTO_DISPOSITION.into(),
+            notes: String::new(),
+            do_not_call: false,
+            do_not_text: false,
+            invalid_number: None,
+            callback_at: None,
+            callback_agent_id: None,
+            next_status: AgentStatus::Available,
+        }
+    }
+
+    /// Whether it says what `w` already says (a retry, not a correction).
+    fn same_as(&self, w: &models::WrapUp) -> bool {
+        self.disposition_code == w.disposition_code && self.notes == w.notes && self.same_marks(w)
+    }
+
+    fn same_marks(&self, w: &models::WrapUp) -> bool {
+        self.do_not_call == w.do_not_call
+            && self.do_not_text == w.do_not_text
+            && self.invalid_number == w.invalid_number
+            && self.callback_at.map(ts) == w.callback_at
+            && self.callback_agent_id == w.callback_agent_id
+    }
 }
 
 impl State {
@@ -42,20 +82,9 @@ impl State {
         if !owed {
             return Ok(());
         }
-        self.record_wrap_up(
-            agent_id,
-            WrapUpSubmission {
-                call_id: call_id.to_owned(),
-                disposition_code: AUTO_DISPOSITION.into(),
-                notes: String::new(),
-                callback_at: None,
-                callback_agent_id: None,
-                next_status: AgentStatus::Available,
-            },
-            true,
-        )
-        .await
-        .map(|_| ())
+        self.record_wrap_up(agent_id, WrapUpSubmission::automatic(call_id), true)
+            .await
+            .map(|_| ())
     }
 
     pub(crate) async fn submit_wrap_up(
@@ -69,18 +98,115 @@ impl State {
                 message: format!("must be at most {MAX_NOTES} characters"),
             });
         }
-        // The same submission retried returns the stored wrap-up.
+        // The same submission retried returns the stored wrap-up; a
+        // different one is a correction.
         if let Some(existing) = store::wrap_ups::for_call(&self.db, &s.call_id).await? {
-            if existing.agent_id == agent_id
-                && existing.disposition_code == s.disposition_code
-                && existing.notes == s.notes
-            {
-                let view = self.view(agent_id).ok_or(EngineError::NotFound("agent"))?;
+            if existing.agent_id != agent_id {
+                return Err(conflict(
+                    "this call's wrap-up was submitted by someone else",
+                ));
+            }
+            let view = self
+                .known_view(agent_id)
+                .await
+                .ok_or(EngineError::NotFound("agent"))?;
+            if s.same_as(&existing) {
                 return Ok((existing, view));
             }
-            return Err(conflict("this call's wrap-up is already submitted"));
+            let wrap = self.correct_wrap_up(existing, &s).await?;
+            return Ok((wrap, view));
         }
         self.record_wrap_up(agent_id, s, false).await
+    }
+
+    /// A different disposition or notes for a wrap-up already stored:
+    /// within the edit window it replaces them (audited, and the lead's
+    /// next status follows the new disposition unless the lead is being
+    /// dialed again); after it, `CONFLICT`.
+    async fn correct_wrap_up(
+        &mut self,
+        existing: models::WrapUp,
+        s: &WrapUpSubmission,
+    ) -> EngineResult<models::WrapUp> {
+        let now = self.clock.now();
+        let closes = existing.created_at.and_utc() + self.config.wrap_up_edit_window;
+        if now > closes {
+            return Err(conflict(format!(
+                "this call's wrap-up can no longer be corrected: the edit window closed at {}",
+                closes.format("%H:%M:%S UTC")
+            )));
+        }
+        if !s.same_marks(&existing) {
+            return Err(EngineError::Validation {
+                field: "doNotCall",
+                message: "a correction changes the disposition and notes only; \
+                          Do-Not-Call, Do-Not-Text, invalid and callback marks are kept \
+                          (change the lists instead)"
+                    .into(),
+            });
+        }
+        let call = store::calls::get(&self.db, &existing.call_id)
+            .await?
+            .ok_or(EngineError::NotFound("call"))?;
+        let settings = self.settings_of_call(&call).await?;
+        let lead_write = match (&call.lead_id, &settings) {
+            (Some(lead_id), Some(settings)) => match store::leads::get(&self.db, lead_id).await? {
+                Some(lead) if lead.status != LeadStatus::Dialing.as_str() => {
+                    Some(lead_after_disposition(&lead, settings, s, false, now)?)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if lead_write.is_none()
+            && let Some(settings) = &settings
+        {
+            check_disposition(settings, &s.disposition_code)?;
+        }
+        let before = serde_json::json!({
+            "dispositionCode": existing.disposition_code,
+            "notes": existing.notes,
+        });
+        let mut wrap = existing;
+        wrap.disposition_code = s.disposition_code.clone();
+        wrap.notes = s.notes.clone();
+        wrap.automatic = false;
+        wrap.updated_at = Some(ts(now));
+        wrap.corrections += 1;
+        let audit = store::audit::entry(
+            &wrap.organization_id,
+            Some(&wrap.agent_id),
+            "wrap_up.correct",
+            &wrap.id,
+            serde_json::json!({
+                "before": before,
+                "after": {"dispositionCode": wrap.disposition_code, "notes": wrap.notes},
+            })
+            .to_string(),
+        );
+        store::wrap_ups::correct(&self.db, &wrap, lead_write.as_ref(), &audit).await?;
+        self.publish(
+            &wrap.organization_id,
+            EventKind::WrapUp {
+                wrap_up: Box::new(wrap.clone()),
+                call: Box::new(call),
+                corrected: true,
+            },
+        );
+        Ok(wrap)
+    }
+
+    async fn settings_of_call(
+        &self,
+        call: &models::Call,
+    ) -> EngineResult<Option<CampaignSettings>> {
+        Ok(match &call.campaign_id {
+            Some(id) => match store::campaigns::get(&self.db, id).await? {
+                Some(c) => Some(store::campaigns::settings_of(&c)?),
+                None => None,
+            },
+            None => None,
+        })
     }
 
     pub(crate) async fn record_wrap_up(
@@ -105,13 +231,7 @@ impl State {
         let call = store::calls::get(&self.db, &s.call_id)
             .await?
             .ok_or(EngineError::NotFound("call"))?;
-        let settings = match &call.campaign_id {
-            Some(id) => match store::campaigns::get(&self.db, id).await? {
-                Some(c) => Some(store::campaigns::settings_of(&c)?),
-                None => None,
-            },
-            None => None,
-        };
+        let settings = self.settings_of_call(&call).await?;
         let lead_write = match (&call.lead_id, &settings) {
             (Some(lead_id), Some(settings)) => {
                 let lead = store::leads::get(&self.db, lead_id).await?;
@@ -143,7 +263,52 @@ impl State {
             notes: s.notes.clone(),
             automatic,
             created_at: ts(now),
+            do_not_call: s.do_not_call,
+            do_not_text: s.do_not_text,
+            invalid_number: s.invalid_number.clone(),
+            callback_at: s.callback_at.map(ts),
+            callback_agent_id: s.callback_agent_id.clone(),
+            updated_at: None,
+            corrections: 0,
         };
+        let reason = format!("marked at wrap-up of call {}", call.id);
+        let mut marks: Vec<Mark<'_>> = Vec::new();
+        let mut mark = |list: List, kind: Option<&'static str>| {
+            marks.push(Mark {
+                list,
+                entry: store::lists::NewEntry {
+                    organization_id: &call.organization_id,
+                    phone: &call.phone,
+                    invalid_kind: kind,
+                    source: "WRAP_UP",
+                    reason: &reason,
+                    created_by: Some(agent_id),
+                },
+                audit: store::audit::entry(
+                    &call.organization_id,
+                    Some(agent_id),
+                    &format!("list.{}.add", list.as_str().to_lowercase()),
+                    &call.phone,
+                    reason.clone(),
+                ),
+            })
+        };
+        if s.do_not_call {
+            mark(List::DoNotCall, None);
+        }
+        if s.do_not_text {
+            mark(List::DoNotText, None);
+        }
+        if let Some(kind) = s.invalid_number.as_deref() {
+            mark(
+                List::Invalid,
+                Some(match kind {
+                    "WRONG_NUMBER" => "WRONG_NUMBER",
+                    "DISCONNECTED" => "DISCONNECTED",
+                    _ => "OTHER",
+                }),
+            );
+        }
         let agent = self
             .agents
             .get_mut(agent_id)
@@ -166,9 +331,16 @@ impl State {
             pending_wrap_up_call_id: None,
             updated_at: ts(now),
         };
-        if let Err(e) = store::wrap_ups::submit(&self.db, &wrap, lead_write.as_ref(), &row).await {
+        if let Err(e) =
+            store::wrap_ups::submit(&self.db, &wrap, lead_write.as_ref(), &marks, &row).await
+        {
             self.agents.insert(agent_id.to_owned(), before);
             return Err(e.into());
+        }
+        drop(marks);
+        if s.do_not_call || s.invalid_number.is_some() {
+            self.withdraw_calls_to(&call.organization_id, &call.phone)
+                .await?;
         }
         self.sync_pinned_leg(agent_id)?;
         let view = self.view(agent_id).ok_or(EngineError::NotFound("agent"))?;
@@ -177,6 +349,14 @@ impl State {
             EventKind::Presence(Box::new(view.clone())),
         );
         let org = call.organization_id.clone();
+        self.publish(
+            &org,
+            EventKind::WrapUp {
+                wrap_up: Box::new(wrap.clone()),
+                call: Box::new(call.clone()),
+                corrected: false,
+            },
+        );
         self.publish(
             &org,
             EventKind::Call {
@@ -198,6 +378,57 @@ impl State {
         }
         Ok((wrap, view))
     }
+}
+
+impl State {
+    /// A number just put on the DNC or invalid list: calls to it that are
+    /// claimed but not placed (preview offers) in any campaign of the
+    /// organization are withdrawn. (Claimed leads not yet offered are
+    /// stopped by the check right before dialing.)
+    async fn withdraw_calls_to(&mut self, organization_id: &str, phone: &str) -> EngineResult<()> {
+        let offered: Vec<String> = self
+            .calls
+            .values()
+            .filter(|c| {
+                c.row.organization_id == organization_id
+                    && c.row.phone == phone
+                    && c.row.state == CallState::Offered.as_str()
+            })
+            .map(|c| c.row.id.clone())
+            .collect();
+        for call_id in offered {
+            self.end(
+                &call_id,
+                CallOutcome::NotDialed,
+                Some("withdrawn: the number was marked at another call's wrap-up".into()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The disposition `code` of the campaign's set.
+fn check_disposition<'a>(
+    settings: &'a CampaignSettings,
+    code: &str,
+) -> EngineResult<&'a crate::domain::campaign::Disposition> {
+    settings
+        .dispositions
+        .iter()
+        .find(|d| d.code == code)
+        .ok_or_else(|| EngineError::Validation {
+            field: "dispositionCode",
+            message: format!(
+                "is not in the campaign's set ({})",
+                settings
+                    .dispositions
+                    .iter()
+                    .map(|d| d.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
 }
 
 /// The lead's status after the agent's disposition.
@@ -264,22 +495,11 @@ fn lead_after_disposition(
         );
         return Ok(write(status, at, None));
     }
-    let disposition = settings
-        .dispositions
-        .iter()
-        .find(|d| d.code == s.disposition_code)
-        .ok_or_else(|| EngineError::Validation {
-            field: "dispositionCode",
-            message: format!(
-                "is not in the campaign's set ({})",
-                settings
-                    .dispositions
-                    .iter()
-                    .map(|d| d.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })?;
+    let disposition = check_disposition(settings, &s.disposition_code)?;
+    // A number now on the DNC or invalid list is never dialed again.
+    if s.do_not_call || s.invalid_number.is_some() {
+        return Ok(write(LeadStatus::Finished, None, None));
+    }
     if disposition.ends_lead
         || lead.attempts >= i32::try_from(settings.max_attempts).unwrap_or(i32::MAX)
     {

@@ -1,0 +1,220 @@
+//! The full wrap-up through the API on both backends: DNC / DNT / invalid
+//! marks written with the wrap-up and taking effect at once for every
+//! campaign of the organization, retries that create nothing, someone
+//! else's call refused, corrections inside the edit window audited and
+//! refused after it.
+
+use pinline_tests::dialer::{Floor, lead};
+use pinline_tests::{Backend, engine_tests};
+use serde_json::{Value, json};
+
+engine_tests!(
+    a_dnc_mark_stops_the_number_in_every_campaign_and_a_retry_creates_nothing,
+    do_not_text_is_kept_but_blocks_no_call,
+    corrections_are_audited_inside_the_edit_window_and_refused_after,
+);
+
+const SUBMIT: &str = "mutation($i:SubmitWrapUpInput!){submitWrapUp(input:$i){wrapUp{id dispositionCode notes doNotCall doNotText invalidNumber corrections automatic} presence{status}}}";
+
+/// Agent 0 takes one human call from the floor's campaign and hangs up.
+async fn one_call(f: &mut Floor) -> String {
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(4).await;
+    let call = f.active_call(0).await;
+    let id = call["id"].as_str().expect("a connected call").to_owned();
+    f.agent_ok(
+        0,
+        "mutation($c:ID!){hangUp(input:{callId:$c})}",
+        json!({"c": id}),
+    )
+    .await;
+    f.advance(1).await;
+    assert_eq!(f.presence(0).await["status"], "WRAP_UP");
+    id
+}
+
+/// A second campaign of the organization with the given lead, running in
+/// place of the floor's (paused: one runs per contact center).
+async fn second_campaign_lead(f: &Floor, phone: &str) -> String {
+    let c = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+            json!({"i": {"contactCenterId": f.cc, "name": "Second", "callerId": "+14155550100"}}),
+        )
+        .await["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .expect("campaign")
+        .to_owned();
+    f.srv
+        .ok(
+            Some(&f.sup),
+            "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
+            json!({"i": {"campaignId": c, "leads": [lead(phone, "human", 1, 5)]}}),
+        )
+        .await;
+    for (m, id) in [("pauseCampaign", &f.campaign), ("startCampaign", &c)] {
+        f.srv
+            .ok(
+                Some(&f.sup),
+                &format!("mutation($c:ID!){{{m}(input:{{campaignId:$c}}){{campaign{{state}}}}}}"),
+                json!({"c": id}),
+            )
+            .await;
+    }
+    let leads = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!){leads(campaignId:$c){edges{node{id}}}}",
+            json!({"c": c}),
+        )
+        .await;
+    leads["leads"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("lead")
+        .to_owned()
+}
+
+async fn a_dnc_mark_stops_the_number_in_every_campaign_and_a_retry_creates_nothing(
+    backend: Backend,
+) {
+    let phone = "+12025550301";
+    let mut f = Floor::new(backend, json!({}), vec![lead(phone, "human", 1, 600)], 2).await;
+    let call = one_call(&mut f).await;
+    // Someone else's call: not theirs to see.
+    let input = json!({"callId": call, "dispositionCode": "NOT_INTERESTED", "notes": "<b>stop</b> calling", "doNotCall": true});
+    assert_eq!(
+        f.agent_err(1, SUBMIT, json!({"i": input})).await,
+        "NOT_FOUND"
+    );
+    let first = f.agent_ok(0, SUBMIT, json!({"i": input})).await["submitWrapUp"].clone();
+    assert_eq!(first["wrapUp"]["doNotCall"], true);
+    assert_eq!(
+        first["wrapUp"]["notes"], "<b>stop</b> calling",
+        "stored as given"
+    );
+    assert_eq!(first["presence"]["status"], "AVAILABLE");
+    // The same submission again: the same wrap-up, nothing new.
+    let again = f.agent_ok(0, SUBMIT, json!({"i": input})).await["submitWrapUp"].clone();
+    assert_eq!(again["wrapUp"], first["wrapUp"]);
+    let c = f.call(&call).await;
+    assert_eq!(c["wrapUp"]["dispositionCode"], "NOT_INTERESTED");
+    // On the list, the lead finished, and refused in another campaign.
+    let entries = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($p:String!){listEntries(list:DO_NOT_CALL,search:$p){edges{node{phone}}}}",
+            json!({"p": phone}),
+        )
+        .await;
+    assert_eq!(
+        entries["listEntries"]["edges"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let l = f.lead_by_phone(phone).await;
+    assert_eq!(l["status"], "FINISHED", "{l}");
+    let other = second_campaign_lead(&f, phone).await;
+    assert_eq!(f.verdict(&other).await, "DNC");
+    f.finish().await;
+}
+
+async fn do_not_text_is_kept_but_blocks_no_call(backend: Backend) {
+    let phone = "+12025550302";
+    let mut f = Floor::new(backend, json!({}), vec![lead(phone, "human", 1, 600)], 1).await;
+    let call = one_call(&mut f).await;
+    let w = f
+        .agent_ok(
+            0,
+            SUBMIT,
+            json!({"i": {"callId": call, "dispositionCode": "CALL_BACK", "doNotText": true}}),
+        )
+        .await;
+    assert_eq!(w["submitWrapUp"]["wrapUp"]["doNotText"], true);
+    let l = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!){leads(campaignId:$c){edges{node{phone doNotText status}}}}",
+            json!({"c": f.campaign}),
+        )
+        .await;
+    assert_eq!(l["leads"]["edges"][0]["node"]["doNotText"], true, "{l}");
+    assert_ne!(l["leads"]["edges"][0]["node"]["status"], "FINISHED");
+    let other = second_campaign_lead(&f, phone).await;
+    let reason = f.verdict(&other).await;
+    assert_ne!(reason, "DNC");
+    assert_ne!(reason, "INVALID");
+    f.finish().await;
+}
+
+async fn corrections_are_audited_inside_the_edit_window_and_refused_after(backend: Backend) {
+    let mut f = Floor::new(
+        backend,
+        json!({}),
+        vec![lead("+12025550303", "human", 1, 600)],
+        1,
+    )
+    .await;
+    let call = one_call(&mut f).await;
+    let submit = |code: &str, notes: &str| json!({"i": {"callId": call, "dispositionCode": code, "notes": notes}});
+    let first = f
+        .agent_ok(0, SUBMIT, submit("CALL_BACK", "try later"))
+        .await;
+    let id = first["submitWrapUp"]["wrapUp"]["id"].clone();
+    f.advance(120).await;
+    let fixed = f
+        .agent_ok(0, SUBMIT, submit("NOT_INTERESTED", "said no"))
+        .await["submitWrapUp"]["wrapUp"]
+        .clone();
+    assert_eq!(fixed["id"], id, "the same wrap-up, corrected");
+    assert_eq!(
+        (
+            fixed["dispositionCode"].as_str(),
+            fixed["corrections"].as_i64()
+        ),
+        (Some("NOT_INTERESTED"), Some(1))
+    );
+    // The correction's disposition decides the lead: NOT_INTERESTED ends it.
+    assert_eq!(f.lead_by_phone("+12025550303").await["status"], "FINISHED");
+    // A correction cannot change the marks.
+    let marks = json!({"i": {"callId": call, "dispositionCode": "NOT_INTERESTED", "notes": "said no", "doNotCall": true}});
+    assert_eq!(f.agent_err(0, SUBMIT, marks).await, "VALIDATION");
+    // Audited, with before and after.
+    let admin = f.srv.login_demo("admin").await;
+    let log = f
+        .srv
+        .ok(
+            Some(&admin),
+            "{ auditLog(first: 50) { edges { node { action subjectId detail } } } }",
+            json!({}),
+        )
+        .await;
+    let entry = log["auditLog"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| n["action"] == "wrap_up.correct")
+        .cloned()
+        .expect("a wrap_up.correct entry");
+    assert_eq!(entry["subjectId"], id);
+    let detail: Value =
+        serde_json::from_str(entry["detail"].as_str().expect("detail")).expect("json");
+    assert_eq!(detail["before"]["dispositionCode"], "CALL_BACK");
+    assert_eq!(detail["after"]["notes"], "said no");
+    // After the 5-minute window: CONFLICT, nothing changed.
+    f.advance(4 * 60).await;
+    assert_eq!(
+        f.agent_err(0, SUBMIT, submit("INTERESTED", "")).await,
+        "CONFLICT"
+    );
+    assert_eq!(
+        f.call(&call).await["wrapUp"]["dispositionCode"],
+        "NOT_INTERESTED"
+    );
+    f.finish().await;
+}
