@@ -208,9 +208,10 @@ pub fn demo_leads() -> Vec<LeadInput> {
         .collect();
     for (z, (zone, prefix, first_number)) in DEMO_ZONES.iter().enumerate() {
         for i in 0..DEMO_WORLD_LEADS_PER_ZONE {
-            let k = z * 16 + i as usize;
+            let k = (z as u32 * DEMO_WORLD_LEADS_PER_ZONE + i) as usize;
             let number = first_number + i;
-            // Pad the local part to the width of the zone's first number.
+            // Pad to the width of the zone's first number (at least the
+            // four digits of a NANP line number: 110 → 0110).
             let width = first_number.to_string().len().max(4);
             leads.push(LeadInput {
                 phone: format!("{prefix}{number:0width$}"),

@@ -134,16 +134,9 @@ async fn do_not_text_is_kept_but_blocks_no_call(backend: Backend) {
         )
         .await;
     assert_eq!(w["submitWrapUp"]["wrapUp"]["doNotText"], true);
-    let l = f
-        .srv
-        .ok(
-            Some(&f.sup),
-            "query($c:ID!){leads(campaignId:$c){edges{node{phone doNotText status}}}}",
-            json!({"c": f.campaign}),
-        )
-        .await;
-    assert_eq!(l["leads"]["edges"][0]["node"]["doNotText"], true, "{l}");
-    assert_ne!(l["leads"]["edges"][0]["node"]["status"], "FINISHED");
+    let l = f.lead_by_phone(phone).await;
+    assert_eq!(l["doNotText"], true, "{l}");
+    assert_ne!(l["status"], "FINISHED");
     let other = second_campaign_lead(&f, phone).await;
     let reason = f.verdict(&other).await;
     assert_ne!(reason, "DNC");

@@ -267,7 +267,7 @@ impl Floor {
             .srv
             .ok(
                 Some(&self.sup),
-                "query($c:ID!){leads(campaignId:$c,first:100){edges{node{id phone status attempts lastOutcome notBefore}}}}",
+                "query($c:ID!){leads(campaignId:$c,first:100){edges{node{id phone status attempts lastOutcome notBefore doNotText}}}}",
                 json!({"c": self.campaign}),
             )
             .await;

@@ -294,6 +294,18 @@ impl CampaignSettings {
             safe_harbor_message: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
         }
     }
+
+    /// The disposition `code` of the campaign's set, or why not (naming the
+    /// set).
+    pub fn disposition(&self, code: &str) -> Result<&Disposition, String> {
+        self.dispositions
+            .iter()
+            .find(|d| d.code == code)
+            .ok_or_else(|| {
+                let codes: Vec<&str> = self.dispositions.iter().map(|d| d.code.as_str()).collect();
+                format!("is not in the campaign's set ({})", codes.join(", "))
+            })
+    }
 }
 
 fn field(field: &'static str, message: impl Into<String>) -> FieldError {

@@ -9,3 +9,4 @@ pub mod identity;
 pub mod lead;
 pub mod phone;
 pub mod window;
+pub mod wrap_up;

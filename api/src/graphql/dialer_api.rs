@@ -418,15 +418,6 @@ impl DialerMutation {
         if code.is_empty() {
             return Err(ApiError::validation("dispositionCode", "is required"));
         }
-        if input.notes.chars().count() > crate::dialer::engine::MAX_NOTES {
-            return Err(ApiError::validation(
-                "notes",
-                format!(
-                    "must be at most {} characters",
-                    crate::dialer::engine::MAX_NOTES
-                ),
-            ));
-        }
         let callback_agent_id = match input.callback_agent_id {
             Some(id) => {
                 let user = access::load_user(app, caller, &id).await?;

@@ -72,7 +72,7 @@ impl Default for EngineConfig {
         EngineConfig {
             session_grace: Duration::seconds(30),
             pace_every: Duration::seconds(1),
-            wrap_up_edit_window: Duration::minutes(5),
+            wrap_up_edit_window: crate::domain::wrap_up::EDIT_WINDOW,
             pace_chunk: 1,
             latency_probe: None,
         }
@@ -184,7 +184,7 @@ pub(crate) enum Command {
     },
 }
 
-pub use wrapup::{MAX_NOTES, WrapUpSubmission};
+pub use wrapup::WrapUpSubmission;
 
 /// The sink the media provider emits into: the engine's timeline.
 pub(crate) struct TimelineSink {

@@ -18,6 +18,7 @@ use crate::domain::campaign::{
     AttemptOutcome, CampaignSettings, DispositionCategory, after_attempt,
 };
 use crate::domain::eligibility::LeadStatus;
+use crate::domain::wrap_up::correction_open;
 use crate::events::EventKind;
 use crate::store::{self, calls::LeadWrite, lists::List, models, wrap_ups::Mark};
 
@@ -129,13 +130,17 @@ impl State {
         s: &WrapUpSubmission,
     ) -> EngineResult<models::WrapUp> {
         let now = self.clock.now();
-        let closes = existing.created_at.and_utc() + self.config.wrap_up_edit_window;
-        if now > closes {
-            return Err(conflict(format!(
+        correction_open(
+            existing.created_at.and_utc(),
+            now,
+            self.config.wrap_up_edit_window,
+        )
+        .map_err(|closes| {
+            conflict(format!(
                 "this call's wrap-up can no longer be corrected: the edit window closed at {}",
                 closes.format("%H:%M:%S UTC")
-            )));
-        }
+            ))
+        })?;
         if !s.same_marks(&existing) {
             return Err(EngineError::Validation {
                 field: "doNotCall",
@@ -149,6 +154,9 @@ impl State {
             .await?
             .ok_or(EngineError::NotFound("call"))?;
         let settings = self.settings_of_call(&call).await?;
+        if let Some(settings) = &settings {
+            check_disposition(settings, &s.disposition_code)?;
+        }
         let lead_write = match (&call.lead_id, &settings) {
             (Some(lead_id), Some(settings)) => match store::leads::get(&self.db, lead_id).await? {
                 Some(lead) if lead.status != LeadStatus::Dialing.as_str() => {
@@ -158,11 +166,6 @@ impl State {
             },
             _ => None,
         };
-        if lead_write.is_none()
-            && let Some(settings) = &settings
-        {
-            check_disposition(settings, &s.disposition_code)?;
-        }
         let before = serde_json::json!({
             "dispositionCode": existing.disposition_code,
             "notes": existing.notes,
@@ -273,13 +276,17 @@ impl State {
         };
         let reason = format!("marked at wrap-up of call {}", call.id);
         let mut marks: Vec<Mark<'_>> = Vec::new();
-        let mut mark = |list: List, kind: Option<&'static str>| {
+        let mut mark = |list: List| {
             marks.push(Mark {
                 list,
                 entry: store::lists::NewEntry {
                     organization_id: &call.organization_id,
                     phone: &call.phone,
-                    invalid_kind: kind,
+                    invalid_kind: if list == List::Invalid {
+                        s.invalid_number.as_deref()
+                    } else {
+                        None
+                    },
                     source: "WRAP_UP",
                     reason: &reason,
                     created_by: Some(agent_id),
@@ -294,20 +301,13 @@ impl State {
             })
         };
         if s.do_not_call {
-            mark(List::DoNotCall, None);
+            mark(List::DoNotCall);
         }
         if s.do_not_text {
-            mark(List::DoNotText, None);
+            mark(List::DoNotText);
         }
-        if let Some(kind) = s.invalid_number.as_deref() {
-            mark(
-                List::Invalid,
-                Some(match kind {
-                    "WRONG_NUMBER" => "WRONG_NUMBER",
-                    "DISCONNECTED" => "DISCONNECTED",
-                    _ => "OTHER",
-                }),
-            );
+        if s.invalid_number.is_some() {
+            mark(List::Invalid);
         }
         let agent = self
             .agents
@@ -408,26 +408,16 @@ impl State {
     }
 }
 
-/// The disposition `code` of the campaign's set.
+/// The disposition `code` of the campaign's set, as a `VALIDATION` error.
 fn check_disposition<'a>(
     settings: &'a CampaignSettings,
     code: &str,
 ) -> EngineResult<&'a crate::domain::campaign::Disposition> {
     settings
-        .dispositions
-        .iter()
-        .find(|d| d.code == code)
-        .ok_or_else(|| EngineError::Validation {
+        .disposition(code)
+        .map_err(|message| EngineError::Validation {
             field: "dispositionCode",
-            message: format!(
-                "is not in the campaign's set ({})",
-                settings
-                    .dispositions
-                    .iter()
-                    .map(|d| d.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            message,
         })
 }
 
