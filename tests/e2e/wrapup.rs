@@ -126,6 +126,10 @@ async fn do_not_text_is_kept_but_blocks_no_call(backend: Backend) {
     let phone = "+12025550302";
     let mut f = Floor::new(backend, json!({}), vec![lead(phone, "human", 1, 600)], 1).await;
     let call = one_call(&mut f).await;
+    // A callback does not excuse a disposition outside the set.
+    let later = (f.srv.app.engine.clock().now() + chrono::Duration::hours(1)).to_rfc3339();
+    let bad = json!({"i": {"callId": call, "dispositionCode": "NOPE", "callbackAt": later}});
+    assert_eq!(f.agent_err(0, SUBMIT, bad).await, "VALIDATION");
     let w = f
         .agent_ok(
             0,

@@ -438,6 +438,20 @@ fn lead_after_disposition(
             abandoned: false,
             callback_agent_id: agent,
         };
+    // The limit passed: retried like an unanswered call.
+    if automatic {
+        let attempts = u32::try_from(lead.attempts).unwrap_or(u32::MAX);
+        let (status, at) = after_attempt(
+            settings,
+            attempts.saturating_sub(1),
+            AttemptOutcome::NoAnswer,
+            now,
+        );
+        return Ok(write(status, at, None));
+    }
+    // The agent's disposition comes from the campaign's set, with a
+    // callback or without.
+    let disposition = check_disposition(settings, &s.disposition_code)?;
     if let Some(at) = s.callback_at {
         if at <= now {
             return Err(EngineError::Validation {
@@ -475,17 +489,6 @@ fn lead_after_disposition(
             s.callback_agent_id.clone(),
         ));
     }
-    if automatic {
-        let attempts = u32::try_from(lead.attempts).unwrap_or(u32::MAX);
-        let (status, at) = after_attempt(
-            settings,
-            attempts.saturating_sub(1),
-            AttemptOutcome::NoAnswer,
-            now,
-        );
-        return Ok(write(status, at, None));
-    }
-    let disposition = check_disposition(settings, &s.disposition_code)?;
     // A number now on the DNC or invalid list is never dialed again.
     if s.do_not_call || s.invalid_number.is_some() {
         return Ok(write(LeadStatus::Finished, None, None));
