@@ -13,6 +13,7 @@ mod engine_props;
 mod engine_ws;
 mod imports;
 mod ops;
+mod reports;
 mod restart;
 mod websocket;
 mod wrapup;

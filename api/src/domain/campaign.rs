@@ -217,6 +217,8 @@ pub struct Disposition {
     /// When not finished: retry after this many minutes (none = the
     /// campaign's no-answer delay).
     pub retry_delay_minutes: Option<u32>,
+    /// Counts as a conversion (a sale, an appointment) in the analytics.
+    pub conversion: bool,
 }
 
 /// The default disposition set of a new campaign.
@@ -227,6 +229,7 @@ pub fn default_dispositions() -> Vec<Disposition> {
         category,
         ends_lead,
         retry_delay_minutes: retry,
+        conversion: code == "INTERESTED",
     };
     use DispositionCategory::*;
     vec![

@@ -8,5 +8,6 @@ pub mod eligibility;
 pub mod identity;
 pub mod lead;
 pub mod phone;
+pub mod report;
 pub mod window;
 pub mod wrap_up;

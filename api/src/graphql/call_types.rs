@@ -425,20 +425,19 @@ pub struct CampaignStats {
 }
 
 pub async fn campaign_stats(app: &crate::app::App, campaign_id: &str) -> ApiResult<CampaignStats> {
-    let now = app.engine.clock().now();
     let (attempts, contacts) = store::calls::totals(&app.db, campaign_id).await?;
-    let since30 = (now - chrono::Duration::days(30)).naive_utc();
-    let midnight = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or(since30);
-    let (a30, ab30) = store::calls::answers_since(&app.db, campaign_id, since30).await?;
-    let (at, abt) = store::calls::answers_since(&app.db, campaign_id, midnight).await?;
+    let zone = match store::campaigns::get(&app.db, campaign_id).await? {
+        Some(c) => super::report_api::contact_center_zone(app, &c.contact_center_id).await?,
+        None => chrono_tz::Tz::UTC,
+    };
+    let (today, d30) = super::report_api::abandon_rates(app, campaign_id, zone).await?;
     let live = app.engine.campaign_live(campaign_id).await?;
-    let rate = |ab: i64, a: i64| if a > 0 { ab as f64 / a as f64 } else { 0.0 };
     Ok(CampaignStats {
         campaign_id: ID(campaign_id.to_owned()),
         attempts,
         contacts,
-        abandon_rate_30d: rate(ab30, a30),
-        abandon_rate_today: rate(abt, at),
+        abandon_rate_30d: d30,
+        abandon_rate_today: today,
         dial_level: live.as_ref().map_or(0.0, |l| l.dial_level),
         agents_available: live.as_ref().map_or(0, |l| l.agents_available),
         calls_in_flight: live.as_ref().map_or(0, |l| l.calls_in_flight),

@@ -80,6 +80,9 @@ pub struct DispositionInput {
     #[graphql(default)]
     pub ends_lead: bool,
     pub retry_delay_minutes: Option<u32>,
+    /// Counts as a conversion in the analytics (a sale, an appointment).
+    #[graphql(default)]
+    pub conversion: bool,
 }
 
 /// Campaign settings; on create, absent fields take the defaults, on update
@@ -284,6 +287,7 @@ fn merge_settings(
                 category: d.category.into(),
                 ends_lead: d.ends_lead,
                 retry_delay_minutes: d.retry_delay_minutes,
+                conversion: d.conversion,
             })
             .collect();
     }

@@ -127,6 +127,8 @@ pub struct Disposition {
     /// The lead is finished after this disposition.
     pub ends_lead: bool,
     pub retry_delay_minutes: Option<u32>,
+    /// Counts as a conversion in the analytics.
+    pub conversion: bool,
 }
 
 #[derive(SimpleObject)]
@@ -219,6 +221,7 @@ impl Campaign {
                 category: d.category.into(),
                 ends_lead: d.ends_lead,
                 retry_delay_minutes: d.retry_delay_minutes,
+                conversion: d.conversion,
             })
             .collect()
     }

@@ -15,6 +15,7 @@ mod imports_api;
 mod lists_api;
 mod live_api;
 mod query;
+pub(crate) mod report_api;
 mod subscription;
 mod types;
 
@@ -33,6 +34,7 @@ pub struct Query(
     lists_api::ListsQuery,
     imports_api::ImportsQuery,
     dialer_api::DialerQuery,
+    report_api::ReportQuery,
 );
 
 /// All mutations.

@@ -36,6 +36,7 @@ pub fn role_of(stored: &str) -> ApiResult<identity::Role> {
 pub type UserConnection = Connection<Cursor, User, EmptyFields, EmptyFields>;
 
 /// Someone who signs in: an agent, a supervisor or an admin.
+#[derive(Clone, Debug)]
 pub struct User(pub models::User);
 
 #[Object]

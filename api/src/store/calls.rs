@@ -148,28 +148,6 @@ pub async fn recent_for_agent(db: &Db, agent_id: &str, limit: i64) -> StoreResul
     })
 }
 
-/// A campaign's call counts since a moment: (live answers, abandoned).
-pub async fn answers_since(
-    db: &Db,
-    campaign_id: &str,
-    since: NaiveDateTime,
-) -> StoreResult<(i64, i64)> {
-    with_conn!(db, |conn| {
-        let rows: Vec<Option<String>> = calls::table
-            .filter(calls::campaign_id.eq(campaign_id))
-            .filter(calls::answered_at.ge(since))
-            .filter(calls::answered_by.eq("HUMAN"))
-            .select(calls::outcome)
-            .load(conn)
-            .await?;
-        let abandoned = rows
-            .iter()
-            .filter(|o| o.as_deref() == Some("ABANDONED"))
-            .count();
-        Ok((rows.len() as i64, abandoned as i64))
-    })
-}
-
 /// A campaign's attempts (calls placed) and contacts (calls connected to
 /// an agent).
 pub async fn totals(db: &Db, campaign_id: &str) -> StoreResult<(i64, i64)> {

@@ -23,6 +23,8 @@ struct DispositionJson {
     ends_lead: bool,
     #[serde(default)]
     retry_delay_minutes: Option<u32>,
+    #[serde(default)]
+    conversion: bool,
 }
 
 fn corrupt(what: &str, id: &str) -> StoreError {
@@ -69,6 +71,7 @@ pub fn settings_of(row: &Campaign) -> StoreResult<CampaignSettings> {
                     label: d.label,
                     ends_lead: d.ends_lead,
                     retry_delay_minutes: d.retry_delay_minutes,
+                    conversion: d.conversion,
                 })
             })
             .collect::<StoreResult<_>>()?,
@@ -110,6 +113,7 @@ pub fn apply_settings(row: &mut Campaign, s: &CampaignSettings) {
             category: d.category.as_str().to_owned(),
             ends_lead: d.ends_lead,
             retry_delay_minutes: d.retry_delay_minutes,
+            conversion: d.conversion,
         })
         .collect();
     row.dispositions = serde_json::to_string(&json).unwrap_or_else(|_| "[]".into());

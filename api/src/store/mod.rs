@@ -17,6 +17,7 @@ mod migrate;
 pub mod models;
 pub mod organizations;
 pub mod presence;
+pub mod reports;
 pub mod schema;
 pub mod sessions;
 pub mod trail;

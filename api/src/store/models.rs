@@ -172,6 +172,12 @@ pub struct Call {
     pub connected_at: Option<NaiveDateTime>,
     pub ended_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// Time on hold so far, and in conversation (connected → ended minus
+    /// hold, set when the call ends), in milliseconds.
+    pub hold_ms: i32,
+    pub talk_ms: i32,
+    /// When the current hold began.
+    pub held_at: Option<NaiveDateTime>,
 }
 
 /// One step in a call's (or an agent's) life, as logged.
@@ -226,4 +232,9 @@ pub struct WrapUp {
     /// When last corrected (none: never).
     pub updated_at: Option<NaiveDateTime>,
     pub corrections: i32,
+    /// Call ended → wrap-up submitted, in milliseconds.
+    pub wrap_ms: i32,
+    /// The disposition's category and conversion flag when given.
+    pub category: String,
+    pub conversion: bool,
 }

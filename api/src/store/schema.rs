@@ -244,6 +244,9 @@ diesel::table! {
         connected_at -> Nullable<Timestamp>,
         ended_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        hold_ms -> Integer,
+        talk_ms -> Integer,
+        held_at -> Nullable<Timestamp>,
     }
 }
 
@@ -292,6 +295,76 @@ diesel::table! {
         callback_agent_id -> Nullable<Text>,
         updated_at -> Nullable<Timestamp>,
         corrections -> Integer,
+        wrap_ms -> Integer,
+        category -> Text,
+        conversion -> Bool,
+    }
+}
+
+diesel::table! {
+    agent_time (contact_center_id, hour, user_id, status) {
+        contact_center_id -> Text,
+        hour -> Timestamp,
+        user_id -> Text,
+        status -> Text,
+        organization_id -> Text,
+        ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        url -> Text,
+        secret -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follow_up_rules (id) {
+        id -> Text,
+        organization_id -> Text,
+        campaign_id -> Text,
+        position -> Integer,
+        disposition_code -> Nullable<Text>,
+        category -> Nullable<Text>,
+        action -> Text,
+        delay_minutes -> Nullable<Integer>,
+        target_campaign_id -> Nullable<Text>,
+        endpoint_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        organization_id -> Text,
+        endpoint_id -> Text,
+        event -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        outbox_id -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> Integer,
     }
 }
 
@@ -324,4 +397,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     call_events,
     agent_presence,
     wrap_ups,
+    agent_time,
+    webhook_endpoints,
+    follow_up_rules,
+    outbox,
+    webhook_deliveries,
 );

@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl;
 use super::calls::LeadWrite;
 use super::lists::{List, NewEntry, insert_entry};
 use super::models::{AuditEntry, Presence, WrapUp};
-use super::schema::{agent_presence, leads, wrap_ups};
+use super::schema::{leads, wrap_ups};
 use super::{Db, StoreResult, audit_log_insert, with_conn, with_tx};
 
 /// A list entry a wrap-up's mark makes, with its audit entry.
@@ -67,13 +67,7 @@ pub async fn submit(
                 audit_log_insert!(conn, &m.audit);
             }
         }
-        diesel::insert_into(agent_presence::table)
-            .values(presence)
-            .on_conflict(agent_presence::user_id)
-            .do_update()
-            .set(presence)
-            .execute(conn)
-            .await?;
+        super::presence::presence_upsert!(conn, presence);
         Ok(())
     })
 }
@@ -94,6 +88,8 @@ pub async fn correct(
                 wrap_ups::notes.eq(&w.notes),
                 wrap_ups::updated_at.eq(w.updated_at),
                 wrap_ups::corrections.eq(w.corrections),
+                wrap_ups::category.eq(&w.category),
+                wrap_ups::conversion.eq(w.conversion),
             ))
             .execute(conn)
             .await?;

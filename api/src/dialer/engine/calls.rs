@@ -128,6 +128,7 @@ impl State {
         let now = self.clock.now();
         let live = self.live_mut(call_id)?;
         live.row.updated_at = ts(now);
+        account_time(&mut live.row, ts(now));
         let row = live.row.clone();
         let events: Vec<models::CallEventRow> = steps
             .iter()
@@ -712,5 +713,25 @@ fn lead_after(live: &LiveCall, outcome: CallOutcome, now: DateTime<Utc>) -> Opti
                 callback_agent_id: None,
             })
         }
+    }
+}
+
+/// Keep the call's hold and talk time as it goes: a hold that began opens
+/// `held_at`, a hold that ended (or the call's end) adds to `hold_ms`; at
+/// the end, talk time is the connected time minus hold.
+pub(crate) fn account_time(row: &mut models::Call, now: chrono::NaiveDateTime) {
+    let ended = row.state == CallState::Ended.as_str();
+    let ms = |d: chrono::TimeDelta| i32::try_from(d.num_milliseconds().max(0)).unwrap_or(i32::MAX);
+    match (row.on_hold && !ended, row.held_at) {
+        (true, None) => row.held_at = Some(now),
+        (false, Some(since)) => {
+            row.hold_ms = row.hold_ms.saturating_add(ms(now - since));
+            row.held_at = None;
+        }
+        _ => {}
+    }
+    if ended && let Some(connected) = row.connected_at {
+        let end = row.ended_at.unwrap_or(now);
+        row.talk_ms = ms(end - connected).saturating_sub(row.hold_ms).max(0);
     }
 }

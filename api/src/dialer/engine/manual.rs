@@ -148,6 +148,9 @@ impl State {
             connected_at: None,
             ended_at: None,
             updated_at: t,
+            hold_ms: 0,
+            talk_ms: 0,
+            held_at: None,
         };
         self.calls.insert(
             id.clone(),

@@ -106,8 +106,8 @@ impl State {
             let since30 = (now - Duration::days(30)).naive_utc();
             let day = now.date_naive();
             let midnight = day.and_hms_opt(0, 0, 0).unwrap_or(since30);
-            let answers_30d = store::calls::answers_since(&self.db, &row.id, since30).await?;
-            let t = store::calls::answers_since(&self.db, &row.id, midnight).await?;
+            let answers_30d = store::reports::answers_since(&self.db, &row.id, since30).await?;
+            let t = store::reports::answers_since(&self.db, &row.id, midnight).await?;
             self.campaigns.insert(
                 row.id.clone(),
                 CampaignCtx {
@@ -299,6 +299,9 @@ impl State {
             connected_at: None,
             ended_at: None,
             updated_at: t,
+            hold_ms: 0,
+            talk_ms: 0,
+            held_at: None,
         };
         self.calls.insert(
             id.clone(),

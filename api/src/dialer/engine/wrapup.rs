@@ -174,6 +174,7 @@ impl State {
         wrap.disposition_code = s.disposition_code.clone();
         wrap.notes = s.notes.clone();
         wrap.automatic = false;
+        classify(&mut wrap, settings.as_ref());
         wrap.updated_at = Some(ts(now));
         wrap.corrections += 1;
         let audit = store::audit::entry(
@@ -255,7 +256,7 @@ impl State {
             field: "nextStatus",
             message: r.0.into(),
         })?;
-        let wrap = models::WrapUp {
+        let mut wrap = models::WrapUp {
             id: store::new_id(),
             organization_id: call.organization_id.clone(),
             call_id: call.id.clone(),
@@ -273,7 +274,13 @@ impl State {
             callback_agent_id: s.callback_agent_id.clone(),
             updated_at: None,
             corrections: 0,
+            wrap_ms: call.ended_at.map_or(0, |ended| {
+                i32::try_from((ts(now) - ended).num_milliseconds().max(0)).unwrap_or(i32::MAX)
+            }),
+            category: String::new(),
+            conversion: false,
         };
+        classify(&mut wrap, settings.as_ref());
         let reason = format!("marked at wrap-up of call {}", call.id);
         let mut marks: Vec<Mark<'_>> = Vec::new();
         let mut mark = |list: List| {
@@ -406,6 +413,18 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// The wrap-up's category and conversion flag, from its disposition in the
+/// campaign's set as it is now (a code not in the set — an automatic
+/// disposition, a call outside any campaign — is a non-contact).
+fn classify(wrap: &mut models::WrapUp, settings: Option<&CampaignSettings>) {
+    let d = settings.and_then(|s| s.disposition(&wrap.disposition_code).ok());
+    wrap.category = d
+        .map_or(DispositionCategory::NonContact, |d| d.category)
+        .as_str()
+        .to_owned();
+    wrap.conversion = d.is_some_and(|d| d.conversion);
 }
 
 /// The disposition `code` of the campaign's set, as a `VALIDATION` error.

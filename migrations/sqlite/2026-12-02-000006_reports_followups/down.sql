@@ -1,0 +1,12 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE outbox;
+DROP TABLE follow_up_rules;
+DROP TABLE webhook_endpoints;
+DROP TABLE agent_time;
+DROP INDEX wrap_ups_by_agent;
+ALTER TABLE wrap_ups DROP COLUMN conversion;
+ALTER TABLE wrap_ups DROP COLUMN category;
+ALTER TABLE wrap_ups DROP COLUMN wrap_ms;
+ALTER TABLE calls DROP COLUMN held_at;
+ALTER TABLE calls DROP COLUMN talk_ms;
+ALTER TABLE calls DROP COLUMN hold_ms;
