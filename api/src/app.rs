@@ -25,6 +25,16 @@ pub struct AppInner {
     pub events: Arc<dyn EventBus>,
     pub metrics: Metrics,
     pub engine: Engine,
+    /// The webhook delivery worker, stopped with the app.
+    _webhooks: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::ops::Deref for App {
@@ -92,7 +102,13 @@ impl App {
             },
         )
         .await?;
+        let webhooks = AbortOnDrop(crate::webhooks::spawn(
+            db.clone(),
+            events.clone(),
+            config.webhooks.clone(),
+        ));
         Ok(App(Arc::new(AppInner {
+            _webhooks: webhooks,
             keys: TokenKeys::new(&secret),
             login_limiter: LoginLimiter::new(config.login_account_limit, config.login_ip_limit),
             events,

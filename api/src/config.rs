@@ -40,6 +40,8 @@ pub struct Config {
     pub manual_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Benchmarks: where the engine reports each answer→connected time.
     pub latency_probe: Option<std::sync::Arc<crate::dialer::engine::LatencyProbe>>,
+    /// How webhooks are retried.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,7 @@ impl Default for Config {
             session_grace: Duration::from_secs(30),
             manual_clock_start: None,
             latency_probe: None,
+            webhooks: crate::webhooks::WebhookConfig::default(),
         }
     }
 }

@@ -17,3 +17,4 @@ pub mod import;
 pub mod media;
 pub mod metrics;
 pub mod store;
+pub mod webhooks;

@@ -93,6 +93,10 @@ enum Command {
         /// Seed of the sim carrier's call outcomes.
         #[arg(long, env = "PINLINE_SIM_SEED", default_value_t = 1)]
         sim_seed: u64,
+        /// Delay before a failed webhook is first retried, in milliseconds
+        /// (doubling on each failure, at most an hour).
+        #[arg(long, env = "PINLINE_WEBHOOK_RETRY_MS", default_value_t = 5000)]
+        webhook_retry_ms: u64,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -355,6 +359,7 @@ async fn main() -> Result<()> {
             max_upload_mb,
             agent_grace_secs,
             sim_seed,
+            webhook_retry_ms,
         } => {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
@@ -369,6 +374,10 @@ async fn main() -> Result<()> {
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
                 session_grace: Duration::from_secs(agent_grace_secs),
                 sim_seed,
+                webhooks: pinline::webhooks::WebhookConfig {
+                    retry_base: Duration::from_millis(webhook_retry_ms.max(1)),
+                    ..Default::default()
+                },
                 ..Config::default()
             };
             let app = App::start(config).await.context("starting Pinline")?;

@@ -20,27 +20,6 @@ fn at(v: &Value) -> DateTime<Utc> {
     v.as_str().expect("a time").parse().expect("RFC 3339")
 }
 
-/// Advance one second at a time until agent 0 has a connected call.
-async fn until_connected(f: &mut Floor) -> Value {
-    for _ in 0..60 {
-        let c = f.active_call(0).await;
-        if c["state"] == "CONNECTED" {
-            return c;
-        }
-        f.advance(1).await;
-    }
-    panic!("no call connected");
-}
-
-async fn hang_up(f: &mut Floor, call: &str) {
-    f.agent_ok(
-        0,
-        "mutation($c:ID!){hangUp(input:{callId:$c})}",
-        json!({"c": call}),
-    )
-    .await;
-}
-
 /// A finished historical call straight into the store.
 async fn history(f: &Floor, answered: DateTime<Utc>, outcome: &str) {
     let t = answered.naive_utc();
@@ -112,17 +91,14 @@ async fn campaign_and_agent_figures_match_the_hand_count(backend: Backend) {
     f.start_campaign().await;
     f.set_status(0, "AVAILABLE").await;
     // A: connected, 10 s on hold, hung up 20 s later, wrapped up 5 s after.
-    let call_a = until_connected(&mut f).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let call_a = f.until_connected(0).await;
     f.advance(3).await;
     let hold = "mutation($c:ID!,$h:Boolean!){holdCall(input:{callId:$c,onHold:$h})}";
     f.agent_ok(0, hold, json!({"c": call_a, "h": true})).await;
     f.advance(10).await;
     f.agent_ok(0, hold, json!({"c": call_a, "h": false})).await;
     f.advance(20).await;
-    hang_up(&mut f, &call_a).await;
+    f.hang_up(0, &call_a).await;
     f.advance(5).await;
     f.agent_ok(
         0,
@@ -131,12 +107,9 @@ async fn campaign_and_agent_figures_match_the_hand_count(backend: Backend) {
     )
     .await;
     // E: connected, hung up after 30 s, wrapped up 8 s after.
-    let call_e = until_connected(&mut f).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let call_e = f.until_connected(0).await;
     f.advance(30).await;
-    hang_up(&mut f, &call_e).await;
+    f.hang_up(0, &call_e).await;
     f.advance(8).await;
     f.agent_ok(
         0,

@@ -95,6 +95,7 @@ impl Floor {
     pub async fn new(backend: Backend, settings: Value, leads: Vec<Value>, agents: usize) -> Floor {
         let srv = TestServer::start_with(backend, |c| {
             c.manual_clock_start = Some(test_start());
+            c.webhooks.retry_base = std::time::Duration::from_millis(100);
         })
         .await;
         srv.seed_demo().await;
@@ -193,6 +194,60 @@ impl Floor {
         )
         .await["myActiveCall"]
             .clone()
+    }
+
+    /// Advance a second at a time until agent `i` has a connected call;
+    /// its id.
+    pub async fn until_connected(&mut self, i: usize) -> String {
+        for _ in 0..120 {
+            let c = self.active_call(i).await;
+            if c["state"] == "CONNECTED" {
+                return c["id"].as_str().expect("id").to_owned();
+            }
+            self.advance(1).await;
+        }
+        panic!("no call connected to agent {i}");
+    }
+
+    pub async fn hang_up(&self, i: usize, call_id: &str) {
+        self.agent_ok(
+            i,
+            "mutation($c:ID!){hangUp(input:{callId:$c})}",
+            json!({"c": call_id}),
+        )
+        .await;
+    }
+
+    /// A new campaign in the floor's contact center (DRAFT); its id.
+    pub async fn campaign(&self, name: &str) -> String {
+        self.srv
+            .ok(
+                Some(&self.sup),
+                "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+                json!({"i": {"contactCenterId": self.cc, "name": name, "callerId": "+14155550100"}}),
+            )
+            .await["createCampaign"]["campaign"]["id"]
+            .as_str()
+            .expect("campaign")
+            .to_owned()
+    }
+
+    /// A campaign's leads: (phone, status, attempts, notBefore).
+    pub async fn leads_of(&self, campaign: &str) -> Vec<Value> {
+        let data = self
+            .srv
+            .ok(
+                Some(&self.sup),
+                "query($c:ID!){leads(campaignId:$c,first:100){edges{node{id phone status attempts notBefore firstName customProperties{key value}}}}}",
+                json!({"c": campaign}),
+            )
+            .await;
+        data["leads"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect()
     }
 
     /// Move the engine's clock on by `secs`, running everything due.

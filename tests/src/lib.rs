@@ -8,6 +8,7 @@
 
 pub mod dialer;
 pub mod pg;
+pub mod receiver;
 pub mod serve;
 pub mod ws;
 

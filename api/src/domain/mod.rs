@@ -5,6 +5,7 @@ pub mod agent;
 pub mod call;
 pub mod campaign;
 pub mod eligibility;
+pub mod follow_up;
 pub mod identity;
 pub mod lead;
 pub mod phone;

@@ -10,6 +10,7 @@ mod compliance_api;
 mod connection;
 mod dialer_api;
 pub mod error;
+mod follow_up_api;
 mod identity_mutations;
 mod imports_api;
 mod lists_api;
@@ -35,6 +36,7 @@ pub struct Query(
     imports_api::ImportsQuery,
     dialer_api::DialerQuery,
     report_api::ReportQuery,
+    follow_up_api::FollowUpQuery,
 );
 
 /// All mutations.
@@ -44,6 +46,7 @@ pub struct Mutation(
     campaign_api::CampaignMutation,
     lists_api::ListsMutation,
     dialer_api::DialerMutation,
+    follow_up_api::FollowUpMutation,
 );
 
 /// All subscriptions.

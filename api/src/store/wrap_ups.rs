@@ -8,9 +8,70 @@ use diesel_async::RunQueryDsl;
 
 use super::calls::LeadWrite;
 use super::lists::{List, NewEntry, insert_entry};
-use super::models::{AuditEntry, Presence, WrapUp};
+use super::models::{AuditEntry, Lead, Presence, WrapUp};
+use super::outbox::{OutboxRow, outbox_insert};
 use super::schema::{leads, wrap_ups};
 use super::{Db, StoreResult, audit_log_insert, with_conn, with_tx};
+
+/// What the campaign's follow-up rules add to a wrap-up's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUpWrites {
+    /// Move the lead to this campaign (fresh there: NEW, no attempts) —
+    /// unless that campaign already has the number, when it stays.
+    pub move_to: Option<String>,
+    /// Copies of the lead for other campaigns (skipped where the number
+    /// is already a lead).
+    pub copies: Vec<Lead>,
+    /// Webhook deliveries owed.
+    pub outbox: Vec<OutboxRow>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// The follow-up writes on the transaction's connection.
+macro_rules! follow_up_write {
+    ($conn:expr, $w:expr, $f:expr, $at:expr) => {{
+        let (w, f): (&WrapUp, &FollowUpWrites) = ($w, $f);
+        if let (Some(target), Some(lead_id)) = (&f.move_to, &w.lead_id) {
+            let phone: Option<String> = leads::table
+                .find(lead_id)
+                .select(leads::phone)
+                .first($conn)
+                .await
+                .optional()?;
+            let taken: i64 = leads::table
+                .filter(leads::campaign_id.eq(target))
+                .filter(leads::phone.eq(phone.unwrap_or_default()))
+                .count()
+                .get_result($conn)
+                .await?;
+            if taken == 0 {
+                diesel::update(leads::table.find(lead_id))
+                    .set((
+                        leads::campaign_id.eq(target),
+                        leads::status.eq("NEW"),
+                        leads::attempts.eq(0),
+                        leads::not_before.eq(None::<chrono::NaiveDateTime>),
+                        leads::callback_agent_id.eq(None::<String>),
+                        leads::updated_at.eq($at),
+                    ))
+                    .execute($conn)
+                    .await?;
+            }
+        }
+        for copy in &f.copies {
+            diesel::insert_into(leads::table)
+                .values(copy)
+                .on_conflict((leads::campaign_id, leads::phone))
+                .do_nothing()
+                .execute($conn)
+                .await?;
+        }
+        outbox_insert!($conn, &f.outbox);
+        for a in &f.audit {
+            audit_log_insert!($conn, a);
+        }
+    }};
+}
 
 /// A list entry a wrap-up's mark makes, with its audit entry.
 pub struct Mark<'a> {
@@ -52,6 +113,7 @@ pub async fn submit(
     lead: Option<&LeadWrite>,
     marks: &[Mark<'_>],
     presence: &Presence,
+    follow: &FollowUpWrites,
 ) -> StoreResult<()> {
     with_tx!(db, |conn| {
         diesel::insert_into(wrap_ups::table)
@@ -68,6 +130,7 @@ pub async fn submit(
             }
         }
         super::presence::presence_upsert!(conn, presence);
+        follow_up_write!(conn, w, follow, w.created_at);
         Ok(())
     })
 }
@@ -79,6 +142,7 @@ pub async fn correct(
     w: &WrapUp,
     lead: Option<&LeadWrite>,
     audit: &AuditEntry,
+    outbox: &[OutboxRow],
 ) -> StoreResult<()> {
     let at = w.updated_at.unwrap_or(w.created_at);
     with_tx!(db, |conn| {
@@ -97,6 +161,7 @@ pub async fn correct(
             lead_update!(conn, l, at);
         }
         audit_log_insert!(conn, audit);
+        outbox_insert!(conn, outbox);
         Ok(())
     })
 }

@@ -9,6 +9,7 @@
 mod agents;
 mod calls;
 mod controls;
+mod follow_ups;
 mod manual;
 mod pacing;
 mod recovery;
@@ -31,6 +32,7 @@ use crate::store::{Db, StoreError, models};
 pub use agents::{PinnedLegState, PresenceView};
 pub use calls::CallStep;
 pub use controls::{Control, TransferMode, TransferTo};
+pub use follow_ups::rule_of;
 pub use pacing::CampaignLive;
 
 /// One answered call connected to an agent, as the bench sees it.

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::calls::{CallStep, ts};
+use super::follow_ups::Subject;
 use super::{EngineError, EngineResult, State, conflict};
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
 use crate::domain::call::{CallOutcome, CallState};
@@ -157,13 +158,14 @@ impl State {
         if let Some(settings) = &settings {
             check_disposition(settings, &s.disposition_code)?;
         }
-        let lead_write = match (&call.lead_id, &settings) {
-            (Some(lead_id), Some(settings)) => match store::leads::get(&self.db, lead_id).await? {
-                Some(lead) if lead.status != LeadStatus::Dialing.as_str() => {
-                    Some(lead_after_disposition(&lead, settings, s, false, now)?)
-                }
-                _ => None,
-            },
+        let lead = match &call.lead_id {
+            Some(lead_id) => store::leads::get(&self.db, lead_id).await?,
+            None => None,
+        };
+        let lead_write = match (&lead, &settings) {
+            (Some(lead), Some(settings)) if lead.status != LeadStatus::Dialing.as_str() => {
+                Some(lead_after_disposition(lead, settings, s, false, now)?)
+            }
             _ => None,
         };
         let before = serde_json::json!({
@@ -188,7 +190,23 @@ impl State {
             })
             .to_string(),
         );
-        store::wrap_ups::correct(&self.db, &wrap, lead_write.as_ref(), &audit).await?;
+        let mut unchanged = lead_write.clone();
+        let follow = self
+            .follow_ups(
+                Subject {
+                    wrap: &wrap,
+                    call: &call,
+                    lead: lead.as_ref(),
+                    settings: settings.as_ref(),
+                    event: "wrap_up.corrected",
+                    lead_actions: false,
+                },
+                &mut unchanged,
+                now,
+            )
+            .await?;
+        store::wrap_ups::correct(&self.db, &wrap, lead_write.as_ref(), &audit, &follow.outbox)
+            .await?;
         self.publish(
             &wrap.organization_id,
             EventKind::WrapUp {
@@ -236,11 +254,13 @@ impl State {
             .await?
             .ok_or(EngineError::NotFound("call"))?;
         let settings = self.settings_of_call(&call).await?;
-        let lead_write = match (&call.lead_id, &settings) {
-            (Some(lead_id), Some(settings)) => {
-                let lead = store::leads::get(&self.db, lead_id).await?;
-                lead.map(|lead| lead_after_disposition(&lead, settings, &s, automatic, now))
-                    .transpose()?
+        let lead = match &call.lead_id {
+            Some(lead_id) => store::leads::get(&self.db, lead_id).await?,
+            None => None,
+        };
+        let mut lead_write = match (&lead, &settings) {
+            (Some(lead), Some(settings)) => {
+                Some(lead_after_disposition(lead, settings, &s, automatic, now)?)
             }
             _ => None,
         };
@@ -281,6 +301,20 @@ impl State {
             conversion: false,
         };
         classify(&mut wrap, settings.as_ref());
+        let follow = self
+            .follow_ups(
+                Subject {
+                    wrap: &wrap,
+                    call: &call,
+                    lead: lead.as_ref(),
+                    settings: settings.as_ref(),
+                    event: "wrap_up.submitted",
+                    lead_actions: !automatic,
+                },
+                &mut lead_write,
+                now,
+            )
+            .await?;
         let reason = format!("marked at wrap-up of call {}", call.id);
         let mut marks: Vec<Mark<'_>> = Vec::new();
         let mut mark = |list: List| {
@@ -339,7 +373,8 @@ impl State {
             updated_at: ts(now),
         };
         if let Err(e) =
-            store::wrap_ups::submit(&self.db, &wrap, lead_write.as_ref(), &marks, &row).await
+            store::wrap_ups::submit(&self.db, &wrap, lead_write.as_ref(), &marks, &row, &follow)
+                .await
         {
             self.agents.insert(agent_id.to_owned(), before);
             return Err(e.into());
@@ -471,6 +506,11 @@ fn lead_after_disposition(
     // The agent's disposition comes from the campaign's set, with a
     // callback or without.
     let disposition = check_disposition(settings, &s.disposition_code)?;
+    // A number now on the DNC or invalid list is never dialed again, a
+    // callback asked for or not.
+    if s.do_not_call || s.invalid_number.is_some() {
+        return Ok(write(LeadStatus::Finished, None, None));
+    }
     if let Some(at) = s.callback_at {
         if at <= now {
             return Err(EngineError::Validation {
@@ -507,10 +547,6 @@ fn lead_after_disposition(
             Some(at),
             s.callback_agent_id.clone(),
         ));
-    }
-    // A number now on the DNC or invalid list is never dialed again.
-    if s.do_not_call || s.invalid_number.is_some() {
-        return Ok(write(LeadStatus::Finished, None, None));
     }
     if disposition.ends_lead
         || lead.attempts >= i32::try_from(settings.max_attempts).unwrap_or(i32::MAX)
