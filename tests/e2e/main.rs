@@ -11,6 +11,7 @@ mod demo;
 mod engine;
 mod engine_props;
 mod engine_ws;
+mod exports;
 mod follow_ups;
 mod imports;
 mod ops;

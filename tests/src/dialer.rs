@@ -250,6 +250,35 @@ impl Floor {
             .collect()
     }
 
+    /// The admin of a second organization (made as `create-org` does),
+    /// signed in.
+    pub async fn other_org_admin(&self) -> String {
+        pinline::bootstrap::create_org(
+            &self.srv.app.db,
+            "Other Co",
+            "boss@other.test",
+            "other-password",
+        )
+        .await
+        .expect("a second organization");
+        self.srv.login("boss@other.test", "other-password").await
+    }
+
+    /// GET an export as `token`: status and body.
+    pub async fn export(&self, token: Option<&str>, what: &str, from: &str, to: &str) -> (u16, String) {
+        let url = format!(
+            "{}/exports/{what}.csv?campaignId={}&from={from}&to={to}",
+            self.srv.url, self.campaign
+        );
+        let mut req = self.srv.client.get(&url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("export");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("body"))
+    }
+
     /// Move the engine's clock on by `secs`, running everything due.
     pub async fn advance(&mut self, secs: i64) {
         self.srv

@@ -48,6 +48,8 @@ pub fn router(app: App) -> Router {
             "/exports/compliance-trail.csv",
             get(exports::compliance_trail_csv),
         )
+        .route("/exports/calls.csv", get(exports::calls_csv))
+        .route("/exports/wrap-ups.csv", get(exports::wrap_ups_csv))
         .route(
             "/imports/leads",
             axum::routing::post(imports::upload_leads).layer(axum::extract::DefaultBodyLimit::max(

@@ -167,3 +167,41 @@ pub async fn totals(db: &Db, campaign_id: &str) -> StoreResult<(i64, i64)> {
         Ok((attempts, contacts))
     })
 }
+
+/// A campaign's calls created in `[from, to)`, by id (creation order),
+/// after `after`: one page of an export.
+pub async fn page_of_campaign(
+    db: &Db,
+    campaign_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    after: Option<&str>,
+    limit: usize,
+) -> StoreResult<super::Page<Call>> {
+    let rows = with_conn!(db, |conn| {
+        let mut q = calls::table
+            .filter(calls::campaign_id.eq(campaign_id))
+            .filter(calls::created_at.ge(from))
+            .filter(calls::created_at.lt(to))
+            .order(calls::id.asc())
+            .limit(limit as i64 + 1)
+            .select(Call::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            q = q.filter(calls::id.gt(after));
+        }
+        q.load(conn).await?
+    });
+    Ok(super::Page::from_overfetch(rows, limit))
+}
+
+/// The calls with these ids.
+pub async fn by_ids(db: &Db, ids: &[String]) -> StoreResult<Vec<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .filter(calls::id.eq_any(ids))
+            .select(Call::as_select())
+            .load(conn)
+            .await?)
+    })
+}

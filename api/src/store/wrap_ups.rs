@@ -165,3 +165,41 @@ pub async fn correct(
         Ok(())
     })
 }
+
+/// A campaign's wrap-ups submitted in `[from, to)`, by id, after `after`:
+/// one page of an export.
+pub async fn page_of_campaign(
+    db: &Db,
+    campaign_id: &str,
+    from: chrono::NaiveDateTime,
+    to: chrono::NaiveDateTime,
+    after: Option<&str>,
+    limit: usize,
+) -> StoreResult<super::Page<WrapUp>> {
+    let rows = with_conn!(db, |conn| {
+        let mut q = wrap_ups::table
+            .filter(wrap_ups::campaign_id.eq(campaign_id))
+            .filter(wrap_ups::created_at.ge(from))
+            .filter(wrap_ups::created_at.lt(to))
+            .order(wrap_ups::id.asc())
+            .limit(limit as i64 + 1)
+            .select(WrapUp::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            q = q.filter(wrap_ups::id.gt(after));
+        }
+        q.load(conn).await?
+    });
+    Ok(super::Page::from_overfetch(rows, limit))
+}
+
+/// The wrap-ups of these calls.
+pub async fn for_calls(db: &Db, call_ids: &[String]) -> StoreResult<Vec<WrapUp>> {
+    with_conn!(db, |conn| {
+        Ok(wrap_ups::table
+            .filter(wrap_ups::call_id.eq_any(call_ids))
+            .select(WrapUp::as_select())
+            .load(conn)
+            .await?)
+    })
+}
