@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use pinline_tests::dialer::{Floor, lead};
-use pinline_tests::ws::{InitOutcome, TRANSPORT_WS, WsClient};
+use pinline_tests::ws::WsClient;
 use pinline_tests::{Backend, engine_tests};
 use serde_json::{Value, json};
 
@@ -18,12 +18,7 @@ const AGENT_EVENTS: &str = "subscription { agentEvents { __typename
   ... on CallEvent { step call { id state origin } } } }";
 
 async fn client(f: &Floor, token: &str) -> WsClient {
-    let mut ws = WsClient::connect(&f.srv.ws_url(), TRANSPORT_WS).await;
-    assert!(matches!(
-        ws.init(json!({ "token": token })).await,
-        InitOutcome::Ack
-    ));
-    ws
+    WsClient::signed_in(&f.srv.ws_url(), token).await
 }
 
 /// Every payload on `id` until nothing comes for `quiet`.

@@ -42,7 +42,10 @@ async fn exports_have_their_columns_and_one_row_per_record(backend: Backend) {
     f.start_campaign().await;
     f.set_status(0, "AVAILABLE").await;
     let notes = "said \"call me\", after 5\nsecond line";
-    for (code, notes, dnt) in [("INTERESTED", notes, true), ("NOT_INTERESTED", "=1+1", false)] {
+    for (code, notes, dnt) in [
+        ("INTERESTED", notes, true),
+        ("NOT_INTERESTED", "=1+1", false),
+    ] {
         let call = f.until_connected(0).await;
         f.advance(4).await;
         f.hang_up(0, &call).await;
@@ -112,13 +115,23 @@ async fn exports_have_their_columns_and_one_row_per_record(backend: Backend) {
     // Outside the range: the header alone.
     for what in ["calls", "wrap-ups", "compliance-trail"] {
         let (status, text) = f
-            .export(Some(&f.sup), what, "2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z")
+            .export(
+                Some(&f.sup),
+                what,
+                "2026-11-20T00:00:00Z",
+                "2026-11-21T00:00:00Z",
+            )
             .await;
         assert_eq!((status, text.lines().count()), (200, 1), "{what}: {text}");
     }
     // Refused: no token, an agent, another organization, a bad range.
     assert_eq!(f.export(None, "calls", from, to).await.0, 401);
-    assert_eq!(f.export(Some(&f.agents[0].token), "wrap-ups", from, to).await.0, 403);
+    assert_eq!(
+        f.export(Some(&f.agents[0].token), "wrap-ups", from, to)
+            .await
+            .0,
+        403
+    );
     let other = f.other_org_admin().await;
     assert_eq!(f.export(Some(&other), "calls", from, to).await.0, 404);
     assert_eq!(f.export(Some(&f.sup), "calls", to, from).await.0, 400);

@@ -20,3 +20,4 @@ mod restart;
 mod webhook_restart;
 mod websocket;
 mod wrapup;
+mod wrapup_ws;

@@ -12,6 +12,7 @@ engine_tests!(
     a_dnc_mark_stops_the_number_in_every_campaign_and_a_retry_creates_nothing,
     do_not_text_is_kept_but_blocks_no_call,
     corrections_are_audited_inside_the_edit_window_and_refused_after,
+    a_dnc_mark_drops_an_offer_in_another_contact_center_and_other_organizations_still_call,
 );
 
 const SUBMIT: &str = "mutation($i:SubmitWrapUpInput!){submitWrapUp(input:$i){wrapUp{id dispositionCode notes doNotCall doNotText invalidNumber corrections automatic} presence{status}}}";
@@ -37,33 +38,10 @@ async fn one_call(f: &mut Floor) -> String {
 /// A second campaign of the organization with the given lead, running in
 /// place of the floor's (paused: one runs per contact center).
 async fn second_campaign_lead(f: &Floor, phone: &str) -> String {
-    let c = f
-        .srv
-        .ok(
-            Some(&f.sup),
-            "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
-            json!({"i": {"contactCenterId": f.cc, "name": "Second", "callerId": "+14155550100"}}),
-        )
-        .await["createCampaign"]["campaign"]["id"]
-        .as_str()
-        .expect("campaign")
-        .to_owned();
-    f.srv
-        .ok(
-            Some(&f.sup),
-            "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
-            json!({"i": {"campaignId": c, "leads": [lead(phone, "human", 1, 5)]}}),
-        )
-        .await;
-    for (m, id) in [("pauseCampaign", &f.campaign), ("startCampaign", &c)] {
-        f.srv
-            .ok(
-                Some(&f.sup),
-                &format!("mutation($c:ID!){{{m}(input:{{campaignId:$c}}){{campaign{{state}}}}}}"),
-                json!({"c": id}),
-            )
-            .await;
-    }
+    let c = f.campaign("Second").await;
+    f.add_lead(&c, lead(phone, "human", 1, 5)).await;
+    f.lifecycle("pauseCampaign", &f.campaign).await;
+    f.lifecycle("startCampaign", &c).await;
     let leads = f
         .srv
         .ok(
@@ -130,6 +108,24 @@ async fn do_not_text_is_kept_but_blocks_no_call(backend: Backend) {
     let later = (f.srv.app.engine.clock().now() + chrono::Duration::hours(1)).to_rfc3339();
     let bad = json!({"i": {"callId": call, "dispositionCode": "NOPE", "callbackAt": later}});
     assert_eq!(f.agent_err(0, SUBMIT, bad).await, "VALIDATION");
+    // A callback outside the lead's window (23:00 in New York): refused,
+    // with the next allowed time.
+    let late = json!({"i": {"callId": call, "dispositionCode": "CALL_BACK", "callbackAt": "2026-11-25T04:00:00Z"}});
+    let body = f.srv.gql(Some(&f.agents[0].token), SUBMIT, late).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{body}"
+    );
+    let message = body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("next allowed time is Wed 2026-11-25 08:00 EST"),
+        "{message}"
+    );
+    assert_eq!(
+        f.presence(0).await["status"],
+        "WRAP_UP",
+        "nothing was stored"
+    );
     let w = f
         .agent_ok(
             0,
@@ -213,5 +209,148 @@ async fn corrections_are_audited_inside_the_edit_window_and_refused_after(backen
         f.call(&call).await["wrapUp"]["dispositionCode"],
         "NOT_INTERESTED"
     );
+    f.finish().await;
+}
+
+/// A second dialer contact center (agent 1 and the supervisor in it) with
+/// a running preview campaign holding `phone`; (contact center, campaign).
+async fn second_contact_center(f: &Floor, phone: &str) -> (String, String) {
+    let admin = f.srv.login_demo("admin").await;
+    let cc = f
+        .srv
+        .ok(
+            Some(&admin),
+            "mutation{createContactCenter(input:{name:\"East\",dialerEnabled:true}){contactCenter{id}}}",
+            json!({}),
+        )
+        .await["createContactCenter"]["contactCenter"]["id"]
+        .as_str()
+        .expect("cc")
+        .to_owned();
+    let sup_id = f.srv.ok(Some(&f.sup), "{ me { id } }", json!({})).await["me"]["id"].clone();
+    for user in [json!(f.agents[1].id), sup_id] {
+        f.srv
+            .ok(
+                Some(&admin),
+                "mutation($cc:ID!,$u:ID!){addContactCenterMember(input:{contactCenterId:$cc,userId:$u}){__typename}}",
+                json!({"cc": cc, "u": user}),
+            )
+            .await;
+    }
+    let campaign = f
+        .campaign_in(&cc, "East", json!({"dialMode": "PREVIEW"}))
+        .await;
+    f.add_lead(&campaign, lead(phone, "human", 1, 5)).await;
+    f.lifecycle("startCampaign", &campaign).await;
+    (cc, campaign)
+}
+
+async fn a_dnc_mark_drops_an_offer_in_another_contact_center_and_other_organizations_still_call(
+    backend: Backend,
+) {
+    let phone = "+12025550304";
+    let mut f = Floor::new(backend, json!({}), vec![lead(phone, "human", 1, 600)], 2).await;
+    let (east, east_campaign) = second_contact_center(&f, phone).await;
+    let call = one_call(&mut f).await;
+    // While agent 0 wraps up, the East campaign offers the same number to
+    // agent 1: claimed there, not placed.
+    f.agent_ok(
+        1,
+        "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+        json!({"cc": east}),
+    )
+    .await;
+    let pres = "{ myPresence { status offeredCall { id } } }";
+    let mut offered = None;
+    for _ in 0..5 {
+        f.advance(1).await;
+        let p = f.agent_ok(1, pres, json!({})).await;
+        if let Some(id) = p["myPresence"]["offeredCall"]["id"].as_str() {
+            offered = Some(id.to_owned());
+            break;
+        }
+    }
+    let offered = offered.expect("an offer in East");
+    // The DNC mark drops it at once.
+    f.agent_ok(
+        0,
+        SUBMIT,
+        json!({"i": {"callId": call, "dispositionCode": "NOT_INTERESTED", "doNotCall": true}}),
+    )
+    .await;
+    assert_eq!(f.call(&offered).await["outcome"], "NOT_DIALED");
+    assert!(f.agent_ok(1, pres, json!({})).await["myPresence"]["offeredCall"].is_null());
+    f.advance(10).await;
+    assert!(
+        f.agent_ok(1, pres, json!({})).await["myPresence"]["offeredCall"].is_null(),
+        "not offered again"
+    );
+    let east_leads = f.leads_of(&east_campaign).await;
+    assert_eq!(east_leads[0]["attempts"], 0, "never dialed: {east_leads:?}");
+    assert_eq!(
+        f.verdict(east_leads[0]["id"].as_str().expect("id")).await,
+        "DNC"
+    );
+
+    // Another organization's list is its own: the number is claimed there.
+    let boss = f.other_org_admin().await;
+    let cc = f
+        .srv
+        .ok(
+            Some(&boss),
+            "mutation{createContactCenter(input:{name:\"Other\",dialerEnabled:true}){contactCenter{id}}}",
+            json!({}),
+        )
+        .await["createContactCenter"]["contactCenter"]["id"]
+        .clone();
+    let theirs = f
+        .srv
+        .ok(
+            Some(&boss),
+            "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+            json!({"i": {"contactCenterId": cc, "name": "Theirs", "callerId": "+14155550100"}}),
+        )
+        .await["createCampaign"]["campaign"]["id"]
+        .clone();
+    f.srv
+        .ok(
+            Some(&boss),
+            "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
+            json!({"i": {"campaignId": theirs, "leads": [lead(phone, "human", 1, 5)]}}),
+        )
+        .await;
+    f.srv
+        .ok(
+            Some(&boss),
+            "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
+            json!({"c": theirs}),
+        )
+        .await;
+    let their_lead = f
+        .srv
+        .ok(
+            Some(&boss),
+            "query($c:ID!){leads(campaignId:$c){edges{node{id}}}}",
+            json!({"c": theirs}),
+        )
+        .await["leads"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("lead")
+        .to_owned();
+    let at = f.srv.app.engine.clock().now();
+    let verdict = f
+        .srv
+        .ok(
+            Some(&boss),
+            "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){reason}}",
+            json!({"l": their_lead, "at": at.to_rfc3339()}),
+        )
+        .await["eligibility"]["reason"]
+        .clone();
+    assert_eq!(verdict, "ELIGIBLE");
+    let claimed = pinline::store::claims::claim_one(&f.srv.app.db, &their_lead, at.naive_utc())
+        .await
+        .expect("db");
+    assert!(claimed.is_some(), "claimed in the other organization");
     f.finish().await;
 }

@@ -220,16 +220,51 @@ impl Floor {
 
     /// A new campaign in the floor's contact center (DRAFT); its id.
     pub async fn campaign(&self, name: &str) -> String {
+        self.campaign_in(&self.cc, name, json!({})).await
+    }
+
+    /// A new DRAFT campaign in contact center `cc`, with `extra` settings.
+    pub async fn campaign_in(&self, cc: &str, name: &str, extra: Value) -> String {
+        let mut i = json!({"contactCenterId": cc, "name": name, "callerId": "+14155550100"});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            i[k] = v.clone();
+        }
         self.srv
             .ok(
                 Some(&self.sup),
                 "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
-                json!({"i": {"contactCenterId": self.cc, "name": name, "callerId": "+14155550100"}}),
+                json!({"i": i}),
             )
             .await["createCampaign"]["campaign"]["id"]
             .as_str()
             .expect("campaign")
             .to_owned()
+    }
+
+    /// Add one lead to `campaign` (as the supervisor).
+    pub async fn add_lead(&self, campaign: &str, lead: Value) {
+        let r = self
+            .srv
+            .ok(
+                Some(&self.sup),
+                "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
+                json!({"i": {"campaignId": campaign, "leads": [lead]}}),
+            )
+            .await;
+        assert_eq!(r["addLeads"]["added"], 1, "{r}");
+    }
+
+    /// `startCampaign`, `pauseCampaign`, … on `campaign`.
+    pub async fn lifecycle(&self, mutation: &str, campaign: &str) {
+        self.srv
+            .ok(
+                Some(&self.sup),
+                &format!(
+                    "mutation($c:ID!){{{mutation}(input:{{campaignId:$c}}){{campaign{{state}}}}}}"
+                ),
+                json!({"c": campaign}),
+            )
+            .await;
     }
 
     /// A campaign's leads: (phone, status, attempts, notBefore).
@@ -265,7 +300,13 @@ impl Floor {
     }
 
     /// GET an export as `token`: status and body.
-    pub async fn export(&self, token: Option<&str>, what: &str, from: &str, to: &str) -> (u16, String) {
+    pub async fn export(
+        &self,
+        token: Option<&str>,
+        what: &str,
+        from: &str,
+        to: &str,
+    ) -> (u16, String) {
         let url = format!(
             "{}/exports/{what}.csv?campaignId={}&from={from}&to={to}",
             self.srv.url, self.campaign

@@ -46,6 +46,16 @@ impl WsClient {
         WsClient { stream, protocol }
     }
 
+    /// A `graphql-transport-ws` connection signed in with `token`.
+    pub async fn signed_in(url: &str, token: &str) -> WsClient {
+        let mut ws = WsClient::connect(url, TRANSPORT_WS).await;
+        assert!(matches!(
+            ws.init(serde_json::json!({ "token": token })).await,
+            InitOutcome::Ack
+        ));
+        ws
+    }
+
     pub async fn send(&mut self, msg: Value) {
         self.stream
             .send(Message::text(msg.to_string()))

@@ -226,16 +226,21 @@ pub async fn calls_csv(
     let body = csv_body(CALL_COLUMNS, move |after| {
         let (app, campaign, emails) = (app.clone(), campaign.clone(), emails.clone());
         async move {
-            let page =
-                store::calls::page_of_campaign(&app.db, &campaign, from, to, after.as_deref(), PAGE)
-                    .await?;
+            let page = store::calls::page_of_campaign(
+                &app.db,
+                &campaign,
+                from,
+                to,
+                after.as_deref(),
+                PAGE,
+            )
+            .await?;
             let ids: Vec<String> = page.items.iter().map(|c| c.id.clone()).collect();
-            let wraps: HashMap<String, models::WrapUp> =
-                store::wrap_ups::for_calls(&app.db, &ids)
-                    .await?
-                    .into_iter()
-                    .map(|w| (w.call_id.clone(), w))
-                    .collect();
+            let wraps: HashMap<String, models::WrapUp> = store::wrap_ups::for_calls(&app.db, &ids)
+                .await?
+                .into_iter()
+                .map(|w| (w.call_id.clone(), w))
+                .collect();
             let mut emails = emails.lock().await;
             let mut rows = Vec::with_capacity(page.items.len());
             for c in &page.items {
@@ -355,7 +360,10 @@ pub async fn wrap_ups_csv(
                     secs(w.wrap_ms),
                 ]);
             }
-            let next = page.has_next.then(|| page.items.last().map(|w| w.id.clone())).flatten();
+            let next = page
+                .has_next
+                .then(|| page.items.last().map(|w| w.id.clone()))
+                .flatten();
             Ok((rows, next))
         }
     });
@@ -423,7 +431,10 @@ pub async fn compliance_trail_csv(
                     ]
                 })
                 .collect();
-            let next = page.has_next.then(|| page.items.last().map(|e| e.id.clone())).flatten();
+            let next = page
+                .has_next
+                .then(|| page.items.last().map(|e| e.id.clone()))
+                .flatten();
             Ok((rows, next))
         }
     });
@@ -438,6 +449,9 @@ mod tests {
     fn formulas_are_defused_and_text_is_kept() {
         assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("call back, \"after 5\""), "call back, \"after 5\"");
+        assert_eq!(
+            spreadsheet_safe("call back, \"after 5\""),
+            "call back, \"after 5\""
+        );
     }
 }
