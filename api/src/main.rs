@@ -164,6 +164,18 @@ enum BenchWhat {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Campaign analytics and agent performance over N calls in 30 days.
+    Reports {
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: usize,
+        #[arg(long, default_value_t = 50)]
+        agents: usize,
+        /// Timed runs of each report after the first.
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// A CSV import of many rows through the upload job code.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -284,6 +296,35 @@ async fn main() -> Result<()> {
                     "calls ended / abandoned   {} / {}",
                     r.calls_ended, r.abandoned
                 );
+                Ok(())
+            }
+            BenchWhat::Reports {
+                calls,
+                agents,
+                rounds,
+                database_url,
+            } => {
+                let (db, what) = bench_db(database_url).await?;
+                eprintln!("bench reports: {calls} calls, {agents} agents on {what} (seeding…)");
+                let r = pinline::bench::reports::run(&db, calls, agents, rounds.max(1))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("database   {what}");
+                println!(
+                    "calls      {} (seeded in {:.1} s)",
+                    r.calls,
+                    r.seed.as_secs_f64()
+                );
+                for t in &r.timings {
+                    println!(
+                        "{:<30} cold {}  warm p50 {}  max {}   ({})",
+                        t.what,
+                        ms(t.cold),
+                        ms(t.warm.p50),
+                        ms(t.warm.max),
+                        t.check
+                    );
+                }
                 Ok(())
             }
             BenchWhat::Import { rows, database_url } => {

@@ -7,8 +7,11 @@
 //!   code as uploads; wall time and rows per second.
 //! - `engine`: the dialer in real time on the sim carrier with N agents
 //!   holding websockets (see [`engine`]).
+//! - `reports`: campaign analytics and agent performance over a campaign
+//!   of N calls (see [`reports`]).
 
 pub mod engine;
+pub mod reports;
 
 use std::time::{Duration, Instant};
 

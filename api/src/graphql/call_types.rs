@@ -430,7 +430,9 @@ pub async fn campaign_stats(app: &crate::app::App, campaign_id: &str) -> ApiResu
         Some(c) => super::report_api::contact_center_zone(app, &c.contact_center_id).await?,
         None => chrono_tz::Tz::UTC,
     };
-    let (today, d30) = super::report_api::abandon_rates(app, campaign_id, zone).await?;
+    let (today, d30) =
+        super::report_api::abandon_rates(&app.db, campaign_id, zone, app.engine.clock().now())
+            .await?;
     let live = app.engine.campaign_live(campaign_id).await?;
     Ok(CampaignStats {
         campaign_id: ID(campaign_id.to_owned()),

@@ -16,7 +16,7 @@ mod imports_api;
 mod lists_api;
 mod live_api;
 mod query;
-pub(crate) mod report_api;
+pub mod report_api;
 mod subscription;
 mod types;
 

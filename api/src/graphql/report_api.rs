@@ -14,7 +14,7 @@ use super::{actor, app};
 use crate::app::App;
 use crate::domain::identity::Role as DomainRole;
 use crate::domain::report::{self as rep, AgentSums, Count};
-use crate::store::{self, reports};
+use crate::store::{self, Db, reports};
 
 /// The longest range a report covers.
 const LONGEST_RANGE_DAYS: i64 = 400;
@@ -204,36 +204,38 @@ pub(crate) async fn contact_center_zone(app: &App, contact_center_id: &str) -> A
         .map_or(Tz::UTC, zone_of))
 }
 
-/// Abandonment today (local midnight in `zone`) and over 30 days.
-pub(crate) async fn abandon_rates(app: &App, campaign_id: &str, zone: Tz) -> ApiResult<(f64, f64)> {
-    let now = app.engine.clock().now();
-    let (l30, a30) = reports::answers_since(
-        &app.db,
-        campaign_id,
-        (now - TimeDelta::days(30)).naive_utc(),
-    )
-    .await?;
+/// Abandonment today (local midnight in `zone`) and over the 30 days
+/// before `now`.
+pub async fn abandon_rates(
+    db: &Db,
+    campaign_id: &str,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<(f64, f64)> {
+    let (l30, a30) =
+        reports::answers_since(db, campaign_id, (now - TimeDelta::days(30)).naive_utc()).await?;
     let (lt, at) =
-        reports::answers_since(&app.db, campaign_id, local_midnight(now, zone).naive_utc()).await?;
+        reports::answers_since(db, campaign_id, local_midnight(now, zone).naive_utc()).await?;
     Ok((
         rep::ratio(at as f64, lt as f64),
         rep::ratio(a30 as f64, l30 as f64),
     ))
 }
 
-pub(crate) async fn campaign_figures(
-    app: &App,
+/// A campaign's figures over `[from, to)`.
+pub async fn campaign_figures(
+    db: &Db,
     campaign_id: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> ApiResult<rep::CampaignFigures> {
     let (f, t) = (from.naive_utc(), to.naive_utc());
-    let calls = reports::campaign_calls(&app.db, campaign_id, f, t)
+    let calls = reports::campaign_calls(db, campaign_id, f, t)
         .await?
         .into_iter()
         .map(|g| {
             Ok(rep::CallRow {
-                hour: reports::parse_hour(&g.hour)?,
+                hour: g.hour,
                 outcome: g.outcome,
                 answered_by: g.answered_by,
                 dialed: g.dialed,
@@ -244,12 +246,12 @@ pub(crate) async fn campaign_figures(
             })
         })
         .collect::<Result<Vec<_>, store::StoreError>>()?;
-    let wraps = reports::campaign_wrap_ups(&app.db, campaign_id, f, t)
+    let wraps = reports::campaign_wrap_ups(db, campaign_id, f, t)
         .await?
         .into_iter()
         .map(|g| {
             Ok(rep::WrapRow {
-                hour: reports::parse_hour(&g.hour)?,
+                hour: g.hour,
                 disposition_code: g.disposition_code,
                 category: g.category,
                 conversion: g.conversion,
@@ -261,20 +263,22 @@ pub(crate) async fn campaign_figures(
     Ok(rep::campaign(&calls, &wraps))
 }
 
-async fn team_figures(
-    app: &App,
+/// A contact center's agents over `[from, to)`; `now` closes the spans of
+/// agents still in a status.
+pub async fn team_figures(
+    db: &Db,
     cc: &store::models::ContactCenter,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> ApiResult<rep::TeamFigures> {
     let (f, t) = (from.naive_utc(), to.naive_utc());
-    let hour = |s: &str| reports::parse_hour(s);
-    let calls = reports::agent_calls(&app.db, &cc.id, f, t)
+    let calls = reports::agent_calls(db, &cc.id, f, t)
         .await?
         .into_iter()
         .map(|g| {
             Ok(rep::AgentCallRow {
-                hour: hour(&g.hour)?,
+                hour: g.hour,
                 agent_id: g.agent_id,
                 calls: g.calls,
                 talk_ms: g.talk_ms,
@@ -282,12 +286,12 @@ async fn team_figures(
             })
         })
         .collect::<Result<Vec<_>, store::StoreError>>()?;
-    let wraps = reports::agent_wrap_ups(&app.db, &cc.id, f, t)
+    let wraps = reports::agent_wrap_ups(db, &cc.id, f, t)
         .await?
         .into_iter()
         .map(|g| {
             Ok(rep::AgentWrapRow {
-                hour: hour(&g.hour)?,
+                hour: g.hour,
                 agent_id: g.agent_id,
                 disposition_code: g.disposition_code,
                 wrap_ups: g.wrap_ups,
@@ -299,7 +303,7 @@ async fn team_figures(
     // hour's time from the hour it starts in.
     let hour_start = f.duration_trunc(TimeDelta::hours(1)).unwrap_or(f);
     let mut time: Vec<rep::AgentTimeRow> =
-        store::presence::time_by_status(&app.db, &cc.id, hour_start, t)
+        store::presence::time_by_status(db, &cc.id, hour_start, t)
             .await?
             .into_iter()
             .map(|(hour, agent_id, status, ms)| rep::AgentTimeRow {
@@ -310,8 +314,8 @@ async fn team_figures(
             })
             .collect();
     // Agents in a status right now: the span so far counts too.
-    let now = app.engine.clock().now().naive_utc();
-    for p in store::presence::all(&app.db).await? {
+    let now = now.naive_utc();
+    for p in store::presence::all(db).await? {
         if p.contact_center_id.as_deref() == Some(cc.id.as_str()) && p.status != "OFFLINE" {
             for (hour, ms) in store::presence::hour_pieces(p.since.max(f), now.min(t)) {
                 time.push(rep::AgentTimeRow {
@@ -345,8 +349,9 @@ impl ReportQuery {
         let c = load_campaign(app, caller, &campaign_id).await?;
         let zone = contact_center_zone(app, &c.row.contact_center_id).await?;
         let (from, to) = range(from, to, app.engine.clock().now(), zone)?;
-        let f = campaign_figures(app, &c.row.id, from, to).await?;
-        let (today, d30) = abandon_rates(app, &c.row.id, zone).await?;
+        let now = app.engine.clock().now();
+        let f = campaign_figures(&app.db, &c.row.id, from, to).await?;
+        let (today, d30) = abandon_rates(&app.db, &c.row.id, zone, now).await?;
         let leads = store::leads::count_by_status(&app.db, &c.row.id).await?;
         Ok(CampaignReport {
             campaign_id: ID(c.row.id.clone()),
@@ -409,7 +414,8 @@ impl ReportQuery {
         let cc = access::load_contact_center(app, caller, &contact_center_id).await?;
         let zone = zone_of(&cc);
         let (from, to) = range(from, to, app.engine.clock().now(), zone)?;
-        let mut team = team_figures(app, &cc, from, to).await?;
+        let now = app.engine.clock().now();
+        let mut team = team_figures(&app.db, &cc, from, to, now).await?;
         if let Some(only) = &agent_id {
             team.agents.retain(|a| a.agent_id == only.as_str());
         }

@@ -81,6 +81,17 @@ pub async fn save(
     lead: Option<&LeadWrite>,
 ) -> StoreResult<()> {
     with_tx!(db, |conn| {
+        if call.state == "ENDED" {
+            let before: Option<String> = calls::table
+                .find(&call.id)
+                .select(calls::state)
+                .first(conn)
+                .await
+                .optional()?;
+            if before.as_deref() != Some("ENDED") {
+                super::reports::call_hours_add!(conn, call);
+            }
+        }
         diesel::insert_into(calls::table)
             .values(call)
             .on_conflict(calls::id)

@@ -1,26 +1,116 @@
 //! The aggregate queries behind campaign analytics and agent performance.
-//! Each is one pass over an index range (`calls_by_campaign`,
-//! `calls_by_contact_center`, `wrap_ups_by_campaign`, `agent_time`'s key),
-//! grouped by UTC hour in SQL, and folded into days, hours and totals by
-//! the caller — so a report's cost is the rows in its range, read once.
-//! Durations are stored on the rows in milliseconds: no timestamp
-//! arithmetic in SQL, which the two backends spell differently.
 //!
-//! Written as SQL text (the grouping expression differs by backend); the
-//! `$n` placeholders become SQLite's `?n`.
+//! Whole hours come from the rollups `call_hours` and `wrap_hours`, which
+//! a call's end and a wrap-up (or its correction) update in their own
+//! transactions; only the partial hours at a range's edges are read from
+//! the raw rows. So a 30-day report reads ~720 rollup rows per key, not a
+//! million calls (docs/benchmarks.md). A call counts in the rollup once
+//! it has ended; calls still in progress show in the raw edge hours (the
+//! current hour, when a range ends now). Results are grouped by UTC hour
+//! and folded into days, hours and totals by the caller (`domain::report`).
+//! Durations are stored in milliseconds: no timestamp arithmetic in SQL.
+//!
+//! Written as SQL text (the hour expression differs by backend); the `$n`
+//! placeholders become SQLite's `?n`.
 
 use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
 
-use super::{Db, StoreError, StoreResult, with_conn};
+use super::{Db, StoreResult, with_conn};
+
+/// The UTC hour a moment falls in.
+pub fn hour_floor(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::DurationRound;
+    t.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(t)
+}
+
+/// Add a call that just ended to `call_hours`, on the transaction's
+/// connection (the caller checks it was not ended before).
+macro_rules! call_hours_add {
+    ($conn:expr, $call:expr) => {{
+        use $crate::store::schema::call_hours as h;
+        let c: &$crate::store::models::Call = $call;
+        diesel::insert_into(h::table)
+            .values((
+                h::contact_center_id.eq(&c.contact_center_id),
+                h::campaign_id.eq(c.campaign_id.as_deref().unwrap_or("")),
+                h::hour.eq($crate::store::reports::hour_floor(c.created_at)),
+                h::agent_id.eq(c.agent_id.as_deref().unwrap_or("")),
+                h::outcome.eq(c.outcome.as_deref().unwrap_or("")),
+                h::answered_by.eq(c.answered_by.as_deref().unwrap_or("")),
+                h::dialed.eq(c.dialed_at.is_some()),
+                h::connected.eq(c.connected_at.is_some()),
+                h::calls.eq(1i64),
+                h::talk_ms.eq(i64::from(c.talk_ms)),
+                h::hold_ms.eq(i64::from(c.hold_ms)),
+            ))
+            .on_conflict((
+                h::campaign_id,
+                h::hour,
+                h::contact_center_id,
+                h::agent_id,
+                h::outcome,
+                h::answered_by,
+                h::dialed,
+                h::connected,
+            ))
+            .do_update()
+            .set((
+                h::calls.eq(h::calls + 1i64),
+                h::talk_ms.eq(h::talk_ms + diesel::upsert::excluded(h::talk_ms)),
+                h::hold_ms.eq(h::hold_ms + diesel::upsert::excluded(h::hold_ms)),
+            ))
+            .execute($conn)
+            .await?;
+    }};
+}
+pub(crate) use call_hours_add;
+
+/// Add (`sign` 1) or take back (`sign` -1) a wrap-up in `wrap_hours`, on
+/// the transaction's connection.
+macro_rules! wrap_hours_add {
+    ($conn:expr, $cc:expr, $w:expr, $sign:expr) => {{
+        use $crate::store::schema::wrap_hours as h;
+        let (w, sign): (&$crate::store::models::WrapUp, i64) = ($w, $sign);
+        diesel::insert_into(h::table)
+            .values((
+                h::contact_center_id.eq($cc),
+                h::campaign_id.eq(w.campaign_id.as_deref().unwrap_or("")),
+                h::hour.eq($crate::store::reports::hour_floor(w.created_at)),
+                h::agent_id.eq(&w.agent_id),
+                h::disposition_code.eq(&w.disposition_code),
+                h::category.eq(&w.category),
+                h::conversion.eq(w.conversion),
+                h::wrap_ups.eq(sign),
+                h::wrap_ms.eq(sign * i64::from(w.wrap_ms)),
+            ))
+            .on_conflict((
+                h::campaign_id,
+                h::hour,
+                h::contact_center_id,
+                h::agent_id,
+                h::disposition_code,
+                h::category,
+                h::conversion,
+            ))
+            .do_update()
+            .set((
+                h::wrap_ups.eq(h::wrap_ups + diesel::upsert::excluded(h::wrap_ups)),
+                h::wrap_ms.eq(h::wrap_ms + diesel::upsert::excluded(h::wrap_ms)),
+            ))
+            .execute($conn)
+            .await?;
+    }};
+}
+pub(crate) use wrap_hours_add;
 
 /// Calls of one UTC hour with the same outcome, answer and reach.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct CallGroup {
-    #[diesel(sql_type = Text)]
-    pub hour: String,
+    #[diesel(sql_type = Timestamp)]
+    pub hour: NaiveDateTime,
     #[diesel(sql_type = Nullable<Text>)]
     pub outcome: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -42,8 +132,8 @@ pub struct CallGroup {
 /// Wrap-ups of one UTC hour with the same disposition.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct WrapGroup {
-    #[diesel(sql_type = Text)]
-    pub hour: String,
+    #[diesel(sql_type = Timestamp)]
+    pub hour: NaiveDateTime,
     #[diesel(sql_type = Text)]
     pub disposition_code: String,
     #[diesel(sql_type = Text)]
@@ -61,8 +151,8 @@ pub struct WrapGroup {
 pub struct AgentCallGroup {
     #[diesel(sql_type = Text)]
     pub agent_id: String,
-    #[diesel(sql_type = Text)]
-    pub hour: String,
+    #[diesel(sql_type = Timestamp)]
+    pub hour: NaiveDateTime,
     #[diesel(sql_type = BigInt)]
     pub calls: i64,
     #[diesel(sql_type = BigInt)]
@@ -71,13 +161,13 @@ pub struct AgentCallGroup {
     pub hold_ms: i64,
 }
 
-/// An agent's wrap-ups of one UTC hour with the same disposition.
+/// An agent's wrap-ups of one UTC hour with one disposition.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct AgentWrapGroup {
     #[diesel(sql_type = Text)]
     pub agent_id: String,
-    #[diesel(sql_type = Text)]
-    pub hour: String,
+    #[diesel(sql_type = Timestamp)]
+    pub hour: NaiveDateTime,
     #[diesel(sql_type = Text)]
     pub disposition_code: String,
     #[diesel(sql_type = BigInt)]
@@ -94,10 +184,11 @@ struct Answers {
     abandoned: i64,
 }
 
-/// The UTC hour of `col`, as `YYYY-MM-DD HH:00:00`.
+/// The UTC hour of `col` (a timestamp on PostgreSQL, its stored text form
+/// on SQLite — both read back as a `Timestamp`).
 fn hour_of(db: &Db, col: &str) -> String {
     match db {
-        Db::Pg(_) => format!("to_char({col}, 'YYYY-MM-DD HH24:00:00')"),
+        Db::Pg(_) => format!("date_trunc('hour', {col})"),
         Db::Sqlite(_) => format!("strftime('%Y-%m-%d %H:00:00', {col})"),
     }
 }
@@ -124,10 +215,58 @@ macro_rules! load_range {
     };
 }
 
-/// Parse an hour as [`hour_of`] writes it.
-pub fn parse_hour(s: &str) -> StoreResult<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .map_err(|_| StoreError::Corrupt(format!("bad hour bucket {s:?}")))
+/// Where `[from, to)` is read from: the rollup for its whole hours, the
+/// raw rows for the partial hours at each end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    pub raw: Vec<(NaiveDateTime, NaiveDateTime)>,
+    pub rolled: Option<(NaiveDateTime, NaiveDateTime)>,
+}
+
+pub fn split(from: NaiveDateTime, to: NaiveDateTime) -> Split {
+    let floor = hour_floor(from);
+    let first = if floor == from {
+        from
+    } else {
+        floor + chrono::TimeDelta::hours(1)
+    };
+    let last = hour_floor(to);
+    if first >= last {
+        return Split {
+            raw: vec![(from, to)],
+            rolled: None,
+        };
+    }
+    let raw = [(from, first), (last, to)]
+        .into_iter()
+        .filter(|(a, b)| a < b)
+        .collect();
+    Split {
+        raw,
+        rolled: Some((first, last)),
+    }
+}
+
+/// Run `raw` over the raw edges and `rolled` over the whole hours of
+/// `[from, to)`, as rows of type `T`.
+macro_rules! over {
+    ($db:expr, $id:expr, $from:expr, $to:expr, $raw:expr, $rolled:expr, $t:ty) => {{
+        let parts = split($from, $to);
+        let (raw, rolled) = (
+            placeholders($db, $raw.to_owned()),
+            placeholders($db, $rolled.to_owned()),
+        );
+        let mut out: Vec<$t> = Vec::new();
+        for (a, b) in parts.raw {
+            let rows: StoreResult<Vec<$t>> = load_range!($db, raw, $id, a, b);
+            out.extend(rows?);
+        }
+        if let Some((a, b)) = parts.rolled {
+            let rows: StoreResult<Vec<$t>> = load_range!($db, rolled, $id, a, b);
+            out.extend(rows?);
+        }
+        Ok(out)
+    }};
 }
 
 /// A campaign's calls created in `[from, to)`, grouped.
@@ -137,19 +276,21 @@ pub async fn campaign_calls(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> StoreResult<Vec<CallGroup>> {
-    let sql = placeholders(
-        db,
-        format!(
-            "SELECT {hour} AS hour, outcome, answered_by, \
-                 (dialed_at IS NOT NULL) AS dialed, (connected_at IS NOT NULL) AS connected, \
-                 COUNT(*) AS calls, COALESCE(SUM(talk_ms), 0) AS talk_ms, \
-                 COALESCE(SUM(hold_ms), 0) AS hold_ms \
-             FROM calls WHERE campaign_id = $1 AND created_at >= $2 AND created_at < $3 \
-             GROUP BY 1, 2, 3, 4, 5",
-            hour = hour_of(db, "created_at")
-        ),
+    let raw = format!(
+        "SELECT {hour} AS hour, outcome, answered_by, \
+             (dialed_at IS NOT NULL) AS dialed, (connected_at IS NOT NULL) AS connected, \
+             COUNT(*) AS calls, COALESCE(SUM(talk_ms), 0) AS talk_ms, \
+             COALESCE(SUM(hold_ms), 0) AS hold_ms \
+         FROM calls WHERE campaign_id = $1 AND created_at >= $2 AND created_at < $3 \
+         GROUP BY 1, 2, 3, 4, 5",
+        hour = hour_of(db, "created_at")
     );
-    load_range!(db, sql, campaign_id, from, to)
+    let rolled = "SELECT hour, NULLIF(outcome, '') AS outcome, NULLIF(answered_by, '') AS answered_by, \
+             dialed, connected, CAST(SUM(calls) AS BIGINT) AS calls, \
+             CAST(SUM(talk_ms) AS BIGINT) AS talk_ms, CAST(SUM(hold_ms) AS BIGINT) AS hold_ms \
+         FROM call_hours WHERE campaign_id = $1 AND hour >= $2 AND hour < $3 \
+         GROUP BY 1, 2, 3, 4, 5";
+    over!(db, campaign_id, from, to, raw, rolled, CallGroup)
 }
 
 /// A campaign's wrap-ups submitted in `[from, to)`, grouped.
@@ -159,22 +300,23 @@ pub async fn campaign_wrap_ups(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> StoreResult<Vec<WrapGroup>> {
-    let sql = placeholders(
-        db,
-        format!(
-            "SELECT {hour} AS hour, disposition_code, category, conversion, \
-                 COUNT(*) AS wrap_ups, COALESCE(SUM(wrap_ms), 0) AS wrap_ms \
-             FROM wrap_ups WHERE campaign_id = $1 AND created_at >= $2 AND created_at < $3 \
-             GROUP BY 1, 2, 3, 4",
-            hour = hour_of(db, "created_at")
-        ),
+    let raw = format!(
+        "SELECT {hour} AS hour, disposition_code, category, conversion, \
+             COUNT(*) AS wrap_ups, COALESCE(SUM(wrap_ms), 0) AS wrap_ms \
+         FROM wrap_ups WHERE campaign_id = $1 AND created_at >= $2 AND created_at < $3 \
+         GROUP BY 1, 2, 3, 4",
+        hour = hour_of(db, "created_at")
     );
-    load_range!(db, sql, campaign_id, from, to)
+    let rolled = "SELECT hour, disposition_code, category, conversion, \
+             CAST(SUM(wrap_ups) AS BIGINT) AS wrap_ups, CAST(SUM(wrap_ms) AS BIGINT) AS wrap_ms \
+         FROM wrap_hours WHERE campaign_id = $1 AND hour >= $2 AND hour < $3 AND wrap_ups <> 0 \
+         GROUP BY 1, 2, 3, 4";
+    over!(db, campaign_id, from, to, raw, rolled, WrapGroup)
 }
 
 /// A campaign's live answers answered since `since`, and how many of them
-/// were abandoned: the abandonment rate's two terms. (`created_at` bounds
-/// the index range: a call is answered within the hour it was created.)
+/// were abandoned: the abandonment rate's two terms, exact (from the raw
+/// rows through the `calls_live_answers` partial index).
 pub async fn answers_since(
     db: &Db,
     campaign_id: &str,
@@ -184,14 +326,12 @@ pub async fn answers_since(
         db,
         "SELECT COUNT(*) AS live, \
              COALESCE(SUM(CASE WHEN outcome = 'ABANDONED' THEN 1 ELSE 0 END), 0) AS abandoned \
-         FROM calls WHERE campaign_id = $1 AND created_at >= $2 AND answered_at >= $3 \
-             AND answered_by = 'HUMAN'"
+         FROM calls WHERE campaign_id = $1 AND answered_at >= $2 AND answered_by = 'HUMAN'"
             .to_owned(),
     );
     with_conn!(db, |conn| {
         let rows: Vec<Answers> = sql_query(&sql)
             .bind::<Text, _>(campaign_id)
-            .bind::<Timestamp, _>(since - chrono::TimeDelta::hours(1))
             .bind::<Timestamp, _>(since)
             .load(conn)
             .await?;
@@ -207,18 +347,20 @@ pub async fn agent_calls(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> StoreResult<Vec<AgentCallGroup>> {
-    let sql = placeholders(
-        db,
-        format!(
-            "SELECT agent_id, {hour} AS hour, COUNT(*) AS calls, \
-                 COALESCE(SUM(talk_ms), 0) AS talk_ms, COALESCE(SUM(hold_ms), 0) AS hold_ms \
-             FROM calls WHERE contact_center_id = $1 AND created_at >= $2 AND created_at < $3 \
-                 AND connected_at IS NOT NULL AND agent_id IS NOT NULL \
-             GROUP BY 1, 2",
-            hour = hour_of(db, "created_at")
-        ),
+    let raw = format!(
+        "SELECT agent_id, {hour} AS hour, COUNT(*) AS calls, \
+             COALESCE(SUM(talk_ms), 0) AS talk_ms, COALESCE(SUM(hold_ms), 0) AS hold_ms \
+         FROM calls WHERE contact_center_id = $1 AND created_at >= $2 AND created_at < $3 \
+             AND connected_at IS NOT NULL AND agent_id IS NOT NULL \
+         GROUP BY 1, 2",
+        hour = hour_of(db, "created_at")
     );
-    load_range!(db, sql, contact_center_id, from, to)
+    let rolled = "SELECT agent_id, hour, CAST(SUM(calls) AS BIGINT) AS calls, \
+             CAST(SUM(talk_ms) AS BIGINT) AS talk_ms, CAST(SUM(hold_ms) AS BIGINT) AS hold_ms \
+         FROM call_hours WHERE contact_center_id = $1 AND hour >= $2 AND hour < $3 \
+             AND connected AND agent_id <> '' \
+         GROUP BY 1, 2";
+    over!(db, contact_center_id, from, to, raw, rolled, AgentCallGroup)
 }
 
 /// Wrap-ups of calls of a contact center, submitted in `[from, to)`, per
@@ -229,16 +371,46 @@ pub async fn agent_wrap_ups(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> StoreResult<Vec<AgentWrapGroup>> {
-    let sql = placeholders(
-        db,
-        format!(
-            "SELECT w.agent_id AS agent_id, {hour} AS hour, w.disposition_code AS disposition_code, \
-                 COUNT(*) AS wrap_ups, COALESCE(SUM(w.wrap_ms), 0) AS wrap_ms \
-             FROM wrap_ups w JOIN calls c ON c.id = w.call_id \
-             WHERE c.contact_center_id = $1 AND w.created_at >= $2 AND w.created_at < $3 \
-             GROUP BY 1, 2, 3",
-            hour = hour_of(db, "w.created_at")
-        ),
+    let raw = format!(
+        "SELECT w.agent_id AS agent_id, {hour} AS hour, w.disposition_code AS disposition_code, \
+             COUNT(*) AS wrap_ups, COALESCE(SUM(w.wrap_ms), 0) AS wrap_ms \
+         FROM wrap_ups w JOIN calls c ON c.id = w.call_id \
+         WHERE c.contact_center_id = $1 AND w.created_at >= $2 AND w.created_at < $3 \
+         GROUP BY 1, 2, 3",
+        hour = hour_of(db, "w.created_at")
     );
-    load_range!(db, sql, contact_center_id, from, to)
+    let rolled = "SELECT agent_id, hour, disposition_code, CAST(SUM(wrap_ups) AS BIGINT) AS wrap_ups, \
+             CAST(SUM(wrap_ms) AS BIGINT) AS wrap_ms \
+         FROM wrap_hours WHERE contact_center_id = $1 AND hour >= $2 AND hour < $3 AND wrap_ups <> 0 \
+         GROUP BY 1, 2, 3";
+    over!(db, contact_center_id, from, to, raw, rolled, AgentWrapGroup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn ranges_split_into_whole_hours_and_raw_edges() {
+        let s = split(t("2026-11-24 16:30:00"), t("2026-11-24 20:15:00"));
+        assert_eq!(
+            s.rolled,
+            Some((t("2026-11-24 17:00:00"), t("2026-11-24 20:00:00")))
+        );
+        assert_eq!(
+            s.raw,
+            vec![
+                (t("2026-11-24 16:30:00"), t("2026-11-24 17:00:00")),
+                (t("2026-11-24 20:00:00"), t("2026-11-24 20:15:00")),
+            ]
+        );
+        let aligned = split(t("2026-11-24 17:00:00"), t("2026-11-24 19:00:00"));
+        assert!(aligned.raw.is_empty());
+        let inside = split(t("2026-11-24 17:10:00"), t("2026-11-24 17:50:00"));
+        assert_eq!((inside.rolled, inside.raw.len()), (None, 1));
+    }
 }

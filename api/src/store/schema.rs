@@ -313,6 +313,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    call_hours (campaign_id, hour, contact_center_id, agent_id, outcome, answered_by, dialed, connected) {
+        contact_center_id -> Text,
+        campaign_id -> Text,
+        hour -> Timestamp,
+        agent_id -> Text,
+        outcome -> Text,
+        answered_by -> Text,
+        dialed -> Bool,
+        connected -> Bool,
+        calls -> BigInt,
+        talk_ms -> BigInt,
+        hold_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    wrap_hours (campaign_id, hour, contact_center_id, agent_id, disposition_code, category, conversion) {
+        contact_center_id -> Text,
+        campaign_id -> Text,
+        hour -> Timestamp,
+        agent_id -> Text,
+        disposition_code -> Text,
+        category -> Text,
+        conversion -> Bool,
+        wrap_ups -> BigInt,
+        wrap_ms -> BigInt,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Text,
         organization_id -> Text,
@@ -398,6 +428,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_presence,
     wrap_ups,
     agent_time,
+    call_hours,
+    wrap_hours,
     webhook_endpoints,
     follow_up_rules,
     outbox,

@@ -10,7 +10,8 @@ use super::calls::LeadWrite;
 use super::lists::{List, NewEntry, insert_entry};
 use super::models::{AuditEntry, Lead, Presence, WrapUp};
 use super::outbox::{OutboxRow, outbox_insert};
-use super::schema::{leads, wrap_ups};
+use super::reports::wrap_hours_add;
+use super::schema::{calls, leads, wrap_ups};
 use super::{Db, StoreResult, audit_log_insert, with_conn, with_tx};
 
 /// What the campaign's follow-up rules add to a wrap-up's transaction.
@@ -73,6 +74,18 @@ macro_rules! follow_up_write {
     }};
 }
 
+/// The contact center of a call, on the transaction's connection.
+macro_rules! contact_center_of {
+    ($conn:expr, $call_id:expr) => {{
+        let cc: String = calls::table
+            .find($call_id)
+            .select(calls::contact_center_id)
+            .first($conn)
+            .await?;
+        cc
+    }};
+}
+
 /// A list entry a wrap-up's mark makes, with its audit entry.
 pub struct Mark<'a> {
     pub list: List,
@@ -120,6 +133,8 @@ pub async fn submit(
             .values(w)
             .execute(conn)
             .await?;
+        let cc = contact_center_of!(conn, &w.call_id);
+        wrap_hours_add!(conn, &cc, w, 1);
         if let Some(l) = lead {
             lead_update!(conn, l, w.created_at);
         }
@@ -146,6 +161,14 @@ pub async fn correct(
 ) -> StoreResult<()> {
     let at = w.updated_at.unwrap_or(w.created_at);
     with_tx!(db, |conn| {
+        let before: WrapUp = wrap_ups::table
+            .find(&w.id)
+            .select(WrapUp::as_select())
+            .first(conn)
+            .await?;
+        let cc = contact_center_of!(conn, &w.call_id);
+        wrap_hours_add!(conn, &cc, &before, -1);
+        wrap_hours_add!(conn, &cc, w, 1);
         diesel::update(wrap_ups::table.find(&w.id))
             .set((
                 wrap_ups::disposition_code.eq(&w.disposition_code),
