@@ -265,6 +265,32 @@ async fn campaign_and_agent_figures_match_the_hand_count(backend: Backend) {
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:#?}");
     assert_eq!(seen[0]["attempts"], 5);
+    // The live figures: all time (with the history), and the last hour.
+    let stats = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!){campaignStats(campaignId:$c){attempts connects contacts callsLastHour contactsLastHour abandonRateToday abandonRate30d}}",
+            json!({"c": f.campaign}),
+        )
+        .await["campaignStats"]
+        .clone();
+    assert_eq!(
+        [
+            &stats["attempts"],
+            &stats["connects"],
+            &stats["contacts"],
+            &stats["callsLastHour"],
+            &stats["contactsLastHour"]
+        ],
+        [&json!(8), &json!(2), &json!(2), &json!(5), &json!(2)],
+        "{stats}"
+    );
+    close(
+        stats["abandonRate30d"].as_f64().unwrap_or(-1.0),
+        2.0 / 5.0,
+        "live 30 days",
+    );
     // A range before today's calls holds none of them.
     let before = f
         .srv

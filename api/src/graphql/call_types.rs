@@ -408,10 +408,16 @@ pub struct PacerDecision {
 #[derive(SimpleObject, Clone, Debug)]
 pub struct CampaignStats {
     pub campaign_id: ID,
-    /// Calls placed.
+    /// Calls placed, all time (in progress included).
     pub attempts: i64,
-    /// Calls connected to an agent.
+    /// Calls connected to an agent, all time.
+    pub connects: i64,
+    /// Wrap-ups whose disposition is not in the NON_CONTACT category (a
+    /// conversation with the right party), all time — as in `campaignReport`.
     pub contacts: i64,
+    /// Calls placed and contacts over the last 60 minutes.
+    pub calls_last_hour: i64,
+    pub contacts_last_hour: i64,
     /// Abandoned / live answers over the last 30 days (the regulator's
     /// measure) and since midnight UTC.
     #[graphql(name = "abandonRate30d")]
@@ -425,19 +431,26 @@ pub struct CampaignStats {
 }
 
 pub async fn campaign_stats(app: &crate::app::App, campaign_id: &str) -> ApiResult<CampaignStats> {
-    let (attempts, contacts) = store::calls::totals(&app.db, campaign_id).await?;
+    let now = app.engine.clock().now();
+    let totals = store::reports::live_totals(
+        &app.db,
+        campaign_id,
+        (now - chrono::Duration::hours(1)).naive_utc(),
+    )
+    .await?;
     let zone = match store::campaigns::get(&app.db, campaign_id).await? {
         Some(c) => super::report_api::contact_center_zone(app, &c.contact_center_id).await?,
         None => chrono_tz::Tz::UTC,
     };
-    let (today, d30) =
-        super::report_api::abandon_rates(&app.db, campaign_id, zone, app.engine.clock().now())
-            .await?;
+    let (today, d30) = super::report_api::abandon_rates(&app.db, campaign_id, zone, now).await?;
     let live = app.engine.campaign_live(campaign_id).await?;
     Ok(CampaignStats {
         campaign_id: ID(campaign_id.to_owned()),
-        attempts,
-        contacts,
+        attempts: totals.attempts,
+        connects: totals.connects,
+        contacts: totals.contacts,
+        calls_last_hour: totals.attempts_last_hour,
+        contacts_last_hour: totals.contacts_last_hour,
         abandon_rate_30d: d30,
         abandon_rate_today: today,
         dial_level: live.as_ref().map_or(0.0, |l| l.dial_level),

@@ -159,26 +159,6 @@ pub async fn recent_for_agent(db: &Db, agent_id: &str, limit: i64) -> StoreResul
     })
 }
 
-/// A campaign's attempts (calls placed) and contacts (calls connected to
-/// an agent).
-pub async fn totals(db: &Db, campaign_id: &str) -> StoreResult<(i64, i64)> {
-    with_conn!(db, |conn| {
-        let attempts: i64 = calls::table
-            .filter(calls::campaign_id.eq(campaign_id))
-            .filter(calls::dialed_at.is_not_null())
-            .count()
-            .get_result(conn)
-            .await?;
-        let contacts: i64 = calls::table
-            .filter(calls::campaign_id.eq(campaign_id))
-            .filter(calls::connected_at.is_not_null())
-            .count()
-            .get_result(conn)
-            .await?;
-        Ok((attempts, contacts))
-    })
-}
-
 /// A campaign's calls created in `[from, to)`, by id (creation order),
 /// after `after`: one page of an export.
 pub async fn page_of_campaign(

@@ -339,6 +339,80 @@ pub async fn answers_since(
     })
 }
 
+#[derive(Debug, Clone, QueryableByName)]
+struct Pair {
+    #[diesel(sql_type = BigInt)]
+    a: i64,
+    #[diesel(sql_type = BigInt)]
+    b: i64,
+}
+
+/// A campaign's running totals for the live view: calls placed and
+/// connected, and contacts (wrap-ups not in the NON_CONTACT category) —
+/// all time from the rollups plus the calls still in progress — and the
+/// same placed calls and contacts over the last hour since `hour_ago`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveTotals {
+    pub attempts: i64,
+    pub connects: i64,
+    pub contacts: i64,
+    pub attempts_last_hour: i64,
+    pub contacts_last_hour: i64,
+}
+
+pub async fn live_totals(
+    db: &Db,
+    campaign_id: &str,
+    hour_ago: NaiveDateTime,
+) -> StoreResult<LiveTotals> {
+    let ph = |s: &str| placeholders(db, s.to_owned());
+    let ended = ph(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN dialed THEN calls ELSE 0 END), 0) AS BIGINT) AS a, \
+             CAST(COALESCE(SUM(CASE WHEN connected THEN calls ELSE 0 END), 0) AS BIGINT) AS b \
+         FROM call_hours WHERE campaign_id = $1",
+    );
+    let open = ph(
+        "SELECT COALESCE(SUM(CASE WHEN dialed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS a, \
+             COALESCE(SUM(CASE WHEN connected_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS b \
+         FROM calls WHERE campaign_id = $1 AND state IN \
+             ('OFFERED', 'DIALING', 'RINGING', 'ANSWERED', 'CONNECTED', 'HELD', 'TRANSFERRING')",
+    );
+    let contacts = ph(
+        "SELECT CAST(COALESCE(SUM(wrap_ups), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
+         FROM wrap_hours WHERE campaign_id = $1 AND category <> 'NON_CONTACT'",
+    );
+    let recent = ph(
+        "SELECT (SELECT COUNT(*) FROM calls WHERE campaign_id = $1 AND created_at >= $2 \
+                     AND dialed_at IS NOT NULL) AS a, \
+                (SELECT COUNT(*) FROM wrap_ups WHERE campaign_id = $1 AND created_at >= $2 \
+                     AND category <> 'NON_CONTACT') AS b",
+    );
+    let one = |rows: Vec<Pair>| <[Pair]>::first(&rows).map_or((0, 0), |p| (p.a, p.b));
+    with_conn!(db, |conn| {
+        let mut pairs = Vec::with_capacity(3);
+        for sql in [&ended, &open, &contacts] {
+            let rows: Vec<Pair> = sql_query(sql)
+                .bind::<Text, _>(campaign_id)
+                .load(conn)
+                .await?;
+            pairs.push(one(rows));
+        }
+        let rows: Vec<Pair> = sql_query(&recent)
+            .bind::<Text, _>(campaign_id)
+            .bind::<Timestamp, _>(hour_ago)
+            .load(conn)
+            .await?;
+        let last = one(rows);
+        Ok(LiveTotals {
+            attempts: pairs[0].0 + pairs[1].0,
+            connects: pairs[0].1 + pairs[1].1,
+            contacts: pairs[2].0,
+            attempts_last_hour: last.0,
+            contacts_last_hour: last.1,
+        })
+    })
+}
+
 /// Calls connected to agents of a contact center, created in `[from, to)`,
 /// per agent and hour.
 pub async fn agent_calls(
