@@ -73,6 +73,32 @@ async fn rules_move_copy_retry_call_back_and_send_webhooks(backend: Backend) {
     let ep = f.srv.ok(Some(&admin), create, input).await["createWebhookEndpoint"].clone();
     let endpoint = ep["endpoint"]["id"].as_str().expect("endpoint").to_owned();
     let secret = ep["secret"].as_str().expect("secret").to_owned();
+    // A second endpoint, paused: its messages wait.
+    let later = Receiver::start(free_port().await, &[]).await;
+    let paused = f
+        .srv
+        .ok(
+            Some(&admin),
+            create,
+            json!({"i": {"name": "Later", "url": later.url()}}),
+        )
+        .await["createWebhookEndpoint"]["endpoint"]["id"]
+        .as_str()
+        .expect("endpoint")
+        .to_owned();
+    let update = "mutation($i:UpdateWebhookEndpointInput!){updateWebhookEndpoint(input:$i){endpoint{active} secret}}";
+    let off = f
+        .srv
+        .ok(
+            Some(&admin),
+            update,
+            json!({"i": {"id": paused, "active": false}}),
+        )
+        .await;
+    assert_eq!(
+        off["updateWebhookEndpoint"],
+        json!({"endpoint": {"active": false}, "secret": null})
+    );
 
     // Rules, as a supervisor; bad ones refused.
     let rule = |extra: Value| {
@@ -116,6 +142,7 @@ async fn rules_move_copy_retry_call_back_and_send_webhooks(backend: Backend) {
         // 10 hours after noon in New York is past 21:00: the next morning.
         json!({"dispositionCode": "NO_ANSWER", "action": "CALLBACK", "delayMinutes": 600}),
         json!({"action": "WEBHOOK", "endpointId": endpoint}),
+        json!({"category": "CONTACT", "action": "WEBHOOK", "endpointId": paused}),
     ] {
         f.srv.ok(Some(&f.sup), ADD, rule(r)).await;
     }
@@ -132,7 +159,7 @@ async fn rules_move_copy_retry_call_back_and_send_webhooks(backend: Backend) {
         json!([
             {"position": 0, "action": "MOVE"}, {"position": 1, "action": "COPY"},
             {"position": 2, "action": "RETRY"}, {"position": 3, "action": "CALLBACK"},
-            {"position": 4, "action": "WEBHOOK"},
+            {"position": 4, "action": "WEBHOOK"}, {"position": 5, "action": "WEBHOOK"},
         ])
     );
 
@@ -225,10 +252,16 @@ async fn rules_move_copy_retry_call_back_and_send_webhooks(backend: Backend) {
             json!({}),
         )
         .await;
-    let messages = h["webhookEndpoints"][0]["messages"]
-        .as_array()
-        .expect("messages")
-        .clone();
+    let endpoints = h["webhookEndpoints"].as_array().expect("endpoints");
+    let of = |id: &str| {
+        endpoints
+            .iter()
+            .find(|e| e["id"] == id)
+            .and_then(|e| e["messages"].as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let messages = of(&endpoint);
     assert_eq!(messages.len(), 4);
     let retried = messages
         .iter()
@@ -249,5 +282,20 @@ async fn rules_move_copy_retry_call_back_and_send_webhooks(backend: Backend) {
             .await,
         "FORBIDDEN"
     );
+    // The paused endpoint: one message (the one CONTACT wrap-up), owed,
+    // nothing sent; enabled again, it arrives.
+    let waiting = of(&paused);
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert!(waiting[0]["deliveredAt"].is_null());
+    assert!(later.received().is_empty());
+    f.srv
+        .ok(
+            Some(&admin),
+            update,
+            json!({"i": {"id": paused, "active": true}}),
+        )
+        .await;
+    let got = later.wait_for(1, 10).await;
+    assert_eq!(got[0].json()["wrapUp"]["dispositionCode"], "INTERESTED");
     f.finish().await;
 }

@@ -465,6 +465,9 @@ impl FollowUpMutation {
                 .to_string(),
         );
         store::follow_ups::save_endpoint(&app.db, &e, &entry).await?;
+        if e.active && (input.active == Some(true) || input.url.is_some()) {
+            outbox::wake_endpoint(&app.db, &e.id, Utc::now().naive_utc()).await?;
+        }
         Ok(WebhookEndpointPayload {
             secret: input.rotate_secret.then(|| e.secret.clone()),
             endpoint: WebhookEndpoint(e),

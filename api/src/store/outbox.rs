@@ -145,6 +145,21 @@ pub async fn deliveries_of(db: &Db, outbox_id: &str) -> StoreResult<Vec<Delivery
     })
 }
 
+/// Everything an endpoint still owes falls due now (it was re-enabled or
+/// re-pointed: no reason to wait out the backoff).
+pub async fn wake_endpoint(db: &Db, endpoint_id: &str, now: NaiveDateTime) -> StoreResult<usize> {
+    with_conn!(db, |conn| {
+        Ok(diesel::update(
+            outbox::table
+                .filter(outbox::endpoint_id.eq(endpoint_id))
+                .filter(outbox::delivered_at.is_null()),
+        )
+        .set(outbox::next_attempt_at.eq(now))
+        .execute(conn)
+        .await?)
+    })
+}
+
 /// Send a row again now (an admin's "redeliver").
 pub async fn redeliver(db: &Db, id: &str, now: NaiveDateTime) -> StoreResult<bool> {
     with_conn!(db, |conn| {
