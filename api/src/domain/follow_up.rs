@@ -8,7 +8,11 @@
 //! invalid is never retried, called back, moved or copied — its webhooks
 //! still fire, with the marks in the payload.
 
-use super::campaign::{DispositionCategory, str_enum};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::campaign::{CampaignSettings, DispositionCategory, str_enum};
+use super::eligibility::LeadStatus;
 
 /// What a rule does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +130,44 @@ pub fn plan(rules: &[Rule], code: &str, category: DispositionCategory, marked: b
         p.applied.push(r.id.clone());
     }
     p
+}
+
+/// Where a RETRY or CALLBACK rule sends the lead, decided at `now`:
+/// a retry after its delay unless the campaign's attempts are used up
+/// (then the lead is finished); a callback after its delay, moved to the
+/// next opening of the lead's window (time zone `tz`, a call of `ring`
+/// must fit) when it falls outside. `None` for actions that do not decide
+/// the lead's status (MOVE decides its campaign, COPY and WEBHOOK
+/// nothing).
+pub fn lead_step(
+    action: &Action,
+    attempts: u32,
+    settings: &CampaignSettings,
+    tz: Option<Tz>,
+    now: DateTime<Utc>,
+) -> Option<(LeadStatus, Option<DateTime<Utc>>)> {
+    match action {
+        Action::Retry { .. } if attempts >= settings.max_attempts => {
+            Some((LeadStatus::Finished, None))
+        }
+        Action::Retry { delay_minutes } => Some((
+            LeadStatus::Retry,
+            Some(now + Duration::minutes((*delay_minutes).into())),
+        )),
+        Action::Callback { delay_minutes } => {
+            let at = now + Duration::minutes((*delay_minutes).into());
+            let ring = Duration::seconds(settings.ring_timeout_secs.into());
+            let at = match tz {
+                Some(tz) if !settings.calling_window.is_open_for(tz, at, ring) => settings
+                    .calling_window
+                    .next_open(tz, at, ring)
+                    .unwrap_or(at),
+                _ => at,
+            };
+            Some((LeadStatus::Callback, Some(at)))
+        }
+        Action::Move { .. } | Action::Copy { .. } | Action::Webhook { .. } => None,
+    }
 }
 
 /// Check a rule as given: something to match is optional (a rule with
@@ -248,6 +290,37 @@ mod tests {
         assert!(r.matches("A", Final));
         assert!(!r.matches("A", Contact));
         assert!(!r.matches("B", Final));
+    }
+
+    #[test]
+    fn lead_steps_keep_attempt_limits_and_the_calling_window() {
+        let mut s = CampaignSettings::defaults();
+        s.max_attempts = 3;
+        // Noon in New York on a Tuesday.
+        let noon: DateTime<Utc> = "2026-11-24T17:00:00Z".parse().unwrap();
+        let ny = Some(Tz::America__New_York);
+        let retry = Action::Retry { delay_minutes: 90 };
+        assert_eq!(
+            lead_step(&retry, 1, &s, ny, noon),
+            Some((LeadStatus::Retry, Some(noon + Duration::minutes(90))))
+        );
+        assert_eq!(
+            lead_step(&retry, 3, &s, ny, noon),
+            Some((LeadStatus::Finished, None))
+        );
+        // 10 hours later is 22:00 there: the next morning at 08:00 instead.
+        let callback = Action::Callback { delay_minutes: 600 };
+        let morning: DateTime<Utc> = "2026-11-25T13:00:00Z".parse().unwrap();
+        assert_eq!(
+            lead_step(&callback, 1, &s, ny, noon),
+            Some((LeadStatus::Callback, Some(morning)))
+        );
+        let soon = Action::Callback { delay_minutes: 30 };
+        assert_eq!(
+            lead_step(&soon, 1, &s, ny, noon),
+            Some((LeadStatus::Callback, Some(noon + Duration::minutes(30))))
+        );
+        assert_eq!(lead_step(&hook("e"), 1, &s, ny, noon), None);
     }
 
     #[test]

@@ -100,7 +100,9 @@ fn counts(map: BTreeMap<String, i64>) -> Vec<Count> {
         .collect()
 }
 
-fn is_contact(category: &str) -> bool {
+/// Whether a wrap-up of this disposition category is a contact (a
+/// conversation with the right party).
+pub fn is_contact(category: &str) -> bool {
     category != "NON_CONTACT"
 }
 

@@ -430,6 +430,15 @@ pub struct CampaignStats {
     pub pacer_decision: Option<PacerDecision>,
 }
 
+/// Wrap-ups that are contacts, from counts per category.
+fn contacts(by_category: &[(String, i64)]) -> i64 {
+    by_category
+        .iter()
+        .filter(|(c, _)| crate::domain::report::is_contact(c))
+        .map(|(_, n)| n)
+        .sum()
+}
+
 pub async fn campaign_stats(app: &crate::app::App, campaign_id: &str) -> ApiResult<CampaignStats> {
     let now = app.engine.clock().now();
     let totals = store::reports::live_totals(
@@ -448,9 +457,9 @@ pub async fn campaign_stats(app: &crate::app::App, campaign_id: &str) -> ApiResu
         campaign_id: ID(campaign_id.to_owned()),
         attempts: totals.attempts,
         connects: totals.connects,
-        contacts: totals.contacts,
+        contacts: contacts(&totals.wrap_ups_by_category),
         calls_last_hour: totals.attempts_last_hour,
-        contacts_last_hour: totals.contacts_last_hour,
+        contacts_last_hour: contacts(&totals.wrap_ups_by_category_last_hour),
         abandon_rate_30d: d30,
         abandon_rate_today: today,
         dial_level: live.as_ref().map_or(0.0, |l| l.dial_level),

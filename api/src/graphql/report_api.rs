@@ -4,7 +4,7 @@
 //! docs/api.md.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
-use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::access::{self, require_role};
@@ -301,7 +301,7 @@ pub async fn team_figures(
         .collect::<Result<Vec<_>, store::StoreError>>()?;
     // Stored time is cut at hours: a range starting mid-hour takes that
     // hour's time from the hour it starts in.
-    let hour_start = f.duration_trunc(TimeDelta::hours(1)).unwrap_or(f);
+    let hour_start = reports::hour_floor(f);
     let mut time: Vec<rep::AgentTimeRow> =
         store::presence::time_by_status(db, &cc.id, hour_start, t)
             .await?

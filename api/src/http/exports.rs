@@ -20,7 +20,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use futures::Stream;
 use serde::Deserialize;
 
 use super::HttpState;
@@ -57,12 +56,22 @@ fn error(e: ApiError) -> Response {
         .into_response()
 }
 
-/// The campaign the caller may export, and the range.
+/// What an export works on: the campaign the caller may export, the
+/// range, and the agents' addresses looked up so far.
+#[derive(Clone)]
+struct Export {
+    app: App,
+    campaign: String,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    emails: std::sync::Arc<tokio::sync::Mutex<Emails>>,
+}
+
 async fn authorize(
     state: &HttpState,
     headers: &HeaderMap,
     p: &RangeParams,
-) -> Result<(String, NaiveDateTime, NaiveDateTime), ApiError> {
+) -> Result<Export, ApiError> {
     let actor = match caller_from_headers(&state.app, headers).await {
         Caller::Actor(a) => a,
         Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
@@ -73,7 +82,35 @@ async fn authorize(
     if p.to <= p.from {
         return Err(ApiError::validation("to", "must be after from"));
     }
-    Ok((campaign.row.id, p.from.naive_utc(), p.to.naive_utc()))
+    Ok(Export {
+        app: state.app.clone(),
+        campaign: campaign.row.id,
+        from: p.from.naive_utc(),
+        to: p.to.naive_utc(),
+        emails: Default::default(),
+    })
+}
+
+/// Authorize, then stream `what-<campaign>.csv`: `columns`, then the pages
+/// `page(export, after)` yields.
+async fn export<F, Fut>(
+    state: &HttpState,
+    headers: &HeaderMap,
+    params: &RangeParams,
+    what: &str,
+    columns: &'static [&'static str],
+    page: F,
+) -> Response
+where
+    F: Fn(Export, Option<String>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Rows, ApiError>> + Send,
+{
+    let x = match authorize(state, headers, params).await {
+        Ok(x) => x,
+        Err(e) => return error(e),
+    };
+    let name = format!("{what}-{}.csv", x.campaign);
+    csv_response(name, csv_body(columns, move |after| page(x.clone(), after)))
 }
 
 /// One page of rows, and where the next starts (none: the last page).
@@ -122,11 +159,7 @@ where
             }
         }
     };
-    body_of(stream)
-}
-
-fn body_of(s: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static) -> Body {
-    Body::from_stream(s)
+    Body::from_stream(stream)
 }
 
 fn csv_response(name: String, body: Body) -> Response {
@@ -216,65 +249,51 @@ pub async fn calls_csv(
     headers: HeaderMap,
     Query(params): Query<RangeParams>,
 ) -> Response {
-    let (campaign, from, to) = match authorize(&state, &headers, &params).await {
-        Ok(v) => v,
-        Err(e) => return error(e),
-    };
-    let app = state.app.clone();
-    let name = format!("calls-{campaign}.csv");
-    let emails = std::sync::Arc::new(tokio::sync::Mutex::new(Emails::default()));
-    let body = csv_body(CALL_COLUMNS, move |after| {
-        let (app, campaign, emails) = (app.clone(), campaign.clone(), emails.clone());
-        async move {
-            let page = store::calls::page_of_campaign(
-                &app.db,
-                &campaign,
-                from,
-                to,
-                after.as_deref(),
-                PAGE,
-            )
+    export(&state, &headers, &params, "calls", CALL_COLUMNS, calls_page).await
+}
+
+async fn calls_page(x: Export, after: Option<String>) -> Result<Rows, ApiError> {
+    let app = &x.app;
+    let page =
+        store::calls::page_of_campaign(&app.db, &x.campaign, x.from, x.to, after.as_deref(), PAGE)
             .await?;
-            let ids: Vec<String> = page.items.iter().map(|c| c.id.clone()).collect();
-            let wraps: HashMap<String, models::WrapUp> = store::wrap_ups::for_calls(&app.db, &ids)
-                .await?
-                .into_iter()
-                .map(|w| (w.call_id.clone(), w))
-                .collect();
-            let mut emails = emails.lock().await;
-            let mut rows = Vec::with_capacity(page.items.len());
-            for c in &page.items {
-                let w = wraps.get(&c.id);
-                rows.push(vec![
-                    c.id.clone(),
-                    t(Some(c.created_at)),
-                    t(c.dialed_at),
-                    t(c.answered_at),
-                    t(c.connected_at),
-                    t(c.ended_at),
-                    c.origin.clone(),
-                    c.phone.clone(),
-                    opt(&c.lead_id),
-                    opt(&c.agent_id),
-                    emails.of(&app, &c.agent_id).await?,
-                    c.state.clone(),
-                    opt(&c.outcome),
-                    opt(&c.answered_by),
-                    secs(c.talk_ms),
-                    secs(c.hold_ms),
-                    w.map(|w| w.disposition_code.clone()).unwrap_or_default(),
-                    w.map(|w| w.category.clone()).unwrap_or_default(),
-                    w.map(|w| w.conversion.to_string()).unwrap_or_default(),
-                    w.map(|w| w.do_not_call.to_string()).unwrap_or_default(),
-                    w.map(|w| w.do_not_text.to_string()).unwrap_or_default(),
-                    w.and_then(|w| w.invalid_number.clone()).unwrap_or_default(),
-                ]);
-            }
-            let next = page.has_next.then(|| ids.last().cloned()).flatten();
-            Ok((rows, next))
-        }
-    });
-    csv_response(name, body)
+    let ids: Vec<String> = page.items.iter().map(|c| c.id.clone()).collect();
+    let wraps: HashMap<String, models::WrapUp> = store::wrap_ups::for_calls(&app.db, &ids)
+        .await?
+        .into_iter()
+        .map(|w| (w.call_id.clone(), w))
+        .collect();
+    let mut emails = x.emails.lock().await;
+    let mut rows = Vec::with_capacity(page.items.len());
+    for c in &page.items {
+        let w = wraps.get(&c.id);
+        rows.push(vec![
+            c.id.clone(),
+            t(Some(c.created_at)),
+            t(c.dialed_at),
+            t(c.answered_at),
+            t(c.connected_at),
+            t(c.ended_at),
+            c.origin.clone(),
+            c.phone.clone(),
+            opt(&c.lead_id),
+            opt(&c.agent_id),
+            emails.of(app, &c.agent_id).await?,
+            c.state.clone(),
+            opt(&c.outcome),
+            opt(&c.answered_by),
+            secs(c.talk_ms),
+            secs(c.hold_ms),
+            w.map(|w| w.disposition_code.clone()).unwrap_or_default(),
+            w.map(|w| w.category.clone()).unwrap_or_default(),
+            w.map(|w| w.conversion.to_string()).unwrap_or_default(),
+            w.map(|w| w.do_not_call.to_string()).unwrap_or_default(),
+            w.map(|w| w.do_not_text.to_string()).unwrap_or_default(),
+            w.and_then(|w| w.invalid_number.clone()).unwrap_or_default(),
+        ]);
+    }
+    let next = page.has_next.then(|| ids.last().cloned()).flatten();
+    Ok((rows, next))
 }
 
 pub const WRAP_UP_COLUMNS: &[&str] = &[
@@ -307,67 +326,67 @@ pub async fn wrap_ups_csv(
     headers: HeaderMap,
     Query(params): Query<RangeParams>,
 ) -> Response {
-    let (campaign, from, to) = match authorize(&state, &headers, &params).await {
-        Ok(v) => v,
-        Err(e) => return error(e),
-    };
-    let app = state.app.clone();
-    let name = format!("wrap-ups-{campaign}.csv");
-    let emails = std::sync::Arc::new(tokio::sync::Mutex::new(Emails::default()));
-    let body = csv_body(WRAP_UP_COLUMNS, move |after| {
-        let (app, campaign, emails) = (app.clone(), campaign.clone(), emails.clone());
-        async move {
-            let page = store::wrap_ups::page_of_campaign(
-                &app.db,
-                &campaign,
-                from,
-                to,
-                after.as_deref(),
-                PAGE,
-            )
-            .await?;
-            let call_ids: Vec<String> = page.items.iter().map(|w| w.call_id.clone()).collect();
-            let calls: HashMap<String, models::Call> = store::calls::by_ids(&app.db, &call_ids)
-                .await?
-                .into_iter()
-                .map(|c| (c.id.clone(), c))
-                .collect();
-            let mut emails = emails.lock().await;
-            let mut rows = Vec::with_capacity(page.items.len());
-            for w in &page.items {
-                let c = calls.get(&w.call_id);
-                rows.push(vec![
-                    w.id.clone(),
-                    t(Some(w.created_at)),
-                    t(w.updated_at),
-                    w.call_id.clone(),
-                    c.and_then(|c| c.outcome.clone()).unwrap_or_default(),
-                    opt(&w.lead_id),
-                    c.map(|c| c.phone.clone()).unwrap_or_default(),
-                    w.agent_id.clone(),
-                    emails.of(&app, &Some(w.agent_id.clone())).await?,
-                    w.disposition_code.clone(),
-                    w.category.clone(),
-                    w.conversion.to_string(),
-                    spreadsheet_safe(&w.notes),
-                    w.do_not_call.to_string(),
-                    w.do_not_text.to_string(),
-                    opt(&w.invalid_number),
-                    t(w.callback_at),
-                    opt(&w.callback_agent_id),
-                    w.automatic.to_string(),
-                    w.corrections.to_string(),
-                    secs(w.wrap_ms),
-                ]);
-            }
-            let next = page
-                .has_next
-                .then(|| page.items.last().map(|w| w.id.clone()))
-                .flatten();
-            Ok((rows, next))
-        }
-    });
-    csv_response(name, body)
+    export(
+        &state,
+        &headers,
+        &params,
+        "wrap-ups",
+        WRAP_UP_COLUMNS,
+        wrap_ups_page,
+    )
+    .await
+}
+
+async fn wrap_ups_page(x: Export, after: Option<String>) -> Result<Rows, ApiError> {
+    let app = &x.app;
+    let page = store::wrap_ups::page_of_campaign(
+        &app.db,
+        &x.campaign,
+        x.from,
+        x.to,
+        after.as_deref(),
+        PAGE,
+    )
+    .await?;
+    let call_ids: Vec<String> = page.items.iter().map(|w| w.call_id.clone()).collect();
+    let calls: HashMap<String, models::Call> = store::calls::by_ids(&app.db, &call_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let mut emails = x.emails.lock().await;
+    let mut rows = Vec::with_capacity(page.items.len());
+    for w in &page.items {
+        let c = calls.get(&w.call_id);
+        rows.push(vec![
+            w.id.clone(),
+            t(Some(w.created_at)),
+            t(w.updated_at),
+            w.call_id.clone(),
+            c.and_then(|c| c.outcome.clone()).unwrap_or_default(),
+            opt(&w.lead_id),
+            c.map(|c| c.phone.clone()).unwrap_or_default(),
+            w.agent_id.clone(),
+            emails.of(app, &Some(w.agent_id.clone())).await?,
+            w.disposition_code.clone(),
+            w.category.clone(),
+            w.conversion.to_string(),
+            spreadsheet_safe(&w.notes),
+            w.do_not_call.to_string(),
+            w.do_not_text.to_string(),
+            opt(&w.invalid_number),
+            t(w.callback_at),
+            opt(&w.callback_agent_id),
+            w.automatic.to_string(),
+            w.corrections.to_string(),
+            secs(w.wrap_ms),
+        ]);
+    }
+    let next = page
+        .has_next
+        .then(|| page.items.last().map(|w| w.id.clone()))
+        .flatten();
+    Ok((rows, next))
 }
 
 pub const TRAIL_COLUMNS: &[&str] = &[
@@ -392,53 +411,53 @@ pub async fn compliance_trail_csv(
     headers: HeaderMap,
     Query(params): Query<RangeParams>,
 ) -> Response {
-    let (campaign, from, to) = match authorize(&state, &headers, &params).await {
-        Ok(v) => v,
-        Err(e) => return error(e),
-    };
-    let app = state.app.clone();
-    let name = format!("compliance-trail-{campaign}.csv");
-    let body = csv_body(TRAIL_COLUMNS, move |after| {
-        let (app, campaign) = (app.clone(), campaign.clone());
-        async move {
-            let page =
-                store::trail::list(&app.db, &campaign, from, to, after.as_deref(), PAGE).await?;
-            let rows = page
-                .items
-                .iter()
-                .map(|e| {
-                    let facts: serde_json::Value =
-                        serde_json::from_str(&e.facts).unwrap_or_default();
-                    let field = |k: &str| match &facts[k] {
-                        serde_json::Value::Null => String::new(),
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    vec![
-                        e.at.and_utc().to_rfc3339(),
-                        e.campaign_id.clone(),
-                        e.lead_id.clone(),
-                        e.phone.clone(),
-                        e.verdict.clone(),
-                        e.allowed.to_string(),
-                        field("timeZone"),
-                        field("localTime"),
-                        field("attempts"),
-                        field("attemptsToday"),
-                        field("dnc"),
-                        field("invalid"),
-                        e.facts.clone(),
-                    ]
-                })
-                .collect();
-            let next = page
-                .has_next
-                .then(|| page.items.last().map(|e| e.id.clone()))
-                .flatten();
-            Ok((rows, next))
-        }
-    });
-    csv_response(name, body)
+    export(
+        &state,
+        &headers,
+        &params,
+        "compliance-trail",
+        TRAIL_COLUMNS,
+        trail_page,
+    )
+    .await
+}
+
+async fn trail_page(x: Export, after: Option<String>) -> Result<Rows, ApiError> {
+    let app = &x.app;
+    let page =
+        store::trail::list(&app.db, &x.campaign, x.from, x.to, after.as_deref(), PAGE).await?;
+    let rows = page
+        .items
+        .iter()
+        .map(|e| {
+            let facts: serde_json::Value = serde_json::from_str(&e.facts).unwrap_or_default();
+            let field = |k: &str| match &facts[k] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            vec![
+                e.at.and_utc().to_rfc3339(),
+                e.campaign_id.clone(),
+                e.lead_id.clone(),
+                e.phone.clone(),
+                e.verdict.clone(),
+                e.allowed.to_string(),
+                field("timeZone"),
+                field("localTime"),
+                field("attempts"),
+                field("attemptsToday"),
+                field("dnc"),
+                field("invalid"),
+                e.facts.clone(),
+            ]
+        })
+        .collect();
+    let next = page
+        .has_next
+        .then(|| page.items.last().map(|e| e.id.clone()))
+        .flatten();
+    Ok((rows, next))
 }
 
 #[cfg(test)]

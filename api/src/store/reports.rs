@@ -347,17 +347,26 @@ struct Pair {
     b: i64,
 }
 
+#[derive(Debug, Clone, QueryableByName)]
+struct CategoryCount {
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 /// A campaign's running totals for the live view: calls placed and
-/// connected, and contacts (wrap-ups not in the NON_CONTACT category) —
-/// all time from the rollups plus the calls still in progress — and the
-/// same placed calls and contacts over the last hour since `hour_ago`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// connected all time (the rollup plus the calls still in progress) and
+/// placed since `hour_ago`; wrap-ups per disposition category all time and
+/// since `hour_ago` (which categories are contacts is `domain::report`'s
+/// call).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveTotals {
     pub attempts: i64,
     pub connects: i64,
-    pub contacts: i64,
     pub attempts_last_hour: i64,
-    pub contacts_last_hour: i64,
+    pub wrap_ups_by_category: Vec<(String, i64)>,
+    pub wrap_ups_by_category_last_hour: Vec<(String, i64)>,
 }
 
 pub async fn live_totals(
@@ -377,38 +386,45 @@ pub async fn live_totals(
          FROM calls WHERE campaign_id = $1 AND state IN \
              ('OFFERED', 'DIALING', 'RINGING', 'ANSWERED', 'CONNECTED', 'HELD', 'TRANSFERRING')",
     );
-    let contacts = ph(
-        "SELECT CAST(COALESCE(SUM(wrap_ups), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
-         FROM wrap_hours WHERE campaign_id = $1 AND category <> 'NON_CONTACT'",
+    let placed_recently = ph("SELECT COUNT(*) AS a, CAST(0 AS BIGINT) AS b FROM calls \
+         WHERE campaign_id = $1 AND created_at >= $2 AND dialed_at IS NOT NULL");
+    let categories = ph(
+        "SELECT category, CAST(COALESCE(SUM(wrap_ups), 0) AS BIGINT) AS n \
+         FROM wrap_hours WHERE campaign_id = $1 GROUP BY category",
     );
-    let recent = ph(
-        "SELECT (SELECT COUNT(*) FROM calls WHERE campaign_id = $1 AND created_at >= $2 \
-                     AND dialed_at IS NOT NULL) AS a, \
-                (SELECT COUNT(*) FROM wrap_ups WHERE campaign_id = $1 AND created_at >= $2 \
-                     AND category <> 'NON_CONTACT') AS b",
-    );
+    let categories_recently = ph("SELECT category, COUNT(*) AS n FROM wrap_ups \
+         WHERE campaign_id = $1 AND created_at >= $2 GROUP BY category");
     let one = |rows: Vec<Pair>| <[Pair]>::first(&rows).map_or((0, 0), |p| (p.a, p.b));
+    let pairs = |rows: Vec<CategoryCount>| rows.into_iter().map(|c| (c.category, c.n)).collect();
     with_conn!(db, |conn| {
-        let mut pairs = Vec::with_capacity(3);
-        for sql in [&ended, &open, &contacts] {
+        let mut totals = [(0, 0); 2];
+        for (i, sql) in [&ended, &open].into_iter().enumerate() {
             let rows: Vec<Pair> = sql_query(sql)
                 .bind::<Text, _>(campaign_id)
                 .load(conn)
                 .await?;
-            pairs.push(one(rows));
+            totals[i] = one(rows);
         }
-        let rows: Vec<Pair> = sql_query(&recent)
+        let recent: Vec<Pair> = sql_query(&placed_recently)
             .bind::<Text, _>(campaign_id)
             .bind::<Timestamp, _>(hour_ago)
             .load(conn)
             .await?;
-        let last = one(rows);
+        let all: Vec<CategoryCount> = sql_query(&categories)
+            .bind::<Text, _>(campaign_id)
+            .load(conn)
+            .await?;
+        let last_hour: Vec<CategoryCount> = sql_query(&categories_recently)
+            .bind::<Text, _>(campaign_id)
+            .bind::<Timestamp, _>(hour_ago)
+            .load(conn)
+            .await?;
         Ok(LiveTotals {
-            attempts: pairs[0].0 + pairs[1].0,
-            connects: pairs[0].1 + pairs[1].1,
-            contacts: pairs[2].0,
-            attempts_last_hour: last.0,
-            contacts_last_hour: last.1,
+            attempts: totals[0].0 + totals[1].0,
+            connects: totals[0].1 + totals[1].1,
+            attempts_last_hour: one(recent).0,
+            wrap_ups_by_category: pairs(all),
+            wrap_ups_by_category_last_hour: pairs(last_hour),
         })
     })
 }

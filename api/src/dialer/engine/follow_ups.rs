@@ -2,7 +2,7 @@
 //! turned into writes for the wrap-up's own transaction — the lead's next
 //! step, moves and copies to other campaigns, and webhook outbox rows.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::calls::ts;
 use super::{EngineResult, State};
@@ -49,7 +49,8 @@ pub(crate) struct Subject<'a> {
     pub wrap: &'a models::WrapUp,
     pub call: &'a models::Call,
     pub lead: Option<&'a models::Lead>,
-    pub settings: Option<&'a CampaignSettings>,
+    /// The call's campaign and its settings.
+    pub campaign: Option<&'a (models::Campaign, CampaignSettings)>,
     /// `wrap_up.submitted` or `wrap_up.corrected`.
     pub event: &'a str,
     /// Whether the rules may decide the lead's next step, move or copy it
@@ -65,10 +66,10 @@ impl State {
         now: DateTime<Utc>,
     ) -> EngineResult<FollowUpWrites> {
         let mut out = FollowUpWrites::default();
-        let Some(campaign_id) = &s.call.campaign_id else {
+        let Some((campaign, settings)) = s.campaign else {
             return Ok(out);
         };
-        let rows = store::follow_ups::rules_of(&self.db, campaign_id).await?;
+        let rows = store::follow_ups::rules_of(&self.db, &campaign.id).await?;
         if rows.is_empty() {
             return Ok(out);
         }
@@ -86,43 +87,26 @@ impl State {
             DispositionCategory::parse(&s.wrap.category).unwrap_or(DispositionCategory::NonContact);
         let marked = s.wrap.do_not_call || s.wrap.invalid_number.is_some();
         let plan = follow_up::plan(&rules, &s.wrap.disposition_code, category, marked);
-        let campaign = store::campaigns::get(&self.db, campaign_id).await?;
         if s.lead_actions
-            && let (Some(lead), Some(settings)) = (s.lead, s.settings)
+            && let Some(lead) = s.lead
         {
             // An agent's own callback beats a rule's.
             if s.wrap.callback_at.is_none() {
-                match &plan.lead {
-                    Some(Action::Retry { delay_minutes }) => {
-                        let done = lead.attempts
-                            >= i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
-                        let at = now + Duration::minutes((*delay_minutes).into());
-                        set_lead(
-                            lead_write,
-                            lead,
-                            if done { None } else { Some(at) },
-                            LeadStatus::Retry,
-                        );
-                    }
-                    Some(Action::Callback { delay_minutes }) => {
-                        let mut at = now + Duration::minutes((*delay_minutes).into());
-                        if let Some(tz) = lead.time_zone.as_deref().and_then(|z| z.parse().ok()) {
-                            let ring = Duration::seconds(settings.ring_timeout_secs.into());
-                            if !settings.calling_window.is_open_for(tz, at, ring) {
-                                at = settings
-                                    .calling_window
-                                    .next_open(tz, at, ring)
-                                    .unwrap_or(at);
-                            }
-                        }
-                        set_lead(lead_write, lead, Some(at), LeadStatus::Callback);
-                    }
-                    Some(Action::Move {
-                        campaign_id: target,
-                    }) if self.target_ok(s.wrap, target).await? => {
-                        out.move_to = Some(target.clone());
-                    }
-                    _ => {}
+                let attempts = u32::try_from(lead.attempts).unwrap_or(0);
+                let tz = lead.time_zone.as_deref().and_then(|z| z.parse().ok());
+                let step = plan
+                    .lead
+                    .as_ref()
+                    .and_then(|a| follow_up::lead_step(a, attempts, settings, tz, now));
+                if let Some((status, at)) = step {
+                    set_lead(lead_write, lead, status, at);
+                }
+                if let Some(Action::Move {
+                    campaign_id: target,
+                }) = &plan.lead
+                    && self.target_ok(s.wrap, target).await?
+                {
+                    out.move_to = Some(target.clone());
                 }
             }
             for target in &plan.copies {
@@ -152,7 +136,7 @@ impl State {
                     } else {
                         lead_status.as_deref()
                     },
-                    campaign.as_ref(),
+                    Some(campaign),
                 ),
                 id,
                 organization_id: e.organization_id.clone(),
@@ -201,19 +185,13 @@ impl State {
     }
 }
 
-/// The lead's next step as a rule says (`at` none: attempts used up, the
-/// lead is finished).
+/// The lead's next step as a rule decided it.
 fn set_lead(
     w: &mut Option<LeadWrite>,
     lead: &models::Lead,
-    at: Option<DateTime<Utc>>,
     status: LeadStatus,
+    at: Option<DateTime<Utc>>,
 ) {
-    let status = if at.is_some() {
-        status
-    } else {
-        LeadStatus::Finished
-    };
     *w = Some(LeadWrite {
         lead_id: lead.id.clone(),
         status: status.as_str().into(),

@@ -154,15 +154,12 @@ impl State {
         let call = store::calls::get(&self.db, &existing.call_id)
             .await?
             .ok_or(EngineError::NotFound("call"))?;
-        let settings = self.settings_of_call(&call).await?;
-        if let Some(settings) = &settings {
+        let CallContext { campaign, lead } = self.call_context(&call).await?;
+        let settings = campaign.as_ref().map(|(_, s)| s);
+        if let Some(settings) = settings {
             check_disposition(settings, &s.disposition_code)?;
         }
-        let lead = match &call.lead_id {
-            Some(lead_id) => store::leads::get(&self.db, lead_id).await?,
-            None => None,
-        };
-        let lead_write = match (&lead, &settings) {
+        let lead_write = match (&lead, settings) {
             (Some(lead), Some(settings)) if lead.status != LeadStatus::Dialing.as_str() => {
                 Some(lead_after_disposition(lead, settings, s, false, now)?)
             }
@@ -176,7 +173,7 @@ impl State {
         wrap.disposition_code = s.disposition_code.clone();
         wrap.notes = s.notes.clone();
         wrap.automatic = false;
-        classify(&mut wrap, settings.as_ref());
+        classify(&mut wrap, settings);
         wrap.updated_at = Some(ts(now));
         wrap.corrections += 1;
         let audit = store::audit::entry(
@@ -197,7 +194,7 @@ impl State {
                     wrap: &wrap,
                     call: &call,
                     lead: lead.as_ref(),
-                    settings: settings.as_ref(),
+                    campaign: campaign.as_ref(),
                     event: "wrap_up.corrected",
                     lead_actions: false,
                 },
@@ -218,17 +215,24 @@ impl State {
         Ok(wrap)
     }
 
-    async fn settings_of_call(
-        &self,
-        call: &models::Call,
-    ) -> EngineResult<Option<CampaignSettings>> {
-        Ok(match &call.campaign_id {
+    /// What a wrap-up of `call` needs besides the call: its campaign with
+    /// settings, and its lead, as stored now.
+    async fn call_context(&self, call: &models::Call) -> EngineResult<CallContext> {
+        let campaign = match &call.campaign_id {
             Some(id) => match store::campaigns::get(&self.db, id).await? {
-                Some(c) => Some(store::campaigns::settings_of(&c)?),
+                Some(c) => {
+                    let settings = store::campaigns::settings_of(&c)?;
+                    Some((c, settings))
+                }
                 None => None,
             },
             None => None,
-        })
+        };
+        let lead = match &call.lead_id {
+            Some(lead_id) => store::leads::get(&self.db, lead_id).await?,
+            None => None,
+        };
+        Ok(CallContext { campaign, lead })
     }
 
     pub(crate) async fn record_wrap_up(
@@ -253,12 +257,9 @@ impl State {
         let call = store::calls::get(&self.db, &s.call_id)
             .await?
             .ok_or(EngineError::NotFound("call"))?;
-        let settings = self.settings_of_call(&call).await?;
-        let lead = match &call.lead_id {
-            Some(lead_id) => store::leads::get(&self.db, lead_id).await?,
-            None => None,
-        };
-        let mut lead_write = match (&lead, &settings) {
+        let CallContext { campaign, lead } = self.call_context(&call).await?;
+        let settings = campaign.as_ref().map(|(_, s)| s);
+        let mut lead_write = match (&lead, settings) {
             (Some(lead), Some(settings)) => {
                 Some(lead_after_disposition(lead, settings, &s, automatic, now)?)
             }
@@ -300,14 +301,14 @@ impl State {
             category: String::new(),
             conversion: false,
         };
-        classify(&mut wrap, settings.as_ref());
+        classify(&mut wrap, settings);
         let follow = self
             .follow_ups(
                 Subject {
                     wrap: &wrap,
                     call: &call,
                     lead: lead.as_ref(),
-                    settings: settings.as_ref(),
+                    campaign: campaign.as_ref(),
                     event: "wrap_up.submitted",
                     lead_actions: !automatic,
                 },
@@ -448,6 +449,12 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// A call's campaign (row and settings) and lead.
+struct CallContext {
+    campaign: Option<(models::Campaign, CampaignSettings)>,
+    lead: Option<models::Lead>,
 }
 
 /// The wrap-up's category and conversion flag, from its disposition in the
