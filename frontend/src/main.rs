@@ -1,10 +1,14 @@
-//! Pinline web app (Leptos CSR). At this stage: sign-in, and the shell that
-//! shows who is signed in and their contact centers. The agent workspace
-//! and supervisor views grow inside this shell.
+//! Pinline web app (Leptos CSR): sign-in, and the shell with the agent
+//! workspace (live over one `graphql-transport-ws` connection). The
+//! supervisor views grow inside this shell.
 
 mod api;
+mod audio;
+mod live;
+mod model;
 mod pages;
 mod session;
+mod time;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};

@@ -4,6 +4,7 @@
 use gloo_storage::{LocalStorage, Storage};
 
 const KEY: &str = "pinline.token";
+const CENTER: &str = "pinline.center";
 
 pub fn token() -> Option<String> {
     LocalStorage::get::<String>(KEY)
@@ -17,4 +18,13 @@ pub fn save(token: &str) {
 
 pub fn clear() {
     LocalStorage::delete(KEY);
+}
+
+/// The contact center the user last chose to work in.
+pub fn center() -> Option<String> {
+    LocalStorage::get::<String>(CENTER).ok()
+}
+
+pub fn save_center(id: &str) {
+    let _ = LocalStorage::set(CENTER, id);
 }

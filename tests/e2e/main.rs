@@ -19,5 +19,6 @@ mod reports;
 mod restart;
 mod webhook_restart;
 mod websocket;
+mod workspace_api;
 mod wrapup;
 mod wrapup_ws;

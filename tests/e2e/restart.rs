@@ -135,16 +135,7 @@ async fn sign_in<'a>(s: &'a Served, password: &str) -> Floor<'a> {
                 .await,
         );
     }
-    let cc = s
-        .ok(
-            Some(&sup),
-            "{ contactCenters { edges { node { id } } } }",
-            json!({}),
-        )
-        .await["contactCenters"]["edges"][0]["node"]["id"]
-        .as_str()
-        .expect("cc")
-        .to_owned();
+    let cc = s.first_contact_center(&sup).await;
     Floor { s, sup, agents, cc }
 }
 

@@ -47,16 +47,7 @@ async fn webhook_survives_a_kill(backend: Backend) {
         .await["createWebhookEndpoint"]
         .clone();
     let secret = ep["secret"].as_str().expect("secret").to_owned();
-    let cc = first
-        .ok(
-            Some(&sup),
-            "{ contactCenters { edges { node { id } } } }",
-            json!({}),
-        )
-        .await["contactCenters"]["edges"][0]["node"]["id"]
-        .as_str()
-        .expect("cc")
-        .to_owned();
+    let cc = first.first_contact_center(&sup).await;
     let campaign = first
         .ok(
             Some(&sup),

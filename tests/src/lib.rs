@@ -6,8 +6,10 @@
 //! sets `PINLINE_TEST_PG_URL`. Each test process migrates one template
 //! database once; each test gets `CREATE DATABASE … TEMPLATE …`.
 
+pub mod browser;
 pub mod dialer;
 pub mod pg;
+pub mod proxy;
 pub mod receiver;
 pub mod serve;
 pub mod ws;

@@ -104,6 +104,19 @@ impl Served {
         body["data"].clone()
     }
 
+    /// The first contact center `token` sees.
+    pub async fn first_contact_center(&self, token: &str) -> String {
+        self.ok(
+            Some(token),
+            "{ contactCenters { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["contactCenters"]["edges"][0]["node"]["id"]
+            .as_str()
+            .expect("a contact center")
+            .to_owned()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> String {
         self.ok(
             None,

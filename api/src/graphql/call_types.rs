@@ -9,7 +9,7 @@ use crate::domain::call;
 use crate::store::{self, models};
 
 use super::app;
-use super::campaign_types::{Campaign, Lead};
+use super::campaign_types::{Campaign, Disposition, Lead};
 use super::error::{ApiError, ApiResult};
 use super::types::{User, utc};
 
@@ -249,6 +249,25 @@ impl Call {
     async fn events(&self, ctx: &Context<'_>) -> ApiResult<Vec<CallLogEntry>> {
         let rows = store::calls::events_of(&app(ctx).db, &self.0.id).await?;
         Ok(rows.into_iter().map(CallLogEntry::from_row).collect())
+    }
+    /// The dispositions this call's wrap-up may use: its campaign's set,
+    /// or the default set for a call outside a campaign.
+    async fn dispositions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Disposition>> {
+        if let Some(id) = &self.0.campaign_id
+            && let Some(row) = store::campaigns::get(&app(ctx).db, id).await?
+        {
+            let campaign = Campaign::from_row(row)?;
+            return Ok(campaign
+                .settings
+                .dispositions
+                .iter()
+                .map(Disposition::from)
+                .collect());
+        }
+        Ok(crate::domain::campaign::default_dispositions()
+            .iter()
+            .map(Disposition::from)
+            .collect())
     }
     async fn wrap_up(&self, ctx: &Context<'_>) -> ApiResult<Option<WrapUp>> {
         Ok(store::wrap_ups::for_call(&app(ctx).db, &self.0.id)

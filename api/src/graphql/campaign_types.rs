@@ -131,6 +131,19 @@ pub struct Disposition {
     pub conversion: bool,
 }
 
+impl From<&dc::Disposition> for Disposition {
+    fn from(d: &dc::Disposition) -> Self {
+        Disposition {
+            code: d.code.clone(),
+            label: d.label.clone(),
+            category: d.category.into(),
+            ends_lead: d.ends_lead,
+            retry_delay_minutes: d.retry_delay_minutes,
+            conversion: d.conversion,
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct LeadStatusCount {
     pub status: LeadStatus,
@@ -215,14 +228,7 @@ impl Campaign {
         self.settings
             .dispositions
             .iter()
-            .map(|d| Disposition {
-                code: d.code.clone(),
-                label: d.label.clone(),
-                category: d.category.into(),
-                ends_lead: d.ends_lead,
-                retry_delay_minutes: d.retry_delay_minutes,
-                conversion: d.conversion,
-            })
+            .map(Disposition::from)
             .collect()
     }
     async fn machine_handling(&self) -> MachineHandling {
@@ -344,6 +350,20 @@ impl Lead {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.0.created_at)
+    }
+    /// The lead's calls, newest first (at most `first`, default 10, up to
+    /// 50): outcome, agent and wrap-up of each attempt — the screen pop's
+    /// attempt history and previous notes.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> ApiResult<Vec<super::call_types::Call>> {
+        if !(1..=50).contains(&first) {
+            return Err(ApiError::validation("first", "must be between 1 and 50"));
+        }
+        let rows = store::calls::of_lead(&app(ctx).db, &self.0.id, i64::from(first)).await?;
+        Ok(rows.into_iter().map(super::call_types::Call).collect())
     }
     async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Campaign> {
         let row = store::campaigns::get(&app(ctx).db, &self.0.campaign_id)

@@ -143,6 +143,26 @@ impl ContactCenter {
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.0.created_at)
     }
+    /// The campaign running here now, if any (the agents' dialer banner).
+    async fn running_campaign(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<super::campaign_types::Campaign>> {
+        let page = store::campaigns::list(
+            &app(ctx).db,
+            &self.0.organization_id,
+            Some(std::slice::from_ref(&self.0.id)),
+            Some(&["RUNNING".to_owned()]),
+            None,
+            1,
+        )
+        .await?;
+        page.items
+            .into_iter()
+            .next()
+            .map(super::campaign_types::Campaign::from_row)
+            .transpose()
+    }
     /// Agents and supervisors of this contact center.
     async fn members(
         &self,

@@ -159,6 +159,19 @@ pub async fn recent_for_agent(db: &Db, agent_id: &str, limit: i64) -> StoreResul
     })
 }
 
+/// A lead's calls, newest first.
+pub async fn of_lead(db: &Db, lead_id: &str, limit: i64) -> StoreResult<Vec<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .filter(calls::lead_id.eq(lead_id))
+            .order((calls::created_at.desc(), calls::id.desc()))
+            .limit(limit)
+            .select(Call::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
 /// A campaign's calls created in `[from, to)`, by id (creation order),
 /// after `after`: one page of an export.
 pub async fn page_of_campaign(

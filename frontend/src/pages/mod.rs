@@ -2,6 +2,7 @@
 
 pub mod login;
 pub mod shell;
+pub mod workspace;
 
 use leptos::prelude::*;
 

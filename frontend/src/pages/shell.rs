@@ -1,6 +1,7 @@
-//! The signed-in shell: who you are, your organization, and the contact
-//! centers you belong to (with the dialer badge), and sign-out. Without a
-//! valid session it sends you to the sign-in page.
+//! The signed-in shell: who you are, your organization, the contact
+//! center you work in (a choice when you belong to several; remembered),
+//! sign-out, and under it the agent workspace. Without a valid session it
+//! sends you to the sign-in page.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -8,6 +9,7 @@ use leptos_router::hooks::use_navigate;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::workspace::{Center, Workspace};
 use crate::api::graphql;
 use crate::session;
 
@@ -19,6 +21,7 @@ struct MeData {
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
 struct Me {
+    id: String,
     name: String,
     email: String,
     role: String,
@@ -31,15 +34,7 @@ struct Org {
     name: String,
 }
 
-#[derive(Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct Center {
-    id: String,
-    name: String,
-    dialer_enabled: bool,
-}
-
-const ME: &str = "query Me { me { name email role organization { name } contactCenters { id name dialerEnabled } } }";
+const ME: &str = "query Me { me { id name email role organization { name } contactCenters { id name dialerEnabled } } }";
 
 #[component]
 pub fn Shell() -> impl IntoView {
@@ -92,37 +87,62 @@ pub fn Shell() -> impl IntoView {
         })
     };
 
+    let chosen = RwSignal::new(session::center());
+
     view! {
         <Suspense fallback=|| view! { <main class="center"><p>"Loading…"</p></main> }>
             {move || me.get().map(|result| match result {
-                Ok(me) => view! {
-                    <header class="topbar">
-                        <span class="brand">"Pinline"</span>
-                        <span class="org">{me.organization.name.clone()}</span>
-                        <span class="spacer"></span>
-                        <span class="who" title=me.email.clone()>
-                            {me.name.clone()} " · " <span class="role">{me.role.to_lowercase()}</span>
-                        </span>
-                        <button class="secondary" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
-                    </header>
-                    <main class="content">
-                        <h1>"Your contact centers"</h1>
-                        {if me.contact_centers.is_empty() {
-                            view! { <p class="muted">"You are not a member of any contact center yet. Ask your admin to add you."</p> }.into_any()
-                        } else {
-                            view! {
-                                <ul class="centers">
-                                    {me.contact_centers.iter().map(|c| view! {
-                                        <li class="card" data-id=c.id.clone()>
-                                            <span class="name">{c.name.clone()}</span>
-                                            {c.dialer_enabled.then(|| view! { <span class="pill dialer">"Dialer"</span> })}
-                                        </li>
+                Ok(me) => {
+                    let centers = me.contact_centers.clone();
+                    // The remembered choice, else the first with the dialer, else the first.
+                    let center = move || {
+                        let want = chosen.get();
+                        centers
+                            .iter()
+                            .find(|c| Some(&c.id) == want.as_ref())
+                            .or_else(|| centers.iter().find(|c| c.dialer_enabled))
+                            .or_else(|| centers.first())
+                            .cloned()
+                    };
+                    let center = Memo::new(move |_| center());
+                    let many = me.contact_centers.len() > 1;
+                    let options = me.contact_centers.clone();
+                    let token = session::token().unwrap_or_default();
+                    let me_id = me.id.clone();
+                    view! {
+                        <header class="topbar">
+                            <span class="brand">"Pinline"</span>
+                            <span class="org">{me.organization.name.clone()}</span>
+                            {many.then(|| view! {
+                                <label class="visually-hidden" for="center-select">"Contact center"</label>
+                                <select id="center-select" on:change=move |ev| {
+                                    let id = event_target_value(&ev);
+                                    session::save_center(&id);
+                                    chosen.set(Some(id));
+                                }>
+                                    {options.iter().map(|c| {
+                                        let id = c.id.clone();
+                                        view! { <option value=c.id.clone() selected=move || center.get().is_some_and(|x| x.id == id)>{c.name.clone()}</option> }
                                     }).collect_view()}
-                                </ul>
-                            }.into_any()
-                        }}
-                    </main>
-                }.into_any(),
+                                </select>
+                            })}
+                            {(!many).then(|| center.get_untracked().map(|c| view! { <span class="cc-name">{c.name}</span> }))}
+                            <span class="spacer"></span>
+                            <span class="who" title=me.email.clone()>
+                                {me.name.clone()} " · " <span class="role">{me.role.to_lowercase()}</span>
+                            </span>
+                            <button class="secondary" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
+                        </header>
+                        <main class="content wide">
+                            {move || match center.get() {
+                                Some(c) => view! { <Workspace me=me_id.clone() center=c token=token.clone()/> }.into_any(),
+                                None => view! {
+                                    <p class="muted">"You are not a member of any contact center yet. Ask your admin to add you."</p>
+                                }.into_any(),
+                            }}
+                        </main>
+                    }.into_any()
+                }
                 Err(e) => view! {
                     <main class="center"><p class="error" role="alert">{e.for_people()}</p></main>
                 }.into_any(),

@@ -1,0 +1,697 @@
+//! Browser end-to-end tests of the agent workspace: headless Chromium
+//! (Debian's, through ChromeDriver) against a real `pinline serve` with the
+//! `sim` provider, loading the release web build from `dist/`. The page is
+//! served through a [`Proxy`] the tests can cut, to drop the websocket.
+//!
+//! They run on SQLite; the journey runs on PostgreSQL too (the smoke test).
+//! Each test saves what it shows under `docs/screenshots/` when it is the
+//! one that draws it (the README shows them).
+
+use std::time::Duration;
+
+use chrono::{Timelike, Utc};
+use pinline_tests::browser::{Browser, screenshot_path, web_dist};
+use pinline_tests::proxy::Proxy;
+use pinline_tests::serve::Served;
+use pinline_tests::{Backend, pg};
+use serde_json::{Value, json};
+
+/// Zones without daylight saving time, one per UTC offset from −11 to +12:
+/// the tests give their leads the one where it is about noon now, so the
+/// campaign's calling window (08:00–21:00 local) is open whenever they run.
+const ZONES: [(i32, &str); 24] = [
+    (-11, "Pacific/Pago_Pago"),
+    (-10, "Pacific/Honolulu"),
+    (-9, "Pacific/Gambier"),
+    (-8, "Pacific/Pitcairn"),
+    (-7, "America/Phoenix"),
+    (-6, "America/Regina"),
+    (-5, "America/Bogota"),
+    (-4, "America/La_Paz"),
+    (-3, "America/Argentina/Buenos_Aires"),
+    (-2, "Atlantic/South_Georgia"),
+    (-1, "Atlantic/Cape_Verde"),
+    (0, "Africa/Abidjan"),
+    (1, "Africa/Lagos"),
+    (2, "Africa/Johannesburg"),
+    (3, "Europe/Moscow"),
+    (4, "Asia/Dubai"),
+    (5, "Asia/Karachi"),
+    (6, "Asia/Dhaka"),
+    (7, "Asia/Bangkok"),
+    (8, "Asia/Shanghai"),
+    (9, "Asia/Tokyo"),
+    (10, "Australia/Brisbane"),
+    (11, "Pacific/Noumea"),
+    (12, "Pacific/Tarawa"),
+];
+
+/// The offset from UTC of the zone where it is about noon now.
+fn noon_offset() -> i32 {
+    let utc = Utc::now().hour() as i32;
+    let offset = (12 - utc).rem_euclid(24);
+    if offset > 12 { offset - 24 } else { offset }
+}
+
+fn noon_zone() -> &'static str {
+    let offset = noon_offset();
+    ZONES
+        .iter()
+        .find(|(o, _)| *o == offset)
+        .map(|(_, z)| *z)
+        .unwrap_or("Africa/Abidjan")
+}
+
+/// A lead the sim answers (a person) after `ring` seconds, who talks for
+/// ten minutes unless someone hangs up.
+fn lead(phone: &str, first: &str, last: &str, ring: u32) -> Value {
+    json!({
+        "phone": phone,
+        "firstName": first,
+        "lastName": last,
+        "timeZone": noon_zone(),
+        "customProperties": [
+            {"key": "plan", "value": "Gold"},
+            {"key": "account", "value": "A-1042"},
+            {"key": "last_order", "value": "2026-10-12"},
+            {"key": "sim.outcome", "value": "human"},
+            {"key": "sim.ring_seconds", "value": ring.to_string()},
+            {"key": "sim.talk_seconds", "value": "600"},
+        ],
+    })
+}
+
+/// `pinline serve --seed-demo`, the proxy in front of it, the supervisor.
+struct Site {
+    served: Served,
+    proxy: Proxy,
+    password: String,
+    sup: String,
+    cc: String,
+    db_url: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    async fn start(backend: Backend) -> Site {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(pg::fresh_database().await),
+        };
+        let dist = web_dist();
+        let dist = dist.to_str().expect("utf-8 path");
+        let served = Served::start(
+            dir.path(),
+            db_url.as_deref(),
+            &["--seed-demo", "--web-dist", dist],
+        )
+        .await;
+        let password = served.password.clone().expect("the demo logins");
+        let proxy = Proxy::start(&served.url).await;
+        let sup = served
+            .login("supervisor@demo.pinline.test", &password)
+            .await;
+        let cc = served.first_contact_center(&sup).await;
+        Site {
+            served,
+            proxy,
+            password,
+            sup,
+            cc,
+            db_url,
+            _dir: dir,
+        }
+    }
+
+    /// The web app's address (through the proxy).
+    fn url(&self) -> &str {
+        &self.proxy.url
+    }
+
+    fn email(who: &str) -> String {
+        format!("{who}@demo.pinline.test")
+    }
+
+    async fn token(&self, who: &str) -> String {
+        self.served.login(&Self::email(who), &self.password).await
+    }
+
+    async fn sign_in(&self, b: &Browser, who: &str) {
+        b.sign_in(self.url(), &Self::email(who), &self.password)
+            .await;
+    }
+
+    async fn ok(&self, token: &str, query: &str, vars: Value) -> Value {
+        self.served.ok(Some(token), query, vars).await
+    }
+
+    /// Create and start a campaign with `leads`; returns its id.
+    async fn campaign(&self, name: &str, mode: &str, leads: Vec<Value>) -> String {
+        self.campaign_with(name, mode, leads, json!({})).await
+    }
+
+    /// …with `extra` createCampaign input fields.
+    async fn campaign_with(
+        &self,
+        name: &str,
+        mode: &str,
+        leads: Vec<Value>,
+        extra: Value,
+    ) -> String {
+        let mut input = json!({
+            "contactCenterId": self.cc,
+            "name": name,
+            "dialMode": mode,
+            "callerId": "+14155550100",
+            "ringTimeoutSeconds": 20,
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            input[k] = v.clone();
+        }
+        let id = self
+            .ok(
+                &self.sup,
+                "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+                json!({"i": input}),
+            )
+            .await["createCampaign"]["campaign"]["id"]
+            .as_str()
+            .expect("campaign id")
+            .to_owned();
+        let added = self
+            .ok(
+                &self.sup,
+                "mutation($i:AddLeadsInput!){addLeads(input:$i){added rejected{code message}}}",
+                json!({"i": {"campaignId": id, "leads": leads}}),
+            )
+            .await;
+        assert_eq!(added["addLeads"]["rejected"], json!([]), "{added}");
+        self.ok(
+            &self.sup,
+            "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
+            json!({"c": id}),
+        )
+        .await;
+        id
+    }
+
+    /// A call as the supervisor sees it.
+    async fn call(&self, id: &str) -> Value {
+        self.ok(
+            &self.sup,
+            "query($id:ID!){call(id:$id){id state dialer origin muted onHold agent{id} \
+             wrapUp{dispositionCode notes doNotCall}}}",
+            json!({"id": id}),
+        )
+        .await["call"]
+            .clone()
+    }
+
+    async fn finish(self) {
+        let _ = self.served.stop().await;
+        if let Some(url) = &self.db_url {
+            pg::drop_database(url).await;
+        }
+    }
+}
+
+/// The id of the call on screen.
+async fn call_id(b: &Browser) -> String {
+    b.wait("#active-call[data-call-id]").await;
+    b.attr("#active-call", "data-call-id")
+        .await
+        .expect("a call id")
+}
+
+/// Nothing on the page is wider than the viewport.
+async fn no_horizontal_scroll(b: &Browser, view: &str) {
+    let sizes = b
+        .js(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            json!([]),
+        )
+        .await;
+    let (scroll, inner) = (sizes[0].as_i64(), sizes[1].as_i64());
+    assert!(
+        scroll <= inner,
+        "{view}: the page scrolls sideways ({scroll:?} px wide in a {inner:?} px viewport)"
+    );
+}
+
+/// Every visible button, input, select and textarea has an accessible name:
+/// its text, `aria-label`, `aria-labelledby`, a `<label>` or `title`.
+async fn every_control_is_named(b: &Browser, view: &str) {
+    let unnamed = b
+        .js(
+            r#"
+            const named = el => {
+                if ((el.getAttribute('aria-label') || '').trim()) return true;
+                const by = el.getAttribute('aria-labelledby');
+                if (by && by.split(/\s+/).some(id => (document.getElementById(id)?.innerText || '').trim())) return true;
+                if (el.labels && [...el.labels].some(l => l.innerText.trim())) return true;
+                if (el.tagName === 'BUTTON' && el.innerText.trim()) return true;
+                if ((el.getAttribute('title') || '').trim()) return true;
+                return false;
+            };
+            const all = [...document.querySelectorAll('button, input, select, textarea')];
+            return {
+                count: all.length,
+                unnamed: all.filter(el => !named(el)).map(el => el.outerHTML.slice(0, 160)),
+            };
+            "#,
+            json!([]),
+        )
+        .await;
+    assert!(
+        sizes_nonzero(&unnamed["count"]),
+        "{view}: no controls found"
+    );
+    assert_eq!(
+        unnamed["unnamed"],
+        json!([]),
+        "{view}: controls without an accessible name"
+    );
+}
+
+fn sizes_nonzero(v: &Value) -> bool {
+    v.as_i64().is_some_and(|n| n > 0)
+}
+
+async fn tones(b: &Browser) -> i64 {
+    b.js("return Number(document.body.dataset.tones || 0)", json!([]))
+        .await
+        .as_i64()
+        .unwrap_or(0)
+}
+
+async fn go_available(b: &Browser) {
+    b.click("#go-available").await;
+    b.wait_attr("#agent-status", "data-status", "AVAILABLE")
+        .await;
+}
+
+/// Finish the wrap-up on screen with `code` (picked by typing and Enter).
+async fn quick_wrap_up(b: &Browser, filter: &str, code: &str) {
+    b.wait("#wrap-up").await;
+    // Typing filters the list; Enter picks the first match.
+    b.type_into("#disposition-search", &format!("{filter}\u{E007}"))
+        .await;
+    b.until(
+        &format!("the disposition {code} to be chosen"),
+        &format!("document.getElementById('dispo-{code}')?.checked"),
+    )
+    .await;
+    b.click("#submit-wrap-up").await;
+    b.wait_gone("#wrap-up").await;
+}
+
+/// PRODUCT.md §2 from sign-in to the second call, and what the server kept.
+async fn the_agent_journey(backend: Backend, screenshots: bool) {
+    let site = Site::start(backend).await;
+    let b = Browser::start(1280, 800).await;
+    if screenshots {
+        b.goto(site.url()).await;
+        b.wait("#email").await;
+        b.screenshot(&screenshot_path("login")).await;
+    }
+    site.sign_in(&b, "agent1").await;
+    b.wait_attr("#agent-status", "data-status", "OFFLINE").await;
+    b.wait_text("#running-campaign", "No campaign running")
+        .await;
+
+    // The first lead rings for a few seconds: time to see the idle view.
+    let first = "+12025550141";
+    site.campaign(
+        "Winter renewals",
+        "PROGRESSIVE",
+        vec![
+            lead(first, "Dana", "Whitfield", 8),
+            lead("+12025550142", "Ruben", "Okafor", 1),
+        ],
+    )
+    .await;
+    go_available(&b).await;
+    b.wait_attr("#pinned-leg", "data-state", "IDLE").await;
+    b.wait_text("#pinned-leg", "connected · muted").await;
+    b.wait_text("#running-campaign", "Winter renewals").await;
+    b.wait_text("#waiting", "Winter renewals").await;
+    no_horizontal_scroll(&b, "idle at 1280×800").await;
+    every_control_is_named(&b, "idle").await;
+    if screenshots {
+        b.screenshot(&screenshot_path("workspace-idle")).await;
+    }
+    let tones_before = tones(&b).await;
+
+    // The dialer's call: the pill, the lead, the screen pop.
+    let call = call_id(&b).await;
+    b.wait("#dialer-pill").await;
+    b.wait_text("#call-title", "Dana Whitfield").await;
+    b.wait_attr("#call-state", "data-state", "CONNECTED").await;
+    b.wait_text("#call-phone", "555").await;
+    b.wait("#screen-pop[data-lead-id]").await;
+    let keys = b
+        .js(
+            "return [...document.querySelectorAll('#lead-properties dt')].map(e => e.innerText)",
+            json!([]),
+        )
+        .await;
+    let keys: Vec<&str> = keys
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys.get(..3),
+        Some(&["plan", "account", "last_order"][..]),
+        "the lead's properties in their order: {keys:?}"
+    );
+    b.wait_text("#lead-properties", "A-1042").await;
+    // The connect tone played on the connect event.
+    b.until(
+        "the connect tone",
+        &format!("Number(document.body.dataset.tones || 0) > {tones_before}"),
+    )
+    .await;
+
+    // Mute by click, unmute by Alt+M; the server agrees each time.
+    b.click("#mute").await;
+    b.wait_attr("#mute", "aria-pressed", "true").await;
+    assert_eq!(site.call(&call).await["muted"], true);
+    b.alt_key("m").await;
+    b.wait_attr("#mute", "aria-pressed", "false").await;
+    b.click("#hold").await;
+    b.wait_attr("#hold", "aria-pressed", "true").await;
+    b.wait_attr("#call-state", "data-state", "HELD").await;
+    assert_eq!(site.call(&call).await["onHold"], true);
+    b.click("#hold").await;
+    b.wait_attr("#call-state", "data-state", "CONNECTED").await;
+    no_horizontal_scroll(&b, "call at 1280×800").await;
+    every_control_is_named(&b, "call").await;
+    if screenshots {
+        b.screenshot(&screenshot_path("active-call")).await;
+    }
+
+    // Hang up: the wrap-up with a disposition, notes and Do Not Call.
+    b.click("#hang-up").await;
+    b.wait("#wrap-up").await;
+    b.wait_gone("#active-call").await;
+    b.wait_attr("#agent-status", "data-status", "WRAP_UP").await;
+    b.type_into("#disposition-search", "not int").await;
+    b.wait("#dispo-NOT_INTERESTED").await;
+    b.click("#dispo-NOT_INTERESTED").await;
+    b.type_into("#notes", "Asked not to be called again.").await;
+    b.click("#dnc").await;
+    // A callback time reads in the lead's time and the agent's (New York):
+    // 15:00 EST is 20:00 UTC.
+    b.set_value("#callback-at", "2030-01-15T15:00").await;
+    b.wait_text("#callback-times", "Your time: Tue, Jan 15, 3:00 PM")
+        .await;
+    let hour = (20 + noon_offset()).rem_euclid(24);
+    let lead_time = format!(
+        "{}:00 {}",
+        if hour % 12 == 0 { 12 } else { hour % 12 },
+        if hour < 12 { "AM" } else { "PM" }
+    );
+    let times = b.text("#callback-times").await;
+    let lead_line = times.lines().next().unwrap_or("");
+    assert!(
+        lead_line.starts_with("Lead's time:") && lead_line.contains(&lead_time),
+        "lead's time {lead_time} in {times:?}"
+    );
+    b.set_value("#callback-at", "").await;
+    b.wait_gone("#callback-times").await;
+    every_control_is_named(&b, "wrap-up").await;
+    if screenshots {
+        // Tall enough for the whole panel.
+        b.set_size(1280, 1024).await;
+        b.screenshot(&screenshot_path("wrap-up")).await;
+        b.set_size(1280, 800).await;
+    }
+    b.click("#submit-wrap-up").await;
+    b.wait_gone("#wrap-up").await;
+
+    // Available again, and the second lead is connected.
+    b.wait_attr("#agent-status", "data-status", "AVAILABLE")
+        .await;
+    let second = call_id(&b).await;
+    assert_ne!(second, call, "a second call");
+    b.wait_text("#call-title", "Ruben Okafor").await;
+
+    // What the server kept.
+    let kept = site.call(&call).await;
+    assert_eq!(
+        kept["wrapUp"]["dispositionCode"], "NOT_INTERESTED",
+        "{kept}"
+    );
+    assert_eq!(kept["wrapUp"]["notes"], "Asked not to be called again.");
+    assert_eq!(kept["wrapUp"]["doNotCall"], true);
+    let dnc = site
+        .ok(
+            &site.sup,
+            "query($p:String!){listEntries(list:DO_NOT_CALL,search:$p){edges{node{phone}}}}",
+            json!({"p": first}),
+        )
+        .await;
+    assert_eq!(
+        dnc["listEntries"]["edges"][0]["node"]["phone"], first,
+        "{dnc}"
+    );
+
+    // The second call ends; both are in recent calls with the Dialer pill.
+    b.alt_key("x").await;
+    quick_wrap_up(&b, "not int", "NOT_INTERESTED").await;
+    b.wait("#recent-calls").await;
+    b.until(
+        "two dialer calls in recent calls",
+        "document.querySelectorAll('#recent-calls li .pill.dialer').length === 2",
+    )
+    .await;
+    b.close().await;
+    site.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_journey_sqlite() {
+    the_agent_journey(Backend::Sqlite, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_journey_postgres_smoke() {
+    the_agent_journey(Backend::Postgres, false).await;
+}
+
+/// A blind transfer: the call leaves one agent's view and appears in the
+/// other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_transfer_moves_the_call_to_the_other_agents_view() {
+    let site = Site::start(Backend::Sqlite).await;
+    let one = Browser::start(1280, 800).await;
+    let two = Browser::start(1280, 800).await;
+    site.sign_in(&one, "agent1").await;
+    site.sign_in(&two, "agent2").await;
+    go_available(&one).await;
+    go_available(&two).await;
+    one.wait_attr("#pinned-leg", "data-state", "IDLE").await;
+    two.wait_attr("#pinned-leg", "data-state", "IDLE").await;
+    site.campaign(
+        "Transfers",
+        "PROGRESSIVE",
+        vec![lead("+12025550151", "Mira", "Lund", 1)],
+    )
+    .await;
+    // Whoever the dialer picked hands it to the other.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (from, to, to_name) = loop {
+        if one.exists("#active-call[data-call-id]").await {
+            break (&one, &two, "agent2");
+        }
+        if two.exists("#active-call[data-call-id]").await {
+            break (&two, &one, "agent1");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no agent got the call"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let call = call_id(from).await;
+    from.wait_attr("#call-state", "data-state", "CONNECTED")
+        .await;
+    let to_token = site.token(to_name).await;
+    let to_id = site.ok(&to_token, "{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    from.click("#open-transfer").await;
+    from.wait(&format!("#transfer-agent option[value='{to_id}']"))
+        .await;
+    from.click(&format!("#transfer-agent option[value='{to_id}']"))
+        .await;
+    from.wait("#transfer-form input[value=BLIND]:checked").await;
+    from.click("#transfer-submit").await;
+
+    from.wait_gone("#active-call").await;
+    from.wait_attr("#agent-status", "data-status", "AVAILABLE")
+        .await;
+    to.wait(&format!("#active-call[data-call-id='{call}']"))
+        .await;
+    to.wait_text("#call-title", "Mira Lund").await;
+    to.wait_attr("#agent-status", "data-status", "ON_CALL")
+        .await;
+    assert_eq!(
+        site.call(&call).await["agent"]["id"],
+        json!(to_id),
+        "the server moved it too"
+    );
+    one.close().await;
+    two.close().await;
+    site.finish().await;
+}
+
+/// Preview mode: the offered lead, Skip offers the next, Dial calls it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_mode_offers_a_lead_with_dial_and_skip() {
+    let site = Site::start(Backend::Sqlite).await;
+    let b = Browser::start(1280, 800).await;
+    site.sign_in(&b, "agent1").await;
+    site.campaign(
+        "Previews",
+        "PREVIEW",
+        vec![
+            lead("+12025550161", "Ada", "Serrano", 1),
+            lead("+12025550162", "Bo", "Lindqvist", 1),
+        ],
+    )
+    .await;
+    go_available(&b).await;
+    b.wait("#preview").await;
+    let first = b.text("#preview h2").await;
+    assert!(
+        ["Ada Serrano", "Bo Lindqvist"].contains(&first.as_str()),
+        "{first}"
+    );
+    b.wait_text("#lead-properties", "A-1042").await;
+    every_control_is_named(&b, "preview").await;
+    b.click("#preview-skip").await;
+    b.until(
+        "the next lead offered",
+        &format!("(document.querySelector('#preview h2')?.innerText || {first:?}) !== {first:?}"),
+    )
+    .await;
+    let next = b.text("#preview h2").await;
+    assert_ne!(next, first);
+    b.click("#preview-dial").await;
+    b.wait_gone("#preview").await;
+    b.wait_text("#call-title", &next).await;
+    b.wait("#dialer-pill").await;
+    b.wait_attr("#call-state", "data-state", "CONNECTED").await;
+    b.close().await;
+    site.finish().await;
+}
+
+/// A call from the dial pad carries no Dialer pill; on a phone-sized screen
+/// nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_call_has_no_dialer_pill_and_the_phone_layout_fits() {
+    let site = Site::start(Backend::Sqlite).await;
+    let b = Browser::start(390, 844).await;
+    site.sign_in(&b, "agent1").await;
+    b.wait("#dial-hint").await;
+    assert!(!b.enabled("#place-call").await, "calling needs Available");
+    go_available(&b).await;
+    b.wait_gone("#dial-hint").await;
+    no_horizontal_scroll(&b, "idle at 390×844").await;
+    every_control_is_named(&b, "idle, phone").await;
+    b.type_into("#dial-number", "+1 202 555 01").await;
+    b.click("button[aria-label='Digit 7']").await;
+    b.click("button[aria-label='Digit 1']").await;
+    b.until(
+        "the dial pad to add digits",
+        "document.getElementById('dial-number').value === '+1 202 555 0171'",
+    )
+    .await;
+    b.click("#place-call").await;
+    let call = call_id(&b).await;
+    assert!(!b.exists("#dialer-pill").await, "a manual call has no pill");
+    b.wait(".call-meta .pill.manual").await;
+    no_horizontal_scroll(&b, "call at 390×844").await;
+    let kept = site.call(&call).await;
+    assert_eq!(kept["dialer"], false, "{kept}");
+    assert_eq!(kept["origin"], "MANUAL");
+    b.click("#hang-up").await;
+    b.wait("#wrap-up").await;
+    no_horizontal_scroll(&b, "wrap-up at 390×844").await;
+    quick_wrap_up(&b, "not int", "NOT_INTERESTED").await;
+    b.wait(&format!(
+        "#recent-calls li[data-call-id='{call}'][data-origin=MANUAL]"
+    ))
+    .await;
+    assert!(
+        !b.exists(&format!(
+            "#recent-calls li[data-call-id='{call}'] .pill.dialer"
+        ))
+        .await,
+        "no Dialer pill in recent calls"
+    );
+    // A break with a reason, and the time in it.
+    b.click("#break-reason option[value=Coffee]").await;
+    b.click("#go-break").await;
+    b.wait_attr("#agent-status", "data-status", "BREAK").await;
+    b.wait_text("#agent-status", "Coffee").await;
+    b.wait_text("#agent-status", "0:0").await;
+    b.close().await;
+    site.finish().await;
+}
+
+/// The websocket drops mid-call; while it is down the call ends on the
+/// server; the view says it is reconnecting, then shows the wrap-up, not
+/// the stale call, without a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_view_recovers_from_a_dropped_websocket_without_a_reload() {
+    let site = Site::start(Backend::Sqlite).await;
+    let b = Browser::start(1280, 800).await;
+    site.sign_in(&b, "agent1").await;
+    site.campaign_with(
+        "Drops",
+        "PROGRESSIVE",
+        vec![lead("+12025550181", "Lee", "Marsh", 1)],
+        json!({"wrapUpLimitSeconds": 300}),
+    )
+    .await;
+    go_available(&b).await;
+    let call = call_id(&b).await;
+    b.wait_attr("#call-state", "data-state", "CONNECTED").await;
+    b.js("window.__sameDocument = 'yes'; return null", json!([]))
+        .await;
+
+    site.proxy.cut(Duration::from_secs(4));
+    b.wait("#reconnecting").await;
+    // While it is down, controls are off and the call ends elsewhere.
+    assert!(
+        !b.enabled("#hang-up").await,
+        "no control while reconnecting"
+    );
+    let agent = site.token("agent1").await;
+    site.ok(
+        &agent,
+        "mutation($id:ID!){hangUp(input:{callId:$id})}",
+        json!({"id": call}),
+    )
+    .await;
+
+    b.wait(".workspace[data-link=open]").await;
+    b.wait_gone("#reconnecting").await;
+    b.wait("#wrap-up").await;
+    b.wait_gone("#active-call").await;
+    b.wait_attr("#agent-status", "data-status", "WRAP_UP").await;
+    // The campaign limits wrap-up time: a countdown from 5 minutes.
+    b.wait_text("#wrap-up-countdown", "4:").await;
+    assert_eq!(
+        b.js("return window.__sameDocument || null", json!([]))
+            .await,
+        "yes",
+        "the page was not reloaded"
+    );
+    b.close().await;
+    site.finish().await;
+}
