@@ -1,6 +1,6 @@
 //! One live connection to `/graphql/ws` speaking `graphql-transport-ws`:
-//! `connection_init` with the token, one subscription, pongs for the
-//! server's pings. When the socket drops it reconnects by itself (0.5 s,
+//! `connection_init` with the token, one or more subscriptions over it,
+//! pongs for the server's pings. When the socket drops it reconnects by itself (0.5 s,
 //! doubling to 8 s) and subscribes again; the subscription starts with the
 //! current state, so the page re-syncs without a reload. While it is down
 //! the page says "reconnecting" and holds its controls.
@@ -30,8 +30,8 @@ pub enum Link {
 
 /// What the owner of the connection hears.
 pub struct Handlers {
-    /// Each `next` payload's `data`.
-    pub on_data: Box<dyn Fn(Value)>,
+    /// Each `next` payload's `data`, with the index of its subscription.
+    pub on_data: Box<dyn Fn(usize, Value)>,
     /// Subscribed (again): the moment to re-sync anything the stream
     /// does not carry.
     pub on_subscribed: Box<dyn Fn()>,
@@ -42,7 +42,8 @@ pub struct Handlers {
 struct Inner {
     url: String,
     token: String,
-    query: String,
+    /// Each subscription: its query and variables.
+    subscriptions: Vec<(String, Value)>,
     handlers: Handlers,
     link: RwSignal<Link>,
     socket: Option<WebSocket>,
@@ -73,13 +74,24 @@ fn endpoint() -> String {
 }
 
 impl Live {
+    /// One subscription without variables.
     pub fn start(token: String, query: String, handlers: Handlers) -> Live {
+        Self::start_many(token, vec![(query, Value::Null)], handlers)
+    }
+
+    /// Several subscriptions over the one connection; `on_data` is told
+    /// which (by index).
+    pub fn start_many(
+        token: String,
+        subscriptions: Vec<(String, Value)>,
+        handlers: Handlers,
+    ) -> Live {
         let link = RwSignal::new(Link::Connecting);
         let live = Live {
             inner: Rc::new(RefCell::new(Inner {
                 url: endpoint(),
                 token,
-                query,
+                subscriptions,
                 handlers,
                 link,
                 socket: None,
@@ -152,8 +164,11 @@ impl Live {
     fn message(&self, msg: Value) {
         match msg["type"].as_str() {
             Some("connection_ack") => {
-                let query = self.inner.borrow().query.clone();
-                self.send(json!({"id": "1", "type": "subscribe", "payload": {"query": query}}));
+                let subscriptions = self.inner.borrow().subscriptions.clone();
+                for (i, (query, variables)) in subscriptions.into_iter().enumerate() {
+                    self.send(json!({"id": (i + 1).to_string(), "type": "subscribe",
+                                     "payload": {"query": query, "variables": variables}}));
+                }
                 let link = {
                     let mut inner = self.inner.borrow_mut();
                     inner.attempt = 0;
@@ -165,12 +180,17 @@ impl Live {
             Some("ping") => self.send(json!({"type": "pong"})),
             Some("next") => {
                 let payload = &msg["payload"];
+                let index = msg["id"]
+                    .as_str()
+                    .and_then(|id| id.parse::<usize>().ok())
+                    .and_then(|n| n.checked_sub(1))
+                    .unwrap_or(0);
                 if let Some(err) = payload["errors"].get(0) {
                     let text = err["message"].as_str().unwrap_or("error").to_owned();
                     (self.inner.borrow().handlers.on_error)(text);
                 }
                 if !payload["data"].is_null() {
-                    (self.inner.borrow().handlers.on_data)(payload["data"].clone());
+                    (self.inner.borrow().handlers.on_data)(index, payload["data"].clone());
                 }
             }
             Some("error") => {

@@ -401,6 +401,7 @@ async fn the_agent_journey(backend: Backend, screenshots: bool) {
     b.click("#dispo-NOT_INTERESTED").await;
     b.type_into("#notes", "Asked not to be called again.").await;
     b.click("#dnc").await;
+    no_horizontal_scroll(&b, "wrap-up at 1280×800").await;
     // A callback time reads in the lead's time and the agent's (New York):
     // 15:00 EST is 20:00 UTC.
     b.set_value("#callback-at", "2030-01-15T15:00").await;
@@ -594,13 +595,58 @@ async fn preview_mode_offers_a_lead_with_dial_and_skip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_call_has_no_dialer_pill_and_the_phone_layout_fits() {
     let site = Site::start(Backend::Sqlite).await;
+    // agent1 also works in a second contact center, without the dialer.
+    let admin = site.token("admin").await;
+    let second = site
+        .ok(
+            &admin,
+            "mutation{createContactCenter(input:{name:\"Second floor\"}){contactCenter{id}}}",
+            json!({}),
+        )
+        .await["createContactCenter"]["contactCenter"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let agent = site.token("agent1").await;
+    let me = site.ok(&agent, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    site.ok(
+        &admin,
+        "mutation($c:ID!,$u:ID!){addContactCenterMember(input:{contactCenterId:$c,userId:$u}){user{id}}}",
+        json!({"c": second, "u": me}),
+    )
+    .await;
+
     let b = Browser::start(390, 844).await;
     site.sign_in(&b, "agent1").await;
+    // The dialer-enabled one first; the choice is remembered.
+    b.wait_text("#running-campaign", "No campaign running")
+        .await;
+    b.click(&format!("#center-select option[value='{second}']"))
+        .await;
+    b.wait_text("#dialer-banner", "Manual calling").await;
+    b.goto(site.url()).await;
+    b.wait(".workspace[data-link=open]").await;
+    b.wait_text("#dialer-banner", "Manual calling").await;
+    b.click(&format!("#center-select option[value='{}']", site.cc))
+        .await;
+    b.wait_text("#running-campaign", "No campaign running")
+        .await;
+
     b.wait("#dial-hint").await;
     assert!(!b.enabled("#place-call").await, "calling needs Available");
     go_available(&b).await;
     b.wait_gone("#dial-hint").await;
     no_horizontal_scroll(&b, "idle at 390×844").await;
+    // A number that is not one: the reason in words, not a code.
+    b.type_into("#dial-number", "12").await;
+    b.click("#place-call").await;
+    let said = b.text(".workspace > .error").await;
+    assert!(
+        said.contains("number") && !said.contains("VALIDATION"),
+        "{said}"
+    );
+    b.click(".workspace > .error button").await;
+    b.wait_gone(".workspace > .error").await;
     every_control_is_named(&b, "idle, phone").await;
     b.type_into("#dial-number", "+1 202 555 01").await;
     b.click("button[aria-label='Digit 7']").await;

@@ -12,6 +12,7 @@ mod engine;
 mod engine_props;
 mod engine_ws;
 mod exports;
+mod floor;
 mod follow_ups;
 mod imports;
 mod ops;

@@ -211,6 +211,20 @@ impl DialerQuery {
     }
 
     /// Every agent present in a contact center now (supervisors).
+    /// The calls in progress in a contact center, oldest first, at most
+    /// 1 000 (supervisors): the live floor's list, which `callEvents`
+    /// keeps current.
+    async fn live_calls(&self, ctx: &Context<'_>, contact_center_id: ID) -> ApiResult<Vec<Call>> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
+        let cc = access::load_contact_center(app, caller, &contact_center_id).await?;
+        Ok(store::calls::open_in(&app.db, &cc.id, 1000)
+            .await?
+            .into_iter()
+            .map(Call)
+            .collect())
+    }
+
     async fn agent_floor(
         &self,
         ctx: &Context<'_>,

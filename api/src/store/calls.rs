@@ -134,6 +134,21 @@ pub async fn open(db: &Db) -> StoreResult<Vec<Call>> {
     })
 }
 
+/// The calls in progress in a contact center, oldest first (at most
+/// `limit`): the supervisors' live floor.
+pub async fn open_in(db: &Db, contact_center_id: &str, limit: i64) -> StoreResult<Vec<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .filter(calls::contact_center_id.eq(contact_center_id))
+            .filter(calls::state.ne("ENDED"))
+            .order((calls::created_at.asc(), calls::id.asc()))
+            .limit(limit)
+            .select(Call::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
 /// A call's logged steps, oldest first.
 pub async fn events_of(db: &Db, call_id: &str) -> StoreResult<Vec<CallEventRow>> {
     with_conn!(db, |conn| {

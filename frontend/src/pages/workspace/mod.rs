@@ -234,7 +234,7 @@ pub fn Workspace(me: String, center: Center, token: String) -> impl IntoView {
         token,
         model::agent_events_subscription(),
         Handlers {
-            on_data: Box::new(move |data| {
+            on_data: Box::new(move |_, data| {
                 match serde_json::from_value::<AgentEvent>(data["agentEvents"].clone()) {
                     Ok(e) => ws.apply(e),
                     Err(e) => ws.error.set(Some(format!(
