@@ -86,7 +86,23 @@ impl Live {
         subscriptions: Vec<(String, Value)>,
         handlers: Handlers,
     ) -> Live {
-        let link = RwSignal::new(Link::Connecting);
+        Self::start_on(
+            RwSignal::new(Link::Connecting),
+            token,
+            subscriptions,
+            handlers,
+        )
+    }
+
+    /// …reporting its state on the page's own `link` signal (a page that
+    /// replaces its connection keeps one signal).
+    pub fn start_on(
+        link: RwSignal<Link>,
+        token: String,
+        subscriptions: Vec<(String, Value)>,
+        handlers: Handlers,
+    ) -> Live {
+        link.set(Link::Connecting);
         let live = Live {
             inner: Rc::new(RefCell::new(Inner {
                 url: endpoint(),

@@ -25,7 +25,8 @@ fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/login") view=pages::login::Login/>
-                <Route path=path!("/") view=pages::shell::Shell/>
+                <Route path=path!("/") view=|| view! { <pages::shell::Shell page=pages::shell::Page::Home/> }/>
+                <Route path=path!("/floor") view=|| view! { <pages::shell::Shell page=pages::shell::Page::Floor/> }/>
             </Routes>
         </Router>
     }

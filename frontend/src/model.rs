@@ -200,11 +200,16 @@ pub fn state_words(state: &str) -> &'static str {
 
 /// The pinned leg, as the agent reads it.
 pub fn leg_words(leg: Option<&PinnedLeg>) -> &'static str {
-    match leg.map(|l| l.state.as_str()) {
-        Some("IDLE") => "connected · muted",
-        Some("BRIDGED") => "connected · live",
-        Some("CONNECTING") => "connecting",
-        Some("DISCONNECTED") => "disconnected — reconnecting",
+    leg_state_words(leg.map_or("NONE", |l| l.state.as_str()))
+}
+
+/// A pinned leg's state (`NONE` when there is none), in words.
+pub fn leg_state_words(state: &str) -> &'static str {
+    match state {
+        "IDLE" => "connected · muted",
+        "BRIDGED" => "connected · live",
+        "CONNECTING" => "connecting",
+        "DISCONNECTED" => "disconnected — reconnecting",
         _ => "not connected",
     }
 }

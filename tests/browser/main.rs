@@ -741,3 +741,81 @@ async fn the_view_recovers_from_a_dropped_websocket_without_a_reload() {
     b.close().await;
     site.finish().await;
 }
+
+/// The supervisor's live floor follows an agent through a call: the tile
+/// and the call row change as it happens, the campaign's figures too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_floor_follows_an_agent_through_a_call() {
+    let site = Site::start(Backend::Sqlite).await;
+    let b = Browser::start(1280, 800).await;
+    site.sign_in(&b, "supervisor").await;
+    b.wait(".floor[data-link=open]").await;
+    b.wait("#no-running").await;
+    // The agent works through the API (as the web app does).
+    let agent = site.token("agent1").await;
+    let me = site.ok(&agent, "{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let tile = format!(".agent-tile[data-agent-id='{me}']");
+    site.ok(
+        &agent,
+        "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+        json!({"cc": site.cc}),
+    )
+    .await;
+    b.wait_attr(&tile, "data-status", "AVAILABLE").await;
+    b.wait(&format!("{tile} .leg[data-state=IDLE]")).await;
+
+    let campaign = site
+        .campaign(
+            "Floor watch",
+            "PROGRESSIVE",
+            vec![lead("+12025550191", "Noor", "Haddad", 2)],
+        )
+        .await;
+    // The call shows up as it happens, and the floor starts following
+    // the campaign it belongs to.
+    let row = "#live-calls tbody tr[data-call-id]";
+    b.wait(row).await;
+    b.wait("#live-calls tr[data-state=CONNECTED]").await;
+    b.wait_text("#live-calls tbody", "Noor Haddad").await;
+    b.wait_text("#live-calls tbody", "Agent 1").await;
+    b.wait_attr(&tile, "data-status", "ON_CALL").await;
+    b.wait(&format!("{tile} .on-call")).await;
+    let card = format!(".campaign-stats[data-campaign-id='{campaign}']");
+    b.wait(&format!("{card} .figures")).await;
+    b.wait(&format!("{card} .gauge[data-level=ok]")).await;
+    no_horizontal_scroll(&b, "floor at 1280×800").await;
+    every_control_is_named(&b, "floor").await;
+    b.screenshot(&screenshot_path("live-floor")).await;
+
+    let call = b.attr(row, "data-call-id").await.expect("a call id");
+    site.ok(
+        &agent,
+        "mutation($id:ID!){hangUp(input:{callId:$id})}",
+        json!({"id": call}),
+    )
+    .await;
+    b.wait_gone(row).await;
+    b.wait_attr(&tile, "data-status", "WRAP_UP").await;
+    site.ok(
+        &agent,
+        "mutation($id:ID!){submitWrapUp(input:{callId:$id,dispositionCode:\"NOT_INTERESTED\"}){wrapUp{id}}}",
+        json!({"id": call}),
+    )
+    .await;
+    b.wait_attr(&tile, "data-status", "AVAILABLE").await;
+    // One attempt, one connect, one contact.
+    b.wait_text(&format!("{card} .totals"), "1 · 1 · 1").await;
+
+    // Agents are sent back to their workspace.
+    let a = Browser::start(1280, 800).await;
+    site.sign_in(&a, "agent2").await;
+    a.goto(&format!("{}/floor", site.url())).await;
+    a.wait_text("main", "This page is for supervisors").await;
+    assert!(!a.exists(".floor").await);
+    a.close().await;
+    b.close().await;
+    site.finish().await;
+}

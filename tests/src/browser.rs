@@ -389,13 +389,14 @@ impl Browser {
         std::fs::write(path, png).expect("screenshot written");
     }
 
-    /// Sign in through the login form and wait for the workspace.
+    /// Sign in through the login form and wait for the first page to be
+    /// live (the agent workspace, the supervisors' floor).
     pub async fn sign_in(&self, url: &str, email: &str, password: &str) {
         self.goto(url).await;
         self.type_into("#email", email).await;
         self.type_into("#password", password).await;
         self.click("button[type=submit]").await;
-        self.wait(".workspace[data-link=open]").await;
+        self.wait("[data-link=open]").await;
     }
 
     pub async fn close(mut self) {

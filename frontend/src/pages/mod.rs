@@ -1,5 +1,6 @@
 //! The pages of the app.
 
+pub mod floor;
 pub mod login;
 pub mod shell;
 pub mod workspace;

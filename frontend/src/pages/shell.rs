@@ -1,7 +1,8 @@
 //! The signed-in shell: who you are, your organization, the contact
 //! center you work in (a choice when you belong to several; remembered),
-//! sign-out, and under it the agent workspace. Without a valid session it
-//! sends you to the sign-in page.
+//! sign-out, and under it the page: the agent workspace for agents; for
+//! supervisors and admins a navigation between their views (the live
+//! floor first). Without a valid session it sends you to the sign-in page.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -9,6 +10,7 @@ use leptos_router::hooks::use_navigate;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::floor::LiveFloor;
 use super::workspace::{Center, Workspace};
 use crate::api::graphql;
 use crate::session;
@@ -36,8 +38,16 @@ struct Org {
 
 const ME: &str = "query Me { me { id name email role organization { name } contactCenters { id name dialerEnabled } } }";
 
+/// Which page the shell shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Page {
+    /// The agent workspace for agents, the live floor for the others.
+    Home,
+    Floor,
+}
+
 #[component]
-pub fn Shell() -> impl IntoView {
+pub fn Shell(page: Page) -> impl IntoView {
     let navigate = use_navigate();
     let token = session::token();
     if token.is_none() {
@@ -109,6 +119,12 @@ pub fn Shell() -> impl IntoView {
                     let options = me.contact_centers.clone();
                     let token = session::token().unwrap_or_default();
                     let me_id = me.id.clone();
+                    let supervises = me.role != "AGENT";
+                    // Home is the workspace for agents and the floor for the others.
+                    let shown = match page {
+                        Page::Home if supervises => Page::Floor,
+                        p => p,
+                    };
                     view! {
                         <header class="topbar">
                             <span class="brand">"Pinline"</span>
@@ -133,8 +149,20 @@ pub fn Shell() -> impl IntoView {
                             </span>
                             <button class="secondary" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
                         </header>
+                        {supervises.then(|| view! {
+                            <nav class="tabs" aria-label="Views">
+                                <a href="/floor" aria-current=(shown == Page::Floor).then_some("page")>"Live floor"</a>
+                            </nav>
+                        })}
                         <main class="content wide">
                             {move || match center.get() {
+                                Some(c) if shown == Page::Floor => {
+                                    if supervises {
+                                        view! { <LiveFloor center=c token=token.clone()/> }.into_any()
+                                    } else {
+                                        view! { <p class="card">"This page is for supervisors. " <a href="/">"Back to your workspace"</a></p> }.into_any()
+                                    }
+                                }
                                 Some(c) => view! { <Workspace me=me_id.clone() center=c token=token.clone()/> }.into_any(),
                                 None => view! {
                                     <p class="muted">"You are not a member of any contact center yet. Ask your admin to add you."</p>

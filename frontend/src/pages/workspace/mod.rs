@@ -10,6 +10,8 @@ mod screenpop;
 mod status;
 mod wrapup;
 
+pub use status::status_words;
+
 use std::time::Duration;
 
 use leptos::prelude::*;
