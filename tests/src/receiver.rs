@@ -40,16 +40,40 @@ pub struct Receiver {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// A free port on 127.0.0.1 (nothing listens on it when this returns).
+/// A free port on 127.0.0.1 (nothing listens on it when this returns),
+/// below Linux's ephemeral range (32768–60999): a port picked there can be
+/// taken meanwhile by any outgoing connection of the machine, and a test
+/// that binds it again later then fails.
 pub async fn free_port() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    l.local_addr().expect("addr")
+    for _ in 0..200 {
+        let n = u16::from_le_bytes(
+            uuid::Uuid::new_v4().as_bytes()[..2]
+                .try_into()
+                .expect("two bytes"),
+        );
+        let port = 20_000 + n % 12_000;
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)).await {
+            return l.local_addr().expect("addr");
+        }
+    }
+    panic!("no free port in 20000–31999")
 }
 
 impl Receiver {
     /// Listen on `addr`, answering with `script` first.
     pub async fn start(addr: SocketAddr, script: &[u16]) -> Receiver {
-        let listener = TcpListener::bind(addr).await.expect("receiver binds");
+        // The port was free when picked; give a lingering socket a moment.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    tries += 1;
+                    assert!(tries < 50, "receiver cannot bind {addr}: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        };
         let shared = Arc::new(Mutex::new(Shared {
             got: Vec::new(),
             script: script.iter().copied().collect(),
