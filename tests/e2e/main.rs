@@ -18,6 +18,7 @@ mod imports;
 mod ops;
 mod reports;
 mod restart;
+mod supervisor_only;
 mod webhook_restart;
 mod websocket;
 mod workspace_api;

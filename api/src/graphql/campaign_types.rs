@@ -250,8 +250,10 @@ impl Campaign {
             .map(ContactCenter)
             .ok_or(ApiError::Internal)
     }
-    /// Attempts, contacts, abandonment, and the pacer's live figures.
+    /// Attempts, contacts, abandonment, and the pacer's live figures
+    /// (supervisors).
     async fn stats(&self, ctx: &Context<'_>) -> ApiResult<super::call_types::CampaignStats> {
+        super::access::require_role(actor(ctx)?, crate::domain::identity::Role::Supervisor)?;
         super::call_types::campaign_stats(app(ctx), &self.row.id).await
     }
     /// How many leads are in each status.

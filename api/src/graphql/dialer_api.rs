@@ -242,9 +242,10 @@ impl DialerQuery {
             .collect())
     }
 
-    /// A campaign's figures now (also on `Campaign.stats`).
+    /// A campaign's figures now (also on `Campaign.stats`; supervisors).
     async fn campaign_stats(&self, ctx: &Context<'_>, campaign_id: ID) -> ApiResult<CampaignStats> {
         let (app, caller) = (app(ctx), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
         let c = load_campaign(app, caller, &campaign_id).await?;
         campaign_stats(app, &c.row.id).await
     }

@@ -187,6 +187,7 @@ impl LiveSubscription {
         campaign_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = CampaignStats>> {
         let (app, caller) = (app(ctx).clone(), actor(ctx)?);
+        require_role(caller, DomainRole::Supervisor)?;
         let campaign = load_campaign(&app, caller, &campaign_id).await?;
         let id = campaign.row.id.clone();
         let org = caller.organization_id.clone();
