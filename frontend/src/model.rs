@@ -102,13 +102,18 @@ pub struct Lead {
 
 impl Lead {
     pub fn name(&self) -> String {
-        [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
+        full_name(self.first_name.as_deref(), self.last_name.as_deref())
     }
+}
+
+/// "First Last" from whichever parts there are ("" when none).
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> String {
+    [first, last]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]

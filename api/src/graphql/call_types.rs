@@ -256,9 +256,8 @@ impl Call {
         if let Some(id) = &self.0.campaign_id
             && let Some(row) = store::campaigns::get(&app(ctx).db, id).await?
         {
-            let campaign = Campaign::from_row(row)?;
-            return Ok(campaign
-                .settings
+            let settings = store::campaigns::settings_of(&row)?;
+            return Ok(settings
                 .dispositions
                 .iter()
                 .map(Disposition::from)

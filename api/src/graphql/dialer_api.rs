@@ -210,7 +210,6 @@ impl DialerQuery {
         load_call(app(ctx), actor(ctx)?, &id).await.map(Call)
     }
 
-    /// Every agent present in a contact center now (supervisors).
     /// The calls in progress in a contact center, oldest first, at most
     /// 1 000 (supervisors): the live floor's list, which `callEvents`
     /// keeps current.
@@ -225,6 +224,7 @@ impl DialerQuery {
             .collect())
     }
 
+    /// Every agent present in a contact center now (supervisors).
     async fn agent_floor(
         &self,
         ctx: &Context<'_>,

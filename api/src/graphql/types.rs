@@ -152,7 +152,9 @@ impl ContactCenter {
             &app(ctx).db,
             &self.0.organization_id,
             Some(std::slice::from_ref(&self.0.id)),
-            Some(&["RUNNING".to_owned()]),
+            Some(&[crate::domain::campaign::CampaignState::Running
+                .as_str()
+                .to_owned()]),
             None,
             1,
         )

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::workspace::{Center, status_words};
 use crate::api::graphql;
 use crate::live::{Handlers, Link, Live};
-use crate::model::{leg_state_words, state_words};
+use crate::model::{full_name, leg_state_words, state_words};
 use crate::time;
 
 const PRESENCE: &str = "agent { id name } status reason since pinnedLeg { state } \
@@ -87,15 +87,9 @@ impl CallRow {
         let name = self
             .lead
             .as_ref()
-            .map(|l| {
-                [l.first_name.as_deref(), l.last_name.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|l| full_name(l.first_name.as_deref(), l.last_name.as_deref()))
             .unwrap_or_default();
-        if name.trim().is_empty() {
+        if name.is_empty() {
             self.phone.clone()
         } else {
             name

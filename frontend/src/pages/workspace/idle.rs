@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use super::Ws;
-use crate::model::outcome_words;
+use crate::model::{full_name, outcome_words};
 use crate::time;
 
 const PLACE_CALL: &str = "mutation($cc: ID!, $phone: String!) { placeCall(input: {contactCenterId: $cc, phone: $phone}) { call { id } } }";
@@ -110,7 +110,7 @@ fn RecentCalls() -> impl IntoView {
                     <ul id="recent-calls">
                         {list.into_iter().map(|c| {
                             let name = c.lead.as_ref()
-                                .map(|l| [l.first_name.clone(), l.last_name.clone()].into_iter().flatten().collect::<Vec<_>>().join(" "))
+                                .map(|l| full_name(l.first_name.as_deref(), l.last_name.as_deref()))
                                 .filter(|n| !n.is_empty())
                                 .unwrap_or_else(|| c.phone.clone());
                             let when = time::parse_ms(&c.created_at).map(|t| time::in_zone(t, None)).unwrap_or_default();
