@@ -28,3 +28,9 @@ pub fn center() -> Option<String> {
 pub fn save_center(id: &str) {
     let _ = LocalStorage::set(CENTER, id);
 }
+
+/// Open `path` with a full page load: the way between the agents' app and
+/// the supervisors' (each is its own download) and to the sign-in page.
+pub fn open(path: &str) {
+    let _ = leptos::prelude::window().location().assign(path);
+}

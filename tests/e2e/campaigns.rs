@@ -10,6 +10,8 @@ on_both_backends!(
     settings_are_validated_field_by_field,
     add_leads_reports_every_row,
     campaigns_are_guarded,
+    check_campaign_lists_every_problem,
+    wrap_up_limit_can_be_cleared,
 );
 
 const CREATE: &str = "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id name state dialMode callerId ringTimeoutSeconds callingWindow{days start end} retryDelays{abandonedMinutes} dispositions{code category endsLead} maxAbandonRate}}}";
@@ -424,5 +426,112 @@ async fn campaigns_are_guarded(srv: TestServer) {
     ] {
         assert_eq!(srv.err_code(Some(&boss), q, v).await, "NOT_FOUND", "{q}");
     }
+    srv.finish().await;
+}
+
+const CHECK: &str = "query($i:CreateCampaignInput!){checkCampaign(input:$i){field message}}";
+
+/// The campaign editor's live validation: every broken rule at once, by
+/// field, in the form's order; nothing for settings `createCampaign` takes.
+async fn check_campaign_lists_every_problem(srv: TestServer) {
+    srv.seed_demo().await;
+    let sup = srv.login_demo("supervisor").await;
+    let cc = demo_cc(&srv, &sup).await;
+    let bad = json!({"contactCenterId": cc, "name": "  ", "callerId": "12",
+        "ringTimeoutSeconds": 10, "maxAbandonRate": 0.05});
+    let problems = srv.ok(Some(&sup), CHECK, json!({"i": bad})).await["checkCampaign"].clone();
+    let fields: Vec<&str> = problems
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(
+        fields,
+        ["name", "callerId", "ringTimeoutSeconds", "maxAbandonRate"],
+        "{problems}"
+    );
+    assert!(
+        problems
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|p| !p["message"].as_str().unwrap_or("").is_empty()),
+        "{problems}"
+    );
+    // A missing caller ID is named once, as required.
+    let missing = srv
+        .ok(
+            Some(&sup),
+            CHECK,
+            json!({"i": {"contactCenterId": cc, "name": "M"}}),
+        )
+        .await["checkCampaign"]
+        .clone();
+    assert_eq!(
+        missing,
+        json!([{"field": "callerId", "message": "is required"}])
+    );
+    // Valid settings: no problems, and nothing was saved.
+    let good = json!({"contactCenterId": cc, "name": "Checked", "callerId": "+14155550100"});
+    assert_eq!(
+        srv.ok(Some(&sup), CHECK, json!({"i": good.clone()})).await["checkCampaign"],
+        json!([])
+    );
+    assert_eq!(create(&srv, &sup, good).await["name"], "Checked");
+    // Agents may not ask.
+    let agent = srv.login_demo("agent1").await;
+    let body = srv
+        .gql(
+            Some(&agent),
+            CHECK,
+            json!({"i": {"contactCenterId": cc, "name": "A", "callerId": "+14155550100"}}),
+        )
+        .await;
+    assert_eq!(error_code(&body).as_deref(), Some("FORBIDDEN"), "{body}");
+    srv.finish().await;
+}
+
+/// `wrapUpLimitSeconds: null` on update clears the limit; leaving it out
+/// keeps it.
+async fn wrap_up_limit_can_be_cleared(srv: TestServer) {
+    srv.seed_demo().await;
+    let sup = srv.login_demo("supervisor").await;
+    let cc = demo_cc(&srv, &sup).await;
+    let id = create(
+        &srv,
+        &sup,
+        json!({"contactCenterId": cc, "name": "W", "callerId": "+14155550100"}),
+    )
+    .await["id"]
+        .clone();
+    let update = |patch: &str| {
+        format!(
+            "mutation($c:ID!){{updateCampaign(input:{{id:$c{patch}}}){{campaign{{name wrapUpLimitSeconds}}}}}}"
+        )
+    };
+    let set = srv
+        .ok(
+            Some(&sup),
+            &update(",wrapUpLimitSeconds:30"),
+            json!({"c": id}),
+        )
+        .await;
+    assert_eq!(set["updateCampaign"]["campaign"]["wrapUpLimitSeconds"], 30);
+    let kept = srv
+        .ok(Some(&sup), &update(",name:\"W2\""), json!({"c": id}))
+        .await;
+    assert_eq!(kept["updateCampaign"]["campaign"]["wrapUpLimitSeconds"], 30);
+    let cleared = srv
+        .ok(
+            Some(&sup),
+            &update(",wrapUpLimitSeconds:null"),
+            json!({"c": id}),
+        )
+        .await;
+    assert_eq!(
+        cleared["updateCampaign"]["campaign"],
+        json!({"name": "W2", "wrapUpLimitSeconds": null})
+    );
     srv.finish().await;
 }

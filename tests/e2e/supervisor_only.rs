@@ -34,6 +34,9 @@ async fn agents_run_no_supervisor_query_or_subscription(backend: pinline_tests::
         format!(r#"{{ leads(campaignId:"{c}") {{ edges {{ node {{ id }} }} }} }}"#),
         format!(r#"{{ followUpRules(campaignId:"{c}") {{ id }} }}"#),
         "{ listEntries(list:DO_NOT_CALL) { edges { node { phone } } } }".to_owned(),
+        format!(
+            r#"{{ checkCampaign(input:{{contactCenterId:"{cc}",name:"Check",callerId:"+14155550100"}}) {{ field }} }}"#
+        ),
         "{ webhookEndpoints { id } }".to_owned(),
         "{ auditLog { edges { node { id } } } }".to_owned(),
     ];

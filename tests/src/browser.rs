@@ -412,13 +412,13 @@ pub fn screenshot_path(name: &str) -> PathBuf {
         .join(format!("{name}.png"))
 }
 
-/// The web app build the tests serve (`trunk build --release`; `./dev test`
-/// builds it first).
+/// The web app build the tests serve (`scripts/web-build.sh`; `./dev test`
+/// builds it first): the agents' app and the supervisors'.
 pub fn web_dist() -> PathBuf {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
     assert!(
-        dist.join("index.html").is_file(),
-        "{} has no web app build: run `trunk build --release` first (./dev test does)",
+        dist.join("index.html").is_file() && dist.join("supervisor/index.html").is_file(),
+        "{} has no web app build: run `scripts/web-build.sh` first (./dev test does)",
         dist.display()
     );
     dist

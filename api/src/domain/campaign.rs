@@ -315,24 +315,35 @@ fn field(field: &'static str, message: impl Into<String>) -> FieldError {
     FieldError::new(field, message)
 }
 
-/// Check every rule of PRODUCT.md §3–§4 on a campaign's settings.
+/// Check every rule of PRODUCT.md §3–§4 on a campaign's settings: the
+/// first problem, if any.
 pub fn validate(s: &CampaignSettings) -> Result<(), FieldError> {
+    match problems(s).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every rule of PRODUCT.md §3–§4 a campaign's settings break, in the
+/// order of the form (the editor shows them as the supervisor types).
+pub fn problems(s: &CampaignSettings) -> Vec<FieldError> {
+    let mut out = Vec::new();
     let digits = s.caller_id.strip_prefix('+').unwrap_or("");
     if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(field(
+        out.push(field(
             "callerId",
             "must be an E.164 number such as +14155550100",
         ));
     }
     let w = s.calling_window;
     if w.end - w.start < Duration::minutes(15) {
-        return Err(field(
+        out.push(field(
             "callingWindow.end",
             "must be at least 15 minutes after the start",
         ));
     }
     if !(MIN_RING_TIMEOUT_SECS..=MAX_RING_TIMEOUT_SECS).contains(&s.ring_timeout_secs) {
-        return Err(field(
+        out.push(field(
             "ringTimeoutSeconds",
             format!(
                 "must be between {MIN_RING_TIMEOUT_SECS} and {MAX_RING_TIMEOUT_SECS} seconds (unanswered calls ring at least 15 s)"
@@ -340,27 +351,27 @@ pub fn validate(s: &CampaignSettings) -> Result<(), FieldError> {
         ));
     }
     if !(1..=100).contains(&s.max_attempts) {
-        return Err(field("maxAttempts", "must be between 1 and 100"));
+        out.push(field("maxAttempts", "must be between 1 and 100"));
     }
     if s.max_attempts_per_day < 1 || s.max_attempts_per_day > s.max_attempts {
-        return Err(field(
+        out.push(field(
             "maxAttemptsPerDay",
             "must be between 1 and maxAttempts",
         ));
     }
     if !(s.max_abandon_rate > 0.0 && s.max_abandon_rate <= DEFAULT_MAX_ABANDON_RATE) {
-        return Err(field(
+        out.push(field(
             "maxAbandonRate",
             "must be above 0 and at most 0.03 (3 % of live answers)",
         ));
     }
     if !(1.0..=5.0).contains(&s.max_dial_ratio) {
-        return Err(field("maxDialRatio", "must be between 1.0 and 5.0"));
+        out.push(field("maxDialRatio", "must be between 1.0 and 5.0"));
     }
     if s.dial_mode == DialMode::Predictive
         && Duration::minutes(s.retry_delays.abandoned.into()) < ABANDON_LOCKOUT
     {
-        return Err(field(
+        out.push(field(
             "retryDelays.abandoned",
             "must be at least 72 hours (4320 minutes) in a PREDICTIVE campaign",
         ));
@@ -374,18 +385,18 @@ pub fn validate(s: &CampaignSettings) -> Result<(), FieldError> {
         ("retryDelays.failed", s.retry_delays.failed),
     ];
     if let Some((name, _)) = delays.iter().find(|(_, m)| *m > max_delay) {
-        return Err(field(name, "must be at most a year"));
+        out.push(field(name, "must be at most a year"));
     }
     if s.wrap_up_limit_secs
         .is_some_and(|w| !(5..=3600).contains(&w))
     {
-        return Err(field(
+        out.push(field(
             "wrapUpLimitSeconds",
             "must be between 5 and 3600 seconds",
         ));
     }
     if s.dispositions.is_empty() {
-        return Err(field("dispositions", "must have at least one disposition"));
+        out.push(field("dispositions", "must have at least one disposition"));
     }
     let mut codes = std::collections::HashSet::new();
     for d in &s.dispositions {
@@ -395,31 +406,31 @@ pub fn validate(s: &CampaignSettings) -> Result<(), FieldError> {
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if !ok {
-            return Err(field(
+            out.push(field(
                 "dispositions.code",
                 format!("{:?} must be 1–64 characters of A–Z, 0–9 and _", d.code),
             ));
         }
         if !codes.insert(d.code.as_str()) {
-            return Err(field(
+            out.push(field(
                 "dispositions.code",
                 format!("{:?} appears twice", d.code),
             ));
         }
         if d.label.trim().is_empty() || d.label.chars().count() > 100 {
-            return Err(field("dispositions.label", "must be 1–100 characters"));
+            out.push(field("dispositions.label", "must be 1–100 characters"));
         }
         if d.retry_delay_minutes.is_some_and(|m| m > max_delay) {
-            return Err(field(
+            out.push(field(
                 "dispositions.retryDelayMinutes",
                 "must be at most a year",
             ));
         }
     }
     if s.safe_harbor_message.trim().is_empty() || s.safe_harbor_message.chars().count() > 500 {
-        return Err(field("safeHarborMessage", "must be 1–500 characters"));
+        out.push(field("safeHarborMessage", "must be 1–500 characters"));
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]
@@ -518,5 +529,21 @@ mod tests {
         s.dial_mode = DialMode::Progressive;
         s.retry_delays.abandoned = 60;
         assert_eq!(validate(&s), Ok(()));
+    }
+
+    #[test]
+    fn problems_lists_every_broken_rule_in_form_order() {
+        assert!(problems(&settings()).is_empty());
+        let mut s = settings();
+        s.ring_timeout_secs = 5;
+        s.max_abandon_rate = 0.2;
+        s.dispositions.clear();
+        let fields: Vec<_> = problems(&s).into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["ringTimeoutSeconds", "maxAbandonRate", "dispositions"]
+        );
+        // validate() is the first of them.
+        assert_eq!(validate(&s).map_err(|e| e.field), Err("ringTimeoutSeconds"));
     }
 }

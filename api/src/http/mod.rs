@@ -14,6 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -64,7 +65,15 @@ pub fn router(app: App) -> Router {
         )
         .with_state(state.clone());
     let with_web = if dist.join("index.html").is_file() {
-        api.fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))))
+        let pages = WebPages {
+            agent: dist.join("index.html"),
+            supervisor: dist.join("supervisor").join("index.html"),
+        };
+        let spa = move |req: Request| {
+            let page = pages.for_path(req.uri().path()).to_owned();
+            async move { ServeFile::new(page).oneshot(req).await }
+        };
+        api.fallback_service(ServeDir::new(&dist).fallback(tower::service_fn(spa)))
     } else {
         tracing::warn!(dist = %dist.display(), "web app not built: serving the API only");
         api.fallback(web_not_built)
@@ -74,12 +83,34 @@ pub fn router(app: App) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
+/// The web app is two single-page apps (agents' and supervisors'); a path
+/// that is not a file gets the page of the app that owns it.
+#[derive(Clone)]
+struct WebPages {
+    agent: std::path::PathBuf,
+    supervisor: std::path::PathBuf,
+}
+
+/// The supervisors' app's top-level paths (`frontend/src/lib.rs`).
+const SUPERVISOR_PATHS: &[&str] = &["floor", "campaigns", "leads", "reports"];
+
+impl WebPages {
+    fn for_path(&self, path: &str) -> &std::path::Path {
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        if SUPERVISOR_PATHS.contains(&first) && self.supervisor.is_file() {
+            &self.supervisor
+        } else {
+            &self.agent
+        }
+    }
+}
+
 async fn web_not_built() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "The web app is not built. Start Pinline with `./dev run`, which builds it,\n\
-         or build it with `trunk build --release` and pass --web-dist.\n\
+         or build it with `scripts/web-build.sh` and pass --web-dist.\n\
          The API is at /graphql.\n",
     )
         .into_response()

@@ -2,7 +2,7 @@
 //! columns named in a mapping); every other column becomes a custom
 //! property, in file order. Broken rows are refused one by one.
 
-use super::RowReport;
+use super::{RowReport, columns};
 use crate::domain::lead::{LeadInput, RowCode};
 
 /// Which CSV columns hold the lead's own fields; `None` = recognize the
@@ -44,13 +44,6 @@ pub struct CsvRow {
     pub lead: LeadInput,
 }
 
-fn squash(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 fn find_column(
     header: &[String],
     mapped: Option<&str>,
@@ -62,9 +55,7 @@ fn find_column(
             .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
             .map(Some)
             .ok_or_else(|| CsvError::MappedColumnMissing(name.to_owned())),
-        None => Ok(header
-            .iter()
-            .position(|h| usual.contains(&squash(h).as_str()))),
+        None => Ok(columns::guess(header, usual)),
     }
 }
 
@@ -87,34 +78,11 @@ pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, 
         .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_owned()))
         .collect::<Result<_, _>>()
         .map_err(|_| CsvError::HeaderEncoding)?;
-    let phone = find_column(
-        &header,
-        mapping.phone.as_deref(),
-        &[
-            "phone",
-            "phonenumber",
-            "number",
-            "mobile",
-            "tel",
-            "telephone",
-        ],
-    )?
-    .ok_or_else(|| CsvError::NoPhoneColumn(header.join(", ")))?;
-    let first = find_column(
-        &header,
-        mapping.first_name.as_deref(),
-        &["firstname", "first", "givenname"],
-    )?;
-    let last = find_column(
-        &header,
-        mapping.last_name.as_deref(),
-        &["lastname", "last", "surname", "familyname"],
-    )?;
-    let zone = find_column(
-        &header,
-        mapping.time_zone.as_deref(),
-        &["timezone", "tz", "zone"],
-    )?;
+    let phone = find_column(&header, mapping.phone.as_deref(), columns::PHONE)?
+        .ok_or_else(|| CsvError::NoPhoneColumn(header.join(", ")))?;
+    let first = find_column(&header, mapping.first_name.as_deref(), columns::FIRST_NAME)?;
+    let last = find_column(&header, mapping.last_name.as_deref(), columns::LAST_NAME)?;
+    let zone = find_column(&header, mapping.time_zone.as_deref(), columns::TIME_ZONE)?;
     let own = [Some(phone), first, last, zone];
     let mut parsed = ParsedCsv::default();
     for (index, record) in records.enumerate() {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+pub mod columns;
 mod csv;
 mod job;
 

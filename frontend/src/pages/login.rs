@@ -18,9 +18,15 @@ struct LoginData {
 #[derive(Deserialize, Clone)]
 struct LoginPayload {
     token: String,
+    user: Role,
 }
 
-const LOGIN: &str = "mutation Login($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { token } }";
+#[derive(Deserialize, Clone)]
+struct Role {
+    role: String,
+}
+
+const LOGIN: &str = "mutation Login($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { token user { role } } }";
 
 #[component]
 pub fn Login() -> impl IntoView {
@@ -36,7 +42,12 @@ pub fn Login() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(data)) = submit.value().get() {
             session::save(&data.login.token);
-            navigate("/", NavigateOptions::default());
+            if data.login.user.role == "AGENT" {
+                navigate("/", NavigateOptions::default());
+            } else {
+                // The supervisor views are their own app (not in the agents' download).
+                crate::session::open("/floor");
+            }
         }
     });
 

@@ -1,8 +1,8 @@
 //! The pages of the app.
 
-pub mod floor;
 pub mod login;
 pub mod shell;
+pub mod supervisor;
 pub mod workspace;
 
 use leptos::prelude::*;

@@ -1,19 +1,26 @@
 //! The signed-in shell: who you are, your organization, the contact
 //! center you work in (a choice when you belong to several; remembered),
-//! sign-out, and under it the page: the agent workspace for agents; for
-//! supervisors and admins a navigation between their views (the live
-//! floor first). Without a valid session it sends you to the sign-in page.
+//! sign-out, and under it the page each app puts there (the workspace in
+//! the agents' app, the supervisor views in the other). Without a valid
+//! session it sends you to the sign-in page.
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::floor::LiveFloor;
-use super::workspace::{Center, Workspace};
 use crate::api::graphql;
 use crate::session;
+
+/// A contact center the user belongs to.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Center {
+    pub id: String,
+    pub name: String,
+    pub dialer_enabled: bool,
+}
 
 #[derive(Deserialize, Clone)]
 struct MeData {
@@ -38,21 +45,31 @@ struct Org {
 
 const ME: &str = "query Me { me { id name email role organization { name } contactCenters { id name dialerEnabled } } }";
 
-/// Which page the shell shows.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Page {
-    /// The agent workspace for agents, the live floor for the others.
-    Home,
-    Floor,
+/// What a page inside the shell gets: who is signed in, the contact center
+/// they work in (it changes when they pick another), and the token.
+#[derive(Clone)]
+pub struct ShellCtx {
+    pub me_id: String,
+    /// AGENT, SUPERVISOR or ADMIN.
+    pub role: String,
+    pub center: Memo<Option<Center>>,
+    pub token: String,
 }
 
+impl ShellCtx {
+    /// Supervisors and admins.
+    pub fn supervises(&self) -> bool {
+        self.role != "AGENT"
+    }
+}
+
+/// The page under the shell's top bar.
+pub type Body = Arc<dyn Fn(ShellCtx) -> AnyView + Send + Sync>;
+
 #[component]
-pub fn Shell(page: Page) -> impl IntoView {
-    let navigate = use_navigate();
-    let token = session::token();
-    if token.is_none() {
-        let navigate = navigate.clone();
-        request_animation_frame(move || navigate("/login", NavigateOptions::default()));
+pub fn Shell(body: Body) -> impl IntoView {
+    if session::token().is_none() {
+        request_animation_frame(|| session::open("/login"));
     }
     let me = LocalResource::new(move || {
         let token = session::token();
@@ -69,20 +86,17 @@ pub fn Shell(page: Page) -> impl IntoView {
         }
     });
 
-    let go_login = navigate.clone();
     Effect::new(move |_| {
         if let Some(Err(e)) = me.get()
             && e.code == "UNAUTHENTICATED"
         {
             session::clear();
-            go_login("/login", NavigateOptions::default());
+            session::open("/login");
         }
     });
 
     let sign_out = {
-        let navigate = navigate.clone();
         Action::new_local(move |_: &()| {
-            let navigate = navigate.clone();
             async move {
                 if let Some(t) = session::token() {
                     // Ending the session on the server; the token is dropped
@@ -92,7 +106,7 @@ pub fn Shell(page: Page) -> impl IntoView {
                             .await;
                 }
                 session::clear();
-                navigate("/login", NavigateOptions::default());
+                session::open("/login");
             }
         })
     };
@@ -117,14 +131,13 @@ pub fn Shell(page: Page) -> impl IntoView {
                     let center = Memo::new(move |_| center());
                     let many = me.contact_centers.len() > 1;
                     let options = me.contact_centers.clone();
-                    let token = session::token().unwrap_or_default();
-                    let me_id = me.id.clone();
-                    let supervises = me.role != "AGENT";
-                    // Home is the workspace for agents and the floor for the others.
-                    let shown = match page {
-                        Page::Home if supervises => Page::Floor,
-                        p => p,
+                    let ctx = ShellCtx {
+                        me_id: me.id.clone(),
+                        role: me.role.clone(),
+                        center,
+                        token: session::token().unwrap_or_default(),
                     };
+                    let body = body.clone();
                     view! {
                         <header class="topbar">
                             <span class="brand">"Pinline"</span>
@@ -149,26 +162,7 @@ pub fn Shell(page: Page) -> impl IntoView {
                             </span>
                             <button class="secondary" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
                         </header>
-                        {supervises.then(|| view! {
-                            <nav class="tabs" aria-label="Views">
-                                <a href="/floor" aria-current=(shown == Page::Floor).then_some("page")>"Live floor"</a>
-                            </nav>
-                        })}
-                        <main class="content wide">
-                            {move || match center.get() {
-                                Some(c) if shown == Page::Floor => {
-                                    if supervises {
-                                        view! { <LiveFloor center=c token=token.clone()/> }.into_any()
-                                    } else {
-                                        view! { <p class="card">"This page is for supervisors. " <a href="/">"Back to your workspace"</a></p> }.into_any()
-                                    }
-                                }
-                                Some(c) => view! { <Workspace me=me_id.clone() center=c token=token.clone()/> }.into_any(),
-                                None => view! {
-                                    <p class="muted">"You are not a member of any contact center yet. Ask your admin to add you."</p>
-                                }.into_any(),
-                            }}
-                        </main>
+                        {body(ctx)}
                     }.into_any()
                 }
                 Err(e) => view! {

@@ -19,19 +19,12 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub use super::shell::Center;
+use super::shell::ShellCtx;
 use crate::api::graphql;
 use crate::live::{Handlers, Link, Live};
 use crate::model::{self, AgentEvent, Call, CampaignRef, Presence};
 use crate::{audio, time};
-
-/// A contact center the agent belongs to.
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Center {
-    pub id: String,
-    pub name: String,
-    pub dialer_enabled: bool,
-}
 
 /// One of the agent's recent calls.
 #[derive(Deserialize, Clone, Debug, PartialEq)]
@@ -340,4 +333,36 @@ fn LinkBanner() -> impl IntoView {
         }.into_any()),
     }
     }
+}
+
+/// The agents' app under the shell: the workspace in the chosen contact
+/// center. Supervisors and admins are sent to their own app.
+pub fn for_shell(ctx: ShellCtx) -> AnyView {
+    if ctx.supervises() {
+        request_animation_frame(|| crate::session::open("/floor"));
+        return view! { <main class="center"><p>"Opening the live floor…"</p></main> }.into_any();
+    }
+    let ShellCtx {
+        me_id,
+        center,
+        token,
+        ..
+    } = ctx;
+    view! {
+        <main class="content wide">
+            {move || match center.get() {
+                Some(c) => view! { <Workspace me=me_id.clone() center=c token=token.clone()/> }.into_any(),
+                None => no_center(),
+            }}
+        </main>
+    }
+    .into_any()
+}
+
+/// For a user who belongs to no contact center yet.
+pub fn no_center() -> AnyView {
+    view! {
+        <p class="muted">"You are not a member of any contact center yet. Ask your admin to add you."</p>
+    }
+    .into_any()
 }

@@ -15,10 +15,12 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::workspace::{Center, status_words};
 use crate::api::graphql;
 use crate::live::{Handlers, Link, Live};
 use crate::model::{full_name, leg_state_words, state_words};
+use crate::pages::shell::Center;
+use crate::pages::supervisor::percent;
+use crate::pages::workspace::status_words;
 use crate::time;
 
 const PRESENCE: &str = "agent { id name } status reason since pinnedLeg { state } \
@@ -197,10 +199,6 @@ fn gauge_level(rate: f64, limit: f64) -> &'static str {
     } else {
         "ok"
     }
-}
-
-fn percent(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
 }
 
 #[component]

@@ -1,0 +1,31 @@
+//! The header names a leads CSV's columns are recognized by when the
+//! uploader does not map them (compared as letters and digits only,
+//! lowercased). Plain code with no dependencies: the web app's import step
+//! includes this file too, so its guess is the server's.
+
+pub const PHONE: &[&str] = &[
+    "phone",
+    "phonenumber",
+    "number",
+    "mobile",
+    "tel",
+    "telephone",
+];
+pub const FIRST_NAME: &[&str] = &["firstname", "first", "givenname"];
+pub const LAST_NAME: &[&str] = &["lastname", "last", "surname", "familyname"];
+pub const TIME_ZONE: &[&str] = &["timezone", "tz", "zone"];
+
+/// A header name as compared: lowercase letters and digits only.
+pub fn squash(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The first header whose squashed name is one of `usual`.
+pub fn guess(header: &[String], usual: &[&str]) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| usual.contains(&squash(h).as_str()))
+}

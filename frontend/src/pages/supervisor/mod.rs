@@ -1,0 +1,104 @@
+//! The supervisors' app (PRODUCT.md §3): its navigation and its pages —
+//! the live floor, campaigns (list, editor, leads and their import), a
+//! lead's page, reports with charts. Agents are turned away here; the
+//! server refuses them whatever the page shows.
+
+mod campaign;
+mod campaigns;
+mod charts;
+mod csv;
+pub mod floor;
+mod import;
+mod lead;
+mod leads;
+mod reports;
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::shell::{Body, ShellCtx};
+use super::workspace::no_center;
+
+/// A supervisor page.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum View {
+    Floor,
+    Campaigns,
+    NewCampaign,
+    Campaign,
+    Lead,
+    Reports,
+}
+
+/// The shell's body for `view`.
+pub fn body(view: View) -> Body {
+    Arc::new(move |ctx| page(view, ctx))
+}
+
+fn page(view: View, ctx: ShellCtx) -> AnyView {
+    if !ctx.supervises() {
+        return view! {
+            <main class="content wide">
+                <p class="card">"This page is for supervisors. " <a href="/" rel="external">"Back to your workspace"</a></p>
+            </main>
+        }
+        .into_any();
+    }
+    let tab = |v: View| {
+        let current = match view {
+            View::Floor => View::Floor,
+            View::Reports => View::Reports,
+            _ => View::Campaigns,
+        };
+        (current == v).then_some("page")
+    };
+    let id = use_params_map();
+    let id = move || id.with(|p| p.get("id").unwrap_or_default());
+    let ShellCtx { center, token, .. } = ctx;
+    view! {
+        <nav class="tabs" aria-label="Views">
+            <a href="/floor" aria-current=tab(View::Floor)>"Live floor"</a>
+            <a href="/campaigns" aria-current=tab(View::Campaigns)>"Campaigns"</a>
+            <a href="/reports" aria-current=tab(View::Reports)>"Reports"</a>
+        </nav>
+        <main class="content wide">
+            {move || {
+                let Some(c) = center.get() else { return no_center() };
+                let token = token.clone();
+                match view {
+                    View::Floor => view! { <floor::LiveFloor center=c token=token/> }.into_any(),
+                    View::Campaigns => view! { <campaigns::Campaigns center=c token=token/> }.into_any(),
+                    View::NewCampaign => view! { <campaign::Editor center=c token=token id=None/> }.into_any(),
+                    View::Campaign => {
+                        let id = id();
+                        view! { <campaign::CampaignPage center=c token=token id=id/> }.into_any()
+                    }
+                    View::Lead => view! { <lead::LeadPage token=token id=id()/> }.into_any(),
+                    View::Reports => view! { <reports::Reports center=c token=token/> }.into_any(),
+                }
+            }}
+        </main>
+    }
+    .into_any()
+}
+
+/// "12.3 %".
+pub fn percent(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+/// Words for an enum value from the API: "NEEDS_TIME_ZONE" → "needs time zone".
+pub fn words(value: &str) -> String {
+    value.to_lowercase().replace('_', " ")
+}
+
+/// A failed read or change, in words, where the page shows its errors.
+pub fn error_line(error: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .map(|e| view! { <p class="error" role="alert">{e}</p> })
+    }
+}
