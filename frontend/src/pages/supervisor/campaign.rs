@@ -530,7 +530,7 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
         "New campaign"
     };
     view! {
-        <form class="card editor" id="campaign-editor" on:submit=move |ev| { ev.prevent_default(); save(); }>
+        <form class="card editor" id="campaign-editor" novalidate on:submit=move |ev| { ev.prevent_default(); save(); }>
             <h2>{title}</h2>
             {error_line(error)}
             <div class="form-grid">
