@@ -44,7 +44,9 @@ struct Inner {
     token: String,
     /// Each subscription: its query and variables.
     subscriptions: Vec<(String, Value)>,
-    handlers: Handlers,
+    /// Shared so a handler runs with no borrow held: it may stop or
+    /// replace this very connection.
+    handlers: Rc<Handlers>,
     link: RwSignal<Link>,
     socket: Option<WebSocket>,
     attempt: u32,
@@ -108,7 +110,7 @@ impl Live {
                 url: endpoint(),
                 token,
                 subscriptions,
-                handlers,
+                handlers: Rc::new(handlers),
                 link,
                 socket: None,
                 attempt: 0,
@@ -177,6 +179,11 @@ impl Live {
         }
     }
 
+    /// The handlers, with the borrow already released.
+    fn handlers(&self) -> Rc<Handlers> {
+        Rc::clone(&self.inner.borrow().handlers)
+    }
+
     fn message(&self, msg: Value) {
         match msg["type"].as_str() {
             Some("connection_ack") => {
@@ -191,7 +198,7 @@ impl Live {
                     inner.link
                 };
                 link.set(Link::Open);
-                (self.inner.borrow().handlers.on_subscribed)();
+                (self.handlers().on_subscribed)();
             }
             Some("ping") => self.send(json!({"type": "pong"})),
             Some("next") => {
@@ -203,10 +210,10 @@ impl Live {
                     .unwrap_or(0);
                 if let Some(err) = payload["errors"].get(0) {
                     let text = err["message"].as_str().unwrap_or("error").to_owned();
-                    (self.inner.borrow().handlers.on_error)(text);
+                    (self.handlers().on_error)(text);
                 }
                 if !payload["data"].is_null() {
-                    (self.inner.borrow().handlers.on_data)(index, payload["data"].clone());
+                    (self.handlers().on_data)(index, payload["data"].clone());
                 }
             }
             Some("error") => {
@@ -214,7 +221,7 @@ impl Live {
                     .as_str()
                     .unwrap_or("the live updates stopped")
                     .to_owned();
-                (self.inner.borrow().handlers.on_error)(text);
+                (self.handlers().on_error)(text);
             }
             _ => {}
         }

@@ -194,6 +194,23 @@ impl Site {
         self.served.ok(Some(token), query, vars).await
     }
 
+    /// `who` signs in through the API and goes Available in the demo
+    /// contact center: their token and user id.
+    async fn agent_available(&self, who: &str) -> (String, String) {
+        let token = self.token(who).await;
+        let me = self.ok(&token, "{ me { id } }", json!({})).await["me"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        self.ok(
+            &token,
+            "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+            json!({"cc": self.cc}),
+        )
+        .await;
+        (token, me)
+    }
+
     /// Create and start a campaign with `leads`; returns its id.
     async fn campaign(&self, name: &str, mode: &str, leads: Vec<Value>) -> String {
         self.campaign_with(name, mode, leads, json!({})).await
@@ -803,18 +820,8 @@ async fn the_live_floor_follows_an_agent_through_a_call() {
     b.wait(".floor[data-link=open]").await;
     b.wait("#no-running").await;
     // The agent works through the API (as the web app does).
-    let agent = site.token("agent1").await;
-    let me = site.ok(&agent, "{ me { id } }", json!({})).await["me"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let (agent, me) = site.agent_available("agent1").await;
     let tile = format!(".agent-tile[data-agent-id='{me}']");
-    site.ok(
-        &agent,
-        "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
-        json!({"cc": site.cc}),
-    )
-    .await;
     b.wait_attr(&tile, "data-status", "AVAILABLE").await;
     b.wait(&format!("{tile} .leg[data-state=IDLE]")).await;
 
@@ -841,22 +848,7 @@ async fn the_live_floor_follows_an_agent_through_a_call() {
     every_control_is_named(&b, "floor").await;
     b.screenshot(&screenshot_path("live-floor")).await;
 
-    let call = b.attr(row, "data-call-id").await.expect("a call id");
-    site.ok(
-        &agent,
-        "mutation($id:ID!){hangUp(input:{callId:$id})}",
-        json!({"id": call}),
-    )
-    .await;
-    b.wait_gone(row).await;
-    b.wait_attr(&tile, "data-status", "WRAP_UP").await;
-    site.ok(
-        &agent,
-        "mutation($id:ID!){submitWrapUp(input:{callId:$id,dispositionCode:\"NOT_INTERESTED\"}){wrapUp{id}}}",
-        json!({"id": call}),
-    )
-    .await;
-    b.wait_attr(&tile, "data-status", "AVAILABLE").await;
+    end_call_on_the_floor(&b, &site, &agent, &tile, "NOT_INTERESTED").await;
     // One attempt, one connect, one contact.
     b.wait_text(&format!("{card} .totals"), "1 · 1 · 1").await;
 
@@ -869,4 +861,191 @@ async fn the_live_floor_follows_an_agent_through_a_call() {
     a.close().await;
     b.close().await;
     site.finish().await;
+}
+
+/// Issue 7's journey in the supervisors' app: a campaign created in the
+/// editor (its problems shown as they are typed), a CSV of leads with two
+/// bad rows (both reported, the report downloadable), the campaign started,
+/// an agent's call followed live on the floor, and the report's figures
+/// moving after the wrap-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_runs_a_campaign_from_the_web_app() {
+    supervisor_journey(Backend::Sqlite, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_runs_a_campaign_postgres_smoke() {
+    supervisor_journey(Backend::Postgres, false).await;
+}
+
+async fn supervisor_journey(backend: Backend, screenshots: bool) {
+    let site = Site::start(backend).await;
+    let b = Browser::start(1280, 900).await;
+    site.sign_in(&b, "supervisor").await;
+    b.click("nav.tabs a[href='/campaigns']").await;
+    b.click("a[href='/campaigns/new']").await;
+    b.wait("#campaign-editor").await;
+
+    // The editor names what is wrong as it is typed, and will not save it.
+    b.type_into("#c-name", "Spring renewals").await;
+    b.type_into("#c-caller", "12").await;
+    b.type_into("#c-ring", "10").await;
+    b.wait(".field[data-field=callerId][data-invalid]").await;
+    b.wait(".field[data-field=ringTimeoutSeconds][data-invalid]")
+        .await;
+    b.wait_text(".field[data-field=ringTimeoutSeconds] .field-problem", "15")
+        .await;
+    b.wait_text("#problem-count", "2 settings to fix").await;
+    assert!(
+        !b.enabled("#save-campaign").await,
+        "saving needs no problems"
+    );
+    every_control_is_named(&b, "campaign editor").await;
+    if screenshots {
+        b.screenshot(&screenshot_path("campaign-editor")).await;
+    }
+    b.type_into("#c-caller", "+14155550100").await;
+    b.type_into("#c-ring", "20").await;
+    b.wait_gone(".field[data-invalid]").await;
+    b.wait_gone("#problem-count").await;
+    b.click("#save-campaign").await;
+    b.wait_attr(".campaign-page", "data-state", "DRAFT").await;
+    let path = b.js("return location.pathname", json!([])).await;
+    let campaign = path
+        .as_str()
+        .and_then(|p| p.strip_prefix("/campaigns/"))
+        .expect("the new campaign's page")
+        .to_owned();
+
+    // A CSV with one good lead and two bad rows.
+    let zone = noon_zone();
+    let csv = format!(
+        "phone,first_name,last_name,time_zone,plan,sim.outcome,sim.ring_seconds,sim.talk_seconds\n\
+         +12025550191,Noor,Haddad,{zone},Gold,human,2,600\n\
+         12,Bad,Number,{zone},Gold,human,2,600\n\
+         +12025550192,Bad,Zone,Mars/Olympus,Gold,human,2,600\n"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("spring.csv");
+    std::fs::write(&file, csv).expect("csv written");
+    b.type_into("#lead-file", file.to_str().expect("utf-8 path"))
+        .await;
+    b.wait("#import-preview").await;
+    b.wait_text("#import-preview tbody", "Noor").await;
+    // The columns the server would pick are picked.
+    assert_eq!(
+        b.js(
+            "return document.getElementById('map-zone').value",
+            json!([])
+        )
+        .await,
+        "time_zone"
+    );
+    b.click("#start-import").await;
+    b.wait(".import-job[data-state=DONE]").await;
+    b.wait("#import-report tr[data-code=BAD_NUMBER]").await;
+    b.wait("#import-report tr[data-code=BAD_TIME_ZONE]").await;
+    let reported = b
+        .js(
+            "return document.querySelectorAll('#import-report tbody tr').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(reported, 2, "both bad rows, nothing else");
+    b.wait_text(".import-job", "1 added").await;
+    let href = b
+        .attr("#import-report-csv", "href")
+        .await
+        .expect("a download link");
+    assert!(href.starts_with("data:text/csv"), "{href}");
+    b.wait("#lead-table tr[data-status=NEW]").await;
+    b.wait_text("#lead-table", "Noor Haddad").await;
+    if screenshots {
+        b.screenshot(&screenshot_path("csv-import")).await;
+    }
+
+    // The report before any call.
+    b.goto(&format!("{}/reports?campaign={campaign}", site.url()))
+        .await;
+    figure_is(&b, "fig-contacts", "0").await;
+    figure_is(&b, "fig-attempts", "0").await;
+
+    // Start it, then watch the floor.
+    b.goto(&format!("{}/campaigns/{campaign}", site.url()))
+        .await;
+    b.click("#startCampaign-button").await;
+    b.wait_attr(".campaign-page", "data-state", "RUNNING").await;
+    b.click("nav.tabs a[href='/floor']").await;
+    b.wait(".floor[data-link=open]").await;
+    let card = format!(".campaign-stats[data-campaign-id='{campaign}']");
+    b.wait(&card).await;
+
+    // The agent works through the API, as their web app does.
+    let (agent, me) = site.agent_available("agent1").await;
+    let tile = format!(".agent-tile[data-agent-id='{me}']");
+    b.wait("#live-calls tr[data-state=CONNECTED]").await;
+    b.wait_text("#live-calls tbody", "Noor Haddad").await;
+    b.wait_attr(&tile, "data-status", "ON_CALL").await;
+    end_call_on_the_floor(&b, &site, &agent, &tile, "INTERESTED").await;
+
+    // The report has moved.
+    b.goto(&format!("{}/reports?campaign={campaign}", site.url()))
+        .await;
+    figure_is(&b, "fig-contacts", "1").await;
+    figure_is(&b, "fig-attempts", "1").await;
+    figure_is(&b, "fig-conversions", "1").await;
+    // Today's bars carry the call and the contact (the range ends today).
+    b.until(
+        "today's call and contact bars",
+        "[...document.querySelectorAll('#calls-chart rect title')].filter(t => t.textContent === '1').length === 2",
+    )
+    .await;
+    b.wait("#dispositions-chart").await;
+    b.wait("#abandon-chart").await;
+    b.wait(&format!("#agent-performance tr[data-agent-id='{me}']"))
+        .await;
+    no_horizontal_scroll(&b, "report at 1280×900").await;
+    if screenshots {
+        b.screenshot(&screenshot_path("report")).await;
+    }
+    b.close().await;
+    site.finish().await;
+}
+
+/// The agent (through the API) hangs up the call shown in the floor's
+/// calls table and wraps it up with `disposition`; the floor follows: the
+/// row goes, the agent's tile shows wrap-up, then available.
+async fn end_call_on_the_floor(
+    b: &Browser,
+    site: &Site,
+    agent: &str,
+    tile: &str,
+    disposition: &str,
+) {
+    let row = "#live-calls tbody tr[data-call-id]";
+    let call = b.attr(row, "data-call-id").await.expect("a call id");
+    site.ok(
+        agent,
+        "mutation($id:ID!){hangUp(input:{callId:$id})}",
+        json!({"id": call}),
+    )
+    .await;
+    b.wait_gone(row).await;
+    b.wait_attr(tile, "data-status", "WRAP_UP").await;
+    site.ok(
+        agent,
+        "mutation($id:ID!,$d:String!){submitWrapUp(input:{callId:$id,dispositionCode:$d}){wrapUp{id}}}",
+        json!({"id": call, "d": disposition}),
+    )
+    .await;
+    b.wait_attr(tile, "data-status", "AVAILABLE").await;
+}
+
+/// Wait until report figure `id` reads exactly `value`.
+async fn figure_is(b: &Browser, id: &str, value: &str) {
+    b.until(
+        &format!("#{id} to read {value}"),
+        &format!("document.querySelector('#{id} .value')?.innerText.trim() === '{value}'"),
+    )
+    .await;
 }

@@ -763,9 +763,10 @@ fn lead_summary(counts: &[Count]) -> String {
         .filter(|c| c.count > 0)
         .map(|c| format!("{} {}", c.count, words(&c.status)))
         .collect();
+    let noun = if total == 1 { "lead" } else { "leads" };
     if parts.is_empty() {
-        format!("{total} leads")
+        format!("{total} {noun}")
     } else {
-        format!("{total} leads: {}", parts.join(", "))
+        format!("{total} {noun}: {}", parts.join(", "))
     }
 }

@@ -148,8 +148,10 @@ impl Buckets {
                 t += HOUR_MS;
             }
         } else {
+            // Each day by its noon (safe across DST changes); a day is in
+            // when it starts before `to`, even if `to` is earlier than its noon.
             let mut t = from + 12.0 * HOUR_MS;
-            while t < to {
+            while t - 12.0 * HOUR_MS < to {
                 keys.push(local_date(t));
                 let d = Date::new(&JsValue::from_f64(t));
                 const MONTHS: [&str; 12] = [
