@@ -84,3 +84,65 @@ pub async fn graphql<T: DeserializeOwned>(
         }
     })
 }
+
+/// `POST url` with `file` as the body (a CSV upload to `/imports/…`): the
+/// JSON answer, or the server's refusal in words.
+pub async fn post_file(url: &str, token: &str, file: web_sys::File) -> Result<Value, String> {
+    let sent = Request::post(url)
+        .header("authorization", &format!("Bearer {token}"))
+        .header("content-type", "text/csv")
+        .body(file);
+    let resp = match sent {
+        Ok(r) => r.send().await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| format!("Cannot reach the Pinline server ({e})."))?;
+    let ok = resp.ok();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if ok {
+        Ok(body)
+    } else {
+        Err(capitalize(
+            body["message"].as_str().unwrap_or("the upload was refused"),
+        ))
+    }
+}
+
+/// `GET url` with the token (a CSV from `/exports/…`), saved by the
+/// browser as `file_name`. An anchor cannot send the token, so the file is
+/// fetched, then handed over as a blob.
+pub async fn download(url: &str, token: &str, file_name: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let resp = Request::get(url)
+        .header("authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .map_err(|e| format!("Cannot reach the Pinline server ({e})."))?;
+    if !resp.ok() {
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        return Err(capitalize(
+            body["message"].as_str().unwrap_or("the export was refused"),
+        ));
+    }
+    let bytes = resp
+        .binary()
+        .await
+        .map_err(|e| format!("The export stopped ({e})."))?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/csv");
+    let failed = |_| "The browser could not save the file.".to_owned();
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(failed)?;
+    let href = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let document = leptos::prelude::document();
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(failed)?
+        .unchecked_into();
+    a.set_href(&href);
+    a.set_download(file_name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&href);
+    Ok(())
+}

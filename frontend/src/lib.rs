@@ -3,7 +3,7 @@
 //! - the agents' app (`pinline-web`, `index.html`): sign-in and the agent
 //!   workspace, live over one `graphql-transport-ws` connection;
 //! - the supervisors' app (`pinline-supervisor`, `supervisor.html`, served
-//!   under `/supervisor/`): the live floor, campaigns, leads, reports.
+//!   under `/supervisor/`): the live floor, campaigns, leads, reports, lists.
 //!
 //! Agents never download the supervisor views; each binary links only the
 //! pages it mounts.
@@ -24,14 +24,38 @@ use pages::shell::{Shell, ShellCtx};
 
 /// The agents' app: `/login` and `/` (the workspace).
 pub fn agent_main() {
-    console_error_panic_hook::set_once();
+    on_panic_say_so();
     leptos::mount::mount_to_body(AgentApp);
 }
 
 /// The supervisors' app: every path the server routes to it.
 pub fn supervisor_main() {
-    console_error_panic_hook::set_once();
+    on_panic_say_so();
     leptos::mount::mount_to_body(SupervisorApp);
+}
+
+/// A panic leaves the app dead: log it (with the Rust message) and tell the
+/// user to reload rather than leave a page that silently stops answering.
+/// The browser tests fail on this banner.
+fn on_panic_say_so() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let document = window().document();
+        if let Some(doc) = document
+            && doc.get_element_by_id("app-crashed").is_none()
+            && let Ok(banner) = doc.create_element("div")
+        {
+            banner.set_id("app-crashed");
+            let _ = banner.set_attribute("role", "alert");
+            let _ = banner.set_attribute("class", "crashed");
+            banner.set_text_content(Some(
+                "Something went wrong in this page and it stopped updating. Reload the page to carry on; what you saved is kept.",
+            ));
+            if let Some(body) = doc.body() {
+                let _ = body.prepend_with_node_1(&banner);
+            }
+        }
+    }));
 }
 
 fn workspace(ctx: ShellCtx) -> AnyView {
@@ -63,6 +87,7 @@ fn SupervisorApp() -> impl IntoView {
                 <Route path=path!("/campaigns/:id") view=at(View::Campaign)/>
                 <Route path=path!("/leads/:id") view=at(View::Lead)/>
                 <Route path=path!("/reports") view=at(View::Reports)/>
+                <Route path=path!("/lists") view=at(View::Lists)/>
             </Routes>
         </Router>
     }

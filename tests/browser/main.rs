@@ -1049,3 +1049,112 @@ async fn figure_is(b: &Browser, id: &str, value: &str) {
     )
     .await;
 }
+
+/// The Do-Not-Call list in the supervisors' app: numbers added by hand
+/// (a bad one refused by name), searched, one taken off with a reason, a
+/// CSV imported, the list exported, and the other lists a click away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_keeps_the_do_not_call_list() {
+    let site = Site::start(Backend::Sqlite).await;
+    let b = Browser::start(1280, 900).await;
+    site.sign_in(&b, "supervisor").await;
+    b.click("nav.tabs a[href='/lists']").await;
+    b.wait("#lists[data-list=DO_NOT_CALL]").await;
+    b.wait("#no-entries").await;
+
+    b.type_into("#add-phones", "(212) 555-0111\n212 555 0112\nnope")
+        .await;
+    b.type_into("#add-reason", "asked us to stop").await;
+    b.click("#add-submit").await;
+    b.wait_text("#add-result", "2 added · 0 already listed · 1 refused")
+        .await;
+    b.wait_text("#add-result", "Number 3: nope").await;
+    let (first, second) = (
+        "#list-table tr[data-phone='+12125550111']",
+        "#list-table tr[data-phone='+12125550112']",
+    );
+    b.wait(&format!("{first}[data-source=MANUAL]")).await;
+    b.wait_text(first, "asked us to stop").await;
+    b.wait_text(first, "Sam Supervisor").await;
+    b.wait(second).await;
+
+    // Search by digits.
+    b.type_into("#list-search", "0112").await;
+    b.wait_gone(first).await;
+    b.wait(second).await;
+
+    // Off the list, with a reason.
+    b.click(&format!("{second} button.remove")).await;
+    b.type_into("#remove-reason", "added by mistake").await;
+    b.click("#confirm-remove").await;
+    b.wait_gone(second).await;
+    b.wait_text("#list-notice", "+12125550112 is off the list")
+        .await;
+    let sup = site.token("supervisor").await;
+    let on_list = site
+        .ok(
+            &sup,
+            "{ listEntries(list: DO_NOT_CALL) { nodes { phone reason source } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        on_list["listEntries"]["nodes"],
+        json!([{"phone": "+12125550111", "reason": "asked us to stop", "source": "MANUAL"}])
+    );
+
+    // A CSV: one good row, one bad.
+    b.type_into("#list-search", "").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("old-dnc.csv");
+    std::fs::write(
+        &file,
+        "phone,reason\n+12125550113,from the old system\nbad,x\n",
+    )
+    .expect("csv written");
+    b.type_into("#list-file", file.to_str().expect("utf-8 path"))
+        .await;
+    b.type_into("#import-reason", "imported").await;
+    b.click("#list-import-start").await;
+    b.wait_text(
+        "#list-import-result",
+        "1 added · 0 already listed · 1 refused",
+    )
+    .await;
+    b.wait_text("#list-import-result", "Row 2: bad").await;
+    b.goto(&format!("{}/lists", site.url())).await;
+    b.wait("#list-table tr[data-phone='+12125550113'][data-source=IMPORT]")
+        .await;
+    b.wait(first).await;
+    no_horizontal_scroll(&b, "lists at 1280×900").await;
+    every_control_is_named(&b, "lists").await;
+    b.screenshot(&screenshot_path("lists")).await;
+
+    // The export is the list as it is now.
+    b.click("#list-export").await;
+    let csv = b.downloaded("do-not-call.csv").await;
+    let mut lines: Vec<&str> = csv.lines().skip(1).collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].starts_with("+12125550111,asked us to stop,"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("+12125550113,from the old system,"),
+        "{csv}"
+    );
+
+    // The invalid list asks for the kind of problem too.
+    b.js(
+        "const s = document.getElementById('list-kind'); s.value = 'INVALID'; \
+         s.dispatchEvent(new Event('change', {bubbles: true})); return null",
+        json!([]),
+    )
+    .await;
+    b.wait("#lists[data-list=INVALID]").await;
+    b.wait("#no-entries").await;
+    b.wait("#add-kind").await;
+    b.close().await;
+    site.finish().await;
+}

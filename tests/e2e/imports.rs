@@ -263,6 +263,47 @@ async fn list_csv_import(srv: TestServer) {
             json!({"phone": "+12125550102", "reason": "bulk", "source": "IMPORT"}),
         ]
     );
+
+    // The export is the same list, in a file the import reads back.
+    let export = |token: Option<String>, list: &'static str| {
+        let req = srv
+            .client
+            .get(format!("{}/exports/list.csv?list={list}", srv.url));
+        async move {
+            let req = match token {
+                Some(t) => req.bearer_auth(t),
+                None => req,
+            };
+            let resp = req.send().await.expect("export");
+            let status = resp.status().as_u16();
+            (status, resp.text().await.expect("body"))
+        }
+    };
+    let (status, text) = export(Some(sup.clone()), "DO_NOT_CALL").await;
+    assert_eq!(status, 200, "{text}");
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.remove(0),
+        "phone,reason,invalid_reason,source,created_at,created_by_email"
+    );
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("+12125550101,asked on the phone,,IMPORT,"),
+        "{text}"
+    );
+    assert!(
+        lines[0].ends_with(",supervisor@demo.pinline.test"),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("+12125550102,bulk,,IMPORT,"), "{text}");
+    let (status, text) = export(Some(sup.clone()), "DO_NOT_TEXT").await;
+    assert_eq!((status, text.lines().count()), (200, 1), "{text}");
+    assert_eq!(export(None, "DO_NOT_CALL").await.0, 401);
+    let agent = srv.login_demo("agent1").await;
+    assert_eq!(export(Some(agent), "DO_NOT_CALL").await.0, 403);
+    assert_eq!(export(Some(sup.clone()), "NOPE").await.0, 400);
+
     let bad = srv
         .client
         .post(format!("{}/imports/list?list=NOPE", srv.url))

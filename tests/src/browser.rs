@@ -109,7 +109,10 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "pageLoadStrategy": "normal",
-            "goog:chromeOptions": {"binary": chromium, "args": args},
+            "goog:chromeOptions": {"binary": chromium, "args": args, "prefs": {
+                "download.default_directory": profile.path().join("downloads"),
+                "download.prompt_for_download": false,
+            }},
         }}});
         let mut b = Browser {
             driver,
@@ -399,9 +402,42 @@ impl Browser {
         self.wait("[data-link=open]").await;
     }
 
+    /// The contents of a file the page downloaded, once it is complete.
+    pub async fn downloaded(&self, name: &str) -> String {
+        let path = self._profile.path().join("downloads").join(name);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            // Chromium writes `name.crdownload`, then renames it.
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited {WAIT:?} for the download {}",
+                path.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// End the session; fails the test if the app crashed (a Rust panic in
+    /// the page puts up `#app-crashed`; the console has the message).
     pub async fn close(mut self) {
+        let crashed = self
+            .try_call(
+                "POST",
+                "/execute/sync",
+                Some(json!({"script": "return document.getElementById('app-crashed') !== null", "args": []})),
+            )
+            .await;
         let _ = self.try_call("DELETE", "", None).await;
         let _ = self.driver.kill().await;
+        if let Ok(v) = crashed {
+            assert!(
+                v.get("value") != Some(&Value::Bool(true)),
+                "the web app panicked (see its console)"
+            );
+        }
     }
 }
 

@@ -88,7 +88,8 @@ impl ListEntry {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
-    /// Who added it (none for imports and tokens).
+    /// Who added it (the agent for a wrap-up mark, the uploader for an
+    /// import; none for API tokens).
     async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         let Some(id) = &self.0.created_by else {
             return Ok(None);

@@ -6,7 +6,10 @@
 //!   the range with their outcome, durations and disposition;
 //! - `GET /exports/wrap-ups.csv?…` — wrap-ups submitted in the range, with
 //!   notes and marks;
-//! - `GET /exports/compliance-trail.csv?…` — every gate decision.
+//! - `GET /exports/compliance-trail.csv?…` — every gate decision;
+//! - `GET /exports/list.csv?list=DO_NOT_CALL|DO_NOT_TEXT|INVALID` — the
+//!   organization's numbers on that list, newest first (the same file
+//!   `POST /imports/list` reads back).
 //!
 //! Bodies are streamed a page (1 000 rows) at a time, so an export of a
 //! million calls never sits in memory. Free-text cells (notes, names) that
@@ -195,6 +198,75 @@ fn secs(ms: i32) -> String {
 
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
+}
+
+pub const LIST_COLUMNS: &[&str] = &[
+    "phone",
+    "reason",
+    "invalid_reason",
+    "source",
+    "created_at",
+    "created_by_email",
+];
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    list: String,
+}
+
+/// `GET /exports/list.csv?list=…` (supervisors and admins, their own
+/// organization's list).
+pub async fn list_csv(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let who = async {
+        let actor = match caller_from_headers(&state.app, &headers).await {
+            Caller::Actor(a) => a,
+            Caller::Anonymous => {
+                return Err(ApiError::Unauthenticated("send a bearer token".into()));
+            }
+            Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
+        };
+        crate::graphql::access_require_role(&actor, Role::Supervisor)?;
+        Ok((actor, super::imports::list_param(&params.list)?))
+    };
+    let (actor, list) = match who.await {
+        Ok(x) => x,
+        Err(e) => return error(e),
+    };
+    let app = state.app.clone();
+    let org = actor.organization_id.clone();
+    let emails: std::sync::Arc<tokio::sync::Mutex<Emails>> = Default::default();
+    let name = format!("{}.csv", list.as_str().to_lowercase().replace('_', "-"));
+    csv_response(
+        name,
+        csv_body(LIST_COLUMNS, move |after| {
+            let (app, org, emails) = (app.clone(), org.clone(), emails.clone());
+            async move {
+                let page =
+                    store::lists::search(&app.db, list, &org, None, after.as_deref(), PAGE).await?;
+                let mut emails = emails.lock().await;
+                let mut rows = Vec::with_capacity(page.items.len());
+                for e in &page.items {
+                    rows.push(vec![
+                        e.phone.clone(),
+                        spreadsheet_safe(&e.reason),
+                        opt(&e.invalid_kind),
+                        e.source.clone(),
+                        t(Some(e.created_at)),
+                        emails.of(&app, &e.created_by).await?,
+                    ]);
+                }
+                let next = page
+                    .has_next
+                    .then(|| page.items.last().map(|e| e.id.clone()))
+                    .flatten();
+                Ok((rows, next))
+            }
+        }),
+    )
 }
 
 /// Agents' e-mail addresses, looked up once each.

@@ -164,6 +164,20 @@ pub struct ListUploadParams {
     default_region: Option<String>,
 }
 
+/// The `list` parameter of the list import and export, by its GraphQL name.
+pub(super) fn list_param(name: &str) -> Result<crate::store::lists::List, ApiError> {
+    use crate::store::lists::List;
+    match name {
+        "DO_NOT_CALL" => Ok(List::DoNotCall),
+        "DO_NOT_TEXT" => Ok(List::DoNotText),
+        "INVALID" => Ok(List::Invalid),
+        _ => Err(ApiError::validation(
+            "list",
+            "must be DO_NOT_CALL, DO_NOT_TEXT or INVALID",
+        )),
+    }
+}
+
 /// `POST /imports/list?list=DO_NOT_CALL&reason=…` with a CSV body (a phone
 /// column, optionally a reason column): every row gets a result.
 pub async fn upload_list(
@@ -191,24 +205,14 @@ async fn import_list(
     body: Bytes,
 ) -> Result<serde_json::Value, ApiError> {
     use crate::domain::{identity, phone};
-    use crate::store::lists::{self, List};
+    use crate::store::lists;
     let actor = match caller_from_headers(&state.app, headers).await {
         Caller::Actor(a) => a,
         Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
         Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
     };
     crate::graphql::access_require_role(&actor, Role::Supervisor)?;
-    let list = match p.list.as_str() {
-        "DO_NOT_CALL" => List::DoNotCall,
-        "DO_NOT_TEXT" => List::DoNotText,
-        "INVALID" => List::Invalid,
-        _ => {
-            return Err(ApiError::validation(
-                "list",
-                "must be DO_NOT_CALL, DO_NOT_TEXT or INVALID",
-            ));
-        }
-    };
+    let list = list_param(&p.list)?;
     let invalid_kind = match p.invalid_reason.as_deref() {
         None => None,
         Some(k @ ("WRONG_NUMBER" | "DISCONNECTED" | "OTHER")) => Some(k.to_owned()),

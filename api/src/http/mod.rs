@@ -51,6 +51,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/exports/calls.csv", get(exports::calls_csv))
         .route("/exports/wrap-ups.csv", get(exports::wrap_ups_csv))
+        .route("/exports/list.csv", get(exports::list_csv))
         .route(
             "/imports/leads",
             axum::routing::post(imports::upload_leads).layer(axum::extract::DefaultBodyLimit::max(
@@ -92,7 +93,7 @@ struct WebPages {
 }
 
 /// The supervisors' app's top-level paths (`frontend/src/lib.rs`).
-const SUPERVISOR_PATHS: &[&str] = &["floor", "campaigns", "leads", "reports"];
+const SUPERVISOR_PATHS: &[&str] = &["floor", "campaigns", "leads", "reports", "lists", "admin"];
 
 impl WebPages {
     fn for_path(&self, path: &str) -> &std::path::Path {

@@ -4,7 +4,6 @@
 //! subscription, and the per-row report of refused and flagged rows,
 //! downloadable as CSV.
 
-use gloo_net::http::Request;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
@@ -194,29 +193,15 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
             }
         }
         spawn_local(async move {
-            let sent = Request::post(&url)
-                .header("authorization", &format!("Bearer {}", token.get_value()))
-                .header("content-type", "text/csv")
-                .body(f);
-            let answer = match sent {
-                Ok(r) => r.send().await,
-                Err(e) => Err(e),
-            };
+            let answer = crate::api::post_file(&url, &token.get_value(), f).await;
             uploading.set(false);
-            let resp = match answer {
-                Ok(r) => r,
+            let body = match answer {
+                Ok(b) => b,
                 Err(e) => {
-                    error.set(Some(format!("Cannot reach the Pinline server ({e}).")));
+                    error.set(Some(e));
                     return;
                 }
             };
-            let ok = resp.ok();
-            let body: Value = resp.json().await.unwrap_or(Value::Null);
-            if !ok {
-                let message = body["message"].as_str().unwrap_or("the upload was refused");
-                error.set(Some(crate::api::capitalize(message)));
-                return;
-            }
             let id = body["jobId"].as_str().unwrap_or_default().to_owned();
             job.set(Some(Job {
                 id: id.clone(),

@@ -1,15 +1,12 @@
 //! A campaign's leads: 25 a page, filtered by status, searched by number
 //! or name; each opens the lead's page.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::pager::Pager;
 use super::{error_line, words};
-use crate::api::graphql;
 use crate::model::full_name;
 use crate::time;
 
@@ -42,30 +39,16 @@ struct Row {
     time_zone: Option<String>,
 }
 
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    has_next_page: bool,
-    end_cursor: Option<String>,
-}
-
 #[component]
 pub fn Leads(campaign: String, token: String, refresh: RwSignal<u32>) -> impl IntoView {
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let next = RwSignal::new(None::<String>);
-    // The cursors of the pages before this one (None: the first page).
-    let back = RwSignal::new(Vec::<Option<String>>::new());
-    let at = RwSignal::new(None::<String>);
+    let pager = Pager::<Row>::new();
+    let (rows, error) = (pager.rows, pager.error);
     let status = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let version = StoredValue::new(0u32);
     let token = StoredValue::new(token);
     let campaign = StoredValue::new(campaign);
 
     let load = move |after: Option<String>| {
-        let v = version.get_value() + 1;
-        version.set_value(v);
         let mut filter = serde_json::Map::new();
         let st = status.get_untracked();
         if !st.is_empty() {
@@ -75,30 +58,11 @@ pub fn Leads(campaign: String, token: String, refresh: RwSignal<u32>) -> impl In
         if !q.trim().is_empty() {
             filter.insert("search".into(), json!(q.trim()));
         }
-        let vars =
-            json!({"c": campaign.get_value(), "first": PAGE, "after": after, "filter": filter});
-        spawn_local(async move {
-            let r = graphql::<Value>(LEADS, vars, Some(&token.get_value())).await;
-            if version.get_value() != v {
-                return;
-            }
-            match r {
-                Ok(d) => {
-                    error.set(None);
-                    rows.set(
-                        serde_json::from_value(d["leads"]["nodes"].clone()).unwrap_or_default(),
-                    );
-                    let info: Option<PageInfo> =
-                        serde_json::from_value(d["leads"]["pageInfo"].clone()).ok();
-                    next.set(info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor));
-                    at.set(after);
-                }
-                Err(e) => error.set(Some(e.for_people())),
-            }
-        });
+        let vars = json!({"c": campaign.get_value(), "first": PAGE, "filter": filter});
+        pager.fetch(LEADS, "leads", vars, after, token.get_value());
     };
     let first_page = move || {
-        back.set(Vec::new());
+        pager.reset();
         load(None);
     };
     Effect::new(move |_| {
@@ -106,19 +70,7 @@ pub fn Leads(campaign: String, token: String, refresh: RwSignal<u32>) -> impl In
         status.track();
         first_page();
     });
-    // Search 300 ms after the last keystroke.
-    let typed = move |ev| {
-        search.set(event_target_value(&ev));
-        let v = version.get_value();
-        set_timeout(
-            move || {
-                if version.get_value() == v {
-                    first_page();
-                }
-            },
-            Duration::from_millis(300),
-        );
-    };
+    let typed = pager.search_as_typed(search, first_page);
     let now = time::now_ms();
 
     view! {
@@ -166,21 +118,7 @@ pub fn Leads(campaign: String, token: String, refresh: RwSignal<u32>) -> impl In
                 </table>
             </div>
             {move || rows.with(Vec::is_empty).then(|| view! { <p class="muted" id="no-leads">"No leads match."</p> })}
-            <div class="pager">
-                <button class="secondary" disabled=move || back.with(Vec::is_empty) on:click=move |_| {
-                    let mut stack = back.get_untracked();
-                    if let Some(prev) = stack.pop() {
-                        back.set(stack);
-                        load(prev);
-                    }
-                }>"Previous page"</button>
-                <button class="secondary" id="next-page" disabled=move || next.with(Option::is_none) on:click=move |_| {
-                    if let Some(cursor) = next.get_untracked() {
-                        back.update(|b| b.push(at.get_untracked()));
-                        load(Some(cursor));
-                    }
-                }>"Next page"</button>
-            </div>
+            {pager.buttons(load)}
         </section>
     }
 }

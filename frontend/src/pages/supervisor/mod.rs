@@ -1,6 +1,6 @@
 //! The supervisors' app (PRODUCT.md §3): its navigation and its pages —
 //! the live floor, campaigns (list, editor, leads and their import), a
-//! lead's page, reports with charts. Agents are turned away here; the
+//! lead's page, reports with charts, the DNC/DNT/invalid lists. Agents are turned away here; the
 //! server refuses them whatever the page shows.
 
 mod campaign;
@@ -11,6 +11,8 @@ pub mod floor;
 mod import;
 mod lead;
 mod leads;
+mod lists;
+mod pager;
 mod reports;
 
 use std::sync::Arc;
@@ -30,6 +32,7 @@ pub enum View {
     Campaign,
     Lead,
     Reports,
+    Lists,
 }
 
 /// The shell's body for `view`.
@@ -50,6 +53,7 @@ fn page(view: View, ctx: ShellCtx) -> AnyView {
         let current = match view {
             View::Floor => View::Floor,
             View::Reports => View::Reports,
+            View::Lists => View::Lists,
             _ => View::Campaigns,
         };
         (current == v).then_some("page")
@@ -62,6 +66,7 @@ fn page(view: View, ctx: ShellCtx) -> AnyView {
             <a href="/floor" aria-current=tab(View::Floor)>"Live floor"</a>
             <a href="/campaigns" aria-current=tab(View::Campaigns)>"Campaigns"</a>
             <a href="/reports" aria-current=tab(View::Reports)>"Reports"</a>
+            <a href="/lists" aria-current=tab(View::Lists)>"Lists"</a>
         </nav>
         <main class="content wide">
             {move || {
@@ -77,6 +82,7 @@ fn page(view: View, ctx: ShellCtx) -> AnyView {
                     }
                     View::Lead => view! { <lead::LeadPage token=token id=id()/> }.into_any(),
                     View::Reports => view! { <reports::Reports center=c token=token/> }.into_any(),
+                    View::Lists => view! { <lists::Lists token=token/> }.into_any(),
                 }
             }}
         </main>
