@@ -3,7 +3,7 @@
 //! - the agents' app (`pinline-web`, `index.html`): sign-in and the agent
 //!   workspace, live over one `graphql-transport-ws` connection;
 //! - the supervisors' app (`pinline-supervisor`, `supervisor.html`, served
-//!   under `/supervisor/`): the live floor, campaigns, leads, reports, lists.
+//!   under `/supervisor/`): the live floor, campaigns, leads, reports, lists, admin.
 //!
 //! Agents never download the supervisor views; each binary links only the
 //! pages it mounts.
@@ -88,6 +88,7 @@ fn SupervisorApp() -> impl IntoView {
                 <Route path=path!("/leads/:id") view=at(View::Lead)/>
                 <Route path=path!("/reports") view=at(View::Reports)/>
                 <Route path=path!("/lists") view=at(View::Lists)/>
+                <Route path=path!("/admin") view=at(View::Admin)/>
             </Routes>
         </Router>
     }

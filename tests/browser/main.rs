@@ -1104,7 +1104,7 @@ async fn a_supervisor_keeps_the_do_not_call_list() {
     );
 
     // A CSV: one good row, one bad.
-    b.type_into("#list-search", "").await;
+    b.set_value("#list-search", "").await;
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("old-dnc.csv");
     std::fs::write(
@@ -1156,5 +1156,158 @@ async fn a_supervisor_keeps_the_do_not_call_list() {
     b.wait("#no-entries").await;
     b.wait("#add-kind").await;
     b.close().await;
+    site.finish().await;
+}
+
+/// Administration in the web app: an admin creates a user (who can then
+/// sign in with the password shown once), changes their role, deactivates
+/// them (they can no longer sign in), creates a contact center, turns its
+/// dialer on and takes a member off a center. Supervisors are turned away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_users_and_contact_centers() {
+    let site = Site::start(Backend::Sqlite).await;
+    let b = Browser::start(1280, 900).await;
+    site.sign_in(&b, "admin").await;
+    b.wait("nav.tabs a[href='/admin'][aria-current=page]").await;
+    b.wait("#admin #user-table tbody tr").await;
+
+    // Own row: no demoting or deactivating oneself from here.
+    let admin = site.token("admin").await;
+    let me = site.ok(&admin, "{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        !b.enabled(&format!("tr[data-user-id='{me}'] .toggle-active"))
+            .await
+    );
+
+    b.type_into("#user-name", "Riley Chen").await;
+    b.type_into("#user-email", "riley@demo.pinline.test").await;
+    b.click(&format!("#join-{}", site.cc)).await;
+    b.click("#create-user").await;
+    b.wait_text(
+        "#user-created",
+        "riley@demo.pinline.test can sign in with the password",
+    )
+    .await;
+    let notice = b.text("#user-created").await;
+    let password = notice
+        .rsplit(' ')
+        .next()
+        .expect("the password")
+        .trim()
+        .to_owned();
+    let riley_token = site
+        .served
+        .login("riley@demo.pinline.test", &password)
+        .await;
+    let riley = site
+        .ok(
+            &riley_token,
+            "{ me { id role contactCenters { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(riley["me"]["role"], "AGENT");
+    assert_eq!(riley["me"]["contactCenters"], json!([{"id": site.cc}]));
+    let riley_id = riley["me"]["id"].as_str().expect("id").to_owned();
+    let row = format!("#user-table tr[data-user-id='{riley_id}']");
+
+    // Found by search; promoted; deactivated.
+    b.type_into("#user-search", "riley").await;
+    b.wait(&row).await;
+    b.wait_gone(&format!("#user-table tr[data-user-id='{me}']"))
+        .await;
+    b.js(
+        "const s = document.querySelector(arguments[0]); s.value = 'SUPERVISOR'; \
+         s.dispatchEvent(new Event('change', {bubbles: true})); return null",
+        json!([format!("{row} select")]),
+    )
+    .await;
+    b.wait(&format!("{row}[data-role=SUPERVISOR]")).await;
+    b.click(&format!("{row} .toggle-active")).await;
+    b.wait(&format!("{row}[data-active=false]")).await;
+    let refused = site
+        .served
+        .gql(
+            None,
+            "mutation($e:String!,$p:String!){login(input:{email:$e,password:$p}){token}}",
+            json!({"e": "riley@demo.pinline.test", "p": password}),
+        )
+        .await;
+    assert!(refused.get("errors").is_some(), "{refused}");
+
+    // A contact center, its dialer, its members.
+    b.type_into("#center-name", "Night Shift").await;
+    b.click("#center-dialer").await;
+    b.click("#create-center").await;
+    b.until(
+        "the new center, dialer off",
+        "[...document.querySelectorAll('.cc-card')].some(c => c.innerText.includes('Night Shift') && c.dataset.dialer === 'off')",
+    )
+    .await;
+    let night = b
+        .js(
+            "return [...document.querySelectorAll('.cc-card')].find(c => c.innerText.includes('Night Shift')).dataset.centerId",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .expect("center id")
+        .to_owned();
+    b.click(&format!("#dialer-{night}")).await;
+    b.wait(&format!(
+        ".cc-card[data-center-id='{night}'][data-dialer=on]"
+    ))
+    .await;
+    let demo = format!(".cc-card[data-center-id='{}']", site.cc);
+    b.wait_text(
+        &format!("{demo} tr[data-member-id='{riley_id}']"),
+        "(deactivated)",
+    )
+    .await;
+    b.click(&format!(
+        "{demo} tr[data-member-id='{riley_id}'] .remove-member"
+    ))
+    .await;
+    b.wait_gone(&format!("{demo} tr[data-member-id='{riley_id}']"))
+        .await;
+    let centers = site
+        .ok(
+            &admin,
+            "query($id:ID!){ user(id:$id) { contactCenters { id } } contactCenters { nodes { name dialerEnabled } } }",
+            json!({"id": riley_id}),
+        )
+        .await;
+    assert_eq!(centers["user"]["contactCenters"], json!([]), "{centers}");
+    assert!(
+        centers["contactCenters"]["nodes"]
+            .as_array()
+            .expect("centers")
+            .contains(&json!({"name": "Night Shift", "dialerEnabled": true})),
+        "{centers}"
+    );
+    b.set_value("#user-search", "").await;
+    b.wait(&format!("#user-table tr[data-user-id='{me}']"))
+        .await;
+    no_horizontal_scroll(&b, "admin at 1280×900").await;
+    every_control_is_named(&b, "admin").await;
+    b.js(
+        "window.scrollTo(0, 0); document.activeElement?.blur(); return null",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&screenshot_path("admin")).await;
+    b.close().await;
+
+    // Supervisors do not get the page (and the server refuses them anyway).
+    let s = Browser::start(1280, 800).await;
+    site.sign_in(&s, "supervisor").await;
+    s.wait("nav.tabs a[href='/lists']").await;
+    assert!(!s.exists("nav.tabs a[href='/admin']").await);
+    s.goto(&format!("{}/admin", site.url())).await;
+    s.wait_text("main", "This page is for administrators").await;
+    s.close().await;
     site.finish().await;
 }

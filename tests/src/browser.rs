@@ -399,7 +399,8 @@ impl Browser {
         self.type_into("#email", email).await;
         self.type_into("#password", password).await;
         self.click("button[type=submit]").await;
-        self.wait("[data-link=open]").await;
+        // Agents and supervisors land on a live page, admins on theirs.
+        self.wait("[data-link=open], #admin").await;
     }
 
     /// The contents of a file the page downloaded, once it is complete.

@@ -42,11 +42,12 @@ pub fn Login() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(data)) = submit.value().get() {
             session::save(&data.login.token);
-            if data.login.user.role == "AGENT" {
-                navigate("/", NavigateOptions::default());
-            } else {
-                // The supervisor views are their own app (not in the agents' download).
-                crate::session::open("/floor");
+            // The supervisor views are their own app (not in the agents'
+            // download); admins start in administration.
+            match data.login.user.role.as_str() {
+                "AGENT" => navigate("/", NavigateOptions::default()),
+                "ADMIN" => crate::session::open("/admin"),
+                _ => crate::session::open("/floor"),
             }
         }
     });

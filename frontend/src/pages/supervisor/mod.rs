@@ -1,8 +1,10 @@
 //! The supervisors' app (PRODUCT.md §3): its navigation and its pages —
 //! the live floor, campaigns (list, editor, leads and their import), a
-//! lead's page, reports with charts, the DNC/DNT/invalid lists. Agents are turned away here; the
+//! lead's page, reports with charts, the DNC/DNT/invalid lists,
+//! administration (users and contact centers, for admins). Agents are turned away here; the
 //! server refuses them whatever the page shows.
 
+mod admin;
 mod campaign;
 mod campaigns;
 mod charts;
@@ -33,6 +35,7 @@ pub enum View {
     Lead,
     Reports,
     Lists,
+    Admin,
 }
 
 /// The shell's body for `view`.
@@ -54,22 +57,37 @@ fn page(view: View, ctx: ShellCtx) -> AnyView {
             View::Floor => View::Floor,
             View::Reports => View::Reports,
             View::Lists => View::Lists,
+            View::Admin => View::Admin,
             _ => View::Campaigns,
         };
         (current == v).then_some("page")
     };
     let id = use_params_map();
     let id = move || id.with(|p| p.get("id").unwrap_or_default());
-    let ShellCtx { center, token, .. } = ctx;
+    let admin = ctx.role == "ADMIN";
+    let ShellCtx {
+        center,
+        token,
+        me_id,
+        ..
+    } = ctx;
     view! {
         <nav class="tabs" aria-label="Views">
             <a href="/floor" aria-current=tab(View::Floor)>"Live floor"</a>
             <a href="/campaigns" aria-current=tab(View::Campaigns)>"Campaigns"</a>
             <a href="/reports" aria-current=tab(View::Reports)>"Reports"</a>
             <a href="/lists" aria-current=tab(View::Lists)>"Lists"</a>
+            {admin.then(|| view! { <a href="/admin" aria-current=tab(View::Admin)>"Admin"</a> })}
         </nav>
         <main class="content wide">
             {move || {
+                if view == View::Admin {
+                    return if admin {
+                        view! { <admin::Admin token=token.clone() me_id=me_id.clone()/> }.into_any()
+                    } else {
+                        view! { <p class="card">"This page is for administrators."</p> }.into_any()
+                    };
+                }
                 let Some(c) = center.get() else { return no_center() };
                 let token = token.clone();
                 match view {
@@ -83,6 +101,7 @@ fn page(view: View, ctx: ShellCtx) -> AnyView {
                     View::Lead => view! { <lead::LeadPage token=token id=id()/> }.into_any(),
                     View::Reports => view! { <reports::Reports center=c token=token/> }.into_any(),
                     View::Lists => view! { <lists::Lists token=token/> }.into_any(),
+                    View::Admin => unreachable!("handled above"),
                 }
             }}
         </main>

@@ -49,6 +49,11 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Pager<T> {
         }
     }
 
+    /// The cursor of the page shown (to reload it in place).
+    pub fn current(&self) -> Option<String> {
+        self.at.get_untracked()
+    }
+
     /// Back to the first page (a new filter or search).
     pub fn reset(&self) {
         self.back.set(Vec::new());
