@@ -310,12 +310,14 @@ async fn every_control_is_named(b: &Browser, view: &str) {
     let unnamed = b
         .js(
             r#"
+            // textContent: a control in a closed <details> has no innerText.
+            const text = el => (el.innerText || el.textContent || '').trim();
             const named = el => {
                 if ((el.getAttribute('aria-label') || '').trim()) return true;
                 const by = el.getAttribute('aria-labelledby');
-                if (by && by.split(/\s+/).some(id => (document.getElementById(id)?.innerText || '').trim())) return true;
-                if (el.labels && [...el.labels].some(l => l.innerText.trim())) return true;
-                if (el.tagName === 'BUTTON' && el.innerText.trim()) return true;
+                if (by && by.split(/\s+/).some(id => { const t = document.getElementById(id); return t && text(t); })) return true;
+                if (el.labels && [...el.labels].some(l => text(l))) return true;
+                if (el.tagName === 'BUTTON' && text(el)) return true;
                 if ((el.getAttribute('title') || '').trim()) return true;
                 return false;
             };
@@ -1146,12 +1148,7 @@ async fn a_supervisor_keeps_the_do_not_call_list() {
     );
 
     // The invalid list asks for the kind of problem too.
-    b.js(
-        "const s = document.getElementById('list-kind'); s.value = 'INVALID'; \
-         s.dispatchEvent(new Event('change', {bubbles: true})); return null",
-        json!([]),
-    )
-    .await;
+    b.choose("#list-kind", "INVALID").await;
     b.wait("#lists[data-list=INVALID]").await;
     b.wait("#no-entries").await;
     b.wait("#add-kind").await;
@@ -1219,12 +1216,7 @@ async fn an_admin_manages_users_and_contact_centers() {
     b.wait(&row).await;
     b.wait_gone(&format!("#user-table tr[data-user-id='{me}']"))
         .await;
-    b.js(
-        "const s = document.querySelector(arguments[0]); s.value = 'SUPERVISOR'; \
-         s.dispatchEvent(new Event('change', {bubbles: true})); return null",
-        json!([format!("{row} select")]),
-    )
-    .await;
+    b.choose(&format!("{row} select"), "SUPERVISOR").await;
     b.wait(&format!("{row}[data-role=SUPERVISOR]")).await;
     b.click(&format!("{row} .toggle-active")).await;
     b.wait(&format!("{row}[data-active=false]")).await;
@@ -1309,5 +1301,136 @@ async fn an_admin_manages_users_and_contact_centers() {
     s.goto(&format!("{}/admin", site.url())).await;
     s.wait_text("main", "This page is for administrators").await;
     s.close().await;
+    site.finish().await;
+}
+
+/// After the call, from the web app: an admin adds a webhook endpoint (its
+/// secret shown once); a supervisor writes the campaign's follow-up rules
+/// (a webhook for INTERESTED, a retry that is then removed); a wrap-up
+/// sends the webhook, and the admin sees the delivery in the endpoint's
+/// history and sends it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_up_rules_and_webhook_deliveries_in_the_web_app() {
+    use pinline_tests::receiver::{Receiver, free_port, signature_valid};
+    let site = Site::start(Backend::Sqlite).await;
+    let receiver = Receiver::start(free_port().await, &[]).await;
+    let admin = Browser::start(1280, 900).await;
+    site.sign_in(&admin, "admin").await;
+    admin.type_into("#endpoint-name", "CRM").await;
+    admin.type_into("#endpoint-url", &receiver.url()).await;
+    admin.click("#create-endpoint").await;
+    admin
+        .wait_text("#endpoint-secret", "The signing secret of CRM")
+        .await;
+    let secret = admin.text("#endpoint-secret code").await;
+    let endpoint = admin
+        .attr("#webhooks .endpoint", "data-endpoint-id")
+        .await
+        .expect("the endpoint");
+
+    let campaign = site
+        .campaign(
+            "Hooks",
+            "PROGRESSIVE",
+            vec![lead("+12025550191", "Noor", "Haddad", 2)],
+        )
+        .await;
+    let sup = Browser::start(1280, 900).await;
+    site.sign_in(&sup, "supervisor").await;
+    sup.goto(&format!("{}/campaigns/{campaign}", site.url()))
+        .await;
+    sup.wait("#follow-ups #no-rules").await;
+    // A retry for NOT_INTERESTED, then a webhook for INTERESTED.
+    sup.choose("#rule-match", "code:NOT_INTERESTED").await;
+    sup.type_into("#rule-delay", "90").await;
+    sup.click("#add-rule-submit").await;
+    sup.wait_text("#follow-up-rules", "dial again after 90 min")
+        .await;
+    sup.choose("#rule-match", "code:INTERESTED").await;
+    sup.choose("#rule-action", "WEBHOOK").await;
+    // Supervisors cannot list endpoints: they type the id an admin gave.
+    sup.type_into("input#rule-endpoint", &endpoint).await;
+    sup.click("#add-rule-submit").await;
+    sup.wait(".follow-up-rule[data-action=WEBHOOK]").await;
+    sup.click(".follow-up-rule[data-action=RETRY] .remove-rule")
+        .await;
+    sup.wait_gone(".follow-up-rule[data-action=RETRY]").await;
+    let rules = site
+        .ok(
+            &site.sup,
+            "query($c:ID!){followUpRules(campaignId:$c){action dispositionCode endpointId}}",
+            json!({"c": campaign}),
+        )
+        .await;
+    assert_eq!(
+        rules["followUpRules"],
+        json!([{"action": "WEBHOOK", "dispositionCode": "INTERESTED", "endpointId": endpoint}])
+    );
+    every_control_is_named(&sup, "campaign page with follow-up rules").await;
+    sup.close().await;
+
+    // A call, wrapped up INTERESTED: the receiver gets it, signed.
+    let (agent, _) = site.agent_available("agent1").await;
+    let call = loop {
+        let c = site
+            .ok(&agent, "{ myActiveCall { id state } }", json!({}))
+            .await;
+        if c["myActiveCall"]["state"] == "CONNECTED" {
+            break c["myActiveCall"]["id"].as_str().expect("id").to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    site.ok(
+        &agent,
+        "mutation($id:ID!){hangUp(input:{callId:$id})}",
+        json!({"id": call}),
+    )
+    .await;
+    site.ok(
+        &agent,
+        "mutation($id:ID!){submitWrapUp(input:{callId:$id,dispositionCode:\"INTERESTED\"}){wrapUp{id}}}",
+        json!({"id": call}),
+    )
+    .await;
+    let got = receiver.wait_for(1, 20).await;
+    let signature = got[0]
+        .header("webhook-signature")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        signature_valid(&secret, &got[0].body, &signature),
+        "{:?}",
+        got[0].headers
+    );
+
+    // The admin sees the delivery and sends it again.
+    let message = "#webhooks .message[data-delivered=true]";
+    admin
+        .until(
+            "the delivered message",
+            &format!("(document.getElementById('refresh-webhooks').click(), document.querySelector(\"{message}\") !== null)"),
+        )
+        .await;
+    admin
+        .wait_text(&format!("{message} details"), "1 attempt")
+        .await;
+    admin
+        .js(
+            "document.querySelector('#webhooks .message details').open = true; return null",
+            json!([]),
+        )
+        .await;
+    admin
+        .wait_text(&format!("{message} .attempts"), "HTTP 200")
+        .await;
+    admin.click(&format!("{message} .redeliver")).await;
+    receiver.wait_for(2, 20).await;
+    admin
+        .until(
+            "a second attempt",
+            "(document.getElementById('refresh-webhooks').click(), document.querySelector('#webhooks .message[data-attempts=\"2\"]') !== null)",
+        )
+        .await;
+    admin.close().await;
     site.finish().await;
 }

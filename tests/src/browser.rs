@@ -356,6 +356,18 @@ impl Browser {
         .await;
     }
 
+    /// Pick `value` in the `<select>` `css` and fire `change`, as a click
+    /// on the option would.
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.wait(css).await;
+        self.js(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+             s.dispatchEvent(new Event('change', {bubbles: true})); return null",
+            json!([css, value]),
+        )
+        .await;
+    }
+
     /// Set the value of `css` by script, as typing would, and fire `input`
     /// (for inputs whose typing is locale-dependent, like datetime-local).
     pub async fn set_value(&self, css: &str, value: &str) {

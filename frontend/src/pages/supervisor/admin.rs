@@ -1,7 +1,8 @@
 //! Administration (admins only; the server refuses everyone else): the
 //! organization's users — create one with a first password to pass on,
 //! change a role, deactivate or reactivate — and its contact centers —
-//! create one, turn its dialer on or off, choose who works there.
+//! create one, turn its dialer on or off, choose who works there — and
+//! the webhook endpoints with their delivery history.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -200,6 +201,7 @@ pub fn Admin(token: String, me_id: String) -> impl IntoView {
                 <NewUser token=token centers=centers created=reload/>
                 <NewCenter token=token created=reload/>
             </div>
+            <super::webhooks::Webhooks token=token/>
             <div class="card" id="centers">
                 <h2>"Contact centers"</h2>
                 {error_line(center_error)}

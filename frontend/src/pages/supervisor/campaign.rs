@@ -747,6 +747,7 @@ pub fn CampaignPage(center: Center, token: String, id: String) -> impl IntoView 
             {error_line(error)}
             <super::import::Import campaign=id.clone() token=token.clone() done=imported/>
             <super::leads::Leads campaign=id.clone() token=token.clone() refresh=imported/>
+            <super::follow_ups::FollowUps campaign=id.clone() token=token.clone()/>
             <details class="card-details" open=move || state() == "DRAFT">
                 <summary>"Settings and dispositions"</summary>
                 <Editor center=center.clone() token=token.clone() id=Some(id.clone())/>

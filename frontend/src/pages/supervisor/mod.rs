@@ -10,12 +10,14 @@ mod campaigns;
 mod charts;
 mod csv;
 pub mod floor;
+mod follow_ups;
 mod import;
 mod lead;
 mod leads;
 mod lists;
 mod pager;
 mod reports;
+mod webhooks;
 
 use std::sync::Arc;
 
