@@ -87,6 +87,11 @@ enum Command {
         /// Largest CSV upload accepted, in megabytes.
         #[arg(long, env = "PINLINE_MAX_UPLOAD_MB", default_value_t = 100)]
         max_upload_mb: usize,
+        /// Log-in attempts allowed per client IP per minute. A contact
+        /// center behind one NAT address signs in from one IP: raise it
+        /// to about its head count.
+        #[arg(long, env = "PINLINE_LOGIN_IP_LIMIT", default_value_t = 30)]
+        login_ip_limit: usize,
         /// Seconds an agent's pinned leg outlives their last live connection.
         #[arg(long, env = "PINLINE_AGENT_GRACE_SECS", default_value_t = 30)]
         agent_grace_secs: u64,
@@ -398,6 +403,7 @@ async fn main() -> Result<()> {
             jwt_secret,
             session_hours,
             max_upload_mb,
+            login_ip_limit,
             agent_grace_secs,
             sim_seed,
             webhook_retry_ms,
@@ -413,6 +419,10 @@ async fn main() -> Result<()> {
                 web_dist,
                 session_ttl: Duration::from_secs(session_hours * 3600),
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
+                login_ip_limit: pinline::auth::ratelimit::Limit {
+                    max: login_ip_limit.max(1),
+                    window: Duration::from_secs(60),
+                },
                 session_grace: Duration::from_secs(agent_grace_secs),
                 sim_seed,
                 webhooks: pinline::webhooks::WebhookConfig {

@@ -142,6 +142,11 @@ struct Site {
 
 impl Site {
     async fn start(backend: Backend) -> Site {
+        Site::start_with(backend, &[]).await
+    }
+
+    /// …with more `pinline serve` flags.
+    async fn start_with(backend: Backend, flags: &[&str]) -> Site {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_url = match backend {
             Backend::Sqlite => None,
@@ -149,12 +154,9 @@ impl Site {
         };
         let dist = web_dist();
         let dist = dist.to_str().expect("utf-8 path");
-        let served = Served::start(
-            dir.path(),
-            db_url.as_deref(),
-            &["--seed-demo", "--web-dist", dist],
-        )
-        .await;
+        let mut args = vec!["--seed-demo", "--web-dist", dist];
+        args.extend_from_slice(flags);
+        let served = Served::start(dir.path(), db_url.as_deref(), &args).await;
         let password = served.password.clone().expect("the demo logins");
         let proxy = Proxy::start(&served.url).await;
         let sup = served
@@ -1432,5 +1434,215 @@ async fn follow_up_rules_and_webhook_deliveries_in_the_web_app() {
         )
         .await;
     admin.close().await;
+    site.finish().await;
+}
+
+/// The live floor under load (issue 7's benchmark; run by hand on a
+/// release build, see docs/benchmarks.md):
+///
+/// ```sh
+/// scripts/web-build.sh && cargo build --release -p pinline
+/// PINLINE_BIN=$CARGO_TARGET_DIR/release/pinline \
+///   cargo test -p pinline-tests --test browser -- --ignored --nocapture floor_benchmark
+/// ```
+///
+/// 200 agents go Available and a predictive campaign (dial ratio up to
+/// 2.5; busy lines, quick answers and long-ringing leads) fills the floor
+/// with calls. A
+/// second, plain websocket client records each event's server time (`at`
+/// of a call event, `since` of a presence); the page records when each
+/// call row first shows a state and each agent tile a status (a
+/// MutationObserver). Latency = DOM time − server time, same clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by hand (see its doc comment)"]
+async fn floor_benchmark_200_agents() {
+    use pinline_tests::ws::WsClient;
+    use std::collections::HashMap;
+    const AGENTS: usize = 200;
+    const SECONDS: u64 = 90;
+    // 200 agents sign in from one address, as behind an office NAT.
+    let site = Site::start_with(Backend::Sqlite, &["--login-ip-limit", "1000"]).await;
+    let admin = site.token("admin").await;
+    let started = std::time::Instant::now();
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let email = format!("load{i}@demo.pinline.test");
+        site.ok(
+            &admin,
+            "mutation($i:CreateUserInput!){createUser(input:$i){user{id}}}",
+            json!({"i": {"email": email, "name": format!("Load {i}"), "role": "AGENT",
+                         "password": "load-test-password", "contactCenterIds": [site.cc]}}),
+        )
+        .await;
+        agents.push(site.served.login(&email, "load-test-password").await);
+    }
+    eprintln!("{AGENTS} agents created in {:?}", started.elapsed());
+
+    // The observer's own view of the server's events.
+    let ws_url = format!("{}/graphql/ws", site.served.url.replacen("http", "ws", 1));
+    let mut ws = WsClient::signed_in(&ws_url, &site.sup).await;
+    ws.subscribe(
+        "calls",
+        &format!(
+            "subscription {{ callEvents(contactCenterId: \"{}\") {{ at call {{ id state }} }} }}",
+            site.cc
+        ),
+    )
+    .await;
+    ws.subscribe(
+        "presence",
+        &format!("subscription {{ agentPresence(contactCenterId: \"{}\") {{ agent {{ id }} status since }} }}", site.cc),
+    )
+    .await;
+    let events: std::sync::Arc<std::sync::Mutex<HashMap<String, f64>>> = Default::default();
+    let sink = events.clone();
+    let listener = tokio::spawn(async move {
+        let at_ms = |v: &Value| {
+            v.as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_micros() as f64 / 1000.0)
+        };
+        while let Ok(msg) = ws.next(Duration::from_secs(600)).await {
+            let data = &msg["payload"]["data"];
+            let (key, at) = if let Some(e) = data.get("callEvents") {
+                (
+                    format!(
+                        "call|{}|{}",
+                        e["call"]["id"].as_str().unwrap_or(""),
+                        e["call"]["state"].as_str().unwrap_or("")
+                    ),
+                    at_ms(&e["at"]),
+                )
+            } else if let Some(p) = data.get("agentPresence") {
+                (
+                    format!(
+                        "agent|{}|{}",
+                        p["agent"]["id"].as_str().unwrap_or(""),
+                        p["status"].as_str().unwrap_or("")
+                    ),
+                    at_ms(&p["since"]),
+                )
+            } else {
+                continue;
+            };
+            if let Some(at) = at {
+                sink.lock().expect("events").entry(key).or_insert(at);
+            }
+        }
+    });
+
+    // The supervisor's floor, with the recorder.
+    let b = Browser::start(1600, 1000).await;
+    b.sign_in(&site.served.url, &Site::email("supervisor"), &site.password)
+        .await;
+    b.wait(".floor[data-link=open]").await;
+    b.js(
+        r#"
+        window.__seen = {};
+        const now = () => performance.timeOrigin + performance.now();
+        const mark = el => {
+            let key = null;
+            if (el.matches?.('#live-calls tr[data-call-id]')) key = `call|${el.dataset.callId}|${el.dataset.state}`;
+            else if (el.matches?.('.agent-tile[data-agent-id]')) key = `agent|${el.dataset.agentId}|${el.dataset.status}`;
+            if (key && !(key in window.__seen)) window.__seen[key] = now();
+        };
+        const all = root => { mark(root); root.querySelectorAll?.('#live-calls tr[data-call-id], .agent-tile[data-agent-id]').forEach(mark); };
+        new MutationObserver(ms => { for (const m of ms) {
+            if (m.type === 'attributes') mark(m.target); else m.addedNodes.forEach(all);
+        } }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-state', 'data-status']});
+        window.__peak = 0;
+        setInterval(() => { window.__peak = Math.max(window.__peak, document.querySelectorAll('#live-calls tr[data-call-id]').length); }, 250);
+        return null
+        "#,
+        json!([]),
+    )
+    .await;
+
+    let zone = noon_zone();
+    // Of every ten leads: five busy (over in ~3 s), one a person who
+    // answers at once, four people who let it ring 100 s. The answers and
+    // the busy signals teach the pacer a low answer rate; it then dials up
+    // to 2.5 calls per idle agent, and the ringing calls pile up.
+    let leads: Vec<Value> = (0..3_000)
+        .map(|i| {
+            let ring = if i % 10 == 5 { 2 } else { 100 };
+            let mut l = lead(
+                &format!("+1212{:07}", 5_550_000 + i),
+                "Load",
+                &format!("Lead {i}"),
+                ring,
+            );
+            l["timeZone"] = json!(zone);
+            if i % 10 < 5 {
+                l["customProperties"][3]["value"] = json!("busy");
+                l["customProperties"][4]["value"] = json!("1");
+            }
+            l
+        })
+        .collect();
+    for token in &agents {
+        site.ok(
+            token,
+            "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+            json!({"cc": site.cc}),
+        )
+        .await;
+    }
+    site.campaign_with(
+        "Load",
+        "PREDICTIVE",
+        leads,
+        json!({"maxDialRatio": 2.5, "ringTimeoutSeconds": 120}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+
+    let seen = b.js("return window.__seen", json!([])).await;
+    let peak = b.js("return window.__peak", json!([])).await;
+    let tiles = b
+        .js(
+            "return document.querySelectorAll('.agent-tile').length",
+            json!([]),
+        )
+        .await;
+    listener.abort();
+    let events = events.lock().expect("events").clone();
+    let mut calls = Vec::new();
+    let mut presence = Vec::new();
+    for (key, dom) in seen.as_object().expect("seen") {
+        let (Some(dom), Some(at)) = (dom.as_f64(), events.get(key)) else {
+            continue;
+        };
+        let list = if key.starts_with("call|") {
+            &mut calls
+        } else {
+            &mut presence
+        };
+        list.push(dom - at);
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+        v[i]
+    };
+    println!(
+        "floor benchmark: {AGENTS} agents ({tiles} tiles), peak {peak} call rows, {SECONDS} s"
+    );
+    println!("| updates | n | p50 ms | p90 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, v) in [("call rows", &mut calls), ("agent tiles", &mut presence)] {
+        let n = v.len();
+        println!(
+            "| {name} | {n} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            pct(v, 50.0),
+            pct(v, 90.0),
+            pct(v, 99.0),
+            pct(v, 100.0)
+        );
+    }
+    b.close().await;
     site.finish().await;
 }

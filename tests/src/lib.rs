@@ -243,8 +243,12 @@ pub fn error_code(body: &Value) -> Option<String> {
 }
 
 /// The `pinline` binary built next to the test executable
-/// (`target/debug/pinline`; `./dev test` builds it first).
+/// (`target/debug/pinline`; `./dev test` builds it first), or `PINLINE_BIN`.
 pub fn pinline_bin() -> PathBuf {
+    // Benchmarks point this at a release build.
+    if let Some(bin) = std::env::var_os("PINLINE_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe
         .parent()

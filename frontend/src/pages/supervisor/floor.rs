@@ -221,6 +221,9 @@ pub fn LiveFloor(center: Center, token: String) -> impl IntoView {
     // own handlers call it again (through `restarter`) when a campaign
     // the floor does not follow yet shows up in a call.
     let restarter = StoredValue::new_local(None::<Rc<dyn Fn()>>);
+    // A restart is on its way: the burst of call events from a campaign
+    // that just started asks for one, not one each.
+    let restarting = StoredValue::new(false);
     let again = move || {
         if let Some(f) = restarter.try_get_value().flatten() {
             f();
@@ -273,6 +276,7 @@ pub fn LiveFloor(center: Center, token: String) -> impl IntoView {
             st.stats
                 .update(|s| s.retain(|x| running.iter().any(|c| c.id == x.campaign_id)));
             st.running.set(running);
+            restarting.set_value(false);
             let _ = live.try_update_value(|l| {
                 if let Some(old) = l.take() {
                     old.stop();
@@ -287,7 +291,8 @@ pub fn LiveFloor(center: Center, token: String) -> impl IntoView {
                     on_data: Box::new(move |i, data| match i {
                         0 => st.on_presence(&data),
                         1 => {
-                            if st.on_call(&data).is_some() {
+                            if st.on_call(&data).is_some() && !restarting.get_value() {
+                                restarting.set_value(true);
                                 // A campaign started: follow it too (after
                                 // this handler, not inside it).
                                 set_timeout(again, Duration::from_millis(0));
@@ -423,14 +428,9 @@ fn AgentsBoard(st: FloorState) -> impl IntoView {
     view! {
         <section class="card agents-board" id="agents-board" aria-labelledby="agents-title">
             <h2 id="agents-title">"Agents"</h2>
-            {move || {
-                let agents = st.agents.get();
-                if agents.is_empty() {
-                    return view! { <p class="muted">"No agent has signed in here yet."</p> }.into_any();
-                }
-                view! {
-                    <ul class="tiles">
-                        {agents.into_iter().map(|a| {
+            {move || st.agents.with(Vec::is_empty).then(|| view! { <p class="muted">"No agent has signed in here yet."</p> })}
+            <ul class="tiles">
+                <For each=move || st.agents.get() key=|a| format!("{a:?}") children=move |a| {
                             let since = a.since.clone();
                             let in_status = move || time::clock(time::seconds_since(&since, st.now.get()));
                             let call = a.active_call.clone();
@@ -456,10 +456,8 @@ fn AgentsBoard(st: FloorState) -> impl IntoView {
                                     })}
                                 </li>
                             }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
+                }/>
+            </ul>
         </section>
     }
 }
@@ -473,7 +471,10 @@ fn CallsTable(st: FloorState) -> impl IntoView {
                 <table id="live-calls">
                     <thead><tr><th scope="col">"Lead"</th><th scope="col">"State"</th><th scope="col">"Agent"</th><th scope="col">"Campaign"</th><th scope="col">"Time"</th></tr></thead>
                     <tbody>
-                        {move || st.calls.get().into_iter().map(|c| {
+                        // Keyed by the whole row: an event rebuilds only the
+                        // row it changed (200 rows re-rendered per event
+                        // took the floor seconds behind under load).
+                        <For each=move || st.calls.get() key=|c| format!("{c:?}") children=move |c| {
                             let from = c.connected_at.clone().unwrap_or_else(|| c.created_at.clone());
                             let dur = move || time::clock(time::seconds_since(&from, st.now.get()));
                             view! {
@@ -485,7 +486,7 @@ fn CallsTable(st: FloorState) -> impl IntoView {
                                     <td class="num">{dur}</td>
                                 </tr>
                             }
-                        }).collect_view()}
+                        }/>
                     </tbody>
                 </table>
                 {move || st.calls.with(Vec::is_empty).then(|| view! { <p class="muted">"No call in progress."</p> })}
