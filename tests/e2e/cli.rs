@@ -98,3 +98,33 @@ async fn migrate_and_seed_demo_commands() {
         pinline::graphql::sdl()
     );
 }
+
+/// `--login-ip-limit` sets how many log-ins one address may try a minute
+/// (a contact center behind one NAT raises it): 35 agents sign in from
+/// one IP with a limit of 40; with the default (30) the 31st is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_limit_per_address_is_configurable() {
+    const LOGIN: &str =
+        "mutation($e:String!,$p:String!){login(input:{email:$e,password:$p}){token}}";
+    for (flags, allowed) in [(&["--login-ip-limit", "40"][..], 35), (&[][..], 30)] {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut args = vec!["--seed-demo"];
+        args.extend_from_slice(flags);
+        let served = Served::start(dir.path(), None, &args).await;
+        let password = served.password.clone().expect("the demo logins");
+        for i in 0..35 {
+            let who = format!("agent{}@demo.pinline.test", i % 5 + 1);
+            let body = served
+                .gql(None, LOGIN, json!({"e": who, "p": password}))
+                .await;
+            let refused = body["errors"][0]["extensions"]["code"] == "RATE_LIMITED";
+            assert_eq!(
+                refused,
+                i >= allowed,
+                "log-in {} with {flags:?}: {body}",
+                i + 1
+            );
+        }
+        assert!(served.stop().await);
+    }
+}
