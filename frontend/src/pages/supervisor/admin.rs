@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::pager::Pager;
-use super::{error_line, words};
+use super::{change, error_line, words};
 use crate::api::graphql;
 
 const ROLES: [&str; 3] = ["AGENT", "SUPERVISOR", "ADMIN"];
@@ -69,25 +69,6 @@ struct Member {
     name: String,
     role: String,
     active: bool,
-}
-
-/// Run `mutation`, then `done` (a reload); its error goes to `error`.
-fn change(
-    token: StoredValue<String>,
-    mutation: &'static str,
-    input: Value,
-    error: RwSignal<Option<String>>,
-    done: impl Fn() + 'static,
-) {
-    spawn_local(async move {
-        match graphql::<Value>(mutation, json!({"input": input}), Some(&token.get_value())).await {
-            Ok(_) => {
-                error.set(None);
-                done();
-            }
-            Err(e) => error.set(Some(e.for_people())),
-        }
-    });
 }
 
 #[component]

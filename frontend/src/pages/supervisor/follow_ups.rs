@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error_line, words};
+use super::{change, error_line, words};
 use crate::api::graphql;
 
 const RULES: &str = "query($c: ID!) { followUpRules(campaignId: $c) { id position dispositionCode category \
@@ -167,12 +167,7 @@ pub fn FollowUps(campaign: String, token: String) -> impl IntoView {
             "MOVE" | "COPY" => input["targetCampaignId"] = json!(target.get_untracked()),
             _ => input["endpointId"] = json!(endpoint.get_untracked().trim()),
         }
-        spawn_local(async move {
-            match graphql::<Value>(ADD, json!({"input": input}), Some(&token.get_value())).await {
-                Ok(_) => load(),
-                Err(e) => error.set(Some(e.for_people())),
-            }
-        });
+        change(token, ADD, input, error, load);
     };
     let remove = move |id: String| {
         spawn_local(async move {

@@ -22,6 +22,10 @@ mod webhooks;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::{Value, json};
+
+use crate::api::graphql;
 use leptos_router::hooks::use_params_map;
 
 use super::shell::{Body, ShellCtx};
@@ -128,4 +132,23 @@ pub fn error_line(error: RwSignal<Option<String>>) -> impl IntoView {
             .get()
             .map(|e| view! { <p class="error" role="alert">{e}</p> })
     }
+}
+
+/// Run `mutation` with `$input`, then `done` (a reload); its error goes to `error`.
+pub fn change(
+    token: StoredValue<String>,
+    mutation: &'static str,
+    input: Value,
+    error: RwSignal<Option<String>>,
+    done: impl Fn() + 'static,
+) {
+    spawn_local(async move {
+        match graphql::<Value>(mutation, json!({"input": input}), Some(&token.get_value())).await {
+            Ok(_) => {
+                error.set(None);
+                done();
+            }
+            Err(e) => error.set(Some(e.for_people())),
+        }
+    });
 }
