@@ -16,5 +16,6 @@ pub mod http;
 pub mod import;
 pub mod media;
 pub mod metrics;
+pub mod sim;
 pub mod store;
 pub mod webhooks;

@@ -130,6 +130,10 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to stdout.
     ExportSchema,
+    /// Simulate pacers on virtual time over a scenario (docs/pacing.md):
+    /// Pinline's pacer, VICIdial ADAPT_TAPERED, progressive 1:1 and the
+    /// clairvoyant bound, on the same random draws per seed.
+    Simulate(SimulateArgs),
     /// Benchmarks (run by hand; see docs/benchmarks.md).
     Bench {
         #[command(subcommand)]
@@ -201,6 +205,136 @@ async fn bench_db(url: Option<String>) -> Result<(Db, String)> {
     pinline::store::run_migrations(&target).await?;
     let db = Db::connect(&target, 16).await?;
     Ok((db, target.describe()))
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// Scenario files (TOML), or S1 … S7 (the standard set, built in),
+    /// or `standard` for all seven.
+    scenarios: Vec<String>,
+    /// Run this one seed only.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// Run seeds 1 … N (default: the scenario's, 20 for the standard set).
+    #[arg(long)]
+    seeds: Option<u32>,
+    /// Pacers to run, comma-separated: pinline, vicidial, progressive,
+    /// clairvoyant (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pacers: Vec<String>,
+    /// Print JSON (one report per scenario, every run included).
+    #[arg(long, conflicts_with = "markdown")]
+    json: bool,
+    /// Print Markdown table rows (as in docs/pacing.md).
+    #[arg(long)]
+    markdown: bool,
+    /// Write an SVG chart of occupancy and abandonment over the day to
+    /// this directory (one NAME.svg per scenario).
+    #[arg(long)]
+    svg: Option<PathBuf>,
+    /// What-if: build the scenario from this campaign's recorded calls.
+    #[arg(long, requires = "agents")]
+    from_campaign: Option<String>,
+    /// What-if: agents to staff the campaign with.
+    #[arg(long)]
+    agents: Option<u32>,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+async fn simulate_cmd(a: SimulateArgs) -> Result<()> {
+    use pinline::sim::{self, PacerKind, Scenario};
+    let mut list: Vec<Scenario> = Vec::new();
+    if let Some(id) = &a.from_campaign {
+        if !a.scenarios.is_empty() {
+            bail!("--from-campaign builds its own scenario: leave out the scenario names");
+        }
+        let agents = a.agents.unwrap_or(1);
+        if agents == 0 {
+            bail!("--agents must be at least 1");
+        }
+        let database = open_migrated(&a.db).await?;
+        list.push(sim::whatif::scenario_from_campaign(&database, id, agents).await?);
+    }
+    for name in &a.scenarios {
+        if name.eq_ignore_ascii_case("standard") {
+            list.extend(Scenario::standard());
+        } else {
+            list.push(Scenario::load(name)?);
+        }
+    }
+    if list.is_empty() {
+        bail!(
+            "name a scenario (a TOML file, S1 … S7, or `standard`), or --from-campaign ID --agents N"
+        );
+    }
+    let mut kinds = Vec::new();
+    for p in &a.pacers {
+        match PacerKind::parse(p.trim()) {
+            Some(k) => kinds.push(k),
+            None => bail!("unknown pacer {p:?}: pinline, vicidial, progressive or clairvoyant"),
+        }
+    }
+    if kinds.is_empty() {
+        kinds = PacerKind::ALL.to_vec();
+    }
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Some(dir) = &a.svg {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let mut reports = Vec::new();
+    for sc in &list {
+        let seeds: Vec<u64> = match (a.seed, a.seeds) {
+            (Some(s), _) => vec![s],
+            (None, Some(n)) => (1..=u64::from(n.max(1))).collect(),
+            (None, None) => (1..=u64::from(sc.seeds)).collect(),
+        };
+        let label = sc.name.clone();
+        let progress = move |done: usize, total: usize| {
+            if tty {
+                let width = 30;
+                let filled = done * width / total.max(1);
+                eprint!(
+                    "\r{label:<10} [{}{}] {done}/{total} days",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled)
+                );
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        let report = sim::simulate(sc, &kinds, &seeds, threads, &progress);
+        if let Some(dir) = &a.svg {
+            let file = dir.join(format!(
+                "{}.svg",
+                sc.name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect::<String>()
+            ));
+            std::fs::write(&file, sim::chart::svg(&report))
+                .with_context(|| format!("writing {}", file.display()))?;
+            eprintln!("chart: {}", file.display());
+        }
+        if a.markdown {
+            print!("{}", report.markdown_rows());
+        } else if !a.json {
+            println!("{}", report.table());
+        }
+        reports.push(report);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(())
 }
 
 fn ms(d: Duration) -> String {
@@ -354,6 +488,7 @@ async fn main() -> Result<()> {
                 Ok(())
             }
         },
+        Command::Simulate(args) => simulate_cmd(args).await,
         Command::ExportSchema => {
             print!("{}", pinline::graphql::sdl());
             Ok(())

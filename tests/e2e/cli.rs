@@ -128,3 +128,49 @@ async fn the_login_limit_per_address_is_configurable() {
         assert!(served.stop().await);
     }
 }
+
+#[test]
+fn simulate_prints_every_pacer_and_refuses_bad_scenarios() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = tmp.path().to_path_buf();
+    let out = std::process::Command::new(pinline_bin())
+        .args(["simulate", "S2", "--seed", "3", "--json", "--svg"])
+        .arg(&dir)
+        .output()
+        .expect("run pinline simulate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let pacers: Vec<&str> = v[0]["pacers"]
+        .as_array()
+        .expect("pacers")
+        .iter()
+        .filter_map(|p| p["pacer"].as_str())
+        .collect();
+    assert_eq!(
+        pacers,
+        ["Pinline", "Vicidial", "Progressive", "Clairvoyant"]
+    );
+    assert_eq!(v[0]["seeds"], serde_json::json!([3]));
+    let svg = std::fs::read_to_string(dir.join("S2.svg")).expect("chart written");
+    assert!(svg.contains("<polyline"));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"bad\"\nagents = 4\n[talk]\nmean = -1\n").expect("write");
+    let out = std::process::Command::new(pinline_bin())
+        .arg("simulate")
+        .arg(&bad)
+        .output()
+        .expect("run pinline simulate");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("talk: the mean must be over 0"), "{err}");
+    let out = std::process::Command::new(pinline_bin())
+        .args(["simulate", "S1", "--pacers", "magic"])
+        .output()
+        .expect("run pinline simulate");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown pacer"));
+}

@@ -218,6 +218,9 @@ impl Campaign {
     async fn max_abandon_rate(&self) -> f64 {
         self.settings.max_abandon_rate
     }
+    /// Most calls in flight (dialing, ringing, answered and waiting) per
+    /// working agent (idle, on a call or in wrap-up): the predictive
+    /// pacer's ceiling.
     async fn max_dial_ratio(&self) -> f64 {
         self.settings.max_dial_ratio
     }

@@ -224,3 +224,23 @@ pub async fn by_ids(db: &Db, ids: &[String]) -> StoreResult<Vec<Call>> {
             .await?)
     })
 }
+
+/// A campaign's most recent ended, dialed calls, newest first: what the
+/// pacer learns from when the campaign starts (or the what-if simulates).
+pub async fn recent_dialed_of_campaign(
+    db: &Db,
+    campaign_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<Call>> {
+    with_conn!(db, |conn| {
+        Ok(calls::table
+            .filter(calls::campaign_id.eq(campaign_id))
+            .filter(calls::dialed_at.is_not_null())
+            .filter(calls::ended_at.is_not_null())
+            .order(calls::created_at.desc())
+            .limit(limit)
+            .select(Call::as_select())
+            .load(conn)
+            .await?)
+    })
+}

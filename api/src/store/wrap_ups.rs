@@ -226,3 +226,18 @@ pub async fn for_calls(db: &Db, call_ids: &[String]) -> StoreResult<Vec<WrapUp>>
             .await?)
     })
 }
+
+/// How long a campaign's most recent wrap-ups took (call ended → wrap-up
+/// submitted, milliseconds), newest first.
+pub async fn recent_wrap_ms(db: &Db, campaign_id: &str, limit: i64) -> StoreResult<Vec<i32>> {
+    with_conn!(db, |conn| {
+        Ok(wrap_ups::table
+            .filter(wrap_ups::campaign_id.eq(campaign_id))
+            .filter(wrap_ups::automatic.eq(false))
+            .order(wrap_ups::created_at.desc())
+            .limit(limit)
+            .select(wrap_ups::wrap_ms)
+            .load(conn)
+            .await?)
+    })
+}

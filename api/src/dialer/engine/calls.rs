@@ -250,6 +250,16 @@ impl State {
             .into(),
         );
         let origin = CallOrigin::parse(&live.row.origin).unwrap_or(CallOrigin::Dialer);
+        let learned = (origin == CallOrigin::Dialer)
+            .then(|| super::pacing::answered_outcome(&live.row))
+            .flatten()
+            .zip(live.row.campaign_id.clone());
+        if let Some((o, campaign_id)) = learned
+            && let Some(ctx) = self.campaigns.get_mut(&campaign_id)
+        {
+            ctx.history.dial(o);
+        }
+        let live = self.live_mut(call_id)?;
         let handling = live
             .settings
             .as_ref()

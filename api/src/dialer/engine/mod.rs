@@ -33,7 +33,7 @@ pub use agents::{PinnedLegState, PresenceView};
 pub use calls::CallStep;
 pub use controls::{Control, TransferMode, TransferTo};
 pub use follow_ups::rule_of;
-pub use pacing::CampaignLive;
+pub use pacing::{CampaignLive, history_from, learn_from};
 
 /// One answered call connected to an agent, as the bench sees it.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 //! figures the supervisor sees (dial level, calls in flight, the pacer's
 //! last decision in words).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -13,16 +13,68 @@ use super::calls::{CallStep, LiveCall};
 use super::{EngineResult, State};
 use crate::dialer::claim::claim_eligible;
 use crate::dialer::facts::{campaign_facts, decide};
-use crate::dialer::pacer::{MIN_CALLS_FOR_RATE, PacerDecision, PacerFacts, for_mode};
+use crate::dialer::pacer::{
+    AgentNow, CallNow, DialOutcome, History, PacerDecision, PacerFacts, Tally, for_mode,
+};
 use crate::dialer::router::{Candidate, pick};
-use crate::domain::call::{CallOrigin, CallState, awaiting_agent};
+use crate::domain::agent::AgentStatus;
+use crate::domain::call::{CallOrigin, CallOutcome, CallState, awaiting_agent};
 use crate::domain::campaign::{CampaignSettings, CampaignState, DialMode};
 use crate::domain::eligibility::{LeadStatus, Verdict};
 use crate::events::EventKind;
 use crate::store::{self, claims, models};
 
-/// How many recent calls the answer rate is taken over.
-const RATE_WINDOW: usize = 200;
+/// How many of a campaign's past calls the pacer learns from at start.
+const HISTORY_SEED: i64 = 500;
+
+/// What a finished dialed call teaches the pacer about dial outcomes, if it
+/// was not answered (answers are learned when they happen).
+fn unanswered_outcome(row: &models::Call) -> Option<DialOutcome> {
+    let dialed = row.dialed_at?;
+    if row.answered_at.is_some() {
+        return None;
+    }
+    let secs = row
+        .ended_at
+        .map_or(0.0, |e| (e - dialed).num_milliseconds() as f64 / 1000.0);
+    match row.outcome.as_deref().and_then(CallOutcome::parse)? {
+        CallOutcome::NoAnswer => Some(DialOutcome::NoAnswer),
+        CallOutcome::Busy | CallOutcome::Failed => Some(DialOutcome::Failed(secs)),
+        _ => None,
+    }
+}
+
+/// What an answered call teaches: who answered and after how long.
+pub(crate) fn answered_outcome(row: &models::Call) -> Option<DialOutcome> {
+    let secs = (row.answered_at? - row.dialed_at?).num_milliseconds() as f64 / 1000.0;
+    match row.answered_by.as_deref()? {
+        "HUMAN" => Some(DialOutcome::Human(secs)),
+        "MACHINE" => Some(DialOutcome::Machine(secs)),
+        _ => None,
+    }
+}
+
+/// A history learned from a campaign's past calls and wrap-ups (newest
+/// first, as the store returns them), over the pacer's usual window.
+pub fn history_from(calls: &[models::Call], wrap_ms: &[i32]) -> History {
+    learn_from(History::default(), calls, wrap_ms)
+}
+
+/// `h` having learned from past calls and wrap-ups (newest first).
+pub fn learn_from(mut h: History, calls: &[models::Call], wrap_ms: &[i32]) -> History {
+    for row in calls.iter().rev() {
+        if let Some(o) = answered_outcome(row).or_else(|| unanswered_outcome(row)) {
+            h.dial(o);
+        }
+        if row.connected_at.is_some() && row.talk_ms > 0 {
+            h.talk(row.talk_ms as f64 / 1000.0);
+        }
+    }
+    for ms in wrap_ms.iter().rev() {
+        h.wrap(f64::from(*ms) / 1000.0);
+    }
+    h
+}
 
 /// What the engine keeps per running campaign.
 #[derive(Debug, Clone)]
@@ -34,8 +86,8 @@ pub(crate) struct CampaignCtx {
     /// first sight, then counted as calls end).
     pub answers_30d: (i64, i64),
     pub today: (NaiveDate, i64, i64),
-    /// Recent placed calls: whether a person answered.
-    pub recent: VecDeque<bool>,
+    /// What the pacer has learned from the campaign's calls.
+    pub history: History,
     pub agents_available: u32,
     pub calls_in_flight: u32,
 }
@@ -47,14 +99,6 @@ pub struct CampaignLive {
     pub agents_available: u32,
     pub calls_in_flight: u32,
     pub dial_level: f64,
-}
-
-fn rate(abandoned: i64, answers: i64) -> f64 {
-    if answers <= 0 {
-        0.0
-    } else {
-        abandoned as f64 / answers as f64
-    }
 }
 
 impl State {
@@ -73,11 +117,13 @@ impl State {
             return;
         };
         if row.dialed_at.is_some() {
-            let human = row.answered_by.as_deref() == Some("HUMAN");
-            ctx.recent.push_back(human);
-            while ctx.recent.len() > RATE_WINDOW {
-                ctx.recent.pop_front();
+            if let Some(o) = unanswered_outcome(row) {
+                ctx.history.dial(o);
             }
+            if row.connected_at.is_some() && row.talk_ms > 0 {
+                ctx.history.talk(row.talk_ms as f64 / 1000.0);
+            }
+            let human = row.answered_by.as_deref() == Some("HUMAN");
             if human {
                 let abandoned = i64::from(row.outcome.as_deref() == Some("ABANDONED"));
                 ctx.answers_30d.0 += 1;
@@ -108,6 +154,9 @@ impl State {
             let midnight = day.and_hms_opt(0, 0, 0).unwrap_or(since30);
             let answers_30d = store::reports::answers_since(&self.db, &row.id, since30).await?;
             let t = store::reports::answers_since(&self.db, &row.id, midnight).await?;
+            let past =
+                store::calls::recent_dialed_of_campaign(&self.db, &row.id, HISTORY_SEED).await?;
+            let wraps = store::wrap_ups::recent_wrap_ms(&self.db, &row.id, HISTORY_SEED).await?;
             self.campaigns.insert(
                 row.id.clone(),
                 CampaignCtx {
@@ -116,7 +165,7 @@ impl State {
                     decision: None,
                     answers_30d,
                     today: (day, t.0, t.1),
-                    recent: VecDeque::new(),
+                    history: history_from(&past, &wraps),
                     agents_available: 0,
                     calls_in_flight: 0,
                 },
@@ -162,32 +211,65 @@ impl State {
         let now = self.clock.now();
         let campaign_id = row.id.clone();
         let cc = row.contact_center_id.clone();
-        let candidates = self.candidates(&cc);
-        let idle = candidates.iter().filter(|c| c.1 && !c.2).count() as u32;
-        let in_flight = self
+        let secs =
+            |t: chrono::NaiveDateTime| (now.naive_utc() - t).num_milliseconds() as f64 / 1000.0;
+        let reserved: HashSet<String> = self
+            .candidates(&cc)
+            .into_iter()
+            .filter(|c| c.2)
+            .map(|c| c.0)
+            .collect();
+        let agents: Vec<AgentNow> = self
+            .agents
+            .values()
+            .filter(|a| a.contact_center_id.as_deref() == Some(cc.as_str()))
+            .filter(|a| !reserved.contains(&a.agent_id))
+            .filter_map(|a| match a.status {
+                AgentStatus::Available if a.ready() => Some(AgentNow::Idle),
+                AgentStatus::OnCall => Some(AgentNow::Talking(secs(a.since.naive_utc()))),
+                AgentStatus::WrapUp => Some(AgentNow::WrappingUp(secs(a.since.naive_utc()))),
+                _ => None,
+            })
+            .collect();
+        let idle = agents.iter().filter(|a| **a == AgentNow::Idle).count() as u32;
+        let in_flight: Vec<CallNow> = self
             .calls
             .values()
             .filter(|c| c.row.campaign_id.as_deref() == Some(campaign_id.as_str()))
             .filter(|c| c.row.target_agent_id.is_none())
             .filter(|c| awaiting_agent(State::call_state(&c.row)))
-            .count() as u32;
+            .filter(|c| c.row.answered_by.as_deref() != Some("MACHINE"))
+            .map(|c| match c.row.answered_at {
+                Some(at) => CallNow::Waiting(secs(at)),
+                None => CallNow::Ringing(secs(c.row.dialed_at.unwrap_or(c.row.created_at))),
+            })
+            .collect();
         let chunk = self.config.pace_chunk.max(1);
         let ctx = self.campaign_ctx(row).await?;
         let day = now.date_naive();
         if ctx.today.0 != day {
             ctx.today = (day, 0, 0);
         }
-        let placed = ctx.recent.len() as u32;
+        let model = ctx.history.model();
         let facts = PacerFacts {
-            idle_agents: idle,
-            calls_in_flight: in_flight,
-            answer_rate: (placed >= MIN_CALLS_FOR_RATE)
-                .then(|| ctx.recent.iter().filter(|h| **h).count() as f64 / f64::from(placed)),
-            abandon_rate_today: rate(ctx.today.2, ctx.today.1),
-            abandon_rate_30d: rate(ctx.answers_30d.1, ctx.answers_30d.0),
+            agents: &agents,
+            calls: &in_flight,
+            model: &model,
+            today: Tally {
+                answers: ctx.today.1,
+                abandoned: ctx.today.2,
+            },
+            last_30_days: Tally {
+                answers: ctx.answers_30d.0,
+                abandoned: ctx.answers_30d.1,
+            },
             max_abandon_rate: ctx.settings.max_abandon_rate,
             max_dial_ratio: ctx.settings.max_dial_ratio,
+            ring_timeout_secs: f64::from(ctx.settings.ring_timeout_secs),
+            connect_within_secs: crate::domain::call::CONNECT_DEADLINE.num_milliseconds() as f64
+                / 1000.0,
         };
+        let in_flight = in_flight.len() as u32;
         let mode = ctx.settings.dial_mode;
         let decision = for_mode(mode).decide(&facts);
         let changed = ctx.decision.as_ref().map(|d| &d.reason) != Some(&decision.reason);

@@ -356,6 +356,19 @@ impl State {
             .get_mut(agent_id)
             .ok_or(EngineError::NotFound("agent"))?;
         let before = agent.clone();
+        if agent.status == AgentStatus::WrapUp
+            && let Some(ctx) = call
+                .campaign_id
+                .as_ref()
+                .and_then(|c| self.campaigns.get_mut(c))
+        {
+            let secs = (now - agent.since).num_milliseconds() as f64 / 1000.0;
+            ctx.history.wrap(secs);
+        }
+        let agent = self
+            .agents
+            .get_mut(agent_id)
+            .ok_or(EngineError::NotFound("agent"))?;
         agent.status = next_status;
         agent.since = now;
         agent.wrap_up_call_id = None;

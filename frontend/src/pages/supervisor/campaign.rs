@@ -561,7 +561,7 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
                     text_input("c-perday", "number", form, |f| &f.per_day, |f| &mut f.per_day))}
                 {row("c-abandon", "Abandonment limit (%)", "Live answers that find no free agent, over 30 days. The FTC's safe harbor allows at most 3 %; the pacer slows before it gets there.", &["maxAbandonRate"],
                     text_input("c-abandon", "number", form, |f| &f.abandon_pct, |f| &mut f.abandon_pct))}
-                {row("c-ratio", "Most calls per available agent", "The predictive pacer's ceiling (1.0–5.0).", &["maxDialRatio"],
+                {row("c-ratio", "Most calls in flight per working agent", "The predictive pacer's ceiling (1.0–5.0): calls ringing or waiting per agent idle, on a call or in wrap-up.", &["maxDialRatio"],
                     text_input("c-ratio", "number", form, |f| &f.dial_ratio, |f| &mut f.dial_ratio))}
                 {row("c-wrap", "Wrap-up limit (seconds)", "Empty: no limit. Otherwise 5–3600; agents see a countdown.", &["wrapUpLimitSeconds"],
                     text_input("c-wrap", "number", form, |f| &f.wrap_limit, |f| &mut f.wrap_limit))}

@@ -1,0 +1,352 @@
+//! Pacers decide how many calls a campaign starts now, and say why in one
+//! line for the supervisor's live view. Pure: the engine (and the
+//! simulator, which runs this same code on virtual time) gathers the facts
+//! and acts on the decision.
+//!
+//! - PREVIEW offers one lead per idle agent; the agent dials or skips.
+//! - PROGRESSIVE places one call per idle agent not already covered by a
+//!   call in flight: it never has more calls in flight than idle agents.
+//! - PREDICTIVE ([`predictive`]) dials ahead of agents who are about to be
+//!   free, as far as the chance that a new call's live answer finds no agent
+//!   within the 2 seconds stays under a threshold set by the abandonment
+//!   budget left in the day and the 30-day window; it falls back to
+//!   progressive when the budget is spent. `docs/pacing.md` argues it.
+
+pub mod model;
+pub mod predictive;
+
+pub use model::{DialOutcome, History, LogNormal, Model};
+pub use predictive::Predictive;
+
+use crate::domain::campaign::DialMode;
+
+/// An agent working the campaign's contact center, as the pacer sees them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AgentNow {
+    /// Ready for a call (AVAILABLE, pinned leg idle) and not reserved.
+    Idle,
+    /// On a call for this many seconds.
+    Talking(f64),
+    /// In wrap-up for this many seconds.
+    WrappingUp(f64),
+}
+
+/// A call of the campaign placed and not yet with an agent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CallNow {
+    /// Dialing or ringing for this many seconds.
+    Ringing(f64),
+    /// A person answered this many seconds ago and waits for an agent.
+    Waiting(f64),
+}
+
+/// Live answers and how many of them were abandoned, over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    pub answers: i64,
+    pub abandoned: i64,
+}
+
+impl Tally {
+    pub fn rate(&self) -> f64 {
+        if self.answers <= 0 {
+            0.0
+        } else {
+            self.abandoned as f64 / self.answers as f64
+        }
+    }
+}
+
+/// What the engine knows about a campaign at this moment.
+#[derive(Debug, Clone, Copy)]
+pub struct PacerFacts<'a> {
+    /// Agents logged in to the campaign's contact center and working
+    /// (idle, on a call, in wrap-up); agents on break are left out.
+    pub agents: &'a [AgentNow],
+    pub calls: &'a [CallNow],
+    /// What the campaign's history says about its calls.
+    pub model: &'a Model,
+    pub today: Tally,
+    pub last_30_days: Tally,
+    pub max_abandon_rate: f64,
+    /// Most calls in flight per working agent.
+    pub max_dial_ratio: f64,
+    pub ring_timeout_secs: f64,
+    /// A live answer not with an agent within this is abandoned.
+    pub connect_within_secs: f64,
+}
+
+impl PacerFacts<'_> {
+    pub fn idle_agents(&self) -> u32 {
+        self.agents
+            .iter()
+            .filter(|a| matches!(a, AgentNow::Idle))
+            .count() as u32
+    }
+
+    pub fn calls_in_flight(&self) -> u32 {
+        self.calls.len() as u32
+    }
+
+    /// Most calls in flight the dial ratio allows.
+    pub fn most_in_flight(&self) -> u32 {
+        (self.max_dial_ratio.max(1.0) * self.agents.len() as f64 + 1e-9).floor() as u32
+    }
+}
+
+/// How many calls to start, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacerDecision {
+    pub calls_to_start: u32,
+    /// Calls in flight after this decision per working agent.
+    pub dial_level: f64,
+    pub reason: String,
+}
+
+pub trait Pacer: Send + Sync {
+    fn decide(&self, facts: &PacerFacts) -> PacerDecision;
+}
+
+/// The pacer for a dial mode.
+pub fn for_mode(mode: DialMode) -> &'static dyn Pacer {
+    match mode {
+        DialMode::Preview => &Preview,
+        DialMode::Progressive => &Progressive,
+        DialMode::Predictive => &Predictive::STANDARD,
+    }
+}
+
+pub(crate) fn level(f: &PacerFacts, starting: u32) -> f64 {
+    if f.agents.is_empty() {
+        0.0
+    } else {
+        f64::from(f.calls_in_flight() + starting) / f.agents.len() as f64
+    }
+}
+
+pub(crate) fn agents(n: u32) -> String {
+    if n == 1 {
+        "1 agent idle".into()
+    } else {
+        format!("{n} agents idle")
+    }
+}
+
+pub struct Preview;
+
+impl Pacer for Preview {
+    fn decide(&self, f: &PacerFacts) -> PacerDecision {
+        let n = f.idle_agents();
+        PacerDecision {
+            calls_to_start: n,
+            dial_level: level(f, n),
+            reason: if n == 0 {
+                "offering nothing: no agent idle".into()
+            } else {
+                format!("offering {n} preview(s): {}", agents(n))
+            },
+        }
+    }
+}
+
+pub struct Progressive;
+
+impl Pacer for Progressive {
+    fn decide(&self, f: &PacerFacts) -> PacerDecision {
+        let idle = f.idle_agents();
+        let in_flight = f.calls_in_flight();
+        let n = idle.saturating_sub(in_flight);
+        let reason = if idle == 0 {
+            "dialing 0: no agent idle".to_owned()
+        } else if n == 0 {
+            format!(
+                "dialing 0: {} already cover {}",
+                calls(in_flight),
+                agents(idle)
+            )
+        } else {
+            format!(
+                "dialing {n}: {}, {} in flight",
+                agents(idle),
+                calls(in_flight)
+            )
+        };
+        PacerDecision {
+            calls_to_start: n,
+            dial_level: level(f, n),
+            reason,
+        }
+    }
+}
+
+pub(crate) fn calls(n: u32) -> String {
+    if n == 1 {
+        "1 call".into()
+    } else {
+        format!("{n} calls")
+    }
+}
+
+/// Below this many resolved dials the answer rate is not trusted yet.
+pub const MIN_CALLS_FOR_RATE: u32 = 20;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A model learned from 200 dials: a quarter answered by a person.
+    pub(crate) fn model() -> Model {
+        let mut h = History::default();
+        for i in 0..200 {
+            h.dial(match i % 20 {
+                0..5 => DialOutcome::Human(12.0),
+                5..7 => DialOutcome::Machine(10.0),
+                7..9 => DialOutcome::Failed(3.0),
+                _ => DialOutcome::NoAnswer,
+            });
+        }
+        for s in [40.0, 70.0, 120.0, 200.0, 330.0].iter().cycle().take(100) {
+            h.talk(*s);
+            h.wrap(15.0);
+        }
+        h.model()
+    }
+
+    fn facts<'a>(agents: &'a [AgentNow], calls: &'a [CallNow], m: &'a Model) -> PacerFacts<'a> {
+        PacerFacts {
+            agents,
+            calls,
+            model: m,
+            today: Tally::default(),
+            last_30_days: Tally::default(),
+            max_abandon_rate: 0.03,
+            max_dial_ratio: 2.5,
+            ring_timeout_secs: 25.0,
+            connect_within_secs: 2.0,
+        }
+    }
+
+    #[test]
+    fn progressive_covers_each_idle_agent_once() {
+        let m = model();
+        let agents = [AgentNow::Idle; 4];
+        let d = Progressive.decide(&facts(&agents, &[CallNow::Ringing(1.0)], &m));
+        assert_eq!(d.calls_to_start, 3);
+        assert_eq!(d.reason, "dialing 3: 4 agents idle, 1 call in flight");
+        let two = [AgentNow::Idle; 2];
+        let d = Progressive.decide(&facts(&two, &[CallNow::Ringing(1.0); 2], &m));
+        assert_eq!(d.calls_to_start, 0);
+    }
+
+    #[test]
+    fn predictive_dials_ahead_and_falls_back_at_the_limit() {
+        let m = model();
+        let agents = [AgentNow::Idle; 4];
+        let d = Predictive::STANDARD.decide(&facts(&agents, &[], &m));
+        assert!(d.calls_to_start > 4, "{d:?}");
+        assert!(d.calls_to_start <= 10, "2.5 × 4 agents: {d:?}");
+        assert!(d.reason.contains("answers 25 %"), "{}", d.reason);
+        // Agents in wrap-up, free within seconds: dial ahead of them.
+        let busy = [AgentNow::WrappingUp(8.0); 10];
+        let d = Predictive::STANDARD.decide(&facts(&busy, &[], &m));
+        assert!(d.calls_to_start > 0, "{d:?}");
+        // Just connected calls free no one in the next seconds.
+        let fresh = [AgentNow::Talking(1.0); 3];
+        let d = Predictive::STANDARD.decide(&facts(&fresh, &[], &m));
+        assert_eq!(d.calls_to_start, 0, "{d:?}");
+
+        let mut f = facts(&agents, &[], &m);
+        f.last_30_days = Tally {
+            answers: 1000,
+            abandoned: 31,
+        };
+        let d = Predictive::STANDARD.decide(&f);
+        assert_eq!(d.calls_to_start, 4);
+        assert!(
+            d.reason
+                .contains("progressive: abandonment 3.1 % over 30 days"),
+            "{}",
+            d.reason
+        );
+        let mut unknown = History::default();
+        unknown.dial(DialOutcome::Human(5.0));
+        let u = unknown.model();
+        let d = Predictive::STANDARD.decide(&facts(&agents, &[], &u));
+        assert_eq!(d.calls_to_start, 4);
+        assert!(
+            d.reason.contains("learning the answer rate, 1 of 20"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn predictive_spends_less_as_the_budget_runs_out() {
+        let m = model();
+        let agents: Vec<AgentNow> = (0..20)
+            .map(|i| AgentNow::WrappingUp(f64::from(i) * 0.7))
+            .collect();
+        let roomy = Predictive::STANDARD.decide(&facts(&agents, &[], &m));
+        let mut f = facts(&agents, &[], &m);
+        // 2.8 % of 1000 answers abandoned: little room under 85 % of 3 %.
+        f.today = Tally {
+            answers: 1000,
+            abandoned: 28,
+        };
+        let tight = Predictive::STANDARD.decide(&f);
+        assert!(
+            tight.calls_to_start < roomy.calls_to_start,
+            "{tight:?} vs {roomy:?}"
+        );
+        f.today.abandoned = 30;
+        let spent = Predictive::STANDARD.decide(&f);
+        assert_eq!(
+            spent.calls_to_start, 0,
+            "no one idle: progressive dials none"
+        );
+        assert!(
+            spent
+                .reason
+                .contains("progressive: abandonment 3.0 % today"),
+            "{}",
+            spent.reason
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn progressive_never_exceeds_idle_agents(idle in 0usize..50, in_flight in 0usize..50) {
+            let m = model();
+            let agents = vec![AgentNow::Idle; idle];
+            let calls = vec![CallNow::Ringing(3.0); in_flight];
+            let d = Progressive.decide(&facts(&agents, &calls, &m));
+            prop_assert!(d.calls_to_start as usize + in_flight <= idle.max(in_flight));
+            prop_assert!(!d.reason.is_empty());
+        }
+
+        #[test]
+        fn predictive_respects_the_dial_ratio(
+            idle in 0usize..30,
+            talking in prop::collection::vec(0.0f64..600.0, 0..60),
+            ringing in prop::collection::vec(0.0f64..25.0, 0..80),
+            ratio in 1.0f64..5.0,
+            abandoned in 0i64..60,
+        ) {
+            let m = model();
+            let mut agents = vec![AgentNow::Idle; idle];
+            agents.extend(talking.iter().map(|s| AgentNow::Talking(*s)));
+            let calls: Vec<CallNow> = ringing.iter().map(|r| CallNow::Ringing(*r)).collect();
+            let mut f = facts(&agents, &calls, &m);
+            f.max_dial_ratio = ratio;
+            f.today = Tally { answers: 1000, abandoned };
+            let d = Predictive::STANDARD.decide(&f);
+            let most = (ratio * agents.len() as f64).floor() as usize;
+            prop_assert!(d.calls_to_start as usize + calls.len() <= most.max(calls.len()));
+            if abandoned >= 30 {
+                prop_assert!(d.calls_to_start as usize <= idle.saturating_sub(calls.len()));
+            }
+            prop_assert!(!d.reason.is_empty());
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! What a campaign's own history says about its calls: how dials turn out
+//! (human, machine, fast failure, no answer), how long they ring before an
+//! answer, how long agents talk and wrap up. Learned over a sliding window
+//! of recent calls so a change in the answer rate shows within minutes;
+//! durations are fitted as lognormal (right-skewed, heavy-tailed: the usual
+//! shape of call-centre service times).
+
+use std::collections::VecDeque;
+
+/// How a dial ended up, as the pacer learns from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DialOutcome {
+    /// A person answered after this many seconds of ringing.
+    Human(f64),
+    /// An answering machine answered after this many seconds.
+    Machine(f64),
+    /// Busy, failed or rejected: ended without ringing out.
+    Failed(f64),
+    /// Rang until the ring timeout.
+    NoAnswer,
+}
+
+/// A lognormal distribution by the mean and standard deviation of `ln x`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogNormal {
+    pub mu: f64,
+    pub sigma: f64,
+}
+
+impl LogNormal {
+    /// From the distribution's own mean and standard deviation (seconds).
+    pub fn from_mean_sd(mean: f64, sd: f64) -> Self {
+        let mean = mean.max(1e-3);
+        let s2 = (1.0 + (sd / mean).powi(2)).ln();
+        LogNormal {
+            mu: mean.ln() - s2 / 2.0,
+            sigma: s2.sqrt().max(1e-3),
+        }
+    }
+
+    pub fn mean(&self) -> f64 {
+        (self.mu + self.sigma * self.sigma / 2.0).exp()
+    }
+
+    pub fn sd(&self) -> f64 {
+        let s2 = self.sigma * self.sigma;
+        ((s2.exp() - 1.0) * (2.0 * self.mu + s2).exp()).sqrt()
+    }
+
+    /// P(X ≤ x).
+    pub fn cdf(&self, x: f64) -> f64 {
+        if x <= 0.0 {
+            0.0
+        } else {
+            normal_cdf((x.ln() - self.mu) / self.sigma)
+        }
+    }
+
+    /// The value with P(X ≤ x) = Φ(z).
+    pub fn at_z(&self, z: f64) -> f64 {
+        (self.mu + self.sigma * z).exp()
+    }
+}
+
+/// Φ(z), the standard normal distribution function (|error| < 1.2e-7).
+pub fn normal_cdf(z: f64) -> f64 {
+    0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// The complementary error function (Numerical Recipes' Chebyshev fit).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+/// A sliding window of positive durations with running sums of their logs.
+#[derive(Debug, Clone)]
+struct LogWindow {
+    cap: usize,
+    values: VecDeque<f64>,
+    sum: f64,
+    sum2: f64,
+}
+
+impl LogWindow {
+    fn new(cap: usize) -> Self {
+        LogWindow {
+            cap,
+            values: VecDeque::with_capacity(cap),
+            sum: 0.0,
+            sum2: 0.0,
+        }
+    }
+
+    fn push(&mut self, secs: f64) {
+        let l = secs.max(0.05).ln();
+        self.values.push_back(l);
+        self.sum += l;
+        self.sum2 += l * l;
+        if self.values.len() > self.cap
+            && let Some(old) = self.values.pop_front()
+        {
+            self.sum -= old;
+            self.sum2 -= old * old;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The fitted lognormal, blended with `prior` as if it were `weight`
+    /// observations (so a handful of calls does not swing it).
+    fn fit(&self, prior: LogNormal, weight: f64) -> LogNormal {
+        let n = self.values.len() as f64;
+        let w = weight.max(0.0);
+        if n + w <= 0.0 {
+            return prior;
+        }
+        let prior2 = prior.sigma * prior.sigma + prior.mu * prior.mu;
+        let mean = (self.sum + w * prior.mu) / (n + w);
+        let m2 = (self.sum2 + w * prior2) / (n + w);
+        LogNormal {
+            mu: mean,
+            sigma: (m2 - mean * mean).max(1e-6).sqrt(),
+        }
+    }
+}
+
+/// Before a campaign has history: typical outbound figures.
+pub const PRIOR_RING: LogNormal = LogNormal {
+    mu: 2.37,
+    sigma: 0.47,
+};
+pub const PRIOR_TALK: LogNormal = LogNormal {
+    mu: 4.6,
+    sigma: 0.8,
+};
+pub const PRIOR_WRAP: LogNormal = LogNormal {
+    mu: 2.7,
+    sigma: 0.3,
+};
+/// How many observations the priors weigh.
+const PRIOR_WEIGHT: f64 = 5.0;
+
+/// What the pacer learns from, updated as the campaign's calls progress.
+#[derive(Debug, Clone)]
+pub struct History {
+    outcomes: VecDeque<DialOutcome>,
+    outcome_cap: usize,
+    counts: [u32; 4],
+    failed_secs: f64,
+    ring: LogWindow,
+    talk: LogWindow,
+    wrap: LogWindow,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History::new(200, 500)
+    }
+}
+
+impl History {
+    /// Learn answer rates over the last `dials` resolved dials and durations
+    /// over the last `durations` of each kind.
+    pub fn new(dials: usize, durations: usize) -> Self {
+        History {
+            outcomes: VecDeque::with_capacity(dials.max(1)),
+            outcome_cap: dials.max(1),
+            counts: [0; 4],
+            failed_secs: 0.0,
+            ring: LogWindow::new(durations.max(1)),
+            talk: LogWindow::new(durations.max(1)),
+            wrap: LogWindow::new(durations.max(1)),
+        }
+    }
+
+    fn slot(o: &DialOutcome) -> usize {
+        match o {
+            DialOutcome::Human(_) => 0,
+            DialOutcome::Machine(_) => 1,
+            DialOutcome::Failed(_) => 2,
+            DialOutcome::NoAnswer => 3,
+        }
+    }
+
+    /// A dial's outcome is known (answered, failed, or rang out).
+    pub fn dial(&mut self, o: DialOutcome) {
+        match o {
+            DialOutcome::Human(s) | DialOutcome::Machine(s) => self.ring.push(s),
+            DialOutcome::Failed(s) => self.failed_secs = 0.9 * self.failed_secs + 0.1 * s,
+            DialOutcome::NoAnswer => {}
+        }
+        self.counts[Self::slot(&o)] += 1;
+        self.outcomes.push_back(o);
+        if self.outcomes.len() > self.outcome_cap
+            && let Some(old) = self.outcomes.pop_front()
+        {
+            self.counts[Self::slot(&old)] -= 1;
+        }
+    }
+
+    /// A connected call's talk time (connect to hang-up).
+    pub fn talk(&mut self, secs: f64) {
+        self.talk.push(secs);
+    }
+
+    /// An agent's wrap-up time (hang-up to ready again).
+    pub fn wrap(&mut self, secs: f64) {
+        self.wrap.push(secs);
+    }
+
+    /// How many dials the rates are over.
+    pub fn dials(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    pub fn model(&self) -> Model {
+        let n = self.outcomes.len().max(1) as f64;
+        let p = |i: usize| f64::from(self.counts[i]) / n;
+        Model {
+            dials: self.outcomes.len() as u32,
+            p_human: p(0),
+            p_machine: p(1),
+            p_failed: p(2),
+            p_no_answer: p(3),
+            failed_secs: if self.counts[2] > 0 {
+                self.failed_secs.max(1.0)
+            } else {
+                3.0
+            },
+            ring: self.ring.fit(PRIOR_RING, PRIOR_WEIGHT),
+            talk: self.talk.fit(PRIOR_TALK, PRIOR_WEIGHT),
+            wrap: self.wrap.fit(PRIOR_WRAP, PRIOR_WEIGHT),
+            talks: self.talk.len() as u32,
+        }
+    }
+}
+
+/// A snapshot of what the history says, for one decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Model {
+    /// Resolved dials the rates are over.
+    pub dials: u32,
+    pub p_human: f64,
+    pub p_machine: f64,
+    pub p_failed: f64,
+    pub p_no_answer: f64,
+    /// How long a failed dial typically lasts.
+    pub failed_secs: f64,
+    /// Seconds from dial to answer, for answered dials.
+    pub ring: LogNormal,
+    pub talk: LogNormal,
+    pub wrap: LogNormal,
+    /// Talk times seen.
+    pub talks: u32,
+}
+
+impl Model {
+    /// For a call that has rung `r` seconds without an outcome: the chance
+    /// a person answers it within the next `t` seconds.
+    pub fn human_within(&self, r: f64, t: f64, ring_timeout: f64) -> f64 {
+        let g_r = self.ring.cdf(r);
+        let ans = (self.p_human + self.p_machine) * (1.0 - g_r);
+        let alive =
+            ans + if r < self.failed_secs {
+                self.p_failed
+            } else {
+                0.0
+            } + if r < ring_timeout {
+                self.p_no_answer
+            } else {
+                0.0
+            };
+        if alive <= 1e-12 {
+            return 0.0;
+        }
+        let end = (r + t).min(ring_timeout);
+        let got = self.p_human * (self.ring.cdf(end) - g_r).max(0.0);
+        (got / alive).clamp(0.0, 1.0)
+    }
+
+    /// For an agent talking for `talked` seconds: the chance they are free
+    /// (talk over and wrap-up done) within `t` seconds.
+    pub fn talker_free_within(&self, talked: f64, t: f64) -> f64 {
+        let wrap = self.wrap.mean();
+        if t <= wrap {
+            return 0.0;
+        }
+        let s0 = 1.0 - self.talk.cdf(talked);
+        if s0 <= 1e-9 {
+            // Longer than the fit expects: a flat, memoryless guess.
+            return ((t - wrap) / self.talk.mean()).min(1.0);
+        }
+        let s1 = 1.0 - self.talk.cdf(talked + t - wrap);
+        ((s0 - s1) / s0).clamp(0.0, 1.0)
+    }
+
+    /// For an agent in wrap-up for `wrapped` seconds: the chance they are
+    /// free within `t` seconds.
+    pub fn wrapper_free_within(&self, wrapped: f64, t: f64) -> f64 {
+        let s0 = 1.0 - self.wrap.cdf(wrapped);
+        if s0 <= 1e-9 {
+            return 1.0;
+        }
+        let s1 = 1.0 - self.wrap.cdf(wrapped + t);
+        ((s0 - s1) / s0).clamp(0.0, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lognormal_moments_round_trip() {
+        let d = LogNormal::from_mean_sd(120.0, 90.0);
+        assert!((d.mean() - 120.0).abs() < 1e-6);
+        assert!((d.sd() - 90.0).abs() < 1e-6);
+        assert!((d.cdf(d.at_z(0.0)) - 0.5).abs() < 1e-6);
+        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
+        assert!((normal_cdf(-1.0) - 0.158_655).abs() < 1e-5);
+    }
+
+    #[test]
+    fn history_learns_rates_over_its_window() {
+        let mut h = History::new(10, 10);
+        for _ in 0..10 {
+            h.dial(DialOutcome::Human(10.0));
+        }
+        assert_eq!(h.model().p_human, 1.0);
+        for _ in 0..5 {
+            h.dial(DialOutcome::NoAnswer);
+        }
+        let m = h.model();
+        assert_eq!(m.dials, 10);
+        assert!((m.p_human - 0.5).abs() < 1e-9);
+        assert!((m.p_no_answer - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn durations_are_fitted_with_a_light_prior() {
+        let mut h = History::default();
+        for s in [60.0, 120.0, 240.0].iter().cycle().take(300) {
+            h.talk(*s);
+        }
+        let t = h.model().talk;
+        assert!((t.mu - 120f64.ln()).abs() < 0.05, "{t:?}");
+    }
+
+    #[test]
+    fn conditional_chances_behave() {
+        let mut h = History::default();
+        for i in 0..100 {
+            h.dial(if i % 4 == 0 {
+                DialOutcome::Human(12.0)
+            } else {
+                DialOutcome::NoAnswer
+            });
+        }
+        let m = h.model();
+        // Fresh call: about a quarter answers eventually.
+        let fresh = m.human_within(0.0, 25.0, 25.0);
+        assert!((fresh - 0.25).abs() < 0.02, "{fresh}");
+        // Past the ring timeout nothing answers.
+        assert_eq!(m.human_within(25.0, 5.0, 25.0), 0.0);
+        // Long ringing makes an answer less likely than fresh.
+        assert!(m.human_within(20.0, 5.0, 25.0) < fresh);
+        // Free-by chances grow with the horizon.
+        assert!(m.talker_free_within(60.0, 10.0) < m.talker_free_within(60.0, 100.0));
+        assert_eq!(m.talker_free_within(60.0, 1.0), 0.0, "wrap-up comes first");
+        assert!(m.wrapper_free_within(5.0, 30.0) > 0.9);
+    }
+}

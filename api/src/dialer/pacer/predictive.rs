@@ -1,0 +1,227 @@
+//! The predictive pacer: dial ahead of agents about to be free, call by
+//! call, while the chance that the next call's live answer finds no agent
+//! within the connect deadline stays under a threshold; the threshold
+//! follows the abandonment budget left (today and over 30 days) and drops to
+//! progressive dialing when the budget is spent.
+//!
+//! For a new call answered at time T (a few points of the learned ring-time
+//! distribution) it is abandoned when fewer agents are free by T plus the
+//! deadline than live answers arrived before it. Agents free by then are a
+//! sum of independent chances (idle now, talking for τ seconds — the learned
+//! talk-time distribution conditioned on τ — or in wrap-up); earlier answers
+//! likewise (each ringing call, conditioned on how long it has rung, and the
+//! other calls started in the same decision). Both sums are taken as normal
+//! (mean and variance), which makes a decision a few thousand arithmetic
+//! steps even with a hundred agents. `docs/pacing.md` argues the design.
+
+use super::{
+    AgentNow, CallNow, MIN_CALLS_FOR_RATE, Pacer, PacerDecision, PacerFacts, Progressive, agents,
+    calls, level,
+};
+use crate::dialer::pacer::model::normal_cdf;
+
+/// Points of the standard normal at the middle of eight equal-probability
+/// slices: the answer times a new call is evaluated at.
+const Z: [f64; 8] = [
+    -1.534_12, -0.887_15, -0.488_776, -0.157_311, 0.157_311, 0.488_776, 0.887_15, 1.534_12,
+];
+
+/// The predictive pacer's tuning. [`Predictive::STANDARD`] is what
+/// campaigns use; the simulator can try others.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Predictive {
+    /// Aim at this share of the campaign's limit, keeping the rest as a
+    /// margin for chance.
+    pub target_share: f64,
+    /// The most a new call's abandonment chance may be (with a full budget).
+    pub max_risk: f64,
+    /// Abandonments of budget left at which the full `max_risk` applies;
+    /// below it the allowed risk shrinks in proportion.
+    pub budget_for_full_risk: f64,
+    /// How far ahead the budget counts the answers still to come.
+    pub horizon_secs: f64,
+    /// The part of the connect deadline the pacer relies on.
+    pub deadline_share: f64,
+}
+
+impl Predictive {
+    pub const STANDARD: Predictive = Predictive {
+        target_share: 0.85,
+        max_risk: 0.04,
+        budget_for_full_risk: 6.0,
+        horizon_secs: 600.0,
+        deadline_share: 0.75,
+    };
+}
+
+impl Default for Predictive {
+    fn default() -> Self {
+        Predictive::STANDARD
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+impl Predictive {
+    fn fallback(f: &PacerFacts, why: String) -> PacerDecision {
+        let mut d = Progressive.decide(f);
+        d.reason = format!("{} (progressive: {why})", d.reason);
+        d
+    }
+
+    /// Abandonments the pacer may still spend, counting the answers the
+    /// next `horizon_secs` should bring; `None` when a window is at or over
+    /// the limit already.
+    fn budget(&self, f: &PacerFacts) -> Result<f64, String> {
+        let m = f.model;
+        let handle = (m.talk.mean() + m.wrap.mean()).max(1.0);
+        let coming = f.agents.len() as f64 * self.horizon_secs / handle;
+        let target = self.target_share * f.max_abandon_rate;
+        let mut slack = f64::INFINITY;
+        for (name, t) in [("today", f.today), ("over 30 days", f.last_30_days)] {
+            if t.abandoned > 0 && t.rate() >= f.max_abandon_rate {
+                return Err(format!(
+                    "abandonment {} {name} reached the {} limit",
+                    pct(t.rate()),
+                    pct(f.max_abandon_rate)
+                ));
+            }
+            let s = target * (t.answers as f64 + coming) - t.abandoned as f64;
+            slack = slack.min(s);
+        }
+        if slack <= 0.0 {
+            return Err(format!(
+                "no abandonment budget left under {} of the limit",
+                pct(target)
+            ));
+        }
+        Ok(slack)
+    }
+}
+
+/// Per answer-time point: agents free by its deadline and live answers
+/// before it, as mean and variance.
+#[derive(Debug, Clone, Copy, Default)]
+struct Point {
+    /// Share of answered calls answered by then.
+    g: f64,
+    free: f64,
+    free_var: f64,
+    before: f64,
+    before_var: f64,
+}
+
+impl Pacer for Predictive {
+    fn decide(&self, f: &PacerFacts) -> PacerDecision {
+        let working = f.agents.len() as u32;
+        if working == 0 {
+            return PacerDecision {
+                calls_to_start: 0,
+                dial_level: 0.0,
+                reason: "dialing 0: no agent working".into(),
+            };
+        }
+        let m = f.model;
+        if m.dials < MIN_CALLS_FOR_RATE || m.p_human <= 0.0 {
+            return Self::fallback(
+                f,
+                format!(
+                    "learning the answer rate, {} of {MIN_CALLS_FOR_RATE} calls",
+                    m.dials.min(MIN_CALLS_FOR_RATE)
+                ),
+            );
+        }
+        let slack = match self.budget(f) {
+            Ok(s) => s,
+            Err(why) => return Self::fallback(f, why),
+        };
+        let risk = self.max_risk * (slack / self.budget_for_full_risk).min(1.0);
+        let timeout = f.ring_timeout_secs;
+        let grace = f.connect_within_secs * self.deadline_share;
+        let idle_now = f64::from(f.idle_agents());
+        let rings: [f64; Z.len()] = Z.map(|z| m.ring.at_z(z).min(timeout));
+        let mut pts = [Point::default(); Z.len()];
+        for (p, &t) in pts.iter_mut().zip(&rings) {
+            p.g = m.ring.cdf(t);
+            let by = t + grace;
+            for a in f.agents {
+                let q = match *a {
+                    AgentNow::Idle => 1.0,
+                    AgentNow::Talking(s) => m.talker_free_within(s, by),
+                    AgentNow::WrappingUp(s) => m.wrapper_free_within(s, by),
+                };
+                p.free += q;
+                p.free_var += q * (1.0 - q);
+            }
+            for c in f.calls {
+                let q = match *c {
+                    CallNow::Waiting(_) => 1.0,
+                    CallNow::Ringing(r) => m.human_within(r, t, timeout),
+                };
+                p.before += q;
+                p.before_var += q * (1.0 - q);
+            }
+            // Calls the next decisions place will answer before this one
+            // if they ring shorter: about as many as agents come free, at
+            // the rate they come free now, times E[(t − ring)⁺].
+            let rate = (p.free - idle_now).max(0.0) / by;
+            let ahead = rings.iter().map(|r| (t - r).max(0.0)).sum::<f64>() / rings.len() as f64;
+            let future = rate * ahead;
+            p.before += future;
+            p.before_var += future;
+        }
+        let idle = f.idle_agents();
+        let in_flight = f.calls_in_flight();
+        let cap = f.most_in_flight().saturating_sub(in_flight);
+        let sure = idle.saturating_sub(in_flight).min(cap);
+        let chance = |n: u32| -> f64 {
+            let others = f64::from(n.saturating_sub(1));
+            let mut sum = 0.0;
+            for p in &pts {
+                let a = m.p_human * p.g;
+                let mean = p.free - p.before - others * a;
+                let var = (p.free_var + p.before_var + others * a * (1.0 - a)).max(0.09);
+                sum += normal_cdf((0.5 - mean) / var.sqrt());
+            }
+            sum / pts.len() as f64
+        };
+        let mut n = sure;
+        let mut last = 0.0;
+        while n < cap {
+            let q = chance(n + 1);
+            if q > risk {
+                break;
+            }
+            last = q;
+            n += 1;
+        }
+        let mid = pts[Z.len() / 2];
+        let soon = (mid.free - f64::from(idle)).max(0.0);
+        let capped = if n == cap && cap > sure {
+            format!(", capped by the dial ratio {:.1}", f.max_dial_ratio)
+        } else {
+            String::new()
+        };
+        let risk_note = if n > sure {
+            format!(", last call's risk {}", pct(last))
+        } else {
+            String::new()
+        };
+        let reason = format!(
+            "dialing {n}: {} + {soon:.1} free soon, {} in flight; answers {:.0} %; abandoned {} today, {} over 30 days (limit {}){risk_note}{capped}",
+            agents(idle),
+            calls(in_flight),
+            m.p_human * 100.0,
+            pct(f.today.rate()),
+            pct(f.last_30_days.rate()),
+            pct(f.max_abandon_rate),
+        );
+        PacerDecision {
+            calls_to_start: n,
+            dial_level: level(f, n),
+            reason,
+        }
+    }
+}
