@@ -174,3 +174,30 @@ fn simulate_prints_every_pacer_and_refuses_bad_scenarios() {
         .expect("run pinline simulate");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown pacer"));
 }
+
+#[test]
+fn the_what_if_names_a_missing_campaign() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(pinline_bin())
+        .args([
+            "simulate",
+            "--from-campaign",
+            "no-such-campaign",
+            "--agents",
+            "4",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run pinline simulate");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no campaign no-such-campaign"), "{err}");
+    let out = std::process::Command::new(pinline_bin())
+        .args(["simulate", "S1", "--from-campaign", "x", "--agents", "4"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run pinline simulate");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("leave out the scenario names"));
+}
