@@ -84,12 +84,22 @@ pub(crate) struct CampaignCtx {
     pub decision: Option<PacerDecision>,
     /// Live answers and abandoned calls over the last 30 days (loaded at
     /// first sight, then counted as calls end).
-    pub answers_30d: (i64, i64),
-    pub today: (NaiveDate, i64, i64),
+    pub answers_30d: Tally,
+    pub today: (NaiveDate, Tally),
     /// What the pacer has learned from the campaign's calls.
     pub history: History,
     pub agents_available: u32,
     pub calls_in_flight: u32,
+}
+
+impl CampaignCtx {
+    /// Today's tally, started afresh when the day has turned.
+    fn today_at(&mut self, day: NaiveDate) -> &mut Tally {
+        if self.today.0 != day {
+            self.today = (day, Tally::default());
+        }
+        &mut self.today.1
+    }
 }
 
 /// A running campaign's live figures.
@@ -125,15 +135,9 @@ impl State {
             }
             let human = row.answered_by.as_deref() == Some("HUMAN");
             if human {
-                let abandoned = i64::from(row.outcome.as_deref() == Some("ABANDONED"));
-                ctx.answers_30d.0 += 1;
-                ctx.answers_30d.1 += abandoned;
-                let day = self.clock.now().date_naive();
-                if ctx.today.0 != day {
-                    ctx.today = (day, 0, 0);
-                }
-                ctx.today.1 += 1;
-                ctx.today.2 += abandoned;
+                let abandoned = row.outcome.as_deref() == Some("ABANDONED");
+                ctx.answers_30d.count(abandoned);
+                ctx.today_at(self.clock.now().date_naive()).count(abandoned);
             }
         }
         let org = ctx.row.organization_id.clone();
@@ -163,8 +167,17 @@ impl State {
                     row: row.clone(),
                     settings: settings.clone(),
                     decision: None,
-                    answers_30d,
-                    today: (day, t.0, t.1),
+                    answers_30d: Tally {
+                        answers: answers_30d.0,
+                        abandoned: answers_30d.1,
+                    },
+                    today: (
+                        day,
+                        Tally {
+                            answers: t.0,
+                            abandoned: t.1,
+                        },
+                    ),
                     history: history_from(&past, &wraps),
                     agents_available: 0,
                     calls_in_flight: 0,
@@ -246,23 +259,14 @@ impl State {
             .collect();
         let chunk = self.config.pace_chunk.max(1);
         let ctx = self.campaign_ctx(row).await?;
-        let day = now.date_naive();
-        if ctx.today.0 != day {
-            ctx.today = (day, 0, 0);
-        }
+        let today = *ctx.today_at(now.date_naive());
         let model = ctx.history.model();
         let facts = PacerFacts {
             agents: &agents,
             calls: &in_flight,
             model: &model,
-            today: Tally {
-                answers: ctx.today.1,
-                abandoned: ctx.today.2,
-            },
-            last_30_days: Tally {
-                answers: ctx.answers_30d.0,
-                abandoned: ctx.answers_30d.1,
-            },
+            today,
+            last_30_days: ctx.answers_30d,
             max_abandon_rate: ctx.settings.max_abandon_rate,
             max_dial_ratio: ctx.settings.max_dial_ratio,
             ring_timeout_secs: f64::from(ctx.settings.ring_timeout_secs),

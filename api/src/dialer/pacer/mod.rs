@@ -48,6 +48,12 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// One more live answer, abandoned or not.
+    pub fn count(&mut self, abandoned: bool) {
+        self.answers += 1;
+        self.abandoned += i64::from(abandoned);
+    }
+
     pub fn rate(&self) -> f64 {
         if self.answers <= 0 {
             0.0
