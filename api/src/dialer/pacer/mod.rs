@@ -287,6 +287,30 @@ mod tests {
     }
 
     #[test]
+    fn predictive_keeps_dialing_past_calls_ringing_out_at_the_start() {
+        // A campaign's first minute with a 120-s ring timeout: answers
+        // (after ~2 s) and busy signals are back, the 150 calls ringing
+        // 40 s are unanswered ones — not people about to take all 100
+        // agents.
+        let mut h = History::default();
+        for i in 0..40 {
+            h.dial(if i % 4 == 0 {
+                DialOutcome::Human(2.0)
+            } else {
+                DialOutcome::Failed(1.0)
+            });
+        }
+        let m = h.model();
+        let agents = [AgentNow::Idle; 100];
+        let calls = [CallNow::Ringing(40.0); 150];
+        let mut f = facts(&agents, &calls, &m);
+        f.ring_timeout_secs = 120.0;
+        let d = Predictive::STANDARD.decide(&f);
+        assert!(d.calls_to_start >= 50, "{d:?}");
+        assert!(d.calls_to_start <= 100, "cap 250 in flight: {d:?}");
+    }
+
+    #[test]
     fn predictive_spends_less_as_the_budget_runs_out() {
         let m = model();
         let agents: Vec<AgentNow> = (0..20)

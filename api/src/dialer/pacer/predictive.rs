@@ -123,13 +123,12 @@ impl Pacer for Predictive {
                 reason: "dialing 0: no agent working".into(),
             };
         }
-        let m = f.model;
-        if m.dials < MIN_CALLS_FOR_RATE || m.p_human <= 0.0 {
+        if f.model.dials < MIN_CALLS_FOR_RATE || f.model.p_human <= 0.0 {
             return Self::fallback(
                 f,
                 format!(
                     "learning the answer rate, {} of {MIN_CALLS_FOR_RATE} calls",
-                    m.dials.min(MIN_CALLS_FOR_RATE)
+                    f.model.dials.min(MIN_CALLS_FOR_RATE)
                 ),
             );
         }
@@ -137,6 +136,15 @@ impl Pacer for Predictive {
             Ok(s) => s,
             Err(why) => return Self::fallback(f, why),
         };
+        let ringing: Vec<f64> = f
+            .calls
+            .iter()
+            .filter_map(|c| match *c {
+                CallNow::Ringing(r) => Some(r),
+                CallNow::Waiting(_) => None,
+            })
+            .collect();
+        let m = &f.model.with_ringing(&ringing, f.ring_timeout_secs);
         let risk = self.max_risk * (slack / self.budget_for_full_risk).min(1.0);
         let timeout = f.ring_timeout_secs;
         let grace = f.connect_within_secs * self.deadline_share;
