@@ -20,6 +20,7 @@ mod reports;
 mod restart;
 mod supervisor_only;
 mod webhook_restart;
+mod whatif;
 mod websocket;
 mod workspace_api;
 mod wrapup;

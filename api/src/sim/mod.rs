@@ -207,6 +207,7 @@ pub fn tuning() -> Predictive {
                 "budget_for_full_risk" => p.budget_for_full_risk = v,
                 "horizon_secs" => p.horizon_secs = v,
                 "deadline_share" => p.deadline_share = v,
+                "future_share" => p.future_share = v,
                 _ => {}
             }
         }

@@ -351,51 +351,75 @@ impl Model {
     /// For a call that has rung `r` seconds without an outcome: the chance
     /// a person answers it within the next `t` seconds.
     pub fn human_within(&self, r: f64, t: f64, ring_timeout: f64) -> f64 {
+        self.human_after(r, ring_timeout)(t)
+    }
+
+    /// [`Model::human_within`] for one call at several `t`: what does not
+    /// depend on `t` is worked out once.
+    pub fn human_after(&self, r: f64, ring_timeout: f64) -> impl Fn(f64) -> f64 + '_ {
         let g_r = self.ring.cdf(r);
         let ans = (self.p_human + self.p_machine) * (1.0 - g_r);
-        let alive =
-            ans + if r < self.failed_secs {
+        let alive = ans
+            + if r < self.failed_secs {
                 self.p_failed
             } else {
                 0.0
-            } + if r < ring_timeout {
+            }
+            + if r < ring_timeout {
                 self.p_no_answer
             } else {
                 0.0
             };
-        if alive <= 1e-12 {
-            return 0.0;
+        move |t| {
+            if alive <= 1e-12 {
+                return 0.0;
+            }
+            let end = (r + t).min(ring_timeout);
+            let got = self.p_human * (self.ring.cdf(end) - g_r).max(0.0);
+            (got / alive).clamp(0.0, 1.0)
         }
-        let end = (r + t).min(ring_timeout);
-        let got = self.p_human * (self.ring.cdf(end) - g_r).max(0.0);
-        (got / alive).clamp(0.0, 1.0)
     }
 
     /// For an agent talking for `talked` seconds: the chance they are free
     /// (talk over and wrap-up done) within `t` seconds.
     pub fn talker_free_within(&self, talked: f64, t: f64) -> f64 {
+        self.talker_free_after(talked)(t)
+    }
+
+    /// [`Model::talker_free_within`] for one agent at several `t`.
+    pub fn talker_free_after(&self, talked: f64) -> impl Fn(f64) -> f64 + '_ {
         let wrap = self.wrap.mean();
-        if t <= wrap {
-            return 0.0;
-        }
         let s0 = 1.0 - self.talk.cdf(talked);
-        if s0 <= 1e-9 {
-            // Longer than the fit expects: a flat, memoryless guess.
-            return ((t - wrap) / self.talk.mean()).min(1.0);
+        let mean = self.talk.mean();
+        move |t| {
+            if t <= wrap {
+                return 0.0;
+            }
+            if s0 <= 1e-9 {
+                // Longer than the fit expects: a flat, memoryless guess.
+                return ((t - wrap) / mean).min(1.0);
+            }
+            let s1 = 1.0 - self.talk.cdf(talked + t - wrap);
+            ((s0 - s1) / s0).clamp(0.0, 1.0)
         }
-        let s1 = 1.0 - self.talk.cdf(talked + t - wrap);
-        ((s0 - s1) / s0).clamp(0.0, 1.0)
     }
 
     /// For an agent in wrap-up for `wrapped` seconds: the chance they are
     /// free within `t` seconds.
     pub fn wrapper_free_within(&self, wrapped: f64, t: f64) -> f64 {
+        self.wrapper_free_after(wrapped)(t)
+    }
+
+    /// [`Model::wrapper_free_within`] for one agent at several `t`.
+    pub fn wrapper_free_after(&self, wrapped: f64) -> impl Fn(f64) -> f64 + '_ {
         let s0 = 1.0 - self.wrap.cdf(wrapped);
-        if s0 <= 1e-9 {
-            return 1.0;
+        move |t| {
+            if s0 <= 1e-9 {
+                return 1.0;
+            }
+            let s1 = 1.0 - self.wrap.cdf(wrapped + t);
+            ((s0 - s1) / s0).clamp(0.0, 1.0)
         }
-        let s1 = 1.0 - self.wrap.cdf(wrapped + t);
-        ((s0 - s1) / s0).clamp(0.0, 1.0)
     }
 }
 

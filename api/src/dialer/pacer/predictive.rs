@@ -42,6 +42,9 @@ pub struct Predictive {
     pub horizon_secs: f64,
     /// The part of the connect deadline the pacer relies on.
     pub deadline_share: f64,
+    /// How much of the estimate of later decisions' shorter-ringing calls
+    /// (answered before this one) to count.
+    pub future_share: f64,
 }
 
 impl Predictive {
@@ -51,6 +54,7 @@ impl Predictive {
         budget_for_full_risk: 6.0,
         horizon_secs: 600.0,
         deadline_share: 0.75,
+        future_share: 1.0,
     };
 }
 
@@ -113,6 +117,21 @@ struct Point {
     before_var: f64,
 }
 
+/// Adds one agent's chance of being free (`free`) or one call's of being
+/// answered before, at every point.
+fn add(pts: &mut [Point; Z.len()], free: bool, q: impl Fn(usize) -> f64) {
+    for (i, p) in pts.iter_mut().enumerate() {
+        let q = q(i);
+        if free {
+            p.free += q;
+            p.free_var += q * (1.0 - q);
+        } else {
+            p.before += q;
+            p.before_var += q * (1.0 - q);
+        }
+    }
+}
+
 impl Pacer for Predictive {
     fn decide(&self, f: &PacerFacts) -> PacerDecision {
         let working = f.agents.len() as u32;
@@ -136,15 +155,20 @@ impl Pacer for Predictive {
             Ok(s) => s,
             Err(why) => return Self::fallback(f, why),
         };
-        let ringing: Vec<f64> = f
-            .calls
-            .iter()
-            .filter_map(|c| match *c {
-                CallNow::Ringing(r) => Some(r),
-                CallNow::Waiting(_) => None,
-            })
-            .collect();
-        let m = &f.model.with_ringing(&ringing, f.ring_timeout_secs);
+        let with_ringing = if f.model.from_start {
+            let ringing: Vec<f64> = f
+                .calls
+                .iter()
+                .filter_map(|c| match *c {
+                    CallNow::Ringing(r) => Some(r),
+                    CallNow::Waiting(_) => None,
+                })
+                .collect();
+            f.model.with_ringing(&ringing, f.ring_timeout_secs)
+        } else {
+            *f.model
+        };
+        let m = &with_ringing;
         let risk = self.max_risk * (slack / self.budget_for_full_risk).min(1.0);
         let timeout = f.ring_timeout_secs;
         let grace = f.connect_within_secs * self.deadline_share;
@@ -153,30 +177,39 @@ impl Pacer for Predictive {
         let mut pts = [Point::default(); Z.len()];
         for (p, &t) in pts.iter_mut().zip(&rings) {
             p.g = m.ring.cdf(t);
-            let by = t + grace;
-            for a in f.agents {
-                let q = match *a {
-                    AgentNow::Idle => 1.0,
-                    AgentNow::Talking(s) => m.talker_free_within(s, by),
-                    AgentNow::WrappingUp(s) => m.wrapper_free_within(s, by),
-                };
-                p.free += q;
-                p.free_var += q * (1.0 - q);
+        }
+        // Each agent and call once, at every point (the per-item parts of
+        // the chances are worked out once: most of a decision's cost).
+        let by: [f64; Z.len()] = rings.map(|t| t + grace);
+        for a in f.agents {
+            match *a {
+                AgentNow::Idle => pts.iter_mut().for_each(|p| p.free += 1.0),
+                AgentNow::Talking(s) => {
+                    let q = m.talker_free_after(s);
+                    add(&mut pts, true, |i| q(by[i]));
+                }
+                AgentNow::WrappingUp(s) => {
+                    let q = m.wrapper_free_after(s);
+                    add(&mut pts, true, |i| q(by[i]));
+                }
             }
-            for c in f.calls {
-                let q = match *c {
-                    CallNow::Waiting(_) => 1.0,
-                    CallNow::Ringing(r) => m.human_within(r, t, timeout),
-                };
-                p.before += q;
-                p.before_var += q * (1.0 - q);
+        }
+        for c in f.calls {
+            match *c {
+                CallNow::Waiting(_) => pts.iter_mut().for_each(|p| p.before += 1.0),
+                CallNow::Ringing(r) => {
+                    let q = m.human_after(r, timeout);
+                    add(&mut pts, false, |i| q(rings[i]));
+                }
             }
+        }
+        for (p, (&t, &by)) in pts.iter_mut().zip(rings.iter().zip(&by)) {
             // Calls the next decisions place will answer before this one
             // if they ring shorter: about as many as agents come free, at
             // the rate they come free now, times E[(t − ring)⁺].
             let rate = (p.free - idle_now).max(0.0) / by;
             let ahead = rings.iter().map(|r| (t - r).max(0.0)).sum::<f64>() / rings.len() as f64;
-            let future = rate * ahead;
+            let future = self.future_share * rate * ahead;
             p.before += future;
             p.before_var += future;
         }
