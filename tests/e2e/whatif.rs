@@ -87,12 +87,17 @@ async fn what_if_predicts_from_the_calls_on_record(srv: TestServer) {
     };
     let (pinline, progressive) = (row("Pinline"), row("Progressive"));
     let occ = |p: &serde_json::Value| p["occupancy"]["mean"].as_f64().expect("occupancy");
-    assert!(occ(&pinline) > occ(&progressive), "{pinline} vs {progressive}");
+    assert!(
+        occ(&pinline) > occ(&progressive),
+        "{pinline} vs {progressive}"
+    );
     assert!(occ(&pinline) <= 1.0);
     assert_eq!(pinline["seeds_over_limit"], 0, "{pinline}");
     let abandoned = pinline["abandon_rate"]["max"].as_f64().expect("rate");
     assert!(abandoned <= 0.03, "{pinline}");
     // People answer 31 % of dials: 12 agents talk about 140 s a call.
-    let contacts = pinline["contacts_per_hour"]["mean"].as_f64().expect("contacts");
+    let contacts = pinline["contacts_per_hour"]["mean"]
+        .as_f64()
+        .expect("contacts");
     assert!((150.0..=330.0).contains(&contacts), "{pinline}");
 }

@@ -359,13 +359,12 @@ impl Model {
     pub fn human_after(&self, r: f64, ring_timeout: f64) -> impl Fn(f64) -> f64 + '_ {
         let g_r = self.ring.cdf(r);
         let ans = (self.p_human + self.p_machine) * (1.0 - g_r);
-        let alive = ans
-            + if r < self.failed_secs {
+        let alive =
+            ans + if r < self.failed_secs {
                 self.p_failed
             } else {
                 0.0
-            }
-            + if r < ring_timeout {
+            } + if r < ring_timeout {
                 self.p_no_answer
             } else {
                 0.0
