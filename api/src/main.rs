@@ -228,6 +228,10 @@ struct SimulateArgs {
     /// Print Markdown table rows (as in docs/pacing.md).
     #[arg(long)]
     markdown: bool,
+    /// Also print how Pinline's predicted abandonment chances compared with
+    /// what happened, by band.
+    #[arg(long)]
+    calibration: bool,
     /// Write an SVG chart of occupancy and abandonment over the day to
     /// this directory (one NAME.svg per scenario).
     #[arg(long)]
@@ -328,6 +332,9 @@ async fn simulate_cmd(a: SimulateArgs) -> Result<()> {
             print!("{}", report.markdown_rows());
         } else if !a.json {
             println!("{}", report.table());
+        }
+        if a.calibration && !a.json {
+            println!("{}", report.calibration_table());
         }
         reports.push(report);
     }

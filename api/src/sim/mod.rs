@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-pub use run::{PacerKind, RunResult};
+pub use run::{CALIBRATION_EDGES, Calibration, PacerKind, RunResult};
 pub use scenario::{Scenario, ScenarioError};
 
 use crate::dialer::pacer::Predictive;
@@ -92,6 +92,9 @@ pub struct PacerSummary {
     /// Per ten-minute slice, averaged over seeds: occupancy, abandonment
     /// so far.
     pub slices: Vec<(f64, f64)>,
+    /// Pinline's predictions against the outcomes, by predicted-risk band,
+    /// summed over seeds (all zero for the other pacers).
+    pub calibration: Vec<Calibration>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +120,12 @@ fn summarize(sc: &Scenario, kind: PacerKind, runs: &[&RunResult]) -> PacerSummar
             )
         })
         .collect();
+    let mut calibration = Calibration::bands();
+    for r in runs {
+        for (sum, band) in calibration.iter_mut().zip(&r.calibration) {
+            sum.add(band);
+        }
+    }
     PacerSummary {
         pacer: kind,
         seeds: runs.len(),
@@ -132,6 +141,7 @@ fn summarize(sc: &Scenario, kind: PacerKind, runs: &[&RunResult]) -> PacerSummar
         mean_answer_to_agent_secs: f(|r| r.mean_answer_to_agent_secs),
         dials: f(|r| r.dials as f64),
         slices,
+        calibration,
     }
 }
 
@@ -271,6 +281,42 @@ impl Report {
         s
     }
 
+    /// Pinline's calibration: for the live answers of the calls it started
+    /// with a predicted abandonment chance in each band, the mean
+    /// prediction against the share actually abandoned.
+    pub fn calibration_table(&self) -> String {
+        let mut s = String::new();
+        for p in self
+            .pacers
+            .iter()
+            .filter(|p| p.calibration.iter().any(|b| b.answers > 0))
+        {
+            s.push_str(&format!(
+                "{} calibration ({}): live answers by the risk predicted when the call was started\n",
+                p.pacer.name(),
+                self.scenario.name
+            ));
+            s.push_str(&format!(
+                "{:<14} {:>9} {:>11} {:>11}\n",
+                "predicted", "answers", "mean pred.", "abandoned"
+            ));
+            let mut from = 0.0;
+            for b in &p.calibration {
+                if b.answers > 0 {
+                    s.push_str(&format!(
+                        "{:<14} {:>9} {:>11} {:>11}\n",
+                        format!("{:.1}–{:.1} %", from * 100.0, b.below.min(1.0) * 100.0),
+                        b.answers,
+                        format!("{:.2} %", b.predicted / b.answers as f64 * 100.0),
+                        format!("{:.2} %", b.abandoned as f64 / b.answers as f64 * 100.0)
+                    ));
+                }
+                from = b.below;
+            }
+        }
+        s
+    }
+
     /// The rows for docs/pacing.md (Markdown).
     pub fn markdown_rows(&self) -> String {
         let mut s = String::new();
@@ -352,6 +398,51 @@ mod tests {
         assert!(p.occupancy.mean >= 0.87, "occupancy {}", p.occupancy.mean);
         assert!(prog.occupancy.mean < 0.70 && prog.abandon_rate.max == 0.0);
         assert!(clair.occupancy.mean > p.occupancy.mean && clair.abandon_rate.max == 0.0);
+    }
+
+    /// The pacer's predicted abandonment chances are checked against what
+    /// happens: every live answer of a call it started with a prediction is
+    /// counted once, and over the day the predictions and the outcome agree
+    /// within a factor of two.
+    #[test]
+    fn calibration_counts_every_predicted_answer() {
+        let sc = Scenario::load("S1").unwrap();
+        let r = simulate(
+            &sc,
+            &[PacerKind::Pinline, PacerKind::Progressive],
+            &[1, 2],
+            2,
+            &quiet,
+        );
+        let (p, prog) = (&r.pacers[0], &r.pacers[1]);
+        assert!(prog.calibration.iter().all(|b| b.answers == 0));
+        let answers: u64 = p.calibration.iter().map(|b| b.answers).sum();
+        let abandoned: u64 = p.calibration.iter().map(|b| b.abandoned).sum();
+        let predicted: f64 = p.calibration.iter().map(|b| b.predicted).sum();
+        let (total, dropped) = r
+            .runs
+            .iter()
+            .filter(|x| x.pacer == PacerKind::Pinline)
+            .fold((0, 0), |(t, d), x| (t + x.answers, d + x.abandoned));
+        // Most live answers come from predicted calls (the rest from
+        // progressive fallbacks); none is counted twice.
+        assert!(
+            answers > total / 2 && answers <= total,
+            "{answers} of {total}"
+        );
+        assert!(abandoned <= dropped && abandoned > 0);
+        let ratio = abandoned as f64 / predicted;
+        assert!(
+            (0.5..=2.0).contains(&ratio),
+            "abandoned {abandoned}, predicted {predicted:.1}"
+        );
+        let mut from = 0.0;
+        for b in &p.calibration {
+            assert!(b.answers == 0 || (b.predicted / b.answers as f64) >= from - 1e-12);
+            assert!(b.answers == 0 || (b.predicted / b.answers as f64) < b.below);
+            from = b.below;
+        }
+        assert!(r.calibration_table().contains("mean pred."));
     }
 
     #[test]

@@ -227,6 +227,9 @@ struct Call {
     answered: f64,
     state: CState,
     target: Option<usize>,
+    /// The pacer's predicted abandonment chance for it, if it gave one.
+    predicted: Option<f64>,
+    abandoned: bool,
 }
 
 /// Ten-minute slices of the day, for the chart.
@@ -258,6 +261,42 @@ pub struct RunResult {
     /// Per ten-minute slice: occupancy in the slice and the abandonment rate
     /// so far.
     pub slices: Vec<(f64, f64)>,
+    /// Pinline's runs: its predictions by band (see [`Calibration`]).
+    pub calibration: Vec<Calibration>,
+}
+
+/// Upper edges of the predicted-risk bands [`Calibration`] counts in.
+pub const CALIBRATION_EDGES: [f64; 8] = [0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 1.0];
+
+/// The pacer's predictions against what happened, for the live answers of
+/// calls whose predicted abandonment chance fell in one band.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Calibration {
+    /// The band: predicted chance below this (and at or over the band
+    /// before's).
+    pub below: f64,
+    pub answers: u64,
+    /// The sum of the predicted chances (÷ answers: the mean prediction).
+    pub predicted: f64,
+    pub abandoned: u64,
+}
+
+impl Calibration {
+    pub fn bands() -> Vec<Calibration> {
+        CALIBRATION_EDGES
+            .iter()
+            .map(|&below| Calibration {
+                below,
+                ..Calibration::default()
+            })
+            .collect()
+    }
+
+    pub fn add(&mut self, o: &Calibration) {
+        self.answers += o.answers;
+        self.predicted += o.predicted;
+        self.abandoned += o.abandoned;
+    }
 }
 
 struct Sim<'a> {
@@ -293,6 +332,7 @@ struct Sim<'a> {
     // Scratch for the pacer's facts.
     agent_facts: Vec<AgentNow>,
     call_facts: Vec<CallNow>,
+    risks: Vec<f64>,
 }
 
 impl<'a> Sim<'a> {
@@ -374,6 +414,8 @@ impl<'a> Sim<'a> {
             answered: 0.0,
             state: CState::Ringing,
             target,
+            predicted: None,
+            abandoned: false,
         });
         self.in_flight.push(id);
         self.dials += 1;
@@ -516,6 +558,7 @@ impl<'a> Sim<'a> {
             return;
         }
         self.calls[call].state = CState::Done;
+        self.calls[call].abandoned = true;
         self.waiting.retain(|c| *c != call);
         self.leave_flight(call);
         self.abandoned += 1;
@@ -562,12 +605,22 @@ impl<'a> Sim<'a> {
             connect_within_secs: self.sc.connect_within_secs,
         };
         let n = match self.kind {
-            PacerKind::Pinline => self.pacer.decide(&facts).calls_to_start,
-            _ => Progressive.decide(&facts).calls_to_start,
+            PacerKind::Pinline => {
+                self.pacer
+                    .decide_noting_risks(&facts, &mut self.risks)
+                    .calls_to_start
+            }
+            _ => {
+                self.risks.clear();
+                Progressive.decide(&facts).calls_to_start
+            }
         };
-        for _ in 0..n {
+        for i in 0..n as usize {
             let Some(k) = self.take_lead() else { break };
             self.dial(now, k, None);
+            if let Some(c) = self.calls.last_mut() {
+                c.predicted = self.risks.get(i).copied();
+            }
         }
     }
 
@@ -709,6 +762,7 @@ pub fn run(sc: &Scenario, kind: PacerKind, seed: u64, pacer: Predictive) -> RunR
         abandon_marks: vec![(u64::MAX, 0); slices],
         agent_facts: Vec::new(),
         call_facts: Vec::new(),
+        risks: Vec::new(),
     };
     for s in sc.shifts() {
         let from = s.from_hour * 3600.0;
@@ -783,6 +837,21 @@ pub fn run(sc: &Scenario, kind: PacerKind, seed: u64, pacer: Predictive) -> RunR
         };
         marks.push((occ, ab));
     }
+    let mut calibration = Calibration::bands();
+    for c in &sim.calls {
+        let Some(p) = c.predicted else { continue };
+        if c.outcome != Outcome::Human || c.state == CState::Ringing {
+            continue;
+        }
+        let band = CALIBRATION_EDGES
+            .iter()
+            .position(|&e| p < e)
+            .unwrap_or(CALIBRATION_EDGES.len() - 1);
+        let b = &mut calibration[band];
+        b.answers += 1;
+        b.predicted += p;
+        b.abandoned += u64::from(c.abandoned);
+    }
     RunResult {
         pacer: kind,
         seed,
@@ -816,5 +885,6 @@ pub fn run(sc: &Scenario, kind: PacerKind, seed: u64, pacer: Predictive) -> RunR
         },
         dials: sim.dials,
         slices: marks,
+        calibration,
     }
 }

@@ -134,6 +134,17 @@ fn add(pts: &mut [Point; Z.len()], free: bool, q: impl Fn(usize) -> f64) {
 
 impl Pacer for Predictive {
     fn decide(&self, f: &PacerFacts) -> PacerDecision {
+        self.decide_noting_risks(f, &mut Vec::new())
+    }
+}
+
+impl Predictive {
+    /// [`Pacer::decide`], also leaving in `risks` each call's predicted
+    /// chance of being abandoned if a person answers it (the k-th call
+    /// started at `risks[k - 1]`; empty when the decision is progressive).
+    /// The simulator checks these against what happens.
+    pub fn decide_noting_risks(&self, f: &PacerFacts, risks: &mut Vec<f64>) -> PacerDecision {
+        risks.clear();
         let working = f.agents.len() as u32;
         if working == 0 {
             return PacerDecision {
@@ -238,6 +249,7 @@ impl Pacer for Predictive {
             last = q;
             n += 1;
         }
+        risks.extend((1..=n).map(chance));
         let mid = pts[Z.len() / 2];
         let soon = (mid.free - f64::from(idle)).max(0.0);
         let capped = if n == cap && cap > sure {
