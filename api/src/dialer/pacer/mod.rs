@@ -311,14 +311,28 @@ mod tests {
     }
 
     #[test]
-    fn predictive_spends_less_as_the_budget_runs_out() {
+    fn predictive_spends_as_the_budget_allows() {
         let m = model();
         let agents: Vec<AgentNow> = (0..20)
             .map(|i| AgentNow::WrappingUp(f64::from(i) * 0.7))
             .collect();
         let roomy = Predictive::STANDARD.decide(&facts(&agents, &[], &m));
         let mut f = facts(&agents, &[], &m);
-        // 2.8 % of 1000 answers abandoned: little room under 85 % of 3 %.
+        // After 2,000 answers with 20 abandoned (1 %, well under the
+        // 2.55 % target) the unspent budget raises the threshold (an
+        // integral controller)…
+        f.today = Tally {
+            answers: 2000,
+            abandoned: 20,
+        };
+        f.last_30_days = f.today;
+        let unspent = Predictive::STANDARD.decide(&f);
+        assert!(
+            unspent.calls_to_start > roomy.calls_to_start,
+            "{unspent:?} vs {roomy:?}"
+        );
+        f.last_30_days = Tally::default();
+        // …and 2.8 % of 1000 answers abandoned: little room under 85 % of 3 %.
         f.today = Tally {
             answers: 1000,
             abandoned: 28,

@@ -35,8 +35,12 @@ pub struct Predictive {
     pub target_share: f64,
     /// The most a new call's abandonment chance may be (with a full budget).
     pub max_risk: f64,
-    /// Abandonments of budget left at which the full `max_risk` applies;
-    /// below it the allowed risk shrinks in proportion.
+    /// Budget left at which the full `max_risk` applies, in horizons' worth
+    /// of the abandonments the target allows (so the same for 5 agents as
+    /// for 100); below it the allowed risk shrinks in proportion. The
+    /// budget grows by what the answers so far left unspent, so this works
+    /// as an integral controller: risk per horizon of unspent budget is
+    /// `max_risk / budget_for_full_risk`.
     pub budget_for_full_risk: f64,
     /// How far ahead the budget counts the answers still to come.
     pub horizon_secs: f64,
@@ -50,8 +54,8 @@ pub struct Predictive {
 impl Predictive {
     pub const STANDARD: Predictive = Predictive {
         target_share: 0.85,
-        max_risk: 0.04,
-        budget_for_full_risk: 6.0,
+        max_risk: 0.1,
+        budget_for_full_risk: 10.0,
         horizon_secs: 600.0,
         deadline_share: 0.75,
         future_share: 1.0,
@@ -76,9 +80,10 @@ impl Predictive {
     }
 
     /// Abandonments the pacer may still spend, counting the answers the
-    /// next `horizon_secs` should bring; `None` when a window is at or over
-    /// the limit already.
-    fn budget(&self, f: &PacerFacts) -> Result<f64, String> {
+    /// next `horizon_secs` should bring, and the budget at which the full
+    /// `max_risk` applies; an error (why) when a window is at or over the
+    /// limit already or nothing is left.
+    fn budget(&self, f: &PacerFacts) -> Result<(f64, f64), String> {
         let m = f.model;
         let handle = (m.talk.mean() + m.wrap.mean()).max(1.0);
         let coming = f.agents.len() as f64 * self.horizon_secs / handle;
@@ -101,7 +106,7 @@ impl Predictive {
                 pct(target)
             ));
         }
-        Ok(slack)
+        Ok((slack, self.budget_for_full_risk * target * coming))
     }
 }
 
@@ -162,7 +167,7 @@ impl Predictive {
                 ),
             );
         }
-        let slack = match self.budget(f) {
+        let (slack, full) = match self.budget(f) {
             Ok(s) => s,
             Err(why) => return Self::fallback(f, why),
         };
@@ -180,7 +185,7 @@ impl Predictive {
             *f.model
         };
         let m = &with_ringing;
-        let risk = self.max_risk * (slack / self.budget_for_full_risk).min(1.0);
+        let risk = self.max_risk * (slack / full).min(1.0);
         let timeout = f.ring_timeout_secs;
         let grace = f.connect_within_secs * self.deadline_share;
         let idle_now = f64::from(f.idle_agents());
@@ -239,6 +244,7 @@ impl Predictive {
             }
             sum / pts.len() as f64
         };
+        risks.extend((1..=sure).map(chance));
         let mut n = sure;
         let mut last = 0.0;
         while n < cap {
@@ -246,10 +252,10 @@ impl Predictive {
             if q > risk {
                 break;
             }
+            risks.push(q);
             last = q;
             n += 1;
         }
-        risks.extend((1..=n).map(chance));
         let mid = pts[Z.len() / 2];
         let soon = (mid.free - f64::from(idle)).max(0.0);
         let capped = if n == cap && cap > sure {
