@@ -6,6 +6,10 @@
 //! through the [`MediaSink`] the provider was built with. A SIP/WebRTC
 //! provider fits the same shape: its network tasks emit into the sink.
 
+pub mod amd;
+pub mod g711;
+pub mod path;
+pub mod rtp;
 pub mod sim;
 pub mod sim_model;
 
