@@ -10,6 +10,7 @@ pub mod amd;
 pub mod g711;
 pub mod path;
 pub mod rtp;
+pub mod sdp;
 pub mod sim;
 pub mod sim_model;
 
