@@ -160,29 +160,20 @@ impl Outbound {
     /// The first packet of a new source starts a talk spurt (marker); a
     /// source's own timestamp step is kept, so a gap it left stays a gap.
     pub fn relay(&mut self, p: &RtpPacket) -> RtpPacket {
-        let step = match self.source {
+        let len = p.payload.len() as u32;
+        match self.source {
             Some((ssrc, last)) if ssrc == p.ssrc => {
+                // A gap the source left (more than one packet on, under
+                // 5 s) stays a gap; reordered, repeated or absurd steps
+                // count as one packet.
                 let d = p.timestamp.wrapping_sub(last);
-                // Reordered, repeated or absurd: count it as one packet.
-                if d == 0 || d > 8000 * 5 {
-                    p.payload.len() as u32
-                } else {
-                    d
+                if d > len && d <= 8000 * 5 {
+                    self.timestamp = self.timestamp.wrapping_add(d - len);
                 }
             }
-            _ => {
-                self.marker_next = true;
-                p.payload.len() as u32
-            }
-        };
-        // The step is from the previous packet to this one; `emit` steps
-        // after sending, so fix the timestamp up for a gap first.
-        if !self.marker_next {
-            let len = p.payload.len() as u32;
-            self.timestamp = self.timestamp.wrapping_add(step.saturating_sub(len));
+            _ => self.marker_next = true,
         }
         self.source = Some((p.ssrc, p.timestamp));
-        let len = p.payload.len() as u32;
         let mut out = self.emit(p.payload.clone(), len);
         out.payload_type = p.payload_type;
         out

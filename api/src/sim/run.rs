@@ -607,7 +607,7 @@ impl<'a> Sim<'a> {
         let n = match self.kind {
             PacerKind::Pinline => {
                 self.pacer
-                    .decide_noting_risks(&facts, &mut self.risks)
+                    .decide_noting_risks(&facts, Some(&mut self.risks))
                     .calls_to_start
             }
             _ => {

@@ -378,10 +378,10 @@ impl Model {
         );
         let mut ring = self.ring;
         for _ in 0..4 {
-            let alive: Vec<[f64; 4]> = ringing.iter().map(|r| alive(&ring, *r)).collect();
             let mut acc = known;
             let (mut w, mut t1, mut t2) = (w0, s1, s2);
-            for (l, &r) in alive.iter().zip(ringing) {
+            for &r in ringing {
+                let l = alive(&ring, r);
                 let z: f64 = p.iter().zip(l).map(|(p, l)| p * l).sum();
                 if z > 1e-12 {
                     for k in 0..4 {

@@ -139,17 +139,25 @@ fn add(pts: &mut [Point; Z.len()], free: bool, q: impl Fn(usize) -> f64) {
 
 impl Pacer for Predictive {
     fn decide(&self, f: &PacerFacts) -> PacerDecision {
-        self.decide_noting_risks(f, &mut Vec::new())
+        self.decide_noting_risks(f, None)
     }
 }
 
 impl Predictive {
-    /// [`Pacer::decide`], also leaving in `risks` each call's predicted
-    /// chance of being abandoned if a person answers it (the k-th call
-    /// started at `risks[k - 1]`; empty when the decision is progressive).
-    /// The simulator checks these against what happens.
-    pub fn decide_noting_risks(&self, f: &PacerFacts, risks: &mut Vec<f64>) -> PacerDecision {
-        risks.clear();
+    /// [`Pacer::decide`], also leaving in `risks` (when given) each call's
+    /// predicted chance of being abandoned if a person answers it (the
+    /// k-th call started at `risks[k - 1]`; empty when the decision is
+    /// progressive). The simulator checks these against what happens; the
+    /// engine does not ask, so it does not pay for the calls it dials for
+    /// idle agents.
+    pub fn decide_noting_risks(
+        &self,
+        f: &PacerFacts,
+        mut risks: Option<&mut Vec<f64>>,
+    ) -> PacerDecision {
+        if let Some(r) = risks.as_deref_mut() {
+            r.clear();
+        }
         let working = f.agents.len() as u32;
         if working == 0 {
             return PacerDecision {
@@ -244,7 +252,9 @@ impl Predictive {
             }
             sum / pts.len() as f64
         };
-        risks.extend((1..=sure).map(chance));
+        if let Some(r) = risks.as_deref_mut() {
+            r.extend((1..=sure).map(chance));
+        }
         let mut n = sure;
         let mut last = 0.0;
         while n < cap {
@@ -252,7 +262,9 @@ impl Predictive {
             if q > risk {
                 break;
             }
-            risks.push(q);
+            if let Some(r) = risks.as_deref_mut() {
+                r.push(q);
+            }
             last = q;
             n += 1;
         }
