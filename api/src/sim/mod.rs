@@ -218,6 +218,8 @@ pub fn tuning() -> Predictive {
                 "horizon_secs" => p.horizon_secs = v,
                 "deadline_share" => p.deadline_share = v,
                 "future_share" => p.future_share = v,
+                "min_ring_secs" => p.min_ring_secs = v,
+                "hang_up_factor" => p.hang_up_factor = v,
                 _ => {}
             }
         }
@@ -394,8 +396,15 @@ mod tests {
                 run.seed,
                 run.answers
             );
+            assert!(run.hung_up > 0, "seed {}: no call ended at 15 s", run.seed);
         }
-        assert!(p.occupancy.mean >= 0.87, "occupancy {}", p.occupancy.mean);
+        assert!(
+            r.runs
+                .iter()
+                .filter(|x| x.pacer != PacerKind::Pinline)
+                .all(|x| x.hung_up == 0)
+        );
+        assert!(p.occupancy.mean >= 0.89, "occupancy {}", p.occupancy.mean);
         assert!(prog.occupancy.mean < 0.70 && prog.abandon_rate.max == 0.0);
         assert!(clair.occupancy.mean > p.occupancy.mean && clair.abandon_rate.max == 0.0);
     }

@@ -229,6 +229,8 @@ struct Call {
     target: Option<usize>,
     /// The pacer's predicted abandonment chance for it, if it gave one.
     predicted: Option<f64>,
+    /// The pacer ended it unanswered (after 15 s of ringing).
+    hung_up: bool,
     abandoned: bool,
 }
 
@@ -258,6 +260,8 @@ pub struct RunResult {
     pub mean_agent_wait_secs: f64,
     pub mean_answer_to_agent_secs: f64,
     pub dials: u64,
+    /// Calls the pacer ended after ringing at least 15 s.
+    pub hung_up: u64,
     /// Per ten-minute slice: occupancy in the slice and the abandonment rate
     /// so far.
     pub slices: Vec<(f64, f64)>,
@@ -327,6 +331,7 @@ struct Sim<'a> {
     busy_total: f64,
     logged_total: f64,
     dials: u64,
+    hung_up: u64,
     slices: Vec<Slice>,
     abandon_marks: Vec<(u64, u64)>,
     // Scratch for the pacer's facts.
@@ -415,6 +420,7 @@ impl<'a> Sim<'a> {
             state: CState::Ringing,
             target,
             predicted: None,
+            hung_up: false,
             abandoned: false,
         });
         self.in_flight.push(id);
@@ -507,6 +513,9 @@ impl<'a> Sim<'a> {
     }
 
     fn resolve(&mut self, now: f64, call: usize) {
+        if self.calls[call].state == CState::Done {
+            return;
+        }
         let c = self.calls[call].clone();
         let ring = now - c.dialed;
         match c.outcome {
@@ -606,9 +615,24 @@ impl<'a> Sim<'a> {
         };
         let n = match self.kind {
             PacerKind::Pinline => {
-                self.pacer
-                    .decide_noting_risks(&facts, Some(&mut self.risks))
-                    .calls_to_start
+                let d = self
+                    .pacer
+                    .decide_noting_risks(&facts, Some(&mut self.risks));
+                // Ended unanswered: its Resolve event finds it done.
+                let ended: Vec<usize> = d
+                    .hang_up
+                    .iter()
+                    .filter_map(|j| self.in_flight.get(*j).copied())
+                    .collect();
+                for c in ended {
+                    self.calls[c].state = CState::Done;
+                    self.calls[c].hung_up = true;
+                    self.leave_flight(c);
+                    let rung = now - self.calls[c].dialed;
+                    self.history.dial(DialOutcome::Ended(rung));
+                    self.hung_up += 1;
+                }
+                d.calls_to_start
             }
             _ => {
                 self.risks.clear();
@@ -758,6 +782,7 @@ pub fn run(sc: &Scenario, kind: PacerKind, seed: u64, pacer: Predictive) -> RunR
         busy_total: 0.0,
         logged_total: 0.0,
         dials: 0,
+        hung_up: 0,
         slices: vec![Slice::default(); slices],
         abandon_marks: vec![(u64::MAX, 0); slices],
         agent_facts: Vec::new(),
@@ -840,7 +865,7 @@ pub fn run(sc: &Scenario, kind: PacerKind, seed: u64, pacer: Predictive) -> RunR
     let mut calibration = Calibration::bands();
     for c in &sim.calls {
         let Some(p) = c.predicted else { continue };
-        if c.outcome != Outcome::Human || c.state == CState::Ringing {
+        if c.outcome != Outcome::Human || c.state == CState::Ringing || c.hung_up {
             continue;
         }
         let band = CALIBRATION_EDGES
@@ -884,6 +909,7 @@ pub fn run(sc: &Scenario, kind: PacerKind, seed: u64, pacer: Predictive) -> RunR
             0.0
         },
         dials: sim.dials,
+        hung_up: sim.hung_up,
         slices: marks,
         calibration,
     }

@@ -37,7 +37,12 @@ pub async fn scenario_from_campaign(
     let wraps = store::wrap_ups::recent_wrap_ms(db, campaign_id, CALLS).await?;
     // Over everything on record, not the pacer's short window.
     let n = calls.len().max(wraps.len()).max(1);
-    let h = learn_from(History::new(n, n), &calls, &wraps);
+    let h = learn_from(
+        History::new(n, n),
+        &calls,
+        &wraps,
+        f64::from(settings.ring_timeout_secs),
+    );
     if (h.dials() as u32) < MIN_CALLS_FOR_RATE {
         return Err(WhatIfError::TooLittleHistory(
             campaign_id.to_owned(),

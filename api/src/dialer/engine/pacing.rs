@@ -13,6 +13,7 @@ use super::calls::{CallStep, LiveCall};
 use super::{EngineResult, State};
 use crate::dialer::claim::claim_eligible;
 use crate::dialer::facts::{campaign_facts, decide};
+use crate::dialer::pacer::predictive::MIN_RING_BEFORE_HANG_UP;
 use crate::dialer::pacer::{
     AgentNow, CallNow, DialOutcome, History, PacerDecision, PacerFacts, Tally, for_mode,
 };
@@ -28,8 +29,11 @@ use crate::store::{self, claims, models};
 const HISTORY_SEED: i64 = 500;
 
 /// What a finished dialed call teaches the pacer about dial outcomes, if it
-/// was not answered (answers are learned when they happen).
-fn unanswered_outcome(row: &models::Call) -> Option<DialOutcome> {
+/// was not answered (answers are learned when they happen). A call that
+/// ended unanswered well before `ring_timeout_secs` (the pacer ended it, or
+/// the lead's line dropped) might still have been answered: it counts as
+/// ended, not as rung out.
+fn unanswered_outcome(row: &models::Call, ring_timeout_secs: f64) -> Option<DialOutcome> {
     let dialed = row.dialed_at?;
     if row.answered_at.is_some() {
         return None;
@@ -38,6 +42,7 @@ fn unanswered_outcome(row: &models::Call) -> Option<DialOutcome> {
         .ended_at
         .map_or(0.0, |e| (e - dialed).num_milliseconds() as f64 / 1000.0);
     match row.outcome.as_deref().and_then(CallOutcome::parse)? {
+        CallOutcome::NoAnswer if secs < ring_timeout_secs - 1.0 => Some(DialOutcome::Ended(secs)),
         CallOutcome::NoAnswer => Some(DialOutcome::NoAnswer),
         CallOutcome::Busy | CallOutcome::Failed => Some(DialOutcome::Failed(secs)),
         _ => None,
@@ -56,14 +61,22 @@ pub(crate) fn answered_outcome(row: &models::Call) -> Option<DialOutcome> {
 
 /// A history learned from a campaign's past calls and wrap-ups (newest
 /// first, as the store returns them), over the pacer's usual window.
-pub fn history_from(calls: &[models::Call], wrap_ms: &[i32]) -> History {
-    learn_from(History::default(), calls, wrap_ms)
+pub fn history_from(calls: &[models::Call], wrap_ms: &[i32], ring_timeout_secs: f64) -> History {
+    learn_from(History::default(), calls, wrap_ms, ring_timeout_secs)
 }
 
-/// `h` having learned from past calls and wrap-ups (newest first).
-pub fn learn_from(mut h: History, calls: &[models::Call], wrap_ms: &[i32]) -> History {
+/// `h` having learned from past calls and wrap-ups (newest first), whose
+/// campaign rings unanswered calls for `ring_timeout_secs`.
+pub fn learn_from(
+    mut h: History,
+    calls: &[models::Call],
+    wrap_ms: &[i32],
+    ring_timeout_secs: f64,
+) -> History {
     for row in calls.iter().rev() {
-        if let Some(o) = answered_outcome(row).or_else(|| unanswered_outcome(row)) {
+        if let Some(o) =
+            answered_outcome(row).or_else(|| unanswered_outcome(row, ring_timeout_secs))
+        {
             h.dial(o);
         }
         if row.connected_at.is_some() && row.talk_ms > 0 {
@@ -127,7 +140,8 @@ impl State {
             return;
         };
         if row.dialed_at.is_some() {
-            if let Some(o) = unanswered_outcome(row) {
+            let timeout = f64::from(ctx.settings.ring_timeout_secs);
+            if let Some(o) = unanswered_outcome(row, timeout) {
                 ctx.history.dial(o);
             }
             if row.connected_at.is_some() && row.talk_ms > 0 {
@@ -178,7 +192,7 @@ impl State {
                             abandoned: t.1,
                         },
                     ),
-                    history: history_from(&past, &wraps),
+                    history: history_from(&past, &wraps, f64::from(settings.ring_timeout_secs)),
                     agents_available: 0,
                     calls_in_flight: 0,
                 },
@@ -245,18 +259,21 @@ impl State {
             })
             .collect();
         let idle = agents.iter().filter(|a| **a == AgentNow::Idle).count() as u32;
-        let in_flight: Vec<CallNow> = self
+        let (flight_ids, in_flight): (Vec<String>, Vec<CallNow>) = self
             .calls
             .values()
             .filter(|c| c.row.campaign_id.as_deref() == Some(campaign_id.as_str()))
             .filter(|c| c.row.target_agent_id.is_none())
             .filter(|c| awaiting_agent(State::call_state(&c.row)))
             .filter(|c| c.row.answered_by.as_deref() != Some("MACHINE"))
-            .map(|c| match c.row.answered_at {
-                Some(at) => CallNow::Waiting(secs(at)),
-                None => CallNow::Ringing(secs(c.row.dialed_at.unwrap_or(c.row.created_at))),
+            .map(|c| {
+                let now = match c.row.answered_at {
+                    Some(at) => CallNow::Waiting(secs(at)),
+                    None => CallNow::Ringing(secs(c.row.dialed_at.unwrap_or(c.row.created_at))),
+                };
+                (c.row.id.clone(), now)
             })
-            .collect();
+            .unzip();
         let chunk = self.config.pace_chunk.max(1);
         let ctx = self.campaign_ctx(row).await?;
         let today = *ctx.today_at(now.date_naive());
@@ -273,9 +290,17 @@ impl State {
             connect_within_secs: crate::domain::call::CONNECT_DEADLINE.num_milliseconds() as f64
                 / 1000.0,
         };
-        let in_flight = in_flight.len() as u32;
         let mode = ctx.settings.dial_mode;
         let decision = for_mode(mode).decide(&facts);
+        let hang_up: Vec<(String, f64)> = decision
+            .hang_up
+            .iter()
+            .filter_map(|&j| match (flight_ids.get(j), in_flight.get(j)) {
+                (Some(id), Some(CallNow::Ringing(r))) => Some((id.clone(), *r)),
+                _ => None,
+            })
+            .collect();
+        let in_flight = (in_flight.len() - hang_up.len()) as u32;
         let changed = ctx.decision.as_ref().map(|d| &d.reason) != Some(&decision.reason);
         let wanted = decision.calls_to_start as usize;
         let n = wanted.min(chunk);
@@ -291,6 +316,19 @@ impl State {
                     campaign_id: campaign_id.clone(),
                 },
             );
+        }
+        for (id, rung) in hang_up {
+            // Only calls still ringing, rung past the legal minimum (the
+            // pacer never names others; checked again all the same).
+            let ringing = self.calls.get(&id).is_some_and(|c| {
+                c.row.answered_at.is_none() && awaiting_agent(State::call_state(&c.row))
+            });
+            if ringing && rung >= MIN_RING_BEFORE_HANG_UP {
+                let why = format!(
+                    "ended by the pacer after ringing {rung:.0} s: agents short for more answers"
+                );
+                self.end(&id, CallOutcome::NoAnswer, Some(why)).await?;
+            }
         }
         if n == 0 {
             return Ok(());

@@ -107,6 +107,8 @@ pub struct PacerDecision {
     /// Calls in flight after this decision per working agent.
     pub dial_level: f64,
     pub reason: String,
+    /// Calls to end now (indexes into the facts' `calls`).
+    pub hang_up: Vec<usize>,
 }
 
 pub trait Pacer: Send + Sync {
@@ -146,6 +148,7 @@ impl Pacer for Preview {
         PacerDecision {
             calls_to_start: n,
             dial_level: level(f, n),
+            hang_up: Vec::new(),
             reason: if n == 0 {
                 "offering nothing: no agent idle".into()
             } else {
@@ -181,6 +184,7 @@ impl Pacer for Progressive {
             calls_to_start: n,
             dial_level: level(f, n),
             reason,
+            hang_up: Vec::new(),
         }
     }
 }
@@ -202,10 +206,15 @@ mod tests {
 
     /// A model learned from 200 dials: a quarter answered by a person.
     pub(crate) fn model() -> Model {
+        model_with_rings(&[12.0])
+    }
+
+    /// [`model`] with people answering after these ring times in turn.
+    fn model_with_rings(rings: &[f64]) -> Model {
         let mut h = History::default();
         for i in 0..200 {
             h.dial(match i % 20 {
-                0..5 => DialOutcome::Human(12.0),
+                0..5 => DialOutcome::Human(rings[i % rings.len()]),
                 5..7 => DialOutcome::Machine(10.0),
                 7..9 => DialOutcome::Failed(3.0),
                 _ => DialOutcome::NoAnswer,
@@ -316,8 +325,10 @@ mod tests {
         let agents: Vec<AgentNow> = (0..20)
             .map(|i| AgentNow::WrappingUp(f64::from(i) * 0.7))
             .collect();
-        let roomy = Predictive::STANDARD.decide(&facts(&agents, &[], &m));
+        // A ratio the decisions stay under.
         let mut f = facts(&agents, &[], &m);
+        f.max_dial_ratio = 5.0;
+        let roomy = Predictive::STANDARD.decide(&f);
         // After 2,000 answers with 20 abandoned (1 %, well under the
         // 2.55 % target) the unspent budget raises the threshold (an
         // integral controller)…
@@ -332,7 +343,7 @@ mod tests {
             "{unspent:?} vs {roomy:?}"
         );
         f.last_30_days = Tally::default();
-        // …and 2.8 % of 1000 answers abandoned: little room under 85 % of 3 %.
+        // …and 2.8 % of 1000 answers abandoned: little room under 90 % of 3 %.
         f.today = Tally {
             answers: 1000,
             abandoned: 28,
@@ -355,6 +366,87 @@ mod tests {
             "{}",
             spent.reason
         );
+    }
+
+    /// Like [`model`], with answers spread over 4–22 s of ringing, so a
+    /// call that has rung 16 s may still be answered.
+    fn spread_model() -> Model {
+        model_with_rings(&[4.0, 7.0, 9.0, 12.0, 14.0, 17.0, 19.0, 22.0])
+    }
+
+    #[test]
+    fn predictive_ends_calls_rung_past_15_s_only_when_answers_outrun_agents() {
+        let m = spread_model();
+        // Every agent just connected: no one is free for a minute, and 40
+        // calls ring, 20 of them for 16 s.
+        let busy = [AgentNow::Talking(2.0); 10];
+        let mut calls = vec![CallNow::Ringing(16.0); 20];
+        calls.extend([CallNow::Ringing(5.0); 20]);
+        let d = Predictive::STANDARD.decide(&facts(&busy, &calls, &m));
+        assert!(!d.hang_up.is_empty(), "{d:?}");
+        assert!(
+            d.hang_up.iter().all(|j| *j < 20),
+            "only the 16-s calls: {d:?}"
+        );
+        assert!(d.reason.contains("rung past 15 s"), "{}", d.reason);
+        // The same calls ringing 14 s: not yet, whatever the risk.
+        let young = vec![CallNow::Ringing(14.0); 40];
+        let d = Predictive::STANDARD.decide(&facts(&busy, &young, &m));
+        assert!(d.hang_up.is_empty(), "{d:?}");
+        // Plenty of idle agents: every answer has one, nothing is ended.
+        let idle = [AgentNow::Idle; 60];
+        let d = Predictive::STANDARD.decide(&facts(&idle, &calls, &m));
+        assert!(d.hang_up.is_empty(), "{d:?}");
+        // Turned off, or a ring timeout the 15 s would not leave room in.
+        let off = Predictive {
+            hang_up_factor: 0.0,
+            ..Predictive::STANDARD
+        };
+        assert!(off.decide(&facts(&busy, &calls, &m)).hang_up.is_empty());
+        let eager = Predictive {
+            min_ring_secs: 3.0,
+            ..Predictive::STANDARD
+        };
+        let d = eager.decide(&facts(&busy, &calls, &m));
+        assert!(d.hang_up.iter().all(|j| *j < 20), "15 s is a floor: {d:?}");
+        // Progressive and preview never end a call.
+        assert!(
+            Progressive
+                .decide(&facts(&busy, &calls, &m))
+                .hang_up
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_ended_call_counts_as_what_it_likely_was() {
+        let base = || {
+            let mut h = History::default();
+            for i in 0..100 {
+                h.dial(match i % 4 {
+                    0 => DialOutcome::Human(10.0),
+                    _ => DialOutcome::NoAnswer,
+                });
+            }
+            h
+        };
+        let share = |o: DialOutcome| {
+            let mut h = base();
+            for _ in 0..100 {
+                h.dial(o);
+            }
+            h.model().p_human
+        };
+        let rang_out = share(DialOutcome::NoAnswer);
+        let late = share(DialOutcome::Ended(20.0));
+        let early = share(DialOutcome::Ended(2.0));
+        assert!((rang_out - 0.125).abs() < 1e-9, "{rang_out}");
+        // Ended after 20 s: almost surely unanswered, a little above.
+        assert!(late > rang_out && late < 0.15, "{late}");
+        // Ended after 2 s: could well have been a person.
+        assert!(early > 0.2, "{early}");
+        let m = base().model();
+        assert!((m.p_human + m.p_no_answer - 1.0).abs() < 1e-9);
     }
 
     proptest! {
@@ -386,7 +478,16 @@ mod tests {
             f.today = Tally { answers: 1000, abandoned };
             let d = Predictive::STANDARD.decide(&f);
             let most = (ratio * agents.len() as f64).floor() as usize;
-            prop_assert!(d.calls_to_start as usize + calls.len() <= most.max(calls.len()));
+            let after = d.calls_to_start as usize + calls.len() - d.hang_up.len();
+            prop_assert!(after <= most.max(calls.len()));
+            // Only calls ringing, each once, none sooner than 15 s.
+            let mut ended = d.hang_up.clone();
+            ended.sort_unstable();
+            ended.dedup();
+            prop_assert_eq!(ended.len(), d.hang_up.len());
+            for j in &d.hang_up {
+                prop_assert!(matches!(calls[*j], CallNow::Ringing(r) if r >= 15.0), "{:?}", calls[*j]);
+            }
             if abandoned >= 30 {
                 prop_assert!(d.calls_to_start as usize <= idle.saturating_sub(calls.len()));
             }

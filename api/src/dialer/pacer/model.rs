@@ -18,6 +18,11 @@ pub enum DialOutcome {
     Failed(f64),
     /// Rang until the ring timeout.
     NoAnswer,
+    /// Ended unanswered after this many seconds, before the ring timeout
+    /// (the pacer ended it, or the line dropped): it could still have been
+    /// answered, so it counts as each outcome by how likely that outcome
+    /// was to be still ringing then.
+    Ended(f64),
 }
 
 /// A lognormal distribution by the mean and standard deviation of `ln x`.
@@ -181,12 +186,14 @@ const PRIOR_WEIGHT: f64 = 5.0;
 /// What the pacer learns from, updated as the campaign's calls progress.
 #[derive(Debug, Clone)]
 pub struct History {
-    outcomes: VecDeque<DialOutcome>,
+    /// Each resolved dial as its shares of human, machine, failed and no
+    /// answer (one 1 for a known outcome; fractions for an ended call).
+    outcomes: VecDeque<[f64; 4]>,
     outcome_cap: usize,
-    counts: [u32; 4],
+    counts: [f64; 4],
     /// Every outcome since the start, until `START_WINDOWS` windows' worth
     /// have resolved (then the sliding window takes over).
-    since_start: [u32; 4],
+    since_start: [f64; 4],
     resolved: usize,
     failed_secs: f64,
     ring: LogWindow,
@@ -207,8 +214,8 @@ impl History {
         History {
             outcomes: VecDeque::with_capacity(dials.max(1)),
             outcome_cap: dials.max(1),
-            counts: [0; 4],
-            since_start: [0; 4],
+            counts: [0.0; 4],
+            since_start: [0.0; 4],
             resolved: 0,
             failed_secs: 0.0,
             ring: LogWindow::new(durations.max(1)),
@@ -217,32 +224,53 @@ impl History {
         }
     }
 
-    fn slot(o: &DialOutcome) -> usize {
-        match o {
-            DialOutcome::Human(_) => 0,
-            DialOutcome::Machine(_) => 1,
-            DialOutcome::Failed(_) => 2,
-            DialOutcome::NoAnswer => 3,
+    /// A dial's outcome as shares of the four outcomes.
+    fn shares(&self, o: &DialOutcome) -> [f64; 4] {
+        match *o {
+            DialOutcome::Human(_) => [1.0, 0.0, 0.0, 0.0],
+            DialOutcome::Machine(_) => [0.0, 1.0, 0.0, 0.0],
+            DialOutcome::Failed(_) => [0.0, 0.0, 1.0, 0.0],
+            DialOutcome::NoAnswer => [0.0, 0.0, 0.0, 1.0],
+            DialOutcome::Ended(r) => {
+                // What it most likely was, by what the history says so far:
+                // answered later, failed later, or ringing out.
+                let m = self.model();
+                let later = 1.0 - m.ring.cdf(r);
+                let alive = [
+                    m.p_human * later,
+                    m.p_machine * later,
+                    if r < m.failed_secs { m.p_failed } else { 0.0 },
+                    m.p_no_answer.max(0.05),
+                ];
+                let z: f64 = alive.iter().sum();
+                alive.map(|a| a / z)
+            }
         }
     }
 
-    /// A dial's outcome is known (answered, failed, or rang out).
+    /// A dial's outcome is known (answered, failed, rang out or ended).
     pub fn dial(&mut self, o: DialOutcome) {
         match o {
             DialOutcome::Human(s) | DialOutcome::Machine(s) => self.ring.push(s),
             DialOutcome::Failed(s) => self.failed_secs = 0.9 * self.failed_secs + 0.1 * s,
-            DialOutcome::NoAnswer => {}
+            DialOutcome::NoAnswer | DialOutcome::Ended(_) => {}
         }
-        self.counts[Self::slot(&o)] += 1;
-        if self.resolved < START_WINDOWS * self.outcome_cap {
-            self.since_start[Self::slot(&o)] += 1;
+        let w = self.shares(&o);
+        let from_start = self.resolved < START_WINDOWS * self.outcome_cap;
+        for (k, w) in w.iter().enumerate() {
+            self.counts[k] += w;
+            if from_start {
+                self.since_start[k] += w;
+            }
         }
         self.resolved += 1;
-        self.outcomes.push_back(o);
+        self.outcomes.push_back(w);
         if self.outcomes.len() > self.outcome_cap
             && let Some(old) = self.outcomes.pop_front()
         {
-            self.counts[Self::slot(&old)] -= 1;
+            for (c, o) in self.counts.iter_mut().zip(old) {
+                *c = (*c - o).max(0.0);
+            }
         }
     }
 
@@ -269,7 +297,7 @@ impl History {
             (&self.counts, self.outcomes.len())
         };
         let n = dials.max(1) as f64;
-        let p = |i: usize| f64::from(counts[i]) / n;
+        let p = |i: usize| counts[i] / n;
         Model {
             dials: dials as u32,
             from_start,
@@ -277,7 +305,7 @@ impl History {
             p_machine: p(1),
             p_failed: p(2),
             p_no_answer: p(3),
-            failed_secs: if self.counts[2] > 0 {
+            failed_secs: if self.counts[2] > 0.0 {
                 self.failed_secs.max(1.0)
             } else {
                 3.0

@@ -18,6 +18,7 @@ use super::{
     AgentNow, CallNow, MIN_CALLS_FOR_RATE, Pacer, PacerDecision, PacerFacts, Progressive, agents,
     calls, level,
 };
+use crate::dialer::pacer::Model;
 use crate::dialer::pacer::model::normal_cdf;
 
 /// Points of the standard normal at the middle of eight equal-probability
@@ -49,16 +50,23 @@ pub struct Predictive {
     /// How much of the estimate of later decisions' shorter-ringing calls
     /// (answered before this one) to count.
     pub future_share: f64,
+    /// End calls that have rung at least this long (15 s: not sooner)…
+    pub min_ring_secs: f64,
+    /// …when their answer's abandonment chance is over this many times the
+    /// risk threshold (0: never).
+    pub hang_up_factor: f64,
 }
 
 impl Predictive {
     pub const STANDARD: Predictive = Predictive {
-        target_share: 0.85,
+        target_share: 0.9,
         max_risk: 0.1,
-        budget_for_full_risk: 10.0,
+        budget_for_full_risk: 5.0,
         horizon_secs: 600.0,
         deadline_share: 0.75,
         future_share: 1.0,
+        min_ring_secs: 15.0,
+        hang_up_factor: 1.5,
     };
 }
 
@@ -90,7 +98,11 @@ impl Predictive {
         let target = self.target_share * f.max_abandon_rate;
         let mut slack = f64::INFINITY;
         for (name, t) in [("today", f.today), ("over 30 days", f.last_30_days)] {
-            if t.abandoned > 0 && t.rate() >= f.max_abandon_rate {
+            // A rate over so few answers that the next horizon's outweigh
+            // them is left to the budget below: at a day's start one or two
+            // abandonments put it over the limit, and falling back to
+            // progressive then cost S4 a fifth of its first hour.
+            if t.abandoned > 0 && t.rate() >= f.max_abandon_rate && t.answers as f64 >= coming {
                 return Err(format!(
                     "abandonment {} {name} reached the {} limit",
                     pct(t.rate()),
@@ -107,6 +119,108 @@ impl Predictive {
             ));
         }
         Ok((slack, self.budget_for_full_risk * target * coming))
+    }
+}
+
+/// Seconds from now at which calls already ringing are checked.
+const SOON: [f64; 5] = [1.0, 3.0, 5.0, 7.0, 9.0];
+
+/// Adds one agent's chance of being free, or one call's of being answered,
+/// by each of the [`SOON`] times (mean and variance).
+fn add_soon(sum: &mut [(f64, f64); SOON.len()], row: [f64; SOON.len()]) {
+    for (s, q) in sum.iter_mut().zip(row) {
+        s.0 += q;
+        s.1 += q * (1.0 - q);
+    }
+}
+
+/// No call is ended unanswered sooner than this (US telemarketing rules:
+/// 15 seconds or four rings), whatever the tuning says.
+pub const MIN_RING_BEFORE_HANG_UP: f64 = 15.0;
+
+impl Predictive {
+    /// Calls that have rung at least `min_ring_secs` (never under 15 s)
+    /// whose live answer, if it came now, would more likely than
+    /// `hang_up_factor` × `risk` find no agent within the deadline: the
+    /// riskiest first, each one ended lowering the others' risk. A call
+    /// that has rung that long is mostly going to ring out (S1: 1 in 11 is
+    /// a person still to answer), so ending it costs little, and new calls
+    /// placed at the threshold are the better bet.
+    fn calls_to_end(&self, f: &PacerFacts, m: &Model, risk: f64, grace: f64) -> Vec<usize> {
+        let mut out = Vec::new();
+        let timeout = f.ring_timeout_secs;
+        let min_ring = self.min_ring_secs.max(MIN_RING_BEFORE_HANG_UP);
+        if self.hang_up_factor <= 0.0 || min_ring >= timeout {
+            return out;
+        }
+        let old = |c: &CallNow| matches!(*c, CallNow::Ringing(r) if r >= min_ring && r < timeout);
+        if !f.calls.iter().any(old) {
+            return out;
+        }
+        // Agents free by each check time plus the grace, answers before it.
+        let mut free = [(0.0, 0.0); SOON.len()];
+        let mut before = [(0.0, 0.0); SOON.len()];
+        for a in f.agents {
+            match *a {
+                AgentNow::Idle => add_soon(&mut free, [1.0; SOON.len()]),
+                AgentNow::Talking(s) => {
+                    let q = m.talker_free_after(s);
+                    add_soon(&mut free, SOON.map(|t| q(t + grace)));
+                }
+                AgentNow::WrappingUp(s) => {
+                    let q = m.wrapper_free_after(s);
+                    add_soon(&mut free, SOON.map(|t| q(t + grace)));
+                }
+            }
+        }
+        let mut rows: Vec<(usize, f64, [f64; SOON.len()])> = Vec::new();
+        for (j, c) in f.calls.iter().enumerate() {
+            match *c {
+                CallNow::Waiting(_) => add_soon(&mut before, [1.0; SOON.len()]),
+                CallNow::Ringing(r) => {
+                    let row = SOON.map(m.human_after(r, timeout));
+                    add_soon(&mut before, row);
+                    if old(c) {
+                        rows.push((j, r, row));
+                    }
+                }
+            }
+        }
+        // A ringing call's chance of being abandoned if a person answers
+        // it: over the check times it could be answered at, weighted by
+        // the chance it is answered then.
+        let risk_of = |r: f64, row: &[f64; SOON.len()], before: &[(f64, f64); SOON.len()]| {
+            let (mut num, mut den, mut prev) = (0.0, 0.0, 0.0);
+            for k in 0..SOON.len() {
+                if r + SOON[k] - 1.0 >= timeout {
+                    break;
+                }
+                let w = (row[k] - prev).max(0.0);
+                prev = row[k];
+                let mean = free[k].0 - (before[k].0 - row[k]);
+                let var = (free[k].1 + before[k].1).max(0.09);
+                num += w * normal_cdf((0.5 - mean) / var.sqrt());
+                den += w;
+            }
+            if den > 1e-12 { num / den } else { 0.0 }
+        };
+        let limit = self.hang_up_factor * risk;
+        let mut ranked: Vec<(usize, f64, [f64; SOON.len()], f64)> = rows
+            .into_iter()
+            .map(|(j, r, row)| (j, r, row, risk_of(r, &row, &before)))
+            .collect();
+        ranked.sort_by(|a, b| b.3.total_cmp(&a.3));
+        for (j, r, row, _) in ranked {
+            if risk_of(r, &row, &before) <= limit {
+                continue;
+            }
+            for (b, q) in before.iter_mut().zip(row) {
+                b.0 -= q;
+                b.1 -= q * (1.0 - q);
+            }
+            out.push(j);
+        }
+        out
     }
 }
 
@@ -164,6 +278,7 @@ impl Predictive {
                 calls_to_start: 0,
                 dial_level: 0.0,
                 reason: "dialing 0: no agent working".into(),
+                hang_up: Vec::new(),
             };
         }
         if f.model.dials < MIN_CALLS_FOR_RATE || f.model.p_human <= 0.0 {
@@ -218,7 +333,11 @@ impl Predictive {
                 }
             }
         }
-        for c in f.calls {
+        let hang_up = self.calls_to_end(f, m, risk, grace);
+        for (j, c) in f.calls.iter().enumerate() {
+            if hang_up.contains(&j) {
+                continue;
+            }
             match *c {
                 CallNow::Waiting(_) => pts.iter_mut().for_each(|p| p.before += 1.0),
                 CallNow::Ringing(r) => {
@@ -238,7 +357,7 @@ impl Predictive {
             p.before_var += future;
         }
         let idle = f.idle_agents();
-        let in_flight = f.calls_in_flight();
+        let in_flight = f.calls_in_flight() - hang_up.len() as u32;
         let cap = f.most_in_flight().saturating_sub(in_flight);
         let sure = idle.saturating_sub(in_flight).min(cap);
         let chance = |n: u32| -> f64 {
@@ -280,8 +399,13 @@ impl Predictive {
         } else {
             String::new()
         };
+        let ending = match hang_up.len() {
+            0 => String::new(),
+            1 => format!(", ending 1 call rung past {MIN_RING_BEFORE_HANG_UP:.0} s"),
+            k => format!(", ending {k} calls rung past {MIN_RING_BEFORE_HANG_UP:.0} s"),
+        };
         let reason = format!(
-            "dialing {n}: {} + {soon:.1} free soon, {} in flight; answers {:.0} %; abandoned {} today, {} over 30 days (limit {}){risk_note}{capped}",
+            "dialing {n}: {} + {soon:.1} free soon, {} in flight; answers {:.0} %; abandoned {} today, {} over 30 days (limit {}){risk_note}{capped}{ending}",
             agents(idle),
             calls(in_flight),
             m.p_human * 100.0,
@@ -293,6 +417,7 @@ impl Predictive {
             calls_to_start: n,
             dial_level: level(f, n),
             reason,
+            hang_up,
         }
     }
 }
