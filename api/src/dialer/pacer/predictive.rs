@@ -139,6 +139,14 @@ fn add_soon(sum: &mut [(f64, f64); SOON.len()], row: [f64; SOON.len()]) {
 pub const MIN_RING_BEFORE_HANG_UP: f64 = 15.0;
 
 impl Predictive {
+    /// Whether this pacer may end `c` now: it is ringing, has rung at least
+    /// `min_ring_secs` (never under 15 s) and has not reached the timeout.
+    fn may_end(&self, c: &CallNow, ring_timeout_secs: f64) -> bool {
+        let min_ring = self.min_ring_secs.max(MIN_RING_BEFORE_HANG_UP);
+        self.hang_up_factor > 0.0
+            && matches!(*c, CallNow::Ringing(r) if r >= min_ring && r < ring_timeout_secs)
+    }
+
     /// Calls that have rung at least `min_ring_secs` (never under 15 s)
     /// whose live answer, if it came now, would more likely than
     /// `hang_up_factor` × `risk` find no agent within the deadline: the
@@ -146,33 +154,19 @@ impl Predictive {
     /// that has rung that long is mostly going to ring out (S1: 1 in 11 is
     /// a person still to answer), so ending it costs little, and new calls
     /// placed at the threshold are the better bet.
-    fn calls_to_end(&self, f: &PacerFacts, m: &Model, risk: f64, grace: f64) -> Vec<usize> {
+    fn calls_to_end(
+        &self,
+        f: &PacerFacts,
+        m: &Model,
+        risk: f64,
+        free: &[(f64, f64); SOON.len()],
+    ) -> Vec<usize> {
         let mut out = Vec::new();
         let timeout = f.ring_timeout_secs;
-        let min_ring = self.min_ring_secs.max(MIN_RING_BEFORE_HANG_UP);
-        if self.hang_up_factor <= 0.0 || min_ring >= timeout {
-            return out;
-        }
-        let old = |c: &CallNow| matches!(*c, CallNow::Ringing(r) if r >= min_ring && r < timeout);
-        if !f.calls.iter().any(old) {
-            return out;
-        }
-        // Agents free by each check time plus the grace, answers before it.
-        let mut free = [(0.0, 0.0); SOON.len()];
+        let old = |c: &CallNow| self.may_end(c, timeout);
+        // Answers before each check time (agents free by it plus the grace
+        // are `free`, summed in the decision's loop over agents).
         let mut before = [(0.0, 0.0); SOON.len()];
-        for a in f.agents {
-            match *a {
-                AgentNow::Idle => add_soon(&mut free, [1.0; SOON.len()]),
-                AgentNow::Talking(s) => {
-                    let q = m.talker_free_after(s);
-                    add_soon(&mut free, SOON.map(|t| q(t + grace)));
-                }
-                AgentNow::WrappingUp(s) => {
-                    let q = m.wrapper_free_after(s);
-                    add_soon(&mut free, SOON.map(|t| q(t + grace)));
-                }
-            }
-        }
         let mut rows: Vec<(usize, f64, [f64; SOON.len()])> = Vec::new();
         for (j, c) in f.calls.iter().enumerate() {
             match *c {
@@ -320,20 +314,39 @@ impl Predictive {
         // Each agent and call once, at every point (the per-item parts of
         // the chances are worked out once: most of a decision's cost).
         let by: [f64; Z.len()] = rings.map(|t| t + grace);
+        // Agents free by the next seconds too, when some call has rung
+        // long enough that it may be ended.
+        let check = f.calls.iter().any(|c| self.may_end(c, timeout));
+        let mut free_soon = [(0.0, 0.0); SOON.len()];
         for a in f.agents {
             match *a {
-                AgentNow::Idle => pts.iter_mut().for_each(|p| p.free += 1.0),
+                AgentNow::Idle => {
+                    pts.iter_mut().for_each(|p| p.free += 1.0);
+                    if check {
+                        add_soon(&mut free_soon, [1.0; SOON.len()]);
+                    }
+                }
                 AgentNow::Talking(s) => {
                     let q = m.talker_free_after(s);
                     add(&mut pts, true, |i| q(by[i]));
+                    if check {
+                        add_soon(&mut free_soon, SOON.map(|t| q(t + grace)));
+                    }
                 }
                 AgentNow::WrappingUp(s) => {
                     let q = m.wrapper_free_after(s);
                     add(&mut pts, true, |i| q(by[i]));
+                    if check {
+                        add_soon(&mut free_soon, SOON.map(|t| q(t + grace)));
+                    }
                 }
             }
         }
-        let hang_up = self.calls_to_end(f, m, risk, grace);
+        let hang_up = if check {
+            self.calls_to_end(f, m, risk, &free_soon)
+        } else {
+            Vec::new()
+        };
         for (j, c) in f.calls.iter().enumerate() {
             if hang_up.contains(&j) {
                 continue;
