@@ -167,6 +167,7 @@ engine_tests!(
     a_callback_for_a_named_agent_goes_to_that_agent,
     manual_calls_are_manual_and_pass_the_gate,
     preview_offers_wait_for_the_agent_and_leave_with_them,
+    the_pacer_ends_calls_rung_15_s_when_no_agent_will_be_free,
 );
 
 /// The agent steps away while the call rings: nobody takes the answer.
@@ -671,5 +672,94 @@ async fn preview_offers_wait_for_the_agent_and_leave_with_them(backend: Backend)
         (c["id"].as_str(), c["state"].as_str()),
         (Some(third.as_str()), Some("CONNECTED"))
     );
+    f.finish().await;
+}
+
+/// Five people answer at once and talk for ten minutes: the calls dialed
+/// ahead of them that still ring have no agent to come to. The predictive
+/// pacer ends them — after 15 s of ringing, never sooner, well before the
+/// 30-s ring timeout — as NO_ANSWER with its reason.
+async fn the_pacer_ends_calls_rung_15_s_when_no_agent_will_be_free(backend: Backend) {
+    let people: Vec<String> = (0..5).map(|i| format!("+1202555014{i}")).collect();
+    let mut leads: Vec<_> = people.iter().map(|p| lead(p, "human", 2, 600)).collect();
+    leads.extend((0..6).map(|i| lead(&format!("+1202555015{i}"), "no_answer", 0, 0)));
+    let mut f = Floor::new(
+        backend,
+        json!({"dialMode": "PREDICTIVE", "ringTimeoutSeconds": 30}),
+        leads,
+        5,
+    )
+    .await;
+    // The people are dialed first.
+    for p in &people {
+        let id = f.lead_by_phone(p).await["id"].clone();
+        f.srv
+            .ok(
+                Some(&f.sup),
+                "mutation($i:UpdateLeadInput!){updateLead(input:$i){lead{id}}}",
+                json!({"i": {"id": id, "priority": 10}}),
+            )
+            .await;
+    }
+    // What the pacer learns from at start: 600 calls two months back
+    // (31 % people answering after 20 s, two-minute talks).
+    let campaign = pinline::store::campaigns::get(&f.srv.app.db, &f.campaign)
+        .await
+        .expect("get")
+        .expect("campaign");
+    pinline::store::bench_seed::seed_history(
+        &f.srv.app.db,
+        &campaign,
+        2,
+        600,
+        "2026-09-01 00:00:00",
+    )
+    .await
+    .expect("seed the history");
+    f.start_campaign().await;
+    for i in 0..5 {
+        f.set_status(i, "AVAILABLE").await;
+    }
+    f.advance(1).await;
+    let dialed = f.calls_seen();
+    assert!(
+        dialed.len() > 5,
+        "dialed ahead of the five agents: {dialed:?}"
+    );
+    // The people answer at 2 s and take every agent.
+    f.advance(2).await;
+    for i in 0..5 {
+        assert_eq!(f.presence(i).await["status"], "ON_CALL");
+    }
+    let mut ahead = Vec::new();
+    for id in &dialed {
+        let c = f.call(id).await;
+        if c["answeredBy"].is_null() {
+            ahead.push(id.clone());
+        }
+    }
+    assert!(!ahead.is_empty());
+    // Not before 15 s of ringing…
+    f.advance(11).await;
+    for id in &ahead {
+        assert_ne!(f.call(id).await["state"], "ENDED", "ended before 15 s");
+    }
+    // …then, with every agent talking for minutes, all of them.
+    for _ in 0..4 {
+        f.advance(1).await;
+    }
+    for id in &ahead {
+        let c = f.call(id).await;
+        assert_eq!(c["outcome"], "NO_ANSWER", "{c}");
+        let detail = c["events"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["step"] == "ENDED"))
+            .map(|e| e["detail"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        assert!(
+            detail.starts_with("ended by the pacer after ringing 1"),
+            "{detail}"
+        );
+    }
     f.finish().await;
 }
