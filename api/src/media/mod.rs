@@ -12,6 +12,7 @@ pub mod path;
 pub mod rtp;
 pub mod sdp;
 pub mod sim;
+pub mod sip;
 pub mod sim_model;
 
 use std::time::Duration;

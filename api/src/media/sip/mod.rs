@@ -1,0 +1,1291 @@
+//! The `sip` provider: real calls. Lead (and consult) legs are SIP calls
+//! to a trunk; an agent's pinned leg is a SIP call to the agent's phone or
+//! softphone, kept up between calls. One UDP socket carries signalling;
+//! each leg has its own RTP socket from a port pool, with symmetric RTP
+//! (the far end's media is sent back to where it comes from, which gets
+//! through NATs in front of phones). Audio on a pinned leg runs through
+//! [`AgentLegPath`]: silence while idle, the connect tone on bridge, then
+//! lead and agent relayed to each other without transcoding.
+//!
+//! A small user agent, written for what a dialer does (UDP; INVITE as UAC
+//! with digest auth, CANCEL, BYE both ways, re-INVITE answered, RFC 3261
+//! timers A/B/E/F), not a general SIP stack: the `rsipstack` crate would
+//! bring an older `rsip`/`nom` tree and `wasm-bindgen` into the server
+//! build for the same few methods.
+
+pub mod digest;
+pub mod msg;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::task::AbortHandle;
+
+use super::amd::{Amd, AmdSettings, AmdVerdict};
+use super::path::{AgentLegPath, Sends};
+use super::rtp::RtpPacket;
+use super::sdp;
+use super::{
+    AnsweredBy, LegId, LegPurpose, MediaError, MediaEvent, MediaProvider, MediaSink, Originate,
+    TONE,
+};
+use msg::{SipMessage, host_port, tag_of, uri_of};
+
+/// RFC 3261's T1 and T2.
+const T1: Duration = Duration::from_millis(500);
+const T2: Duration = Duration::from_secs(4);
+/// How long after a CANCEL the leg waits for the INVITE's final answer.
+const CANCEL_GRACE: Duration = Duration::from_secs(4);
+/// The shortest ring before a lead leg is cancelled (US: 15 s / 4 rings).
+const MIN_LEAD_RING: Duration = Duration::from_secs(15);
+/// How long the phone of an agent gets to answer the pinned leg.
+const PINNED_RING: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct SipConfig {
+    /// The signalling socket (UDP); RTP binds on the same IP.
+    pub bind: SocketAddr,
+    /// The address written in Via, Contact and SDP (a public IP behind
+    /// NAT); the bound IP when unset.
+    pub public_ip: Option<IpAddr>,
+    /// The trunk, `host[:port]`: lead legs go to `sip:<number>@host`.
+    pub trunk: String,
+    /// Digest credentials for the trunk.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The RTP port range, inclusive.
+    pub rtp_ports: (u16, u16),
+    /// An answered leg that sends no RTP for this long is over.
+    pub rtp_timeout: Duration,
+    /// Each agent's phone: agent id → SIP URI the server calls for the
+    /// pinned leg. `*` is a template for the rest, `{agent}` in it
+    /// replaced by the agent's id.
+    pub agent_phones: HashMap<String, String>,
+    /// Answering-machine detection on lead legs; `None` counts every
+    /// answer as a person (fastest connection).
+    pub amd: Option<AmdSettings>,
+}
+
+impl SipConfig {
+    pub fn new(bind: SocketAddr, trunk: &str) -> Self {
+        SipConfig {
+            bind,
+            public_ip: None,
+            trunk: trunk.into(),
+            username: None,
+            password: None,
+            rtp_ports: (20000, 20999),
+            rtp_timeout: Duration::from_secs(30),
+            agent_phones: HashMap::new(),
+            amd: None,
+        }
+    }
+
+    fn agent_phone(&self, agent_id: &str) -> Option<String> {
+        self.agent_phones.get(agent_id).cloned().or_else(|| {
+            self.agent_phones
+                .get("*")
+                .map(|t| t.replace("{agent}", agent_id))
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SipStartError {
+    #[error("cannot bind the SIP socket to {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot resolve the SIP trunk {0:?} (host[:port])")]
+    Trunk(String),
+    #[error("the SIP socket is bound to {0}, which no far end can reach: set the public IP")]
+    NoAddress(IpAddr),
+    #[error("the RTP port range {0}-{1} is empty or holds no even port")]
+    Ports(u16, u16),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelWhy {
+    RingTimeout,
+    HangUp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// INVITE sent, nothing back yet.
+    Calling,
+    /// A provisional answer came.
+    Proceeding,
+    Up,
+    /// CANCEL sent; the INVITE's final answer is awaited.
+    Cancelling(CancelWhy),
+    /// BYE sent or received: only late messages are answered.
+    Ended,
+}
+
+struct Leg {
+    pinned: bool,
+    call_id: String,
+    local_tag: String,
+    remote_tag: Option<String>,
+    request_uri: String,
+    remote_target: String,
+    from: String,
+    to: String,
+    dest: SocketAddr,
+    cseq: u32,
+    invite: SipMessage,
+    phase: Phase,
+    rang: bool,
+    auth_tried: bool,
+    media: Arc<LegMedia>,
+    tasks: Vec<AbortHandle>,
+    /// Client transactions still retransmitting: "branch METHOD" → done.
+    txs: HashMap<String, Arc<AtomicBool>>,
+}
+
+enum Role {
+    /// A lead's leg: bridged into a pinned leg or not; AMD while deciding.
+    Lead {
+        pinned: Option<Arc<LegMedia>>,
+        amd: Option<Amd>,
+    },
+    Pinned {
+        path: AgentLegPath,
+        lead: Option<Arc<LegMedia>>,
+    },
+}
+
+/// One leg's RTP: its socket, where the far end is, what it carries.
+struct LegMedia {
+    leg: LegId,
+    sock: Arc<UdpSocket>,
+    port: u16,
+    remote: Mutex<Option<SocketAddr>>,
+    latched: AtomicBool,
+    last_heard: Mutex<Option<Instant>>,
+    role: Mutex<Role>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LegMedia {
+    fn send(&self, packets: &[RtpPacket]) {
+        if packets.is_empty() {
+            return;
+        }
+        if let Some(to) = *lock(&self.remote) {
+            for p in packets {
+                let _ = self.sock.try_send_to(&p.to_bytes(), to);
+            }
+        }
+    }
+}
+
+fn deliver(agent: &LegMedia, lead: Option<&LegMedia>, s: Sends) {
+    agent.send(&s.to_agent);
+    if let Some(l) = lead {
+        l.send(&s.to_lead);
+    }
+}
+
+struct PortPool {
+    next: u16,
+    lo: u16,
+    hi: u16,
+    used: std::collections::HashSet<u16>,
+}
+
+impl PortPool {
+    /// The next free even port, round robin (a just-freed port is not
+    /// reused at once: late packets of the old call would land on it).
+    fn take(&mut self) -> Option<u16> {
+        let count = (self.hi - self.lo) / 2 + 1;
+        for _ in 0..count {
+            let p = self.next;
+            self.next = if p + 2 > self.hi { self.lo } else { p + 2 };
+            if self.used.insert(p) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn give_back(&mut self, p: u16) {
+        self.used.remove(&p);
+    }
+}
+
+#[derive(Default)]
+struct State {
+    legs: HashMap<LegId, Leg>,
+    by_call: HashMap<String, LegId>,
+}
+
+struct Inner {
+    cfg: SipConfig,
+    sock: Arc<UdpSocket>,
+    /// What Via, Contact and SDP say.
+    me: SocketAddr,
+    trunk: SocketAddr,
+    trunk_host: String,
+    sink: Arc<dyn MediaSink>,
+    state: Mutex<State>,
+    ports: Mutex<PortPool>,
+    rt: tokio::runtime::Handle,
+    next: AtomicU64,
+    /// The signalling socket's reader task.
+    reader: Mutex<Option<AbortHandle>>,
+}
+
+pub struct SipProvider {
+    inner: Arc<Inner>,
+}
+
+impl Drop for SipProvider {
+    fn drop(&mut self) {
+        if let Some(h) = lock(&self.inner.reader).take() {
+            h.abort();
+        }
+        let legs: Vec<LegId> = lock(&self.inner.state).legs.keys().cloned().collect();
+        for leg in legs {
+            self.inner.hang_up(&leg);
+        }
+    }
+}
+
+fn random_token() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+impl SipProvider {
+    /// Bind the signalling socket and start listening. Must run inside a
+    /// Tokio runtime (the provider's tasks are spawned on it).
+    pub async fn start(cfg: SipConfig, sink: Arc<dyn MediaSink>) -> Result<Self, SipStartError> {
+        let (lo, hi) = cfg.rtp_ports;
+        let first_even = lo + lo % 2;
+        if hi < lo || first_even > hi {
+            return Err(SipStartError::Ports(lo, hi));
+        }
+        let sock = UdpSocket::bind(cfg.bind)
+            .await
+            .map_err(|source| SipStartError::Bind {
+                addr: cfg.bind,
+                source,
+            })?;
+        let bound = sock.local_addr().map_err(|source| SipStartError::Bind {
+            addr: cfg.bind,
+            source,
+        })?;
+        let ip = cfg.public_ip.unwrap_or(bound.ip());
+        if ip.is_unspecified() {
+            return Err(SipStartError::NoAddress(ip));
+        }
+        let trunk_with_port = if host_port(&format!("sip:{}", cfg.trunk)).is_some() {
+            cfg.trunk.clone()
+        } else {
+            return Err(SipStartError::Trunk(cfg.trunk.clone()));
+        };
+        let (trunk_host, trunk_port) = host_port(&format!("sip:{trunk_with_port}"))
+            .ok_or_else(|| SipStartError::Trunk(cfg.trunk.clone()))?;
+        let trunk = resolve(&trunk_host, trunk_port)
+            .ok_or_else(|| SipStartError::Trunk(cfg.trunk.clone()))?;
+        let inner = Arc::new(Inner {
+            me: SocketAddr::new(ip, bound.port()),
+            trunk,
+            trunk_host: if trunk_port == 5060 {
+                trunk_host
+            } else {
+                format!("{trunk_host}:{trunk_port}")
+            },
+            sock: Arc::new(sock),
+            sink,
+            state: Mutex::new(State::default()),
+            ports: Mutex::new(PortPool {
+                next: first_even,
+                lo: first_even,
+                hi,
+                used: Default::default(),
+            }),
+            rt: tokio::runtime::Handle::current(),
+            next: AtomicU64::new(1),
+            reader: Mutex::new(None),
+            cfg,
+        });
+        let weak = Arc::downgrade(&inner);
+        let sock = inner.sock.clone();
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let Ok((n, src)) = sock.recv_from(&mut buf).await else {
+                    continue;
+                };
+                let Some(inner) = weak.upgrade() else { return };
+                match SipMessage::parse(&buf[..n]) {
+                    Ok(m) => inner.on_message(m, src),
+                    Err(e) => tracing::debug!(%src, error = %e, "unreadable SIP datagram"),
+                }
+            }
+        });
+        *lock(&inner.reader) = Some(reader.abort_handle());
+        Ok(SipProvider { inner })
+    }
+
+    /// Where the signalling socket is (for tests and the log).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.me
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
+struct Place {
+    pinned: bool,
+    request_uri: String,
+    from_user: String,
+    to: String,
+    dest: SocketAddr,
+    ring: Duration,
+}
+
+impl Inner {
+    fn emit(&self, e: MediaEvent) {
+        self.sink.emit(Duration::ZERO, e);
+    }
+
+    fn via(&self, branch: &str) -> String {
+        format!("SIP/2.0/UDP {};branch={branch};rport", self.me)
+    }
+
+    fn contact(&self) -> String {
+        format!("<sip:pinline@{}>", self.me)
+    }
+
+    fn place(self: &Arc<Self>, p: Place) -> Result<LegId, MediaError> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let leg_id: LegId = format!("sip-{n}");
+        let media = self.open_media(&leg_id, p.pinned)?;
+        let call_id = format!("{}@pinline", random_token());
+        let local_tag = random_token();
+        let from = format!("<sip:{}@{}>;tag={local_tag}", p.from_user, self.me.ip());
+        let sdp = sdp::offer(n, 1, self.me.ip(), media.port);
+        let invite = self.build_invite(
+            &p.request_uri,
+            &from,
+            &p.to,
+            &call_id,
+            1,
+            sdp.into_bytes(),
+            None,
+        );
+        let mut leg = Leg {
+            pinned: p.pinned,
+            call_id: call_id.clone(),
+            local_tag,
+            remote_tag: None,
+            request_uri: p.request_uri.clone(),
+            remote_target: p.request_uri,
+            from,
+            to: p.to,
+            dest: p.dest,
+            cseq: 1,
+            invite: invite.clone(),
+            phase: Phase::Calling,
+            rang: false,
+            auth_tried: false,
+            media: media.clone(),
+            tasks: Vec::new(),
+            txs: HashMap::new(),
+        };
+        self.send_reliably(&leg_id, &mut leg, &invite, true);
+        leg.tasks.push(self.spawn_rtpreader(media));
+        let weak = Arc::downgrade(self);
+        let id = leg_id.clone();
+        let ring = p.ring;
+        leg.tasks.push(
+            self.rt
+                .spawn(async move {
+                    tokio::time::sleep(ring).await;
+                    if let Some(inner) = weak.upgrade() {
+                        inner.ring_timed_out(&id);
+                    }
+                })
+                .abort_handle(),
+        );
+        let mut st = lock(&self.state);
+        st.by_call.insert(call_id, leg_id.clone());
+        st.legs.insert(leg_id.clone(), leg);
+        Ok(leg_id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_invite(
+        &self,
+        uri: &str,
+        from: &str,
+        to: &str,
+        call_id: &str,
+        cseq: u32,
+        sdp: Vec<u8>,
+        auth: Option<(&'static str, String)>,
+    ) -> SipMessage {
+        let mut m = SipMessage::request("INVITE", uri)
+            .with("Via", self.via(&format!("z9hG4bK{}", random_token())))
+            .with("Max-Forwards", "70")
+            .with("From", from)
+            .with("To", to)
+            .with("Call-ID", call_id)
+            .with("CSeq", format!("{cseq} INVITE"))
+            .with("Contact", self.contact())
+            .with("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO")
+            .with("User-Agent", concat!("Pinline/", env!("CARGO_PKG_VERSION")));
+        if let Some((name, value)) = auth {
+            m = m.with(name, value);
+        }
+        m.with_body("application/sdp", sdp)
+    }
+
+    fn open_media(&self, leg: &LegId, pinned: bool) -> Result<Arc<LegMedia>, MediaError> {
+        let ip = self.cfg.bind.ip();
+        let _guard = self.rt.enter();
+        let mut tries = 0;
+        loop {
+            let port = lock(&self.ports)
+                .take()
+                .ok_or_else(|| MediaError::Refused("no free RTP port left in the range".into()))?;
+            let bound = std::net::UdpSocket::bind((ip, port))
+                .and_then(|s| s.set_nonblocking(true).map(|()| s))
+                .and_then(UdpSocket::from_std);
+            match bound {
+                Ok(sock) => {
+                    let role = if pinned {
+                        Role::Pinned {
+                            path: AgentLegPath::new(rand::random(), TONE.as_millis() as u32),
+                            lead: None,
+                        }
+                    } else {
+                        Role::Lead {
+                            pinned: None,
+                            amd: None,
+                        }
+                    };
+                    return Ok(Arc::new(LegMedia {
+                        leg: leg.clone(),
+                        sock: Arc::new(sock),
+                        port,
+                        remote: Mutex::new(None),
+                        latched: AtomicBool::new(false),
+                        last_heard: Mutex::new(None),
+                        role: Mutex::new(role),
+                    }));
+                }
+                Err(e) => {
+                    // Someone else holds it: keep it out of the pool.
+                    tries += 1;
+                    if tries > 16 {
+                        return Err(MediaError::Refused(format!("cannot bind RTP: {e}")));
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_reliably(self: &Arc<Self>, leg_id: &LegId, leg: &mut Leg, m: &SipMessage, invite: bool) {
+        let bytes = m.to_bytes();
+        let dest = leg.dest;
+        let _ = self.sock.try_send_to(&bytes, dest);
+        let key = format!(
+            "{} {}",
+            m.branch().unwrap_or_default(),
+            m.method().unwrap_or_default()
+        );
+        let done = Arc::new(AtomicBool::new(false));
+        leg.txs.insert(key, done.clone());
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        let id = leg_id.clone();
+        let method = m.method().unwrap_or_default().to_owned();
+        let h = self.rt.spawn(async move {
+            let started = Instant::now();
+            let mut wait = T1;
+            loop {
+                tokio::time::sleep(wait).await;
+                if done.load(Ordering::Acquire) {
+                    return;
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                if started.elapsed() >= T1 * 64 {
+                    inner.transaction_timed_out(&id, &method);
+                    return;
+                }
+                let _ = inner.sock.try_send_to(&bytes, dest);
+                wait = if invite { wait * 2 } else { (wait * 2).min(T2) };
+            }
+        });
+        leg.tasks.push(h.abort_handle());
+    }
+
+    /// A request inside the dialog (BYE, ACK for 2xx).
+    fn in_dialog(&self, leg: &mut Leg, method: &str, cseq: Option<u32>) -> SipMessage {
+        let n = match cseq {
+            Some(n) => n,
+            None => {
+                leg.cseq += 1;
+                leg.cseq
+            }
+        };
+        let to = match &leg.remote_tag {
+            Some(t) => format!("{};tag={t}", leg.to),
+            None => leg.to.clone(),
+        };
+        SipMessage::request(method, &leg.remote_target)
+            .with("Via", self.via(&format!("z9hG4bK{}", random_token())))
+            .with("Max-Forwards", "70")
+            .with("From", leg.from.clone())
+            .with("To", to)
+            .with("Call-ID", leg.call_id.clone())
+            .with("CSeq", format!("{n} {method}"))
+    }
+
+    /// CANCEL and the ACK of a non-2xx answer share the INVITE's branch.
+    fn same_transaction(&self, leg: &Leg, method: &str, to: Option<&str>) -> SipMessage {
+        let inv = &leg.invite;
+        let mut m = SipMessage::request(method, &leg.request_uri);
+        for name in ["Via", "Max-Forwards", "From", "To", "Call-ID"] {
+            if let Some(v) = inv.header(name) {
+                let v = match (name, to) {
+                    ("To", Some(to)) => to.to_owned(),
+                    _ => v.to_owned(),
+                };
+                m = m.with(name, v);
+            }
+        }
+        m.with("CSeq", format!("{} {method}", leg.cseq))
+    }
+
+    fn on_message(self: &Arc<Self>, m: SipMessage, src: SocketAddr) {
+        if m.code().is_some() {
+            self.on_response(m, src);
+        } else {
+            self.on_request(m, src);
+        }
+    }
+
+    fn on_response(self: &Arc<Self>, m: SipMessage, src: SocketAddr) {
+        let Some(code) = m.code() else { return };
+        let Some((_, method)) = m.cseq() else { return };
+        let method = method.to_owned();
+        let mut events = Vec::new();
+        let mut finished = None;
+        {
+            let mut st = lock(&self.state);
+            let Some(id) = m.call_id().and_then(|c| st.by_call.get(c)).cloned() else {
+                return;
+            };
+            let Some(leg) = st.legs.get_mut(&id) else {
+                return;
+            };
+            let key = format!("{} {method}", m.branch().unwrap_or_default());
+            if let Some(done) = leg.txs.get(&key)
+                && (code >= 200 || method == "INVITE")
+            {
+                done.store(true, Ordering::Release);
+            }
+            if method != "INVITE" {
+                if method == "BYE" && code >= 200 {
+                    finished = Some(id.clone());
+                }
+                drop(st);
+                if let Some(id) = finished {
+                    self.finish(&id);
+                }
+                return;
+            }
+            match code {
+                100..=199 => {
+                    if leg.phase == Phase::Calling {
+                        leg.phase = Phase::Proceeding;
+                    }
+                    if (code == 180 || code == 183) && !leg.rang {
+                        leg.rang = true;
+                        if !leg.pinned && leg.phase == Phase::Proceeding {
+                            events.push(MediaEvent::Ringing { leg: id.clone() });
+                        }
+                    }
+                }
+                200..=299 => self.on_answer(&id, leg, &m, src, &mut events),
+                _ => self.on_refusal(&id, leg, &m, code, &mut events, &mut finished),
+            }
+        }
+        for e in events {
+            self.emit(e);
+        }
+        if let Some(id) = finished {
+            self.finish(&id);
+        }
+    }
+
+    fn on_answer(
+        self: &Arc<Self>,
+        id: &LegId,
+        leg: &mut Leg,
+        m: &SipMessage,
+        src: SocketAddr,
+        events: &mut Vec<MediaEvent>,
+    ) {
+        let first = leg.remote_tag.is_none();
+        if first {
+            leg.remote_tag = m.header("To").and_then(tag_of).map(str::to_owned);
+            if let Some(c) = m.header("Contact") {
+                leg.remote_target = uri_of(c).to_owned();
+            }
+            // In-dialog requests go where the answer came from.
+            leg.dest = src;
+        }
+        let Some((n, _)) = m.cseq() else { return };
+        let ack = self.in_dialog(leg, "ACK", Some(n));
+        let _ = self.sock.try_send_to(&ack.to_bytes(), leg.dest);
+        match leg.phase {
+            Phase::Calling | Phase::Proceeding => {}
+            Phase::Cancelling(why) => {
+                // Answered as the CANCEL crossed it: end it.
+                let bye = self.in_dialog(leg, "BYE", None);
+                self.send_reliably(id, leg, &bye, false);
+                leg.phase = Phase::Ended;
+                if why == CancelWhy::RingTimeout {
+                    events.push(MediaEvent::NoAnswer { leg: id.clone() });
+                }
+                return;
+            }
+            // A retransmitted 200: the ACK was all it needed.
+            Phase::Up | Phase::Ended => return,
+        }
+        let remote = std::str::from_utf8(&m.body)
+            .map_err(|_| "the answer's SDP is not text".to_owned())
+            .and_then(|t| sdp::parse(t).map_err(|e| e.to_string()));
+        let remote = match remote {
+            Ok(r) if r.payload_types.contains(&0) && r.port != 0 => r,
+            Ok(_) => {
+                self.fail_answered(id, leg, "the far end's answer has no PCMU audio", events);
+                return;
+            }
+            Err(e) => {
+                self.fail_answered(id, leg, &format!("bad SDP answer: {e}"), events);
+                return;
+            }
+        };
+        *lock(&leg.media.remote) = Some(SocketAddr::new(remote.address, remote.port));
+        *lock(&leg.media.last_heard) = Some(Instant::now());
+        leg.phase = Phase::Up;
+        leg.tasks.push(self.spawn_watchdog(id.clone(), leg.media.clone()));
+        if leg.pinned {
+            leg.tasks.push(self.spawn_ticker(leg.media.clone()));
+            events.push(MediaEvent::PinnedLegUp { leg: id.clone() });
+        } else if let Some(s) = self.cfg.amd {
+            if let Role::Lead { amd, .. } = &mut *lock(&leg.media.role) {
+                *amd = Some(Amd::new(s));
+            }
+            leg.tasks.push(self.spawn_amd_deadline(id.clone(), leg.media.clone(), s));
+        } else {
+            events.push(MediaEvent::Answered {
+                leg: id.clone(),
+                by: AnsweredBy::Human,
+            });
+        }
+    }
+
+    fn fail_answered(
+        self: &Arc<Self>,
+        id: &LegId,
+        leg: &mut Leg,
+        why: &str,
+        events: &mut Vec<MediaEvent>,
+    ) {
+        let bye = self.in_dialog(leg, "BYE", None);
+        self.send_reliably(id, leg, &bye, false);
+        leg.phase = Phase::Ended;
+        events.push(if leg.pinned {
+            MediaEvent::PinnedLegLost { leg: id.clone() }
+        } else {
+            MediaEvent::Failed {
+                leg: id.clone(),
+                reason: why.to_owned(),
+            }
+        });
+    }
+
+    fn on_refusal(
+        self: &Arc<Self>,
+        id: &LegId,
+        leg: &mut Leg,
+        m: &SipMessage,
+        code: u16,
+        events: &mut Vec<MediaEvent>,
+        finished: &mut Option<LegId>,
+    ) {
+        let to = m.header("To").map(str::to_owned);
+        let ack = self.same_transaction(leg, "ACK", to.as_deref());
+        let _ = self.sock.try_send_to(&ack.to_bytes(), leg.dest);
+        let challenge = match code {
+            401 => m.header("WWW-Authenticate").map(|c| ("Authorization", c)),
+            407 => m
+                .header("Proxy-Authenticate")
+                .map(|c| ("Proxy-Authorization", c)),
+            _ => None,
+        };
+        if let (Some((header, ch)), Some(user), Some(pass), false) = (
+            challenge,
+            self.cfg.username.as_deref(),
+            self.cfg.password.as_deref(),
+            leg.auth_tried,
+        ) && matches!(leg.phase, Phase::Calling | Phase::Proceeding)
+        {
+            match digest::parse_challenge(ch) {
+                Ok(ch) => {
+                    leg.auth_tried = true;
+                    leg.cseq += 1;
+                    let auth = digest::authorization(
+                        &ch,
+                        user,
+                        pass,
+                        "INVITE",
+                        &leg.request_uri,
+                        &random_token(),
+                        1,
+                    );
+                    let invite = self.build_invite(
+                        &leg.request_uri,
+                        &leg.from,
+                        &leg.to,
+                        &leg.call_id,
+                        leg.cseq,
+                        leg.invite.body.clone(),
+                        Some((header, auth)),
+                    );
+                    leg.invite = invite.clone();
+                    leg.phase = Phase::Calling;
+                    self.send_reliably(id, leg, &invite, true);
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot answer the trunk's challenge"),
+            }
+        }
+        let reason = match &m.start {
+            msg::StartLine::Response { reason, .. } => reason.clone(),
+            msg::StartLine::Request { .. } => String::new(),
+        };
+        let event = match (leg.phase, leg.pinned) {
+            (Phase::Cancelling(CancelWhy::HangUp), _) | (Phase::Up | Phase::Ended, _) => None,
+            (Phase::Cancelling(CancelWhy::RingTimeout), false) => {
+                Some(MediaEvent::NoAnswer { leg: id.clone() })
+            }
+            (_, true) => Some(MediaEvent::PinnedLegLost { leg: id.clone() }),
+            (_, false) => Some(match code {
+                486 | 600 | 603 => MediaEvent::Busy { leg: id.clone() },
+                408 | 480 | 487 => MediaEvent::NoAnswer { leg: id.clone() },
+                _ => MediaEvent::Failed {
+                    leg: id.clone(),
+                    reason: format!("SIP {code} {reason}").trim().to_owned(),
+                },
+            }),
+        };
+        if leg.phase != Phase::Up {
+            events.extend(event);
+            leg.phase = Phase::Ended;
+            *finished = Some(id.clone());
+        }
+    }
+
+    fn on_request(self: &Arc<Self>, m: SipMessage, src: SocketAddr) {
+        let Some(method) = m.method().map(str::to_owned) else {
+            return;
+        };
+        if method == "ACK" {
+            return;
+        }
+        let reply = |code: u16, reason: &str, tag: Option<&str>| {
+            let r = SipMessage::response_to(&m, code, reason, tag);
+            let _ = self.sock.try_send_to(&r.to_bytes(), src);
+        };
+        let mut events = Vec::new();
+        let mut finished = None;
+        {
+            let mut st = lock(&self.state);
+            let id = m.call_id().and_then(|c| st.by_call.get(c)).cloned();
+            let leg = id.as_ref().and_then(|id| st.legs.get_mut(id));
+            let (Some(id), Some(leg)) = (id, leg) else {
+                drop(st);
+                match method.as_str() {
+                    "OPTIONS" => reply(200, "OK", Some(&random_token())),
+                    "INVITE" => reply(480, "Temporarily Unavailable", Some(&random_token())),
+                    _ => reply(481, "Call/Transaction Does Not Exist", None),
+                }
+                return;
+            };
+            let tag = leg.local_tag.clone();
+            match method.as_str() {
+                "BYE" => {
+                    reply(200, "OK", Some(&tag));
+                    if leg.phase == Phase::Up {
+                        events.push(if leg.pinned {
+                            MediaEvent::PinnedLegLost { leg: id.clone() }
+                        } else {
+                            MediaEvent::RemoteHangUp { leg: id.clone() }
+                        });
+                    }
+                    leg.phase = Phase::Ended;
+                    finished = Some(id);
+                }
+                "INVITE" => {
+                    // A re-INVITE (hold, a new media address): take its
+                    // address, answer with ours.
+                    if let Ok(r) = std::str::from_utf8(&m.body)
+                        .map_err(|_| ())
+                        .and_then(|t| sdp::parse(t).map_err(|_| ()))
+                        && r.port != 0
+                        && !leg.media.latched.load(Ordering::Acquire)
+                    {
+                        *lock(&leg.media.remote) = Some(SocketAddr::new(r.address, r.port));
+                    }
+                    let sdp = sdp::offer(1, 2, self.me.ip(), leg.media.port);
+                    let r = SipMessage::response_to(&m, 200, "OK", Some(&tag))
+                        .with("Contact", self.contact())
+                        .with_body("application/sdp", sdp.into_bytes());
+                    let _ = self.sock.try_send_to(&r.to_bytes(), src);
+                }
+                "OPTIONS" | "INFO" | "NOTIFY" | "UPDATE" => reply(200, "OK", Some(&tag)),
+                _ => reply(501, "Not Implemented", Some(&tag)),
+            }
+        }
+        for e in events {
+            self.emit(e);
+        }
+        if let Some(id) = finished {
+            self.finish(&id);
+        }
+    }
+
+    fn ring_timed_out(self: &Arc<Self>, id: &LegId) {
+        let mut st = lock(&self.state);
+        if let Some(leg) = st.legs.get_mut(id)
+            && matches!(leg.phase, Phase::Calling | Phase::Proceeding)
+        {
+            self.cancel(id, leg, CancelWhy::RingTimeout);
+        }
+    }
+
+    fn cancel(self: &Arc<Self>, id: &LegId, leg: &mut Leg, why: CancelWhy) {
+        let cancel = self.same_transaction(leg, "CANCEL", None);
+        self.send_reliably(id, leg, &cancel, false);
+        leg.phase = Phase::Cancelling(why);
+        // If the INVITE's final answer never comes, the leg ends anyway.
+        let weak = Arc::downgrade(self);
+        let id = id.clone();
+        leg.tasks.push(
+            self.rt
+                .spawn(async move {
+                    tokio::time::sleep(CANCEL_GRACE).await;
+                    if let Some(inner) = weak.upgrade() {
+                        inner.cancel_unanswered(&id);
+                    }
+                })
+                .abort_handle(),
+        );
+    }
+
+    fn cancel_unanswered(self: &Arc<Self>, id: &LegId) {
+        let phase = lock(&self.state).legs.get(id).map(|l| (l.phase, l.pinned));
+        if let Some((Phase::Cancelling(why), pinned)) = phase {
+            if why == CancelWhy::RingTimeout {
+                self.emit(if pinned {
+                    MediaEvent::PinnedLegLost { leg: id.clone() }
+                } else {
+                    MediaEvent::NoAnswer { leg: id.clone() }
+                });
+            }
+            self.finish(id);
+        }
+    }
+
+    fn transaction_timed_out(self: &Arc<Self>, id: &LegId, method: &str) {
+        let phase = lock(&self.state).legs.get(id).map(|l| (l.phase, l.pinned));
+        let Some((phase, pinned)) = phase else { return };
+        if method == "INVITE" && phase == Phase::Calling {
+            self.emit(if pinned {
+                MediaEvent::PinnedLegLost { leg: id.clone() }
+            } else {
+                MediaEvent::Failed {
+                    leg: id.clone(),
+                    reason: "no answer from the trunk to the INVITE (timer B)".into(),
+                }
+            });
+            self.finish(id);
+        } else if method == "BYE" {
+            self.finish(id);
+        }
+    }
+
+    /// The leg is over: its tasks stop, its port goes back, a pinned leg
+    /// it was bridged with goes idle.
+    fn finish(&self, id: &LegId) {
+        let leg = {
+            let mut st = lock(&self.state);
+            let leg = st.legs.remove(id);
+            if let Some(l) = &leg {
+                st.by_call.remove(&l.call_id);
+            }
+            leg
+        };
+        let Some(leg) = leg else { return };
+        for t in &leg.tasks {
+            t.abort();
+        }
+        detach(&leg.media);
+        lock(&self.ports).give_back(leg.media.port);
+    }
+
+    /// End a leg from this side (the engine's hang-up).
+    fn hang_up(self: &Arc<Self>, id: &LegId) {
+        let mut finish_now = false;
+        {
+            let mut st = lock(&self.state);
+            let Some(leg) = st.legs.get_mut(id) else {
+                return;
+            };
+            match leg.phase {
+                Phase::Calling | Phase::Proceeding => self.cancel(id, leg, CancelWhy::HangUp),
+                Phase::Up => {
+                    let bye = self.in_dialog(leg, "BYE", None);
+                    self.send_reliably(id, leg, &bye, false);
+                    leg.phase = Phase::Ended;
+                    // The BYE's answer (or timer F) finishes the leg; its
+                    // media stops now.
+                    detach(&leg.media);
+                }
+                Phase::Cancelling(_) => {
+                    if let Phase::Cancelling(w) = &mut leg.phase {
+                        *w = CancelWhy::HangUp;
+                    }
+                }
+                Phase::Ended => finish_now = true,
+            }
+        }
+        if finish_now {
+            self.finish(id);
+        }
+    }
+
+    fn spawn_rtpreader(self: &Arc<Self>, media: Arc<LegMedia>) -> AbortHandle {
+        let weak = Arc::downgrade(self);
+        self.rt
+            .spawn(async move {
+                let mut buf = vec![0u8; 2048];
+                loop {
+                    let Ok((n, src)) = media.sock.recv_from(&mut buf).await else {
+                        continue;
+                    };
+                    let Ok(p) = RtpPacket::parse(&buf[..n]) else {
+                        continue;
+                    };
+                    // Symmetric RTP: answer to where the far end sends from.
+                    if !media.latched.swap(true, Ordering::AcqRel) {
+                        *lock(&media.remote) = Some(src);
+                    }
+                    *lock(&media.last_heard) = Some(Instant::now());
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.on_rtp(&media, &p);
+                }
+            })
+            .abort_handle()
+    }
+
+    fn on_rtp(&self, media: &Arc<LegMedia>, p: &RtpPacket) {
+        let mut role = lock(&media.role);
+        match &mut *role {
+            Role::Lead { pinned, amd } => {
+                if let Some(a) = amd
+                    && let Some(d) = a.push_ulaw(&p.payload)
+                {
+                    *amd = None;
+                    self.emit(MediaEvent::Answered {
+                        leg: media.leg.clone(),
+                        by: match d.verdict {
+                            AmdVerdict::Human => AnsweredBy::Human,
+                            AmdVerdict::Machine => AnsweredBy::Machine,
+                        },
+                    });
+                }
+                let Some(agent) = pinned.clone() else { return };
+                drop(role);
+                let mut agent_role = lock(&agent.role);
+                if let Role::Pinned { path, .. } = &mut *agent_role {
+                    let s = path.from_lead(p);
+                    drop(agent_role);
+                    deliver(&agent, Some(media), s);
+                }
+            }
+            Role::Pinned { path, lead } => {
+                let s = path.from_agent(p);
+                let lead = lead.clone();
+                drop(role);
+                deliver(media, lead.as_deref(), s);
+            }
+        }
+    }
+
+    /// Every 20 ms on a pinned leg: silence or tone to the agent, silence
+    /// to a lead that is held or muted against.
+    fn spawn_ticker(&self, media: Arc<LegMedia>) -> AbortHandle {
+        self.rt
+            .spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(20));
+                loop {
+                    tick.tick().await;
+                    let mut role = lock(&media.role);
+                    if let Role::Pinned { path, lead } = &mut *role {
+                        let s = path.tick();
+                        let lead = lead.clone();
+                        drop(role);
+                        deliver(&media, lead.as_deref(), s);
+                    }
+                }
+            })
+            .abort_handle()
+    }
+
+    /// An answered leg that goes quiet for the RTP timeout is over.
+    fn spawn_watchdog(self: &Arc<Self>, id: LegId, media: Arc<LegMedia>) -> AbortHandle {
+        let weak = Arc::downgrade(self);
+        let limit = self.cfg.rtp_timeout;
+        self.rt
+            .spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let quiet = lock(&media.last_heard).is_some_and(|t| t.elapsed() >= limit);
+                    if quiet {
+                        let Some(inner) = weak.upgrade() else { return };
+                        let pinned = matches!(*lock(&media.role), Role::Pinned { .. });
+                        tracing::warn!(leg = %id, "no RTP for {limit:?}: ending the leg");
+                        inner.emit(if pinned {
+                            MediaEvent::PinnedLegLost { leg: id.clone() }
+                        } else {
+                            MediaEvent::RemoteHangUp { leg: id.clone() }
+                        });
+                        inner.hang_up(&id);
+                        return;
+                    }
+                }
+            })
+            .abort_handle()
+    }
+
+    /// AMD must decide within its limit even if no audio comes: silence
+    /// all along is a person who has not spoken yet (see `amd`).
+    fn spawn_amd_deadline(
+        self: &Arc<Self>,
+        id: LegId,
+        media: Arc<LegMedia>,
+        s: AmdSettings,
+    ) -> AbortHandle {
+        let weak = Arc::downgrade(self);
+        self.rt
+            .spawn(async move {
+                tokio::time::sleep(Duration::from_millis(s.decide_within_ms.into())).await;
+                let undecided = match &mut *lock(&media.role) {
+                    Role::Lead { amd, .. } => amd.take().is_some(),
+                    Role::Pinned { .. } => false,
+                };
+                if undecided && let Some(inner) = weak.upgrade() {
+                    inner.emit(MediaEvent::Answered {
+                        leg: id,
+                        by: AnsweredBy::Human,
+                    });
+                }
+            })
+            .abort_handle()
+    }
+
+    fn media_of(&self, id: &LegId, pinned: bool) -> Result<(Arc<LegMedia>, Phase), MediaError> {
+        let st = lock(&self.state);
+        match st.legs.get(id) {
+            Some(l) if l.pinned == pinned => Ok((l.media.clone(), l.phase)),
+            _ => Err(MediaError::UnknownLeg(id.clone())),
+        }
+    }
+}
+
+/// Undo a bridge from either side: the pinned leg goes idle.
+fn detach(media: &Arc<LegMedia>) {
+    let other = match &mut *lock(&media.role) {
+        Role::Lead { pinned, amd } => {
+            *amd = None;
+            pinned.take()
+        }
+        Role::Pinned { path, lead } => {
+            path.hang_up();
+            lead.take()
+        }
+    };
+    if let Some(o) = other {
+        match &mut *lock(&o.role) {
+            Role::Lead { pinned, .. } => *pinned = None,
+            Role::Pinned { path, lead } => {
+                path.hang_up();
+                *lead = None;
+            }
+        }
+    }
+}
+
+impl MediaProvider for SipProvider {
+    fn name(&self) -> &'static str {
+        "sip"
+    }
+
+    fn create_pinned_leg(&self, agent_id: &str) -> Result<LegId, MediaError> {
+        let i = &self.inner;
+        let uri = i.cfg.agent_phone(agent_id).ok_or_else(|| {
+            MediaError::Refused(format!("no SIP phone is set for agent {agent_id}"))
+        })?;
+        let (host, port) = host_port(&uri)
+            .ok_or_else(|| MediaError::Refused(format!("not a sip: URI: {uri}")))?;
+        let dest = resolve(&host, port)
+            .ok_or_else(|| MediaError::Refused(format!("cannot resolve {host}")))?;
+        i.place(Place {
+            pinned: true,
+            to: format!("<{uri}>"),
+            request_uri: uri,
+            from_user: "pinline".into(),
+            dest,
+            ring: PINNED_RING,
+        })
+    }
+
+    fn originate(&self, req: &Originate) -> Result<LegId, MediaError> {
+        let i = &self.inner;
+        let number = req.to.trim();
+        if number.is_empty()
+            || !number
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '+' || c == '*' || c == '#')
+        {
+            return Err(MediaError::Refused(format!("not a dialable number: {number:?}")));
+        }
+        let ring = match req.purpose {
+            LegPurpose::Lead => req.ring_timeout.max(MIN_LEAD_RING),
+            _ => req.ring_timeout,
+        };
+        let uri = format!("sip:{number}@{}", i.trunk_host);
+        let caller: String = req
+            .caller_id
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        i.place(Place {
+            pinned: false,
+            to: format!("<{uri}>"),
+            request_uri: uri,
+            from_user: if caller.is_empty() {
+                "anonymous".into()
+            } else {
+                caller
+            },
+            dest: i.trunk,
+            ring,
+        })
+    }
+
+    fn bridge(&self, leg: &LegId, pinned: &LegId) -> Result<(), MediaError> {
+        let i = &self.inner;
+        let (lead, lead_phase) = i.media_of(leg, false)?;
+        let (agent, agent_phase) = i.media_of(pinned, true)?;
+        if lead_phase != Phase::Up || agent_phase != Phase::Up {
+            return Err(MediaError::Refused("both legs must be answered to bridge".into()));
+        }
+        detach(&lead);
+        detach(&agent);
+        if let Role::Lead { pinned: p, .. } = &mut *lock(&lead.role) {
+            *p = Some(agent.clone());
+        }
+        if let Role::Pinned { path, lead: l } = &mut *lock(&agent.role) {
+            path.bridge();
+            *l = Some(lead.clone());
+        }
+        i.emit(MediaEvent::Bridged {
+            leg: leg.clone(),
+            pinned: pinned.clone(),
+        });
+        i.sink.emit(
+            TONE,
+            MediaEvent::TonePlayed {
+                leg: pinned.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    fn unbridge(&self, leg: &LegId) -> Result<(), MediaError> {
+        let (lead, _) = self.inner.media_of(leg, false)?;
+        detach(&lead);
+        Ok(())
+    }
+
+    fn mute(&self, pinned: &LegId, muted: bool) -> Result<(), MediaError> {
+        let (agent, _) = self.inner.media_of(pinned, true)?;
+        if let Role::Pinned { path, .. } = &mut *lock(&agent.role) {
+            path.set_muted(muted);
+        }
+        Ok(())
+    }
+
+    fn hold(&self, leg: &LegId, on_hold: bool) -> Result<(), MediaError> {
+        let (lead, _) = self.inner.media_of(leg, false)?;
+        let agent = match &*lock(&lead.role) {
+            Role::Lead { pinned, .. } => pinned.clone(),
+            Role::Pinned { .. } => None,
+        };
+        if let Some(agent) = agent
+            && let Role::Pinned { path, .. } = &mut *lock(&agent.role)
+        {
+            path.set_held(on_hold);
+        }
+        Ok(())
+    }
+
+    fn transfer(&self, leg: &LegId, _to: &str) -> Result<(), MediaError> {
+        self.inner.media_of(leg, false)?;
+        Err(MediaError::Refused(
+            "blind transfer (REFER) is not built for the sip provider yet".into(),
+        ))
+    }
+
+    fn join(&self, leg: &LegId, _other: &LegId) -> Result<(), MediaError> {
+        self.inner.media_of(leg, false)?;
+        Err(MediaError::Refused(
+            "conferences need the audio mixer, not built for the sip provider yet".into(),
+        ))
+    }
+
+    fn play(&self, leg: &LegId, _prompt: &str, _then_hang_up: bool) -> Result<(), MediaError> {
+        self.inner.media_of(leg, false)?;
+        Err(MediaError::Refused(
+            "recorded prompts are not built for the sip provider yet".into(),
+        ))
+    }
+
+    fn hang_up(&self, leg: &LegId) {
+        self.inner.hang_up(leg);
+    }
+
+    fn tear_down(&self, pinned: &LegId) {
+        self.inner.hang_up(pinned);
+    }
+}
