@@ -11,6 +11,7 @@ use crate::dialer::engine::{Engine, EngineConfig, EngineParts};
 use crate::events::{EventBus, LocalBus};
 use crate::media::sim::SimProvider;
 use crate::media::sim_model::SimConfig;
+use crate::media::sip::SipProvider;
 use crate::metrics::Metrics;
 use crate::store::{Db, DbTarget, StoreError};
 
@@ -50,6 +51,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot read or create the signing secret in {dir}: {source}")]
     Secret { dir: String, source: std::io::Error },
+    #[error("the SIP provider cannot start: {0}")]
+    Sip(#[from] crate::media::sip::SipStartError),
 }
 
 impl App {
@@ -88,7 +91,11 @@ impl App {
             latency_probe: config.latency_probe.clone(),
             ..EngineConfig::default()
         };
-        let (media, seed) = (config.media, config.sim_seed);
+        let seed = config.sim_seed;
+        let media = match &config.media {
+            MediaKind::Sim => None,
+            MediaKind::Sip(sip) => Some(SipProvider::bind((**sip).clone()).await?),
+        };
         let engine = Engine::start(
             EngineParts {
                 db: db.clone(),
@@ -98,7 +105,8 @@ impl App {
                 config: engine_config,
             },
             move |sink| match media {
-                MediaKind::Sim => Arc::new(SimProvider::new(SimConfig::default(), seed, sink)),
+                None => Arc::new(SimProvider::new(SimConfig::default(), seed, sink)),
+                Some(sip) => Arc::new(sip.start(sink)),
             },
         )
         .await?;

@@ -29,7 +29,7 @@ pub struct Config {
     /// GraphQL query limits.
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
-    /// The media provider: only `sim` so far.
+    /// The media provider: the simulated carrier or real SIP.
     pub media: MediaKind,
     /// Seed of the sim carrier's outcomes.
     pub sim_seed: u64,
@@ -44,9 +44,11 @@ pub struct Config {
     pub webhooks: crate::webhooks::WebhookConfig,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum MediaKind {
     Sim,
+    /// Real calls: a SIP trunk for leads, SIP phones for agents.
+    Sip(Box<crate::media::sip::SipConfig>),
 }
 
 impl Default for Config {

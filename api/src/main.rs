@@ -58,6 +58,84 @@ impl DbArgs {
 enum Media {
     /// The built-in simulated carrier.
     Sim,
+    /// Real calls over a SIP trunk (see docs/telephony.md).
+    Sip,
+}
+
+/// The `sip` provider's settings (`--media sip`).
+#[derive(Args)]
+struct SipArgs {
+    /// The SIP trunk leads are called through, host[:port] (UDP).
+    #[arg(long, env = "PINLINE_SIP_TRUNK")]
+    sip_trunk: Option<String>,
+    /// Local address of the SIP socket; RTP binds on the same IP.
+    #[arg(long, env = "PINLINE_SIP_BIND", default_value = "0.0.0.0:5060")]
+    sip_bind: SocketAddr,
+    /// The address the far ends reach this server at (NAT: the public IP).
+    #[arg(long, env = "PINLINE_SIP_PUBLIC_IP")]
+    sip_public_ip: Option<std::net::IpAddr>,
+    /// Digest user name for the trunk.
+    #[arg(long, env = "PINLINE_SIP_USERNAME")]
+    sip_username: Option<String>,
+    /// Digest password for the trunk.
+    #[arg(long, env = "PINLINE_SIP_PASSWORD", hide_env_values = true)]
+    sip_password: Option<String>,
+    /// RTP ports, LOW-HIGH (two per call: one lead leg, and each agent's
+    /// pinned leg).
+    #[arg(long, env = "PINLINE_RTP_PORTS", default_value = "20000-20999")]
+    rtp_ports: String,
+    /// Seconds without RTP after which an answered leg is over.
+    #[arg(long, env = "PINLINE_RTP_TIMEOUT_SECS", default_value_t = 30)]
+    rtp_timeout_secs: u64,
+    /// An agent's phone, LOGIN=URI: LOGIN is the agent's login email (or
+    /// user id, or `*` for everyone else, with `{login}` in the URI
+    /// standing for the part of the email before `@`); the server calls
+    /// URI for the agent's pinned leg. Repeat, or separate with commas.
+    #[arg(
+        long = "sip-agent-phone",
+        env = "PINLINE_SIP_AGENT_PHONES",
+        value_delimiter = ','
+    )]
+    sip_agent_phones: Vec<String>,
+    /// Answering-machine detection on answered leads (adds up to 3 s
+    /// before a person reaches an agent; machines get the voicemail
+    /// branch instead of an agent).
+    #[arg(long, env = "PINLINE_AMD")]
+    amd: bool,
+}
+
+impl SipArgs {
+    fn config(&self) -> Result<pinline::media::sip::SipConfig> {
+        let trunk = self
+            .sip_trunk
+            .as_deref()
+            .context("--media sip needs --sip-trunk HOST[:PORT]")?;
+        let mut c = pinline::media::sip::SipConfig::new(self.sip_bind, trunk);
+        c.public_ip = self.sip_public_ip;
+        c.username = self.sip_username.clone();
+        c.password = self.sip_password.clone();
+        let (lo, hi) = self
+            .rtp_ports
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+            .with_context(|| format!("--rtp-ports {:?}: expected LOW-HIGH", self.rtp_ports))?;
+        c.rtp_ports = (lo, hi);
+        c.rtp_timeout = Duration::from_secs(self.rtp_timeout_secs.max(1));
+        for p in &self.sip_agent_phones {
+            let (key, uri) = p
+                .split_once('=')
+                .with_context(|| format!("--sip-agent-phone {p:?}: expected KEY=sip:URI"))?;
+            if !uri.starts_with("sip:") {
+                bail!("--sip-agent-phone {p:?}: the phone must be a sip: URI");
+            }
+            c.agent_phones
+                .insert(key.trim().to_owned(), uri.trim().to_owned());
+        }
+        if self.amd {
+            c.amd = Some(pinline::media::amd::AmdSettings::default());
+        }
+        Ok(c)
+    }
 }
 
 #[derive(Subcommand)]
@@ -71,6 +149,8 @@ enum Command {
         /// Media provider for calls.
         #[arg(long, env = "PINLINE_MEDIA", default_value = "sim")]
         media: Media,
+        #[command(flatten)]
+        sip: SipArgs,
         /// The built web app (Trunk's output).
         #[arg(long, env = "PINLINE_WEB_DIST", default_value = "dist")]
         web_dist: PathBuf,
@@ -539,7 +619,8 @@ async fn main() -> Result<()> {
         Command::Serve {
             listen,
             db,
-            media: Media::Sim,
+            media,
+            sip,
             web_dist,
             seed_demo,
             jwt_secret,
@@ -553,7 +634,12 @@ async fn main() -> Result<()> {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
             }
+            let media = match media {
+                Media::Sim => pinline::config::MediaKind::Sim,
+                Media::Sip => pinline::config::MediaKind::Sip(Box::new(sip.config()?)),
+            };
             let config = Config {
+                media,
                 listen,
                 data_dir: db.data_dir.clone(),
                 database_url: db.database_url.clone(),

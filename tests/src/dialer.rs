@@ -93,9 +93,28 @@ pub async fn demo_agent(srv: &TestServer, i: usize) -> Agent {
 impl Floor {
     /// `settings`: extra createCampaign input fields (`dialMode`, …).
     pub async fn new(backend: Backend, settings: Value, leads: Vec<Value>, agents: usize) -> Floor {
+        Self::new_with(
+            backend,
+            |c| c.manual_clock_start = Some(test_start()),
+            settings,
+            leads,
+            agents,
+        )
+        .await
+    }
+
+    /// As [`Floor::new`] on a server configured by `tune` (the real clock
+    /// unless `tune` sets a manual one).
+    pub async fn new_with(
+        backend: Backend,
+        tune: impl FnOnce(&mut pinline::config::Config),
+        settings: Value,
+        leads: Vec<Value>,
+        agents: usize,
+    ) -> Floor {
         let srv = TestServer::start_with(backend, |c| {
-            c.manual_clock_start = Some(test_start());
             c.webhooks.retry_base = std::time::Duration::from_millis(100);
+            tune(c);
         })
         .await;
         srv.seed_demo().await;

@@ -12,8 +12,8 @@ pub mod path;
 pub mod rtp;
 pub mod sdp;
 pub mod sim;
-pub mod sip;
 pub mod sim_model;
+pub mod sip;
 
 use std::time::Duration;
 
@@ -139,6 +139,9 @@ pub const TONE: Duration = Duration::from_millis(150);
 
 pub trait MediaProvider: Send + Sync {
     fn name(&self) -> &'static str;
+    /// The engine met an agent (first status change since start): their
+    /// login, for providers that find the agent's phone by it.
+    fn agent_known(&self, _agent_id: &str, _login: &str) {}
     /// Bring up an agent's pinned leg (CONNECTING until `PinnedLegUp`).
     fn create_pinned_leg(&self, agent_id: &str) -> Result<LegId, MediaError>;
     /// Place a call; events follow.

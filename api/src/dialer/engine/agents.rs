@@ -122,6 +122,9 @@ impl State {
         if !known {
             let now = self.clock.now();
             let row = store::presence::get(&self.db, agent_id).await?;
+            if let Some(user) = store::users::get(&self.db, agent_id).await? {
+                self.media.agent_known(agent_id, &user.email);
+            }
             // A connection may have been noted before the first status.
             let connections = self.agents.get(agent_id).map_or(0, |a| a.connections);
             let agent = Agent {

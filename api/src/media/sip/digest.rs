@@ -155,7 +155,10 @@ mod tests {
             "0a4f113b",
             1,
         );
-        assert!(a.contains(r#"response="6629fae49393a05397450978507c4ef1""#), "{a}");
+        assert!(
+            a.contains(r#"response="6629fae49393a05397450978507c4ef1""#),
+            "{a}"
+        );
         assert!(a.contains("nc=00000001"));
         assert!(a.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#));
     }

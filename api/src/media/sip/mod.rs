@@ -15,6 +15,7 @@
 
 pub mod digest;
 pub mod msg;
+pub mod prompt;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -61,9 +62,10 @@ pub struct SipConfig {
     pub rtp_ports: (u16, u16),
     /// An answered leg that sends no RTP for this long is over.
     pub rtp_timeout: Duration,
-    /// Each agent's phone: agent id → SIP URI the server calls for the
-    /// pinned leg. `*` is a template for the rest, `{agent}` in it
-    /// replaced by the agent's id.
+    /// Each agent's phone: the agent's login email (or user id) → the SIP
+    /// URI the server calls for the pinned leg. `*` is a template for the
+    /// rest: `{agent}` in it stands for the user id, `{login}` for the
+    /// part of the login email before `@`.
     pub agent_phones: HashMap<String, String>,
     /// Answering-machine detection on lead legs; `None` counts every
     /// answer as a person (fastest connection).
@@ -85,12 +87,18 @@ impl SipConfig {
         }
     }
 
-    fn agent_phone(&self, agent_id: &str) -> Option<String> {
-        self.agent_phones.get(agent_id).cloned().or_else(|| {
-            self.agent_phones
-                .get("*")
-                .map(|t| t.replace("{agent}", agent_id))
-        })
+    fn agent_phone(&self, agent_id: &str, login: Option<&str>) -> Option<String> {
+        let by_login = login.and_then(|l| self.agent_phones.get(l));
+        let user = login.map_or("", |l| l.split('@').next().unwrap_or(l));
+        self.agent_phones
+            .get(agent_id)
+            .or(by_login)
+            .cloned()
+            .or_else(|| {
+                self.agent_phones
+                    .get("*")
+                    .map(|t| t.replace("{agent}", agent_id).replace("{login}", user))
+            })
     }
 }
 
@@ -143,6 +151,10 @@ struct Leg {
     phase: Phase,
     rang: bool,
     auth_tried: bool,
+    /// A prompt is playing; hang up when it ends (the engine's hang-up
+    /// right after `play` must not cut the message off).
+    playing: bool,
+    hang_up_after_prompt: bool,
     media: Arc<LegMedia>,
     tasks: Vec<AbortHandle>,
     /// Client transactions still retransmitting: "branch METHOD" → done.
@@ -238,6 +250,8 @@ struct Inner {
     trunk_host: String,
     sink: Arc<dyn MediaSink>,
     state: Mutex<State>,
+    /// Agent id → login email, as the engine meets agents.
+    logins: Mutex<HashMap<String, String>>,
     ports: Mutex<PortPool>,
     rt: tokio::runtime::Handle,
     next: AtomicU64,
@@ -265,15 +279,33 @@ fn random_token() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// A provider whose sockets are bound (so a bad address fails the start
+/// with a clear error) but which does not listen yet: [`SipBound::start`]
+/// gives it the sink the engine made.
+pub struct SipBound {
+    cfg: SipConfig,
+    sock: UdpSocket,
+    me: SocketAddr,
+    trunk: SocketAddr,
+    trunk_host: String,
+    first_even: u16,
+}
+
 impl SipProvider {
-    /// Bind the signalling socket and start listening. Must run inside a
-    /// Tokio runtime (the provider's tasks are spawned on it).
-    pub async fn start(cfg: SipConfig, sink: Arc<dyn MediaSink>) -> Result<Self, SipStartError> {
+    /// Bind the signalling socket and resolve the trunk.
+    pub async fn bind(cfg: SipConfig) -> Result<SipBound, SipStartError> {
         let (lo, hi) = cfg.rtp_ports;
         let first_even = lo + lo % 2;
         if hi < lo || first_even > hi {
             return Err(SipStartError::Ports(lo, hi));
         }
+        let (trunk_host, trunk_port) = host_port(&format!("sip:{}", cfg.trunk))
+            .ok_or_else(|| SipStartError::Trunk(cfg.trunk.clone()))?;
+        let trunk = tokio::net::lookup_host((trunk_host.as_str(), trunk_port))
+            .await
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| SipStartError::Trunk(cfg.trunk.clone()))?;
         let sock = UdpSocket::bind(cfg.bind)
             .await
             .map_err(|source| SipStartError::Bind {
@@ -288,16 +320,7 @@ impl SipProvider {
         if ip.is_unspecified() {
             return Err(SipStartError::NoAddress(ip));
         }
-        let trunk_with_port = if host_port(&format!("sip:{}", cfg.trunk)).is_some() {
-            cfg.trunk.clone()
-        } else {
-            return Err(SipStartError::Trunk(cfg.trunk.clone()));
-        };
-        let (trunk_host, trunk_port) = host_port(&format!("sip:{trunk_with_port}"))
-            .ok_or_else(|| SipStartError::Trunk(cfg.trunk.clone()))?;
-        let trunk = resolve(&trunk_host, trunk_port)
-            .ok_or_else(|| SipStartError::Trunk(cfg.trunk.clone()))?;
-        let inner = Arc::new(Inner {
+        Ok(SipBound {
             me: SocketAddr::new(ip, bound.port()),
             trunk,
             trunk_host: if trunk_port == 5060 {
@@ -305,9 +328,51 @@ impl SipProvider {
             } else {
                 format!("{trunk_host}:{trunk_port}")
             },
+            sock,
+            first_even,
+            cfg,
+        })
+    }
+
+    /// Bind, then listen (tests; the server binds before the engine).
+    pub async fn start(cfg: SipConfig, sink: Arc<dyn MediaSink>) -> Result<Self, SipStartError> {
+        Ok(Self::bind(cfg).await?.start(sink))
+    }
+
+    /// Where the signalling socket is (for tests and the log).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.me
+    }
+
+    /// Where a leg's RTP socket listens, while the leg lasts.
+    pub fn rtp_addr(&self, leg: &LegId) -> Option<SocketAddr> {
+        let st = lock(&self.inner.state);
+        let port = st.legs.get(leg)?.media.port;
+        Some(SocketAddr::new(self.inner.me.ip(), port))
+    }
+}
+
+impl SipBound {
+    /// Start listening; events go to `sink`. Must run inside a Tokio
+    /// runtime (the provider's tasks are spawned on it).
+    pub fn start(self, sink: Arc<dyn MediaSink>) -> SipProvider {
+        let SipBound {
+            cfg,
+            sock,
+            me,
+            trunk,
+            trunk_host,
+            first_even,
+        } = self;
+        let hi = cfg.rtp_ports.1;
+        let inner = Arc::new(Inner {
+            me,
+            trunk,
+            trunk_host,
             sock: Arc::new(sock),
             sink,
             state: Mutex::new(State::default()),
+            logins: Mutex::new(HashMap::new()),
             ports: Mutex::new(PortPool {
                 next: first_even,
                 lo: first_even,
@@ -335,12 +400,8 @@ impl SipProvider {
             }
         });
         *lock(&inner.reader) = Some(reader.abort_handle());
-        Ok(SipProvider { inner })
-    }
-
-    /// Where the signalling socket is (for tests and the log).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.me
+        tracing::info!(sip = %me, trunk = %trunk, "SIP provider listening");
+        SipProvider { inner }
     }
 }
 
@@ -402,6 +463,8 @@ impl Inner {
             phase: Phase::Calling,
             rang: false,
             auth_tried: false,
+            playing: false,
+            hang_up_after_prompt: false,
             media: media.clone(),
             tasks: Vec::new(),
             txs: HashMap::new(),
@@ -499,7 +562,13 @@ impl Inner {
         }
     }
 
-    fn send_reliably(self: &Arc<Self>, leg_id: &LegId, leg: &mut Leg, m: &SipMessage, invite: bool) {
+    fn send_reliably(
+        self: &Arc<Self>,
+        leg_id: &LegId,
+        leg: &mut Leg,
+        m: &SipMessage,
+        invite: bool,
+    ) {
         let bytes = m.to_bytes();
         let dest = leg.dest;
         let _ = self.sock.try_send_to(&bytes, dest);
@@ -685,7 +754,8 @@ impl Inner {
         *lock(&leg.media.remote) = Some(SocketAddr::new(remote.address, remote.port));
         *lock(&leg.media.last_heard) = Some(Instant::now());
         leg.phase = Phase::Up;
-        leg.tasks.push(self.spawn_watchdog(id.clone(), leg.media.clone()));
+        leg.tasks
+            .push(self.spawn_watchdog(id.clone(), leg.media.clone()));
         if leg.pinned {
             leg.tasks.push(self.spawn_ticker(leg.media.clone()));
             events.push(MediaEvent::PinnedLegUp { leg: id.clone() });
@@ -693,7 +763,8 @@ impl Inner {
             if let Role::Lead { amd, .. } = &mut *lock(&leg.media.role) {
                 *amd = Some(Amd::new(s));
             }
-            leg.tasks.push(self.spawn_amd_deadline(id.clone(), leg.media.clone(), s));
+            leg.tasks
+                .push(self.spawn_amd_deadline(id.clone(), leg.media.clone(), s));
         } else {
             events.push(MediaEvent::Answered {
                 leg: id.clone(),
@@ -962,6 +1033,7 @@ impl Inner {
             };
             match leg.phase {
                 Phase::Calling | Phase::Proceeding => self.cancel(id, leg, CancelWhy::HangUp),
+                Phase::Up if leg.playing => leg.hang_up_after_prompt = true,
                 Phase::Up => {
                     let bye = self.in_dialog(leg, "BYE", None);
                     self.send_reliably(id, leg, &bye, false);
@@ -1113,6 +1185,72 @@ impl Inner {
             .abort_handle()
     }
 
+    /// Speak `text` to a lead leg (off any agent), then `PromptDone`.
+    fn play(
+        self: &Arc<Self>,
+        id: &LegId,
+        text: &str,
+        then_hang_up: bool,
+    ) -> Result<(), MediaError> {
+        let lead = {
+            let mut st = lock(&self.state);
+            let leg = match st.legs.get_mut(id) {
+                Some(l) if !l.pinned => l,
+                _ => return Err(MediaError::UnknownLeg(id.clone())),
+            };
+            if leg.phase != Phase::Up {
+                return Err(MediaError::Refused("a prompt needs an answered leg".into()));
+            }
+            leg.playing = true;
+            leg.hang_up_after_prompt |= then_hang_up;
+            leg.media.clone()
+        };
+        detach(&lead);
+        let weak = Arc::downgrade(self);
+        let (text, leg) = (text.to_owned(), id.clone());
+        let task = self.rt.spawn(async move {
+            let spoken = tokio::task::spawn_blocking(move || prompt::speak(&text)).await;
+            match spoken {
+                Ok(Ok(audio)) => {
+                    let mut out =
+                        super::rtp::Outbound::new(rand::random(), rand::random(), rand::random());
+                    let mut tick = tokio::time::interval(Duration::from_millis(20));
+                    for chunk in audio.chunks(160) {
+                        tick.tick().await;
+                        let mut payload = chunk.to_vec();
+                        payload.resize(160, 0xff);
+                        lead.send(&[out.own(payload)]);
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(leg = %leg, error = %e, "the prompt could not be spoken")
+                }
+                Err(e) => tracing::error!(leg = %leg, error = %e, "the prompt task failed"),
+            }
+            if let Some(inner) = weak.upgrade() {
+                inner.prompt_done(&leg);
+            }
+        });
+        if let Some(l) = lock(&self.state).legs.get_mut(id) {
+            l.tasks.push(task.abort_handle());
+        }
+        Ok(())
+    }
+
+    fn prompt_done(self: &Arc<Self>, id: &LegId) {
+        let hang_up = match lock(&self.state).legs.get_mut(id) {
+            Some(l) => {
+                l.playing = false;
+                std::mem::take(&mut l.hang_up_after_prompt)
+            }
+            None => return,
+        };
+        self.emit(MediaEvent::PromptDone { leg: id.clone() });
+        if hang_up {
+            self.hang_up(id);
+        }
+    }
+
     fn media_of(&self, id: &LegId, pinned: bool) -> Result<(Arc<LegMedia>, Phase), MediaError> {
         let st = lock(&self.state);
         match st.legs.get(id) {
@@ -1150,13 +1288,24 @@ impl MediaProvider for SipProvider {
         "sip"
     }
 
+    fn agent_known(&self, agent_id: &str, login: &str) {
+        lock(&self.inner.logins).insert(agent_id.to_owned(), login.to_owned());
+    }
+
     fn create_pinned_leg(&self, agent_id: &str) -> Result<LegId, MediaError> {
         let i = &self.inner;
-        let uri = i.cfg.agent_phone(agent_id).ok_or_else(|| {
-            MediaError::Refused(format!("no SIP phone is set for agent {agent_id}"))
-        })?;
-        let (host, port) = host_port(&uri)
-            .ok_or_else(|| MediaError::Refused(format!("not a sip: URI: {uri}")))?;
+        let login = lock(&i.logins).get(agent_id).cloned();
+        let uri = i
+            .cfg
+            .agent_phone(agent_id, login.as_deref())
+            .ok_or_else(|| {
+                MediaError::Refused(format!(
+                    "no SIP phone is set for agent {}",
+                    login.as_deref().unwrap_or(agent_id)
+                ))
+            })?;
+        let (host, port) =
+            host_port(&uri).ok_or_else(|| MediaError::Refused(format!("not a sip: URI: {uri}")))?;
         let dest = resolve(&host, port)
             .ok_or_else(|| MediaError::Refused(format!("cannot resolve {host}")))?;
         i.place(Place {
@@ -1177,7 +1326,9 @@ impl MediaProvider for SipProvider {
                 .chars()
                 .all(|c| c.is_ascii_digit() || c == '+' || c == '*' || c == '#')
         {
-            return Err(MediaError::Refused(format!("not a dialable number: {number:?}")));
+            return Err(MediaError::Refused(format!(
+                "not a dialable number: {number:?}"
+            )));
         }
         let ring = match req.purpose {
             LegPurpose::Lead => req.ring_timeout.max(MIN_LEAD_RING),
@@ -1208,7 +1359,9 @@ impl MediaProvider for SipProvider {
         let (lead, lead_phase) = i.media_of(leg, false)?;
         let (agent, agent_phase) = i.media_of(pinned, true)?;
         if lead_phase != Phase::Up || agent_phase != Phase::Up {
-            return Err(MediaError::Refused("both legs must be answered to bridge".into()));
+            return Err(MediaError::Refused(
+                "both legs must be answered to bridge".into(),
+            ));
         }
         detach(&lead);
         detach(&agent);
@@ -1274,11 +1427,8 @@ impl MediaProvider for SipProvider {
         ))
     }
 
-    fn play(&self, leg: &LegId, _prompt: &str, _then_hang_up: bool) -> Result<(), MediaError> {
-        self.inner.media_of(leg, false)?;
-        Err(MediaError::Refused(
-            "recorded prompts are not built for the sip provider yet".into(),
-        ))
+    fn play(&self, leg: &LegId, prompt: &str, then_hang_up: bool) -> Result<(), MediaError> {
+        self.inner.play(leg, prompt, then_hang_up)
     }
 
     fn hang_up(&self, leg: &LegId) {

@@ -102,7 +102,8 @@ impl SipMessage {
     }
 
     pub fn with_body(mut self, content_type: &str, body: Vec<u8>) -> Self {
-        self.headers.push(("Content-Type".into(), content_type.into()));
+        self.headers
+            .push(("Content-Type".into(), content_type.into()));
         self.body = body;
         self
     }
@@ -403,7 +404,10 @@ mod tests {
             host_port("sip:bob@10.0.0.1:5070;transport=udp"),
             Some(("10.0.0.1".into(), 5070))
         );
-        assert_eq!(host_port("sip:carrier.example"), Some(("carrier.example".into(), 5060)));
+        assert_eq!(
+            host_port("sip:carrier.example"),
+            Some(("carrier.example".into(), 5060))
+        );
         assert_eq!(host_port("sip:a@[::1]:5062"), Some(("::1".into(), 5062)));
         assert_eq!(host_port("tel:+1555"), None);
         assert_eq!(host_port("sip:a@h:notaport"), None);

@@ -1,0 +1,264 @@
+//! The dialer end to end on the `sip` provider: a campaign of five leads
+//! on a sipp trunk (three answer and talk at 440 Hz, one is busy, one
+//! rings out) and two agents on baresip softphones, through the API on
+//! the real clock. Every answered lead is bridged to an agent, who hears
+//! the connect tone and then the lead; the rest get their outcomes;
+//! wrap-ups work as on the sim.
+
+use std::time::{Duration, Instant};
+
+use chrono::Timelike;
+use pinline::config::MediaKind;
+use pinline::media::sip::SipConfig;
+use pinline_tests::dialer::Floor;
+use pinline_tests::{Backend, engine_tests};
+use serde_json::json;
+
+use crate::audio;
+use crate::baresip::Baresip;
+use crate::peers::Sipp;
+
+/// Numbers in a zone where it is now between 09:00 and 20:00, so the
+/// legal calling window (08:00–21:00 at the lead) is open whenever the
+/// test runs: Tokyo, London or Los Angeles. Each ends in 1 … 5.
+fn numbers_open_now() -> (&'static str, [&'static str; 5]) {
+    let h = chrono::Utc::now().hour();
+    if h < 9 {
+        (
+            "Asia/Tokyo",
+            [
+                "+81312345671",
+                "+81312345672",
+                "+81312345673",
+                "+81312345674",
+                "+81312345675",
+            ],
+        )
+    } else if h < 18 {
+        (
+            "Europe/London",
+            [
+                "+442079460011",
+                "+442079460012",
+                "+442079460013",
+                "+442079460014",
+                "+442079460015",
+            ],
+        )
+    } else {
+        (
+            "America/Los_Angeles",
+            [
+                "+12135550101",
+                "+12135550102",
+                "+12135550103",
+                "+12135550104",
+                "+12135550105",
+            ],
+        )
+    }
+}
+
+/// The trunk: numbers ending 1–3 ring 1 s, answer and stream 440 Hz until
+/// our BYE; 4 is busy; 5 rings until our CANCEL.
+fn trunk_scenario() -> String {
+    const HEAD: &str = "[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\n[last_CSeq:]";
+    let resp = |code: &str| {
+        format!("  <send><![CDATA[\nSIP/2.0 {code}\n{HEAD}\nContent-Length: 0\n\n]]></send>\n")
+    };
+    let mut x = String::from(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"trunk\">\n\
+  <recv request=\"INVITE\">\n    <action>\n\
+      <ereg regexp=\"INVITE sip:[+0-9]*([0-9])@\" search_in=\"msg\" check_it=\"true\" assign_to=\"d0,last\"/>\n\
+      <ereg regexp=\"CSeq: *([0-9]+)\" search_in=\"msg\" check_it=\"true\" assign_to=\"d1,invite_cseq\"/>\n\
+      <todouble assign_to=\"n\" variable=\"last\"/>\n\
+      <test assign_to=\"busy\" variable=\"n\" compare=\"equal\" value=\"4\"/>\n\
+      <test assign_to=\"silent\" variable=\"n\" compare=\"equal\" value=\"5\"/>\n\
+    </action>\n  </recv>\n",
+    );
+    x += &resp("100 Trying");
+    x += "  <nop test=\"busy\" next=\"busy\"/>\n";
+    x += &resp("180 Ringing");
+    x += "  <nop test=\"silent\" next=\"silent\"/>\n  <pause milliseconds=\"1000\"/>\n";
+    x += &format!(
+        "  <send retrans=\"500\"><![CDATA[\nSIP/2.0 200 OK\n{HEAD}\nContact: <sip:lead@[local_ip]:[local_port]>\nContent-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=lead 1 1 IN IP4 [media_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 0\na=rtpmap:0 PCMU/8000\n]]></send>\n"
+    );
+    x += "  <recv request=\"ACK\"/>\n  <nop><action><exec rtp_stream=\"lead.ulaw,-1,0\"/></action></nop>\n";
+    x += "  <recv request=\"BYE\"/>\n";
+    x += &resp("200 OK");
+    x += "  <nop next=\"end\"/>\n  <label id=\"busy\"/>\n";
+    x += &resp("486 Busy Here");
+    x += "  <recv request=\"ACK\" next=\"end\"/>\n  <label id=\"silent\"/>\n  <recv request=\"CANCEL\"/>\n";
+    x += &resp("200 OK");
+    x += "  <send><![CDATA[\nSIP/2.0 487 Request Terminated\n[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\nCSeq: [$invite_cseq] INVITE\nContent-Length: 0\n\n]]></send>\n";
+
+    x += "  <recv request=\"ACK\"/>\n  <label id=\"end\"/>\n";
+    x += "  <Reference variables=\"d0,d1,n\"/>\n</scenario>\n";
+    x
+}
+
+engine_tests!(a_campaign_runs_over_sipp_leads_and_baresip_agents);
+
+async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
+    let trunk = Sipp::uas(
+        &trunk_scenario(),
+        5,
+        &[("lead.ulaw", audio::ulaw_tone(440.0, 2000))],
+    );
+    let phones = [
+        Baresip::start("agent1", 1200).await,
+        Baresip::start("agent2", 1000).await,
+    ];
+    let mut sip = SipConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        &trunk.addr.to_string(),
+    );
+    let lo = crate::provider::port_block();
+    sip.rtp_ports = (lo, lo + 99);
+    for (i, p) in phones.iter().enumerate() {
+        sip.agent_phones
+            .insert(format!("agent{}@demo.pinline.test", i + 1), p.uri());
+    }
+    let (zone, numbers) = numbers_open_now();
+    let leads = numbers
+        .iter()
+        .map(|n| json!({"phone": n, "firstName": "Lead", "lastName": n, "timeZone": zone}))
+        .collect();
+    let mut f = Floor::new_with(
+        backend,
+        move |c| c.media = MediaKind::Sip(Box::new(sip)),
+        json!({"dialMode": "PROGRESSIVE", "ringTimeoutSeconds": 15}),
+        leads,
+        2,
+    )
+    .await;
+    for i in 0..2 {
+        let p = f.set_status(i, "AVAILABLE").await;
+        assert_eq!(p["pinnedLeg"]["state"], "CONNECTING", "{p}");
+    }
+    // baresip answers: each pinned leg comes up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for i in 0..2 {
+        loop {
+            let p = f.presence(i).await;
+            if p["pinnedLeg"]["state"] == "IDLE" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "agent {i}'s pinned leg: {p}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    f.start_campaign().await;
+
+    // Each agent talks 1.5 s with whoever they get, hangs up, wraps up.
+    let mut connected: Vec<(usize, String)> = Vec::new();
+    let mut since: [Option<(String, Instant)>; 2] = [None, None];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while connected.len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} calls reached agents",
+            connected.len()
+        );
+        for (i, slot) in since.iter_mut().enumerate() {
+            match slot {
+                None => {
+                    let c = f.active_call(i).await;
+                    if c["state"] == "CONNECTED" {
+                        let id = c["id"].as_str().expect("id").to_owned();
+                        connected.push((i, id.clone()));
+                        *slot = Some((id, Instant::now()));
+                    }
+                }
+                Some((id, at)) if at.elapsed() >= Duration::from_millis(1500) => {
+                    f.hang_up(i, id).await;
+                    let w = f.wrap_up(i, id, "INTERESTED").await;
+                    assert_eq!(w["wrapUp"]["dispositionCode"], "INTERESTED", "{w}");
+                    *slot = None;
+                }
+                Some(_) => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Finish the last ones, then wait for the busy and unanswered leads.
+    for _ in 0..40 {
+        for (i, slot) in since.iter_mut().enumerate() {
+            if let Some((id, at)) = slot
+                && at.elapsed() >= Duration::from_millis(1500)
+            {
+                f.hang_up(i, id).await;
+                f.wrap_up(i, id, "INTERESTED").await;
+                *slot = None;
+            }
+        }
+        let leads = f.leads_of(&f.campaign).await;
+        if since.iter().all(Option::is_none) && leads.iter().all(|l| l["attempts"] == 1) {
+            let done = futures::future::join_all(
+                leads
+                    .iter()
+                    .map(|l| f.lead_by_phone(l["phone"].as_str().unwrap_or(""))),
+            )
+            .await;
+            if done.iter().all(|l| !l["lastOutcome"].is_null()) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for (n, expected) in
+        numbers
+            .iter()
+            .zip(["COMPLETED", "COMPLETED", "COMPLETED", "BUSY", "NO_ANSWER"])
+    {
+        let l = f.lead_by_phone(n).await;
+        assert_eq!(l["lastOutcome"], expected, "lead {n}: {l}");
+    }
+    for (_, id) in &connected {
+        let c = f.call(id).await;
+        assert_eq!(c["wrapUp"]["dispositionCode"], "INTERESTED", "{c}");
+        assert_eq!(c["answeredBy"], "HUMAN", "{c}");
+        let steps = f.steps_of(id);
+        let tone = steps.iter().position(|s| s == "TONE");
+        let connected = steps.iter().position(|s| s == "CONNECTED");
+        assert!(
+            tone.is_some() && tone < connected,
+            "the tone, then connected: {steps:?}"
+        );
+    }
+    for i in 0..2 {
+        f.set_status(i, "OFFLINE").await;
+    }
+    trunk.passed().await;
+
+    // What each agent heard: silence while idle, then for each call the
+    // tone (660 → 880 Hz) and the lead (440 Hz).
+    let mut calls_heard = 0;
+    for (i, phone) in phones.into_iter().enumerate() {
+        let heard = phone.stop_and_heard().await;
+        let chunks: Vec<Vec<i16>> = heard.chunks(160).map(<[i16]>::to_vec).collect();
+        let runs = crate::provider::runs(&chunks, &[440.0, 660.0, 880.0, 1000.0, 1200.0]);
+        assert_eq!(
+            runs.first().map(String::as_str),
+            Some("silence"),
+            "agent {i}: {runs:?}"
+        );
+        let tone_then_lead = runs
+            .windows(3)
+            .filter(|w| w == &["660 Hz", "880 Hz", "440 Hz"])
+            .count();
+        let took = connected.iter().filter(|(a, _)| *a == i).count();
+        eprintln!("agent {i} took {took} calls and heard {runs:?}");
+        assert_eq!(
+            tone_then_lead, took,
+            "agent {i} took {took} calls and heard {runs:?}"
+        );
+        assert!(
+            !runs.iter().any(|r| r == "1000 Hz" || r == "1200 Hz"),
+            "no agent hears an agent: {runs:?}"
+        );
+        calls_heard += tone_then_lead;
+    }
+    assert_eq!(calls_heard, 3);
+    f.finish().await;
+}

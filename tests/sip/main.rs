@@ -1,0 +1,12 @@
+//! The `sip` provider against real SIP peers on loopback: `sipp` plays the
+//! trunk's far ends (leads that answer, ring out, are busy, fail, hang up)
+//! and plays the agent's phone; `baresip` plays a real softphone agent.
+//! Audio is checked by frequency (Goertzel) on what each side receives.
+//!
+//! `./dev setup` installs `sip-tester` (sipp) and `baresip` from Debian.
+
+mod audio;
+mod baresip;
+mod campaign;
+mod peers;
+mod provider;
