@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use pinline::media::amd::AmdSettings;
 use pinline::media::sip::{SipConfig, SipProvider};
 use pinline::media::{
     AnsweredBy, LegId, LegPurpose, MediaEvent, MediaProvider, MediaSink, Originate,
@@ -38,6 +39,14 @@ pub fn port_block() -> u16 {
 }
 
 pub async fn start(trunk: SocketAddr, agent_phone: Option<SocketAddr>) -> Harness {
+    start_with(trunk, agent_phone, |_| {}).await
+}
+
+pub async fn start_with(
+    trunk: SocketAddr,
+    agent_phone: Option<SocketAddr>,
+    tune: impl FnOnce(&mut SipConfig),
+) -> Harness {
     let lo = port_block();
     let mut cfg = SipConfig::new("127.0.0.1:0".parse().expect("addr"), &trunk.to_string());
     cfg.rtp_ports = (lo, lo + 99);
@@ -47,6 +56,7 @@ pub async fn start(trunk: SocketAddr, agent_phone: Option<SocketAddr>) -> Harnes
         cfg.agent_phones
             .insert("*".into(), format!("sip:{{agent}}@{phone}"));
     }
+    tune(&mut cfg);
     let (tx, events) = mpsc::unbounded_channel();
     let sip = SipProvider::start(cfg, Arc::new(Events(tx)))
         .await
@@ -459,4 +469,59 @@ async fn a_prompt_is_spoken_in_full_before_the_leg_hangs_up() {
     assert!(voiced > 50, "{voiced} voiced packets");
     // Then the BYE: sipp's scenario passes only if it came.
     trunk.passed().await;
+}
+
+/// A greeting spoken by espeak-ng as 8-kHz μ-law, then `silence_ms`.
+fn greeting(text: &str, silence_ms: usize) -> Vec<u8> {
+    let mut a = pinline::media::sip::prompt::speak(text)
+        .expect("espeak-ng speaks (./dev setup installs it)")
+        .to_vec();
+    a.extend(std::iter::repeat_n(0xffu8, silence_ms * 8));
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_machine_detection_on_live_legs_tells_a_person_from_a_machine() {
+    let cases = [
+        ("Hello?", AnsweredBy::Human),
+        (
+            "Hi, you have reached the Johnson family. We can't come to the phone right now, please leave a message after the tone.",
+            AnsweredBy::Machine,
+        ),
+    ];
+    for (said, by) in cases {
+        let sipp = Sipp::uas(
+            &uas_scenario(
+                Answer::After(Duration::from_millis(100)),
+                Media::SippStream("greeting.ulaw"),
+                End::OurBye,
+            ),
+            1,
+            &[("greeting.ulaw", greeting(said, 4000))],
+        );
+        let mut h = start_with(sipp.addr, None, |c| c.amd = Some(AmdSettings::default())).await;
+        let placed = Instant::now();
+        let leg = h.lead(Duration::from_secs(25));
+        let (_, e) = h.next(5).await;
+        assert_eq!(e, MediaEvent::Ringing { leg: leg.clone() });
+        let (at, e) = h.next(6).await;
+        assert_eq!(
+            e,
+            MediaEvent::Answered {
+                leg: leg.clone(),
+                by
+            },
+            "{said}"
+        );
+        // Answered 100 ms in; decided within 3 s of that (and not at once:
+        // it listened).
+        let took = at - placed;
+        assert!(
+            took > Duration::from_millis(600) && took < Duration::from_millis(3300),
+            "{said}: decided {took:?} after dialing"
+        );
+        eprintln!("AMD: {by:?} after {took:?}");
+        h.sip.hang_up(&leg);
+        sipp.passed().await;
+    }
 }

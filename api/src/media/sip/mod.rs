@@ -1439,3 +1439,77 @@ impl MediaProvider for SipProvider {
         self.inner.hang_up(pinned);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_pool_hands_out_even_ports_round_robin_and_runs_out() {
+        let mut p = PortPool {
+            next: 20000,
+            lo: 20000,
+            hi: 20005,
+            used: Default::default(),
+        };
+        assert_eq!(
+            (p.take(), p.take(), p.take()),
+            (Some(20000), Some(20002), Some(20004))
+        );
+        assert_eq!(p.take(), None);
+        p.give_back(20002);
+        // A port just given back is next only when its turn comes.
+        assert_eq!(p.take(), Some(20002));
+        assert_eq!(p.take(), None);
+    }
+
+    #[test]
+    fn an_agent_s_phone_is_found_by_id_then_login_then_the_template() {
+        let mut c = SipConfig::new("127.0.0.1:0".parse().unwrap(), "trunk.example");
+        c.agent_phones
+            .insert("ana@acme.test".into(), "sip:ana@10.0.0.7".into());
+        c.agent_phones
+            .insert("u-2".into(), "sip:desk2@10.0.0.8".into());
+        assert_eq!(
+            c.agent_phone("u-1", Some("ana@acme.test")).as_deref(),
+            Some("sip:ana@10.0.0.7")
+        );
+        assert_eq!(
+            c.agent_phone("u-2", Some("bo@acme.test")).as_deref(),
+            Some("sip:desk2@10.0.0.8")
+        );
+        assert_eq!(c.agent_phone("u-3", Some("cy@acme.test")), None);
+        c.agent_phones
+            .insert("*".into(), "sip:{login}@pbx.acme.test;agent={agent}".into());
+        assert_eq!(
+            c.agent_phone("u-3", Some("cy@acme.test")).as_deref(),
+            Some("sip:cy@pbx.acme.test;agent=u-3")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_configuration_fails_the_start_with_its_reason() {
+        let mut c = SipConfig::new("127.0.0.1:0".parse().unwrap(), "127.0.0.1:5060");
+        c.rtp_ports = (20001, 20001);
+        assert!(matches!(
+            SipProvider::bind(c).await,
+            Err(SipStartError::Ports(20001, 20001))
+        ));
+        let c = SipConfig::new("127.0.0.1:0".parse().unwrap(), "not a host:port:x");
+        assert!(matches!(
+            SipProvider::bind(c).await,
+            Err(SipStartError::Trunk(_))
+        ));
+        let c = SipConfig::new("0.0.0.0:0".parse().unwrap(), "127.0.0.1");
+        assert!(matches!(
+            SipProvider::bind(c).await,
+            Err(SipStartError::NoAddress(_))
+        ));
+        let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let c = SipConfig::new(taken.local_addr().unwrap(), "127.0.0.1");
+        assert!(matches!(
+            SipProvider::bind(c).await,
+            Err(SipStartError::Bind { .. })
+        ));
+    }
+}
