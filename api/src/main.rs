@@ -253,6 +253,14 @@ enum BenchWhat {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The sip provider bridging N concurrent calls on loopback against
+    /// sipp farms (needs sipp): 200 OK → agent latency and packet loss.
+    Sip {
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Campaign analytics and agent performance over N calls in 30 days.
     Reports {
         #[arg(long, default_value_t = 1_000_000)]
@@ -521,6 +529,37 @@ async fn main() -> Result<()> {
                 println!(
                     "calls ended / abandoned   {} / {}",
                     r.calls_ended, r.abandoned
+                );
+                Ok(())
+            }
+            BenchWhat::Sip { calls, seconds } => {
+                eprintln!("bench sip: {calls} concurrent bridged calls, {seconds} s");
+                let r = pinline::bench::sip::run(
+                    &pinline::bench::sip::SipBench { calls, seconds },
+                    |m| eprintln!("  {m}"),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let show = |p: Option<pinline::bench::Percentiles>| match p {
+                    Some(p) => format!("p50 {}  p99 {}  max {}", ms(p.p50), ms(p.p99), ms(p.max)),
+                    None => "no samples".into(),
+                };
+                println!("calls bridged                 {} of {}", r.bridged, r.calls);
+                println!(
+                    "200 OK → first agent packet   {}",
+                    show(r.first_agent_packet)
+                );
+                println!("200 OK → first lead audio     {}", show(r.first_lead_audio));
+                println!(
+                    "toward agents                 {} packets, {} lost ({:.3} %), {} over 40 ms late",
+                    r.packets,
+                    r.lost,
+                    100.0 * r.lost as f64 / (r.packets + r.lost).max(1) as f64,
+                    r.late
+                );
+                println!(
+                    "lead audio relayed            {} of ~{} packets sent by the lead farm",
+                    r.lead_packets, r.lead_packets_expected
                 );
                 Ok(())
             }

@@ -2,14 +2,9 @@
 
 use pinline::media::g711;
 
-/// `ms` of a sine at `hz` as 8-kHz μ-law, at about −12 dBFS.
+/// `ms` of a sine at `hz` as 8-kHz μ-law.
 pub fn ulaw_tone(hz: f64, ms: u32) -> Vec<u8> {
-    (0..ms * 8)
-        .map(|n| {
-            let x = (2.0 * std::f64::consts::PI * hz * f64::from(n) / 8000.0).sin();
-            g711::linear_to_ulaw((x * 8000.0) as i16)
-        })
-        .collect()
+    g711::sine(hz, ms)
 }
 
 /// Power at `hz` relative to the whole signal's (0..1), by Goertzel.

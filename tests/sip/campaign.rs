@@ -129,9 +129,29 @@ async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
         move |c| c.media = MediaKind::Sip(Box::new(sip)),
         json!({"dialMode": "PROGRESSIVE", "ringTimeoutSeconds": 15}),
         leads,
-        2,
+        3,
     )
     .await;
+    // Agent 3 has no phone: the dialer cannot take them.
+    let refused = f
+        .srv
+        .gql(
+            Some(&f.agents[2].token),
+            "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+            json!({"cc": f.cc}),
+        )
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&refused).as_deref(),
+        Some("CONFLICT"),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains(
+            "the pinned audio leg could not start: the provider refused: no SIP phone is set for agent agent3@demo.pinline.test"
+        ),
+        "{refused}"
+    );
     for i in 0..2 {
         let p = f.set_status(i, "AVAILABLE").await;
         assert_eq!(p["pinnedLeg"]["state"], "CONNECTING", "{p}");

@@ -7,11 +7,14 @@
 //!   code as uploads; wall time and rows per second.
 //! - `engine`: the dialer in real time on the sim carrier with N agents
 //!   holding websockets (see [`engine`]).
+//! - `sip`: the `sip` provider bridging N calls against sipp farms: 200 OK
+//!   → agent latency, packet loss (see [`sip`]).
 //! - `reports`: campaign analytics and agent performance over a campaign
 //!   of N calls (see [`reports`]).
 
 pub mod engine;
 pub mod reports;
+pub mod sip;
 
 use std::time::{Duration, Instant};
 

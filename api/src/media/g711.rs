@@ -41,6 +41,17 @@ pub fn linear_to_ulaw(sample: i16) -> u8 {
     !(sign | (exponent << 4) | mantissa)
 }
 
+/// `ms` of a sine at `hz` as 8-kHz μ-law at about −12 dBFS (test tones,
+/// benchmark audio).
+pub fn sine(hz: f64, ms: u32) -> Vec<u8> {
+    (0..ms * 8)
+        .map(|n| {
+            let x = (2.0 * std::f64::consts::PI * hz * f64::from(n) / 8000.0).sin();
+            linear_to_ulaw((x * 8000.0) as i16)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

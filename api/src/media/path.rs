@@ -27,6 +27,8 @@ use super::rtp::{Outbound, RtpPacket, connect_tone, silence_payload};
 pub struct Sends {
     pub to_agent: Vec<RtpPacket>,
     pub to_lead: Vec<RtpPacket>,
+    /// Some of `to_agent` is the lead's audio (not silence or the tone).
+    pub lead_audio: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +114,7 @@ impl AgentLegPath {
                 // The tone is over: what the lead said meanwhile follows.
                 while let Some(p) = self.behind_tone.pop_front() {
                     s.to_agent.push(self.to_agent.relay(&p));
+                    s.lead_audio = true;
                 }
             }
         } else if !std::mem::take(&mut self.lead_spoke) {
@@ -135,6 +138,7 @@ impl AgentLegPath {
             self.behind_tone.push_back(p.clone());
         } else {
             s.to_agent.push(self.to_agent.relay(p));
+            s.lead_audio = true;
             self.lead_spoke = true;
         }
         s

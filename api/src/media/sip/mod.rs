@@ -70,6 +70,20 @@ pub struct SipConfig {
     /// Answering-machine detection on lead legs; `None` counts every
     /// answer as a person (fastest connection).
     pub amd: Option<AmdSettings>,
+    /// Benchmarks: where the provider reports its bridging latencies.
+    pub probe: Option<Arc<SipProbe>>,
+}
+
+/// What `pinline bench sip` reads: per bridged call, from the lead's 200 OK
+/// arriving at the server.
+#[derive(Debug, Default)]
+pub struct SipProbe {
+    /// … to the first packet of the bridged path sent toward the agent
+    /// (the connect tone's first).
+    pub first_agent_packet: Mutex<Vec<Duration>>,
+    /// … to the first packet of the lead's own audio sent toward the agent
+    /// (after the tone).
+    pub first_lead_audio: Mutex<Vec<Duration>>,
 }
 
 impl SipConfig {
@@ -84,6 +98,7 @@ impl SipConfig {
             rtp_timeout: Duration::from_secs(30),
             agent_phones: HashMap::new(),
             amd: None,
+            probe: None,
         }
     }
 
@@ -182,6 +197,14 @@ struct LegMedia {
     latched: AtomicBool,
     last_heard: Mutex<Option<Instant>>,
     role: Mutex<Role>,
+    /// Wakes a pinned leg's ticker at once (the tone starts at the
+    /// bridge, not at the next 20-ms tick).
+    wake: tokio::sync::Notify,
+    /// Probe: when this (lead) leg's 200 OK came.
+    answered_at: Mutex<Option<Instant>>,
+    /// Probe, on a pinned leg: the bridged lead's 200 OK time, and
+    /// whether the bridge's first packet went yet.
+    probing: Mutex<Option<(Instant, bool)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -201,10 +224,25 @@ impl LegMedia {
     }
 }
 
-fn deliver(agent: &LegMedia, lead: Option<&LegMedia>, s: Sends) {
+fn deliver(probe: Option<&SipProbe>, agent: &LegMedia, lead: Option<&LegMedia>, s: Sends) {
     agent.send(&s.to_agent);
     if let Some(l) = lead {
         l.send(&s.to_lead);
+    }
+    if let Some(probe) = probe
+        && !s.to_agent.is_empty()
+    {
+        let mut probing = lock(&agent.probing);
+        if let Some((answered, first_sent)) = probing.as_mut() {
+            if !*first_sent {
+                *first_sent = true;
+                lock(&probe.first_agent_packet).push(answered.elapsed());
+            }
+            if s.lead_audio {
+                lock(&probe.first_lead_audio).push(answered.elapsed());
+                *probing = None;
+            }
+        }
     }
 }
 
@@ -549,6 +587,9 @@ impl Inner {
                         latched: AtomicBool::new(false),
                         last_heard: Mutex::new(None),
                         role: Mutex::new(role),
+                        wake: tokio::sync::Notify::new(),
+                        answered_at: Mutex::new(None),
+                        probing: Mutex::new(None),
                     }));
                 }
                 Err(e) => {
@@ -710,6 +751,7 @@ impl Inner {
         src: SocketAddr,
         events: &mut Vec<MediaEvent>,
     ) {
+        let arrived = Instant::now();
         let first = leg.remote_tag.is_none();
         if first {
             leg.remote_tag = m.header("To").and_then(tag_of).map(str::to_owned);
@@ -753,6 +795,9 @@ impl Inner {
         };
         *lock(&leg.media.remote) = Some(SocketAddr::new(remote.address, remote.port));
         *lock(&leg.media.last_heard) = Some(Instant::now());
+        if self.cfg.probe.is_some() {
+            *lock(&leg.media.answered_at) = Some(arrived);
+        }
         leg.phase = Phase::Up;
         leg.tasks
             .push(self.spawn_watchdog(id.clone(), leg.media.clone()));
@@ -1101,14 +1146,14 @@ impl Inner {
                 if let Role::Pinned { path, .. } = &mut *agent_role {
                     let s = path.from_lead(p);
                     drop(agent_role);
-                    deliver(&agent, Some(media), s);
+                    deliver(self.cfg.probe.as_deref(), &agent, Some(media), s);
                 }
             }
             Role::Pinned { path, lead } => {
                 let s = path.from_agent(p);
                 let lead = lead.clone();
                 drop(role);
-                deliver(media, lead.as_deref(), s);
+                deliver(self.cfg.probe.as_deref(), media, lead.as_deref(), s);
             }
         }
     }
@@ -1116,17 +1161,21 @@ impl Inner {
     /// Every 20 ms on a pinned leg: silence or tone to the agent, silence
     /// to a lead that is held or muted against.
     fn spawn_ticker(&self, media: Arc<LegMedia>) -> AbortHandle {
+        let probe = self.cfg.probe.clone();
         self.rt
             .spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(20));
                 loop {
-                    tick.tick().await;
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        () = media.wake.notified() => tick.reset(),
+                    }
                     let mut role = lock(&media.role);
                     if let Role::Pinned { path, lead } = &mut *role {
                         let s = path.tick();
                         let lead = lead.clone();
                         drop(role);
-                        deliver(&media, lead.as_deref(), s);
+                        deliver(probe.as_deref(), &media, lead.as_deref(), s);
                     }
                 }
             })
@@ -1368,10 +1417,14 @@ impl MediaProvider for SipProvider {
         if let Role::Lead { pinned: p, .. } = &mut *lock(&lead.role) {
             *p = Some(agent.clone());
         }
+        if let Some(at) = *lock(&lead.answered_at) {
+            *lock(&agent.probing) = Some((at, false));
+        }
         if let Role::Pinned { path, lead: l } = &mut *lock(&agent.role) {
             path.bridge();
             *l = Some(lead.clone());
         }
+        agent.wake.notify_one();
         i.emit(MediaEvent::Bridged {
             leg: leg.clone(),
             pinned: pinned.clone(),
