@@ -67,6 +67,9 @@ pub enum End {
     OurBye,
     /// The far end hangs up after this long.
     TheirBye(Duration),
+    /// A blind transfer: the far end takes our REFER to +15550100999 (202),
+    /// reports this status line in a NOTIFY, then waits for our BYE.
+    Referred(&'static str),
 }
 
 const HEAD: &str = "[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\n[last_CSeq:]";
@@ -96,7 +99,7 @@ pub fn uas_scenario(answer: Answer, media: Media, end: End) -> String {
         "v=0\no=far 1 1 IN IP4 {media_ip}\ns=-\nc=IN IP4 {media_ip}\nt=0 0\nm=audio {media_port} RTP/AVP 0 101\na=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\n"
     );
     let ok = format!(
-        "  <send retrans=\"500\"><![CDATA[\nSIP/2.0 200 OK\n{HEAD}\nContact: <sip:far@[local_ip]:[local_port]>\nContent-Type: application/sdp\nContent-Length: [len]\n\n{sdp}]]></send>\n"
+        "  <send retrans=\"500\"><![CDATA[\nSIP/2.0 200 OK\n{HEAD}\nContact: <sip:far@[local_ip]:[local_port]>\nRecord-Route: <sip:rr.pinline.test;lr>\nContent-Type: application/sdp\nContent-Length: [len]\n\n{sdp}]]></send>\n"
     );
     match answer {
         Answer::After(d) => {
@@ -136,9 +139,18 @@ pub fn uas_scenario(answer: Answer, media: Media, end: End) -> String {
     if let Media::SippStream(file) = media {
         x += &format!("  <nop><action><exec rtp_stream=\"{file},-1,0\"/></action></nop>\n");
     }
+    if let End::Referred(status) = end {
+        x += "  <recv request=\"REFER\">\n    <action><ereg regexp=\"Refer-To: *&lt;sip:[+]15550100999@\" search_in=\"msg\" check_it=\"true\" assign_to=\"d5\"/></action>\n  </recv>\n  <Reference variables=\"d5\"/>\n";
+        x += &response(202, "Accepted", "");
+        x += "  <pause milliseconds=\"200\"/>\n";
+        x += &format!(
+            "  <send retrans=\"500\"><![CDATA[\nNOTIFY [$remote_contact] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\nFrom: <sip:far@[local_ip]>;tag=[pid]SIPpTag01[call_number]\nTo: [$remote_from]\n[last_Call-ID:]\nCSeq: 2 NOTIFY\nMax-Forwards: 70\nEvent: refer\nSubscription-State: terminated;reason=noresource\nContent-Type: message/sipfrag;version=2.0\nContent-Length: [len]\n\n{status}\n]]></send>\n  <recv response=\"200\"/>\n"
+        );
+    }
     match end {
-        End::OurBye => {
-            x += "  <recv request=\"BYE\"/>\n";
+        End::OurBye | End::Referred(_) => {
+            // In the dialog's route set: the 200's Record-Route.
+            x += "  <recv request=\"BYE\">\n    <action><ereg regexp=\"Route: &lt;sip:rr[.]pinline[.]test;lr&gt;\" search_in=\"msg\" check_it=\"true\" assign_to=\"d4\"/></action>\n  </recv>\n  <Reference variables=\"d4\"/>\n";
             x += &response(200, "OK", "");
         }
         End::TheirBye(d) => {

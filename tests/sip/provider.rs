@@ -525,3 +525,39 @@ async fn answering_machine_detection_on_live_legs_tells_a_person_from_a_machine(
         sipp.passed().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_transfer_is_a_refer_whose_notify_says_how_it_went() {
+    for (status, ok) in [("SIP/2.0 200 OK", true), ("SIP/2.0 486 Busy Here", false)] {
+        let sipp = Sipp::uas(
+            &uas_scenario(
+                Answer::After(Duration::from_millis(100)),
+                Media::Port(9),
+                End::Referred(status),
+            ),
+            1,
+            &[],
+        );
+        let mut h = start(sipp.addr, None).await;
+        let lead = h.lead(Duration::from_secs(25));
+        h.until_answered().await;
+        assert!(h.sip.transfer(&lead, "not a number").is_err());
+        h.sip.transfer(&lead, "+15550100999").expect("REFER sent");
+        let (_, e) = h.next(5).await;
+        assert_eq!(
+            e,
+            MediaEvent::TransferDone {
+                leg: lead.clone(),
+                ok
+            },
+            "{status}"
+        );
+        if !ok {
+            // Still our call: the agent goes on with it, then hangs up.
+            assert!(h.sip.rtp_addr(&lead).is_some());
+            h.sip.hang_up(&lead);
+        }
+        // sipp saw the REFER to the number and, after the NOTIFY, our BYE.
+        sipp.passed().await;
+    }
+}

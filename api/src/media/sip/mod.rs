@@ -174,6 +174,12 @@ struct Leg {
     tasks: Vec<AbortHandle>,
     /// Client transactions still retransmitting: "branch METHOD" → done.
     txs: HashMap<String, Arc<AtomicBool>>,
+    /// Headers every INVITE of the leg carries (P-Asserted-Identity).
+    extra: Vec<(&'static str, String)>,
+    /// The dialog's route set (the 2xx's Record-Route, reversed).
+    route: Vec<String>,
+    /// A blind transfer (REFER) awaits its outcome.
+    transferring: bool,
 }
 
 enum Role {
@@ -443,12 +449,27 @@ impl SipBound {
     }
 }
 
+/// A number the trunk can dial (digits, `+`, `*`, `#`).
+fn dialable(number: &str) -> Result<&str, MediaError> {
+    let n = number.trim();
+    if n.is_empty()
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
+    {
+        return Err(MediaError::Refused(format!("not a dialable number: {n:?}")));
+    }
+    Ok(n)
+}
+
 fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
     (host, port).to_socket_addrs().ok()?.next()
 }
 
 struct Place {
     pinned: bool,
+    /// P-Asserted-Identity for a lead's caller ID (carriers want it).
+    asserted: Option<String>,
     request_uri: String,
     from_user: String,
     to: String,
@@ -477,6 +498,11 @@ impl Inner {
         let local_tag = random_token();
         let from = format!("<sip:{}@{}>;tag={local_tag}", p.from_user, self.me.ip());
         let sdp = sdp::offer(n, 1, self.me.ip(), media.port);
+        let extra: Vec<(&'static str, String)> = p
+            .asserted
+            .iter()
+            .map(|a| ("P-Asserted-Identity", a.clone()))
+            .collect();
         let invite = self.build_invite(
             &p.request_uri,
             &from,
@@ -484,7 +510,7 @@ impl Inner {
             &call_id,
             1,
             sdp.into_bytes(),
-            None,
+            &extra,
         );
         let mut leg = Leg {
             pinned: p.pinned,
@@ -506,9 +532,11 @@ impl Inner {
             media: media.clone(),
             tasks: Vec::new(),
             txs: HashMap::new(),
+            extra,
+            route: Vec::new(),
+            transferring: false,
         };
-        self.send_reliably(&leg_id, &mut leg, &invite, true);
-        leg.tasks.push(self.spawn_rtpreader(media));
+        leg.tasks.push(self.spawn_rtp_reader(media));
         let weak = Arc::downgrade(self);
         let id = leg_id.clone();
         let ring = p.ring;
@@ -522,9 +550,12 @@ impl Inner {
                 })
                 .abort_handle(),
         );
+        // Known before the INVITE leaves: on loopback the answer can
+        // come back before the next line runs.
         let mut st = lock(&self.state);
         st.by_call.insert(call_id, leg_id.clone());
-        st.legs.insert(leg_id.clone(), leg);
+        let leg = st.legs.entry(leg_id.clone()).or_insert(leg);
+        self.send_reliably(&leg_id, leg, &invite, true);
         Ok(leg_id)
     }
 
@@ -537,7 +568,7 @@ impl Inner {
         call_id: &str,
         cseq: u32,
         sdp: Vec<u8>,
-        auth: Option<(&'static str, String)>,
+        extra: &[(&'static str, String)],
     ) -> SipMessage {
         let mut m = SipMessage::request("INVITE", uri)
             .with("Via", self.via(&format!("z9hG4bK{}", random_token())))
@@ -547,10 +578,10 @@ impl Inner {
             .with("Call-ID", call_id)
             .with("CSeq", format!("{cseq} INVITE"))
             .with("Contact", self.contact())
-            .with("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO")
+            .with("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY")
             .with("User-Agent", concat!("Pinline/", env!("CARGO_PKG_VERSION")));
-        if let Some((name, value)) = auth {
-            m = m.with(name, value);
+        for (name, value) in extra {
+            m = m.with(name, value.clone());
         }
         m.with_body("application/sdp", sdp)
     }
@@ -656,9 +687,12 @@ impl Inner {
             Some(t) => format!("{};tag={t}", leg.to),
             None => leg.to.clone(),
         };
-        SipMessage::request(method, &leg.remote_target)
-            .with("Via", self.via(&format!("z9hG4bK{}", random_token())))
-            .with("Max-Forwards", "70")
+        let mut m = SipMessage::request(method, &leg.remote_target)
+            .with("Via", self.via(&format!("z9hG4bK{}", random_token())));
+        for r in &leg.route {
+            m = m.with("Route", r.clone());
+        }
+        m.with("Max-Forwards", "70")
             .with("From", leg.from.clone())
             .with("To", to)
             .with("Call-ID", leg.call_id.clone())
@@ -713,9 +747,13 @@ impl Inner {
                 if method == "BYE" && code >= 200 {
                     finished = Some(id.clone());
                 }
+                let refused = method == "REFER" && code >= 300;
                 drop(st);
                 if let Some(id) = finished {
                     self.finish(&id);
+                }
+                if refused {
+                    self.transfer_finished(&id, false);
                 }
                 return;
             }
@@ -758,6 +796,13 @@ impl Inner {
             if let Some(c) = m.header("Contact") {
                 leg.remote_target = uri_of(c).to_owned();
             }
+            leg.route = m
+                .headers_named("Record-Route")
+                .flat_map(|v| v.split(','))
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect();
+            leg.route.reverse();
             // In-dialog requests go where the answer came from.
             leg.dest = src;
         }
@@ -877,6 +922,8 @@ impl Inner {
                         &random_token(),
                         1,
                     );
+                    let mut extra = leg.extra.clone();
+                    extra.push((header, auth));
                     let invite = self.build_invite(
                         &leg.request_uri,
                         &leg.from,
@@ -884,7 +931,7 @@ impl Inner {
                         &leg.call_id,
                         leg.cseq,
                         leg.invite.body.clone(),
-                        Some((header, auth)),
+                        &extra,
                     );
                     leg.invite = invite.clone();
                     leg.phase = Phase::Calling;
@@ -933,6 +980,7 @@ impl Inner {
         };
         let mut events = Vec::new();
         let mut finished = None;
+        let mut transfer_done = None;
         {
             let mut st = lock(&self.state);
             let id = m.call_id().and_then(|c| st.by_call.get(c)).cloned();
@@ -977,7 +1025,24 @@ impl Inner {
                         .with_body("application/sdp", sdp.into_bytes());
                     let _ = self.sock.try_send_to(&r.to_bytes(), src);
                 }
-                "OPTIONS" | "INFO" | "NOTIFY" | "UPDATE" => reply(200, "OK", Some(&tag)),
+                "NOTIFY" => {
+                    reply(200, "OK", Some(&tag));
+                    // The transfer's progress, as a sipfrag status line.
+                    let is_refer = m
+                        .header("Event")
+                        .is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("refer"));
+                    let status = std::str::from_utf8(&m.body)
+                        .ok()
+                        .and_then(|b| b.trim_start().strip_prefix("SIP/2.0 "))
+                        .and_then(|r| r.get(..3))
+                        .and_then(|c| c.parse::<u16>().ok());
+                    if let (true, true, Some(code)) = (is_refer, leg.transferring, status)
+                        && code >= 200
+                    {
+                        transfer_done = Some((id.clone(), code < 300));
+                    }
+                }
+                "OPTIONS" | "INFO" | "UPDATE" => reply(200, "OK", Some(&tag)),
                 _ => reply(501, "Not Implemented", Some(&tag)),
             }
         }
@@ -986,6 +1051,70 @@ impl Inner {
         }
         if let Some(id) = finished {
             self.finish(&id);
+        }
+        if let Some((id, ok)) = transfer_done {
+            self.transfer_finished(&id, ok);
+        }
+    }
+
+    /// Blind transfer: REFER the lead to `to` through the trunk; the
+    /// NOTIFYs say how it went (30 s without an answer: failed).
+    fn transfer(self: &Arc<Self>, id: &LegId, to: &str) -> Result<(), MediaError> {
+        let number = dialable(to)?;
+        {
+            let mut st = lock(&self.state);
+            let leg = match st.legs.get_mut(id) {
+                Some(l) if !l.pinned => l,
+                _ => return Err(MediaError::UnknownLeg(id.clone())),
+            };
+            if leg.phase != Phase::Up {
+                return Err(MediaError::Refused(
+                    "only an answered call can be transferred".into(),
+                ));
+            }
+            if leg.transferring {
+                return Err(MediaError::Refused(
+                    "a transfer is already under way".into(),
+                ));
+            }
+            leg.transferring = true;
+            let refer = self
+                .in_dialog(leg, "REFER", None)
+                .with("Contact", self.contact())
+                .with("Refer-To", format!("<sip:{number}@{}>", self.trunk_host))
+                .with("Referred-By", self.contact());
+            self.send_reliably(id, leg, &refer, false);
+            let weak = Arc::downgrade(self);
+            let leg_id = id.clone();
+            leg.tasks.push(
+                self.rt
+                    .spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        if let Some(inner) = weak.upgrade() {
+                            inner.transfer_finished(&leg_id, false);
+                        }
+                    })
+                    .abort_handle(),
+            );
+        }
+        Ok(())
+    }
+
+    fn transfer_finished(self: &Arc<Self>, id: &LegId, ok: bool) {
+        let pending = lock(&self.state)
+            .legs
+            .get_mut(id)
+            .is_some_and(|l| std::mem::take(&mut l.transferring));
+        if !pending {
+            return;
+        }
+        self.emit(MediaEvent::TransferDone {
+            leg: id.clone(),
+            ok,
+        });
+        if ok {
+            // The lead went on to the new number: our side of it is over.
+            self.hang_up(id);
         }
     }
 
@@ -1100,7 +1229,7 @@ impl Inner {
         }
     }
 
-    fn spawn_rtpreader(self: &Arc<Self>, media: Arc<LegMedia>) -> AbortHandle {
+    fn spawn_rtp_reader(self: &Arc<Self>, media: Arc<LegMedia>) -> AbortHandle {
         let weak = Arc::downgrade(self);
         self.rt
             .spawn(async move {
@@ -1359,6 +1488,7 @@ impl MediaProvider for SipProvider {
             .ok_or_else(|| MediaError::Refused(format!("cannot resolve {host}")))?;
         i.place(Place {
             pinned: true,
+            asserted: None,
             to: format!("<{uri}>"),
             request_uri: uri,
             from_user: "pinline".into(),
@@ -1389,8 +1519,10 @@ impl MediaProvider for SipProvider {
             .chars()
             .filter(|c| c.is_ascii_digit() || *c == '+')
             .collect();
+        let asserted = (!caller.is_empty()).then(|| format!("<sip:{caller}@{}>", i.trunk_host));
         i.place(Place {
             pinned: false,
+            asserted,
             to: format!("<{uri}>"),
             request_uri: uri,
             from_user: if caller.is_empty() {
@@ -1466,11 +1598,8 @@ impl MediaProvider for SipProvider {
         Ok(())
     }
 
-    fn transfer(&self, leg: &LegId, _to: &str) -> Result<(), MediaError> {
-        self.inner.media_of(leg, false)?;
-        Err(MediaError::Refused(
-            "blind transfer (REFER) is not built for the sip provider yet".into(),
-        ))
+    fn transfer(&self, leg: &LegId, to: &str) -> Result<(), MediaError> {
+        self.inner.transfer(leg, to)
     }
 
     fn join(&self, leg: &LegId, _other: &LegId) -> Result<(), MediaError> {
