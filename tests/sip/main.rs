@@ -10,3 +10,4 @@ mod baresip;
 mod campaign;
 mod peers;
 mod provider;
+mod serve;

@@ -561,3 +561,30 @@ async fn a_blind_transfer_is_a_refer_whose_notify_says_how_it_went() {
         sipp.passed().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_whose_rtp_stops_is_over_after_the_rtp_timeout() {
+    // The lead answers but its audio never comes (port 9: nobody sends).
+    let sipp = Sipp::uas(
+        &uas_scenario(
+            Answer::After(Duration::from_millis(100)),
+            Media::Port(9),
+            End::OurBye,
+        ),
+        1,
+        &[],
+    );
+    let mut h = start_with(sipp.addr, None, |c| c.rtp_timeout = Duration::from_secs(2)).await;
+    let lead = h.lead(Duration::from_secs(25));
+    h.until_answered().await;
+    let answered = Instant::now();
+    let (at, e) = h.next(5).await;
+    assert_eq!(e, MediaEvent::RemoteHangUp { leg: lead });
+    let quiet = at - answered;
+    assert!(
+        quiet >= Duration::from_secs(2) && quiet < Duration::from_secs(3),
+        "ended after {quiet:?} of silence"
+    );
+    // And the far end got our BYE.
+    sipp.passed().await;
+}
