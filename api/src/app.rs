@@ -26,6 +26,8 @@ pub struct AppInner {
     pub events: Arc<dyn EventBus>,
     pub metrics: Metrics,
     pub engine: Engine,
+    /// The media provider (also the engine's), for a clean stop.
+    pub media: Arc<dyn crate::media::MediaProvider>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
 }
@@ -51,6 +53,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot read or create the signing secret in {dir}: {source}")]
     Secret { dir: String, source: std::io::Error },
+    #[error("the engine started without a media provider")]
+    NoMedia,
     #[error("the SIP provider cannot start: {0}")]
     Sip(#[from] crate::media::sip::SipStartError),
 }
@@ -96,6 +100,7 @@ impl App {
             MediaKind::Sim => None,
             MediaKind::Sip(sip) => Some(SipProvider::bind((**sip).clone()).await?),
         };
+        let mut provider: Option<Arc<dyn crate::media::MediaProvider>> = None;
         let engine = Engine::start(
             EngineParts {
                 db: db.clone(),
@@ -104,9 +109,13 @@ impl App {
                 clock,
                 config: engine_config,
             },
-            move |sink| match media {
-                None => Arc::new(SimProvider::new(SimConfig::default(), seed, sink)),
-                Some(sip) => Arc::new(sip.start(sink)),
+            |sink| {
+                let made: Arc<dyn crate::media::MediaProvider> = match media {
+                    None => Arc::new(SimProvider::new(SimConfig::default(), seed, sink)),
+                    Some(sip) => Arc::new(sip.start(sink)),
+                };
+                provider = Some(made.clone());
+                made
             },
         )
         .await?;
@@ -122,6 +131,7 @@ impl App {
             events,
             metrics,
             engine,
+            media: provider.ok_or(StartError::NoMedia)?,
             db,
             config,
         })))

@@ -711,9 +711,14 @@ async fn main() -> Result<()> {
                 "Pinline is serving on http://{bound} (GraphQL: http://{bound}/graphql)"
             );
             eprintln!("\n  Pinline is up: http://{bound}   (GraphiQL: http://{bound}/graphql)\n");
+            let media = app.media.clone();
             pinline::http::serve(app, listener, shutdown_signal())
                 .await
                 .context("serving")?;
+            // Calls end with the server: BYE (or CANCEL) on every leg, and
+            // a moment for the answers.
+            media.shut_down();
+            tokio::time::sleep(Duration::from_millis(300)).await;
             tracing::info!("stopped");
             Ok(())
         }

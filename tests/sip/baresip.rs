@@ -89,6 +89,11 @@ impl Baresip {
         }
     }
 
+    /// What baresip printed so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
     pub fn uri(&self) -> String {
         format!("sip:{}@{}", self.user, self.addr)
     }

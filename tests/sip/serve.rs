@@ -1,6 +1,6 @@
 //! `pinline serve --media sip` as an operator starts it: what is missing or
-//! wrong stops it with the reason; a good configuration serves, and an
-//! agent's phone rings for the pinned leg.
+//! wrong stops it with the reason; a good configuration serves, an
+//! agent's phone rings for the pinned leg, and stopping the server ends it.
 
 use pinline_tests::pinline_bin;
 use pinline_tests::serve::Served;
@@ -105,6 +105,12 @@ async fn serve_with_sip_rings_the_agent_s_phone_for_the_pinned_leg() {
     assert_eq!(state, "IDLE");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert!(served.stop().await, "a clean exit on SIGTERM");
+    // The server ended the phone's call as it stopped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !phone.log().contains("terminated") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(phone.log().contains("terminated"), "{}", phone.log());
     // What the phone heard while idle: silence.
     let heard = phone.stop_and_heard().await;
     assert!(heard.len() > 1600, "{} samples", heard.len());

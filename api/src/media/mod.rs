@@ -166,4 +166,7 @@ pub trait MediaProvider: Send + Sync {
     fn hang_up(&self, leg: &LegId);
     /// Tear an agent's pinned leg down.
     fn tear_down(&self, pinned: &LegId);
+    /// The server is stopping: end every leg (a real carrier would keep
+    /// a call up, and bill it, until its own timeout).
+    fn shut_down(&self) {}
 }

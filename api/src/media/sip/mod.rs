@@ -1620,6 +1620,14 @@ impl MediaProvider for SipProvider {
     fn tear_down(&self, pinned: &LegId) {
         self.inner.hang_up(pinned);
     }
+
+    fn shut_down(&self) {
+        let legs: Vec<LegId> = lock(&self.inner.state).legs.keys().cloned().collect();
+        tracing::info!(legs = legs.len(), "ending every call leg");
+        for leg in legs {
+            self.inner.hang_up(&leg);
+        }
+    }
 }
 
 #[cfg(test)]
