@@ -97,7 +97,122 @@ fn trunk_scenario() -> String {
     x
 }
 
-engine_tests!(a_campaign_runs_over_sipp_leads_and_baresip_agents);
+engine_tests!(
+    a_campaign_runs_over_sipp_leads_and_baresip_agents,
+    conferences_the_sip_provider_cannot_mix_end_cleanly,
+);
+
+/// A floor on the `sip` provider: `trunk` for leads, `phones[i]` for
+/// demo agent i+1, a PROGRESSIVE campaign of `numbers`.
+async fn sip_floor(
+    backend: Backend,
+    trunk: &Sipp,
+    phones: &[Baresip],
+    numbers: &[&str],
+    agents: usize,
+) -> Floor {
+    let mut sip = SipConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        &trunk.addr.to_string(),
+    );
+    let lo = crate::provider::port_block();
+    sip.rtp_ports = (lo, lo + 99);
+    for (i, p) in phones.iter().enumerate() {
+        sip.agent_phones
+            .insert(format!("agent{}@demo.pinline.test", i + 1), p.uri());
+    }
+    let (zone, _) = numbers_open_now();
+    let leads = numbers
+        .iter()
+        .map(|n| json!({"phone": n, "firstName": "Lead", "lastName": n, "timeZone": zone}))
+        .collect();
+    Floor::new_with(
+        backend,
+        move |c| c.media = MediaKind::Sip(Box::new(sip)),
+        json!({"dialMode": "PROGRESSIVE", "ringTimeoutSeconds": 15}),
+        leads,
+        agents,
+    )
+    .await
+}
+
+/// Wait (up to 10 s) for a call to show `step` `times` times.
+async fn until_step(f: &mut Floor, id: &str, step: &str, times: usize) {
+    for _ in 0..100 {
+        if f.steps_of(id).iter().filter(|s| *s == step).count() >= times {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {step}: {:?}", f.steps_of(id));
+}
+
+/// Adding a participant and completing a warm transfer to an outside
+/// number need the conference the `sip` provider cannot mix yet: the
+/// outside party is let go (BYE), the step says why, and the lead stays
+/// with the agent — never two callers left on a silent line.
+async fn conferences_the_sip_provider_cannot_mix_end_cleanly(backend: Backend) {
+    // The lead, the participant and the consulted number all answer.
+    let trunk = Sipp::uas(
+        &trunk_scenario(),
+        3,
+        &[("lead.ulaw", audio::ulaw_tone(440.0, 2000))],
+    );
+    let phones = [Baresip::start("agent1", 1200).await];
+    let (_, numbers) = numbers_open_now();
+    let mut f = sip_floor(backend, &trunk, &phones, &numbers[..1], 1).await;
+    f.set_status(0, "AVAILABLE").await;
+    f.start_campaign().await;
+    let mut id = String::new();
+    for _ in 0..100 {
+        let c = f.active_call(0).await;
+        if c["state"] == "CONNECTED" {
+            id = c["id"].as_str().expect("id").to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!id.is_empty(), "the lead reached the agent");
+    let v = json!({"c": id});
+
+    f.agent_ok(
+        0,
+        "mutation($c:ID!){addParticipant(input:{callId:$c,phone:\"+12025550171\"})}",
+        v.clone(),
+    )
+    .await;
+    until_step(&mut f, &id, "PARTICIPANT_FAILED", 1).await;
+    let c = f.call(&id).await;
+    assert!(
+        c.to_string().contains("answered but could not be joined"),
+        "{c}"
+    );
+    assert_eq!(c["state"], "CONNECTED", "{c}");
+
+    let transfer = "mutation($c:ID!,$to:TransferTargetInput!,$m:TransferMode!){transferCall(input:{callId:$c,to:$to,mode:$m})}";
+    f.agent_ok(
+        0,
+        transfer,
+        json!({"c": id, "to": {"phone": "+12025550172"}, "m": "WARM"}),
+    )
+    .await;
+    // Started, then the consulted number answered.
+    until_step(&mut f, &id, "TRANSFER_STARTED", 2).await;
+    // Hanging up completes a warm transfer: here it cannot.
+    f.hang_up(0, &id).await;
+    until_step(&mut f, &id, "TRANSFER_FAILED", 1).await;
+    let c = f.call(&id).await;
+    assert!(c.to_string().contains("could not be joined"), "{c}");
+    assert_eq!(c["state"], "CONNECTED", "{c}");
+    assert_eq!(f.presence(0).await["status"], "ON_CALL");
+
+    f.hang_up(0, &id).await;
+    f.wrap_up(0, &id, "INTERESTED").await;
+    f.set_status(0, "OFFLINE").await;
+    // Every one of the three calls got its BYE.
+    trunk.passed().await;
+    f.finish().await;
+}
 
 async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
     let trunk = Sipp::uas(
@@ -109,29 +224,8 @@ async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
         Baresip::start("agent1", 1200).await,
         Baresip::start("agent2", 1000).await,
     ];
-    let mut sip = SipConfig::new(
-        "127.0.0.1:0".parse().expect("addr"),
-        &trunk.addr.to_string(),
-    );
-    let lo = crate::provider::port_block();
-    sip.rtp_ports = (lo, lo + 99);
-    for (i, p) in phones.iter().enumerate() {
-        sip.agent_phones
-            .insert(format!("agent{}@demo.pinline.test", i + 1), p.uri());
-    }
-    let (zone, numbers) = numbers_open_now();
-    let leads = numbers
-        .iter()
-        .map(|n| json!({"phone": n, "firstName": "Lead", "lastName": n, "timeZone": zone}))
-        .collect();
-    let mut f = Floor::new_with(
-        backend,
-        move |c| c.media = MediaKind::Sip(Box::new(sip)),
-        json!({"dialMode": "PROGRESSIVE", "ringTimeoutSeconds": 15}),
-        leads,
-        3,
-    )
-    .await;
+    let (_, numbers) = numbers_open_now();
+    let mut f = sip_floor(backend, &trunk, &phones, &numbers, 3).await;
     // Agent 3 has no phone: the dialer cannot take them.
     let refused = f
         .srv

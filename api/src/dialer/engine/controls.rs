@@ -390,8 +390,24 @@ impl State {
                 .await?;
             }
             TransferTo::Phone(phone) => {
-                if let (Some(lead), Some(consult)) = (&live.lead_leg, &extra.leg) {
-                    let _ = media.join(lead, consult);
+                let joined = match (&live.lead_leg, &extra.leg) {
+                    (Some(lead), Some(consult)) => media.join(lead, consult),
+                    _ => Ok(()),
+                };
+                if let Err(e) = joined {
+                    // The provider cannot put them together (no mixer on
+                    // real legs yet): let the consulted party go rather
+                    // than leave two callers on an open, silent line.
+                    if let Some(consult) = &extra.leg {
+                        media.hang_up(consult);
+                        self.legs.remove(consult);
+                    }
+                    return self
+                        .transfer_back(
+                            call_id,
+                            format!("{phone} could not be joined ({e}): the lead is back with you"),
+                        )
+                        .await;
                 }
                 // The lead and the consulted party carry on without us.
                 let gone: Vec<LegId> = live.lead_leg.take().into_iter().chain(extra.leg).collect();
@@ -442,19 +458,23 @@ impl State {
     }
 
     pub(crate) async fn transfer_failed(&mut self, call_id: &str, to: &str) -> EngineResult<()> {
+        self.transfer_back(
+            call_id,
+            format!("{to} did not answer: the lead is back with you"),
+        )
+        .await
+    }
+
+    /// The transfer did not happen: the lead is back with the agent.
+    async fn transfer_back(&mut self, call_id: &str, detail: String) -> EngineResult<()> {
         let live = self.live_mut(call_id)?;
         live.row.state = CallState::Connected.as_str().into();
         live.row.on_hold = false;
         if let Some(leg) = live.lead_leg.clone() {
             let _ = self.media.hold(&leg, false);
         }
-        self.step(
-            call_id,
-            CallStep::TransferFailed,
-            Some(format!("{to} did not answer: the lead is back with you")),
-            None,
-        )
-        .await?;
+        self.step(call_id, CallStep::TransferFailed, Some(detail), None)
+            .await?;
         Ok(())
     }
 
@@ -525,11 +545,25 @@ impl State {
                 live.extras[pos].answered = true;
                 match extra.purpose {
                     ExtraPurpose::Participant => {
-                        if let Some(lead) = live.lead_leg.clone() {
-                            let _ = self.media.join(&lead, &leg);
-                        }
-                        self.step(call_id, CallStep::ParticipantJoined, Some(to), None)
+                        let joined = match live.lead_leg.clone() {
+                            Some(lead) => self.media.join(&lead, &leg),
+                            None => Ok(()),
+                        };
+                        if let Err(e) = joined {
+                            live.extras.remove(pos);
+                            self.legs.remove(&leg);
+                            self.media.hang_up(&leg);
+                            self.step(
+                                call_id,
+                                CallStep::ParticipantFailed,
+                                Some(format!("{to} answered but could not be joined ({e})")),
+                                None,
+                            )
                             .await?;
+                        } else {
+                            self.step(call_id, CallStep::ParticipantJoined, Some(to), None)
+                                .await?;
+                        }
                     }
                     _ => {
                         self.step(
