@@ -41,6 +41,9 @@ pub enum Answer {
     After(Duration),
     /// 180, then wait for our CANCEL (ring timeout) and say 487.
     Never,
+    /// 180, take our CANCEL (200) but never say 487; 5 s later answer
+    /// the INVITE with 200 after all, and expect ACK and BYE.
+    Late,
     /// 100 then this final failure code (486, 503, …).
     Refuse(u16, &'static str),
     /// 401 with a digest challenge; the retried INVITE must carry valid
@@ -113,6 +116,19 @@ pub fn uas_scenario(answer: Answer, media: Media, end: End) -> String {
             x += &response(200, "OK", "");
             x += "  <send><![CDATA[\nSIP/2.0 487 Request Terminated\n[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\nCSeq: [$invite_cseq] INVITE\nContent-Length: 0\n\n]]></send>\n";
             x += "  <recv request=\"ACK\"/>\n";
+            x += REFERENCE;
+            return x;
+        }
+        Answer::Late => {
+            x += &response(180, "Ringing", "");
+            x += "  <recv request=\"CANCEL\"/>\n";
+            x += &response(200, "OK", "");
+            x += "  <pause milliseconds=\"5000\"/>\n";
+            x += &format!(
+                "  <send><![CDATA[\nSIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\nCSeq: [$invite_cseq] INVITE\nContact: <sip:far@[local_ip]:[local_port]>\nContent-Type: application/sdp\nContent-Length: [len]\n\n{sdp}]]></send>\n"
+            );
+            x += "  <recv request=\"ACK\"/>\n  <recv request=\"BYE\"/>\n";
+            x += &response(200, "OK", "");
             x += REFERENCE;
             return x;
         }

@@ -588,3 +588,32 @@ async fn a_lead_whose_rtp_stops_is_over_after_the_rtp_timeout() {
     // And the far end got our BYE.
     sipp.passed().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_after_the_call_was_given_up_is_acked_and_ended() {
+    let sipp = Sipp::uas(
+        &uas_scenario(Answer::Late, Media::Port(9), End::OurBye),
+        1,
+        &[],
+    );
+    let mut h = start(sipp.addr, None).await;
+    // A consult call may ring shorter than a lead: 2 s.
+    let leg = h
+        .sip
+        .originate(&Originate {
+            to: "+15550100002".into(),
+            caller_id: "+15550199999".into(),
+            ring_timeout: Duration::from_secs(2),
+            purpose: LegPurpose::Consult,
+            hints: Vec::new(),
+        })
+        .expect("placed");
+    let (_, e) = h.next(5).await;
+    assert_eq!(e, MediaEvent::Ringing { leg: leg.clone() });
+    // CANCEL at 2 s, no 487: the leg is over 4 s later all the same.
+    let (_, e) = h.next(10).await;
+    assert_eq!(e, MediaEvent::NoAnswer { leg: leg.clone() });
+    assert!(h.sip.rtp_addr(&leg).is_none());
+    // The 200 that comes later gets its ACK and a BYE (sipp requires both).
+    sipp.passed().await;
+}

@@ -449,6 +449,18 @@ impl SipBound {
     }
 }
 
+/// A UAC's route set from a 2xx: its Record-Route entries, reversed.
+fn route_set(m: &SipMessage) -> Vec<String> {
+    let mut route: Vec<String> = m
+        .headers_named("Record-Route")
+        .flat_map(|v| v.split(','))
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    route.reverse();
+    route
+}
+
 /// A number the trunk can dial (digits, `+`, `*`, `#`).
 fn dialable(number: &str) -> Result<&str, MediaError> {
     let n = number.trim();
@@ -732,6 +744,10 @@ impl Inner {
         {
             let mut st = lock(&self.state);
             let Some(id) = m.call_id().and_then(|c| st.by_call.get(c)).cloned() else {
+                drop(st);
+                if (200..300).contains(&code) && method == "INVITE" {
+                    self.end_stray_answer(&m, src);
+                }
                 return;
             };
             let Some(leg) = st.legs.get_mut(&id) else {
@@ -781,6 +797,38 @@ impl Inner {
         }
     }
 
+    /// A 200 for a call this side already gave up on (its CANCEL went
+    /// unanswered and the leg is gone): ACK it and BYE it at once, or the
+    /// far end keeps a call up — and the carrier bills it — until its own
+    /// timeout.
+    fn end_stray_answer(&self, m: &SipMessage, src: SocketAddr) {
+        let (Some((n, _)), Some(contact)) = (m.cseq(), m.header("Contact")) else {
+            return;
+        };
+        let target = uri_of(contact).to_owned();
+        let route = route_set(m);
+        for (method, cseq) in [("ACK", n), ("BYE", n + 1)] {
+            let mut r = SipMessage::request(method, &target)
+                .with("Via", self.via(&format!("z9hG4bK{}", random_token())));
+            for hop in &route {
+                r = r.with("Route", hop.clone());
+            }
+            for name in ["From", "To", "Call-ID"] {
+                if let Some(v) = m.header(name) {
+                    r = r.with(name, v.to_owned());
+                }
+            }
+            r = r
+                .with("Max-Forwards", "70")
+                .with("CSeq", format!("{cseq} {method}"));
+            let _ = self.sock.try_send_to(&r.to_bytes(), src);
+        }
+        tracing::warn!(
+            call_id = m.call_id().unwrap_or_default(),
+            "ended a late answer"
+        );
+    }
+
     fn on_answer(
         self: &Arc<Self>,
         id: &LegId,
@@ -796,13 +844,7 @@ impl Inner {
             if let Some(c) = m.header("Contact") {
                 leg.remote_target = uri_of(c).to_owned();
             }
-            leg.route = m
-                .headers_named("Record-Route")
-                .flat_map(|v| v.split(','))
-                .map(|r| r.trim().to_owned())
-                .filter(|r| !r.is_empty())
-                .collect();
-            leg.route.reverse();
+            leg.route = route_set(m);
             // In-dialog requests go where the answer came from.
             leg.dest = src;
         }
