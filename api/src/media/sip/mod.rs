@@ -18,7 +18,7 @@ pub mod msg;
 pub mod prompt;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -130,6 +130,8 @@ pub enum SipStartError {
     NoAddress(IpAddr),
     #[error("the RTP port range {0}-{1} is empty or holds no even port")]
     Ports(u16, u16),
+    #[error("agent phone {0:?}: not a sip: URI, or its host does not resolve")]
+    AgentPhone(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +298,8 @@ struct Inner {
     state: Mutex<State>,
     /// Agent id → login email, as the engine meets agents.
     logins: Mutex<HashMap<String, String>>,
+    /// Agent phones' hosts, resolved at start.
+    phones: HashMap<(String, u16), SocketAddr>,
     ports: Mutex<PortPool>,
     rt: tokio::runtime::Handle,
     next: AtomicU64,
@@ -328,6 +332,7 @@ fn random_token() -> String {
 /// gives it the sink the engine made.
 pub struct SipBound {
     cfg: SipConfig,
+    phones: HashMap<(String, u16), SocketAddr>,
     sock: UdpSocket,
     me: SocketAddr,
     trunk: SocketAddr,
@@ -364,7 +369,24 @@ impl SipProvider {
         if ip.is_unspecified() {
             return Err(SipStartError::NoAddress(ip));
         }
+        // Phones' hosts are looked up now, not on the engine's task when an
+        // agent goes available (a slow DNS answer would stall every call).
+        let mut phones = HashMap::new();
+        for uri in cfg.agent_phones.values() {
+            let (host, port) =
+                host_port(uri).ok_or_else(|| SipStartError::AgentPhone(uri.clone()))?;
+            if host.contains('{') || host.parse::<IpAddr>().is_ok() {
+                continue;
+            }
+            let addr = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .ok()
+                .and_then(|mut a| a.find(|a| a.is_ipv4() == bound.is_ipv4()))
+                .ok_or_else(|| SipStartError::AgentPhone(uri.clone()))?;
+            phones.insert((host, port), addr);
+        }
         Ok(SipBound {
+            phones,
             me: SocketAddr::new(ip, bound.port()),
             trunk,
             trunk_host: if trunk_port == 5060 {
@@ -402,6 +424,7 @@ impl SipBound {
     pub fn start(self, sink: Arc<dyn MediaSink>) -> SipProvider {
         let SipBound {
             cfg,
+            phones,
             sock,
             me,
             trunk,
@@ -417,6 +440,7 @@ impl SipBound {
             sink,
             state: Mutex::new(State::default()),
             logins: Mutex::new(HashMap::new()),
+            phones,
             ports: Mutex::new(PortPool {
                 next: first_even,
                 lo: first_even,
@@ -472,10 +496,6 @@ fn dialable(number: &str) -> Result<&str, MediaError> {
         return Err(MediaError::Refused(format!("not a dialable number: {n:?}")));
     }
     Ok(n)
-}
-
-fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
-    (host, port).to_socket_addrs().ok()?.next()
 }
 
 struct Place {
@@ -1526,8 +1546,14 @@ impl MediaProvider for SipProvider {
             })?;
         let (host, port) =
             host_port(&uri).ok_or_else(|| MediaError::Refused(format!("not a sip: URI: {uri}")))?;
-        let dest = resolve(&host, port)
-            .ok_or_else(|| MediaError::Refused(format!("cannot resolve {host}")))?;
+        let dest = match host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => *i.phones.get(&(host.clone(), port)).ok_or_else(|| {
+                MediaError::Refused(format!(
+                    "{host} was not resolved at start: a phone template with the agent in its host needs IP addresses"
+                ))
+            })?,
+        };
         i.place(Place {
             pinned: true,
             asserted: None,
@@ -1541,16 +1567,7 @@ impl MediaProvider for SipProvider {
 
     fn originate(&self, req: &Originate) -> Result<LegId, MediaError> {
         let i = &self.inner;
-        let number = req.to.trim();
-        if number.is_empty()
-            || !number
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '+' || c == '*' || c == '#')
-        {
-            return Err(MediaError::Refused(format!(
-                "not a dialable number: {number:?}"
-            )));
-        }
+        let number = dialable(&req.to)?;
         let ring = match req.purpose {
             LegPurpose::Lead => req.ring_timeout.max(MIN_LEAD_RING),
             _ => req.ring_timeout,
@@ -1737,6 +1754,22 @@ mod tests {
             SipProvider::bind(c).await,
             Err(SipStartError::NoAddress(_))
         ));
+        let mut c = SipConfig::new("127.0.0.1:0".parse().unwrap(), "127.0.0.1");
+        c.agent_phones
+            .insert("a@x.test".into(), "sip:a@no-such-host.invalid".into());
+        assert!(matches!(
+            SipProvider::bind(c).await,
+            Err(SipStartError::AgentPhone(_))
+        ));
+        // A host name is looked up at start (for this IPv4 socket: IPv4).
+        let mut c = SipConfig::new("127.0.0.1:0".parse().unwrap(), "127.0.0.1");
+        c.agent_phones
+            .insert("a@x.test".into(), "sip:a@localhost:5070".into());
+        let bound = SipProvider::bind(c).await.expect("binds");
+        assert_eq!(
+            bound.phones.get(&("localhost".to_owned(), 5070)),
+            Some(&"127.0.0.1:5070".parse().unwrap())
+        );
         let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let c = SipConfig::new(taken.local_addr().unwrap(), "127.0.0.1");
         assert!(matches!(
