@@ -100,6 +100,12 @@ fn lead_tone_file() -> Vec<u8> {
     audio::ulaw_tone(440.0, 2000)
 }
 
+/// A trunk whose one far end answers as `answer` (its SDP points at
+/// port 9: no audio either way) and ends as `end` says.
+fn no_audio_far_end(answer: Answer, end: End) -> Sipp {
+    Sipp::uas(&uas_scenario(answer, Media::Port(9), end), 1, &[])
+}
+
 /// A trunk whose one lead answers after `after`, talks at 440 Hz from
 /// sipp's own RTP, and ends as `end` says.
 fn talking_lead(after: Duration, end: End) -> Sipp {
@@ -148,11 +154,7 @@ async fn a_busy_lead_is_busy_and_a_failing_trunk_is_a_failure_with_its_code() {
         }),
     ];
     for (code, reason, expected) in cases {
-        let sipp = Sipp::uas(
-            &uas_scenario(Answer::Refuse(code, reason), Media::Port(9), End::OurBye),
-            1,
-            &[],
-        );
+        let sipp = no_audio_far_end(Answer::Refuse(code, reason), End::OurBye);
         let mut h = start(sipp.addr, None).await;
         let leg = h.lead(Duration::from_secs(25));
         let (_, e) = h.next(5).await;
@@ -164,11 +166,7 @@ async fn a_busy_lead_is_busy_and_a_failing_trunk_is_a_failure_with_its_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_lead_is_cancelled_at_the_ring_timeout_never_before_15_s() {
-    let sipp = Sipp::uas(
-        &uas_scenario(Answer::Never, Media::Port(9), End::OurBye),
-        1,
-        &[],
-    );
+    let sipp = no_audio_far_end(Answer::Never, End::OurBye);
     let mut h = start(sipp.addr, None).await;
     let placed = Instant::now();
     // Asked for 10 s: a lead rings at least 15.
@@ -529,14 +527,9 @@ async fn answering_machine_detection_on_live_legs_tells_a_person_from_a_machine(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blind_transfer_is_a_refer_whose_notify_says_how_it_went() {
     for (status, ok) in [("SIP/2.0 200 OK", true), ("SIP/2.0 486 Busy Here", false)] {
-        let sipp = Sipp::uas(
-            &uas_scenario(
-                Answer::After(Duration::from_millis(100)),
-                Media::Port(9),
-                End::Referred(status),
-            ),
-            1,
-            &[],
+        let sipp = no_audio_far_end(
+            Answer::After(Duration::from_millis(100)),
+            End::Referred(status),
         );
         let mut h = start(sipp.addr, None).await;
         let lead = h.lead(Duration::from_secs(25));
@@ -565,15 +558,7 @@ async fn a_blind_transfer_is_a_refer_whose_notify_says_how_it_went() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_whose_rtp_stops_is_over_after_the_rtp_timeout() {
     // The lead answers but its audio never comes (port 9: nobody sends).
-    let sipp = Sipp::uas(
-        &uas_scenario(
-            Answer::After(Duration::from_millis(100)),
-            Media::Port(9),
-            End::OurBye,
-        ),
-        1,
-        &[],
-    );
+    let sipp = no_audio_far_end(Answer::After(Duration::from_millis(100)), End::OurBye);
     let mut h = start_with(sipp.addr, None, |c| c.rtp_timeout = Duration::from_secs(2)).await;
     let lead = h.lead(Duration::from_secs(25));
     h.until_answered().await;
@@ -591,11 +576,7 @@ async fn a_lead_whose_rtp_stops_is_over_after_the_rtp_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_after_the_call_was_given_up_is_acked_and_ended() {
-    let sipp = Sipp::uas(
-        &uas_scenario(Answer::Late, Media::Port(9), End::OurBye),
-        1,
-        &[],
-    );
+    let sipp = no_audio_far_end(Answer::Late, End::OurBye);
     let mut h = start(sipp.addr, None).await;
     // A consult call may ring shorter than a lead: 2 s.
     let leg = h

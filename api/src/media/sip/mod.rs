@@ -510,6 +510,24 @@ struct Place {
 }
 
 impl Inner {
+    /// Run `then` on the provider after `delay`, unless the task is
+    /// aborted (the leg ended) or the provider is gone.
+    fn after(
+        self: &Arc<Self>,
+        delay: Duration,
+        then: impl FnOnce(&Arc<Inner>) + Send + 'static,
+    ) -> AbortHandle {
+        let weak = Arc::downgrade(self);
+        self.rt
+            .spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Some(inner) = weak.upgrade() {
+                    then(&inner);
+                }
+            })
+            .abort_handle()
+    }
+
     fn emit(&self, e: MediaEvent) {
         self.sink.emit(Duration::ZERO, e);
     }
@@ -569,19 +587,9 @@ impl Inner {
             transferring: false,
         };
         leg.tasks.push(self.spawn_rtp_reader(media));
-        let weak = Arc::downgrade(self);
         let id = leg_id.clone();
-        let ring = p.ring;
-        leg.tasks.push(
-            self.rt
-                .spawn(async move {
-                    tokio::time::sleep(ring).await;
-                    if let Some(inner) = weak.upgrade() {
-                        inner.ring_timed_out(&id);
-                    }
-                })
-                .abort_handle(),
-        );
+        leg.tasks
+            .push(self.after(p.ring, move |inner| inner.ring_timed_out(&id)));
         // Known before the INVITE leaves: on loopback the answer can
         // come back before the next line runs.
         let mut st = lock(&self.state);
@@ -1146,18 +1154,11 @@ impl Inner {
                 .with("Refer-To", format!("<sip:{number}@{}>", self.trunk_host))
                 .with("Referred-By", self.contact());
             self.send_reliably(id, leg, &refer, false);
-            let weak = Arc::downgrade(self);
             let leg_id = id.clone();
-            leg.tasks.push(
-                self.rt
-                    .spawn(async move {
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                        if let Some(inner) = weak.upgrade() {
-                            inner.transfer_finished(&leg_id, false);
-                        }
-                    })
-                    .abort_handle(),
-            );
+            leg.tasks
+                .push(self.after(Duration::from_secs(30), move |inner| {
+                    inner.transfer_finished(&leg_id, false)
+                }));
         }
         Ok(())
     }
@@ -1194,18 +1195,9 @@ impl Inner {
         self.send_reliably(id, leg, &cancel, false);
         leg.phase = Phase::Cancelling(why);
         // If the INVITE's final answer never comes, the leg ends anyway.
-        let weak = Arc::downgrade(self);
         let id = id.clone();
-        leg.tasks.push(
-            self.rt
-                .spawn(async move {
-                    tokio::time::sleep(CANCEL_GRACE).await;
-                    if let Some(inner) = weak.upgrade() {
-                        inner.cancel_unanswered(&id);
-                    }
-                })
-                .abort_handle(),
-        );
+        leg.tasks
+            .push(self.after(CANCEL_GRACE, move |inner| inner.cancel_unanswered(&id)));
     }
 
     fn cancel_unanswered(self: &Arc<Self>, id: &LegId) {
