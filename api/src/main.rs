@@ -97,6 +97,11 @@ struct SipArgs {
         value_delimiter = ','
     )]
     sip_agent_phones: Vec<String>,
+    /// Agents with no phone set open their pinned leg from the workspace
+    /// page (WebRTC): seconds the page has to connect it, or to bring it
+    /// back after it drops (a reload), before the agent is put on Break.
+    #[arg(long, env = "PINLINE_BROWSER_WAIT_SECS", default_value_t = 20)]
+    browser_wait_secs: u64,
     /// Answering-machine detection on answered leads (adds up to 3 s
     /// before a person reaches an agent; machines get the voicemail
     /// branch instead of an agent).
@@ -121,6 +126,7 @@ impl SipArgs {
             .with_context(|| format!("--rtp-ports {:?}: expected LOW-HIGH", self.rtp_ports))?;
         c.rtp_ports = (lo, hi);
         c.rtp_timeout = Duration::from_secs(self.rtp_timeout_secs.max(1));
+        c.browser_wait = Duration::from_secs(self.browser_wait_secs.max(1));
         for p in &self.sip_agent_phones {
             let (key, uri) = p
                 .split_once('=')

@@ -12,7 +12,7 @@ thread_local! {
     static PLAYED: RefCell<u32> = const { RefCell::new(0) };
 }
 
-fn context() -> Option<AudioContext> {
+pub fn context() -> Option<AudioContext> {
     CONTEXT.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_none() {

@@ -15,6 +15,7 @@ mod model;
 pub mod pages;
 mod session;
 mod time;
+mod webrtc;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};

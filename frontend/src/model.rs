@@ -13,7 +13,7 @@ pub const CALL: &str = "id origin dialer state muted onHold phone createdAt conn
 
 pub fn presence_selection() -> String {
     format!(
-        "status reason since contactCenterId pinnedLeg {{ id state }} \
+        "status reason since contactCenterId pinnedLeg {{ id state kind }} \
          activeCall {{ {CALL} }} wrapUpCall {{ {CALL} }} offeredCall {{ {CALL} }}"
     )
 }
@@ -22,7 +22,7 @@ pub fn agent_events_subscription() -> String {
     format!(
         "subscription AgentEvents {{ agentEvents {{ __typename \
          ... on PresenceChanged {{ at presence {{ {} }} }} \
-         ... on PinnedLegChanged {{ at pinnedLeg {{ id state }} }} \
+         ... on PinnedLegChanged {{ at pinnedLeg {{ id state kind }} }} \
          ... on CallEvent {{ step detail at call {{ {CALL} }} }} }} }}",
         presence_selection()
     )
@@ -45,6 +45,9 @@ pub struct Presence {
 pub struct PinnedLeg {
     pub id: String,
     pub state: String,
+    /// SIMULATED, SIP_PHONE or BROWSER (this page opens a BROWSER one).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]

@@ -9,7 +9,35 @@ use serde_json::json;
 engine_tests!(
     the_running_campaign_shows_while_it_runs,
     a_call_carries_its_dispositions_and_its_leads_history,
+    only_a_browser_pinned_leg_takes_an_sdp_offer,
 );
+
+const CONNECT: &str = "mutation($sdp:String!){connectPinnedLeg(input:{sdpOffer:$sdp}){sdpAnswer}}";
+
+/// With the `sim` provider the pinned leg is SIMULATED: the page has
+/// nothing to open (the browser leg itself is tested in tests/sip).
+async fn only_a_browser_pinned_leg_takes_an_sdp_offer(backend: pinline_tests::Backend) {
+    let f = Floor::new(backend, json!({}), vec![], 1).await;
+    let refused = |why: &'static str| {
+        let f = &f;
+        async move {
+            let body = f
+                .srv
+                .gql(Some(&f.agents[0].token), CONNECT, json!({"sdp": "v=0"}))
+                .await;
+            assert_eq!(
+                pinline_tests::error_code(&body).as_deref(),
+                Some("CONFLICT")
+            );
+            assert!(body.to_string().contains(why), "{why}: {body}");
+        }
+    };
+    refused("you have no pinned audio leg").await;
+    let p = f.set_status(0, "AVAILABLE").await;
+    assert_eq!(p["pinnedLeg"]["kind"], "SIMULATED", "{p}");
+    refused("simulated, not a browser one").await;
+    f.finish().await;
+}
 
 const RUNNING: &str = "query($id:ID!){contactCenter(id:$id){runningCampaign{id name dialMode}}}";
 

@@ -21,7 +21,7 @@ use crate::peers::Sipp;
 /// Numbers in a zone where it is now between 09:00 and 20:00, so the
 /// legal calling window (08:00–21:00 at the lead) is open whenever the
 /// test runs: Tokyo, London or Los Angeles. Each ends in 1 … 5.
-fn numbers_open_now() -> (&'static str, [&'static str; 5]) {
+pub fn numbers_open_now() -> (&'static str, [&'static str; 5]) {
     let h = chrono::Utc::now().hour();
     if h < 9 {
         (
@@ -117,6 +117,7 @@ async fn sip_floor(
     );
     let lo = crate::provider::port_block();
     sip.rtp_ports = (lo, lo + 99);
+    sip.browser_wait = Duration::from_secs(2);
     for (i, p) in phones.iter().enumerate() {
         sip.agent_phones
             .insert(format!("agent{}@demo.pinline.test", i + 1), p.uri());
@@ -226,26 +227,11 @@ async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
     ];
     let (_, numbers) = numbers_open_now();
     let mut f = sip_floor(backend, &trunk, &phones, &numbers, 3).await;
-    // Agent 3 has no phone: the dialer cannot take them.
-    let refused = f
-        .srv
-        .gql(
-            Some(&f.agents[2].token),
-            "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
-            json!({"cc": f.cc}),
-        )
-        .await;
-    assert_eq!(
-        pinline_tests::error_code(&refused).as_deref(),
-        Some("CONFLICT"),
-        "{refused}"
-    );
-    assert!(
-        refused.to_string().contains(
-            "the pinned audio leg could not start: the provider refused: no SIP phone is set for agent agent3@demo.pinline.test"
-        ),
-        "{refused}"
-    );
+    // Agent 3 has no phone: their pinned leg is a browser one, waiting
+    // for their page; no page opens it, so they go on Break with why.
+    let p = f.set_status(2, "AVAILABLE").await;
+    assert_eq!(p["pinnedLeg"]["kind"], "BROWSER", "{p}");
+    assert_eq!(p["pinnedLeg"]["state"], "CONNECTING", "{p}");
     for i in 0..2 {
         let p = f.set_status(i, "AVAILABLE").await;
         assert_eq!(p["pinnedLeg"]["state"], "CONNECTING", "{p}");
@@ -263,6 +249,24 @@ async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
         }
     }
     f.start_campaign().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let p = f.presence(2).await;
+        if p["status"] == "BREAK" {
+            assert_eq!(
+                p["reason"], "the agent's page did not open the audio leg within 2 s",
+                "{p}"
+            );
+            assert!(p["pinnedLeg"].is_null(), "{p}");
+            break;
+        }
+        assert_eq!(p["status"], "AVAILABLE", "{p}");
+        assert!(
+            Instant::now() < deadline,
+            "agent 3 never went on Break: {p}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Each agent talks 1.5 s with whoever they get, hangs up, wraps up.
     let mut connected: Vec<(usize, String)> = Vec::new();

@@ -277,6 +277,8 @@ pub struct Heard {
 pub struct RtpPeer {
     pub sock: Arc<UdpSocket>,
     pub heard: Arc<Mutex<Vec<Heard>>>,
+    /// Where the last packet came from.
+    from: Arc<Mutex<Option<SocketAddr>>>,
     reader: tokio::task::JoinHandle<()>,
     speaker: Option<tokio::task::JoinHandle<()>>,
 }
@@ -298,10 +300,12 @@ impl RtpPeer {
                 .expect("an RTP port"),
         );
         let heard = Arc::new(Mutex::new(Vec::new()));
-        let (s, h) = (sock.clone(), heard.clone());
+        let from = Arc::new(Mutex::new(None));
+        let (s, h, f) = (sock.clone(), heard.clone(), from.clone());
         let reader = tokio::spawn(async move {
             let mut buf = [0u8; 2048];
-            while let Ok((n, _)) = s.recv_from(&mut buf).await {
+            while let Ok((n, src)) = s.recv_from(&mut buf).await {
+                *f.lock().expect("from") = Some(src);
                 if let Ok(p) = RtpPacket::parse(&buf[..n]) {
                     h.lock().expect("heard").push(Heard {
                         at: Instant::now(),
@@ -313,9 +317,15 @@ impl RtpPeer {
         RtpPeer {
             sock,
             heard,
+            from,
             reader,
             speaker: None,
         }
+    }
+
+    /// Where the last packet came from (the server's RTP socket).
+    pub fn source(&self) -> Option<SocketAddr> {
+        *self.from.lock().expect("from")
     }
 
     pub fn port(&self) -> u16 {

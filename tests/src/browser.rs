@@ -58,6 +58,11 @@ impl Browser {
     /// Start ChromeDriver and a headless Chromium with a `width`×`height`
     /// window.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Self::start_with(width, height, &[]).await
+    }
+
+    /// …with more Chromium flags (a fake microphone for the WebRTC tests).
+    pub async fn start_with(width: u32, height: u32, flags: &[String]) -> Browser {
         let chromium = find("chromium", "/usr/bin/chromium");
         let chromedriver = find("chromedriver", "/usr/bin/chromedriver");
         let port = free_port();
@@ -89,7 +94,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().expect("profile dir");
-        let args = [
+        let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -106,6 +111,7 @@ impl Browser {
             format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={width},{height}"),
         ];
+        args.extend_from_slice(flags);
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "pageLoadStrategy": "normal",

@@ -188,7 +188,7 @@ impl Floor {
     pub async fn set_status(&self, i: usize, status: &str) -> Value {
         self.agent_ok(
             i,
-            "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status reason pinnedLeg{id state}}}}",
+            "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status reason pinnedLeg{id state kind}}}}",
             json!({"cc": self.cc, "s": status}),
         )
         .await["setAgentStatus"]["presence"]
@@ -198,7 +198,7 @@ impl Floor {
     pub async fn presence(&self, i: usize) -> Value {
         self.agent_ok(
             i,
-            "{ myPresence { status reason pinnedLeg { id state } activeCall { id state } wrapUpCall { id } } }",
+            "{ myPresence { status reason pinnedLeg { id state kind } activeCall { id state } wrapUpCall { id } } }",
             json!({}),
         )
         .await["myPresence"]

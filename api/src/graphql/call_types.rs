@@ -33,6 +33,16 @@ pub enum PinnedLegState {
     Disconnected,
 }
 
+/// What carries the pinned leg. BROWSER: the agent's page opens it with
+/// `connectPinnedLeg` (WebRTC) while it is CONNECTING or DISCONNECTED.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::media::PinnedLegKind")]
+pub enum PinnedLegKind {
+    Simulated,
+    SipPhone,
+    Browser,
+}
+
 /// Only DIALER calls carry the "Dialer" tag.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::call::CallOrigin")]
@@ -101,6 +111,17 @@ pub enum CallStep {
 pub struct PinnedLeg {
     pub id: ID,
     pub state: PinnedLegState,
+    pub kind: PinnedLegKind,
+}
+
+impl From<&crate::dialer::engine::PinnedLeg> for PinnedLeg {
+    fn from(p: &crate::dialer::engine::PinnedLeg) -> Self {
+        PinnedLeg {
+            id: ID(p.id.clone()),
+            state: p.state.into(),
+            kind: p.kind.into(),
+        }
+    }
 }
 
 /// An agent's presence: status, since when, the pinned audio leg, the call.
@@ -129,10 +150,7 @@ impl Presence {
         self.0.since
     }
     async fn pinned_leg(&self) -> Option<PinnedLeg> {
-        self.0.pinned_leg.as_ref().map(|(id, state)| PinnedLeg {
-            id: ID(id.clone()),
-            state: (*state).into(),
-        })
+        self.0.pinned_leg.as_ref().map(PinnedLeg::from)
     }
     /// The call the agent is on.
     async fn active_call(&self, ctx: &Context<'_>) -> ApiResult<Option<Call>> {

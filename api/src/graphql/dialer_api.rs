@@ -15,7 +15,9 @@ use crate::domain::phone;
 use crate::store::{self, models};
 
 use super::access::{self, require_role, require_user, sees_whole_organization};
-use super::call_types::{AgentStatus, Call, CampaignStats, Presence, WrapUp, campaign_stats};
+use super::call_types::{
+    AgentStatus, Call, CampaignStats, PinnedLeg, PinnedLegKind, Presence, WrapUp, campaign_stats,
+};
 use super::campaign_api::load_campaign;
 use super::error::{ApiError, ApiResult};
 use super::{actor, app};
@@ -32,6 +34,23 @@ pub struct SetAgentStatusInput {
 #[derive(SimpleObject)]
 pub struct PresencePayload {
     pub presence: Presence,
+}
+
+#[derive(InputObject)]
+pub struct ConnectPinnedLegInput {
+    /// The page's WebRTC offer (`RTCPeerConnection.createOffer`), with
+    /// audio that can be PCMU. No trickle: the answer carries the
+    /// server's one candidate (ICE lite).
+    pub sdp_offer: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectPinnedLegPayload {
+    /// For `setRemoteDescription({type: "answer", sdp})`.
+    pub sdp_answer: String,
+    /// The leg, CONNECTING until the page connects (then IDLE, or BRIDGED
+    /// when a lead was waiting on it).
+    pub pinned_leg: PinnedLeg,
 }
 
 #[derive(InputObject)]
@@ -303,6 +322,55 @@ impl DialerMutation {
             .await?;
         Ok(PresencePayload {
             presence: Presence(view),
+        })
+    }
+
+    /// Open (or, after a page reload, reopen) the signed-in agent's
+    /// BROWSER pinned leg: the page's SDP offer in, the server's answer
+    /// out. CONFLICT when the agent has no pinned leg (not AVAILABLE in a
+    /// dialer-enabled contact center) or it is not a browser one;
+    /// VALIDATION on `sdpOffer` when the offer cannot be used.
+    async fn connect_pinned_leg(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectPinnedLegInput,
+    ) -> ApiResult<ConnectPinnedLegPayload> {
+        let (app, caller) = (app(ctx), actor(ctx)?);
+        let me = require_user(caller)?;
+        let leg = app
+            .engine
+            .presence(me)
+            .await?
+            .and_then(|p| p.pinned_leg)
+            .ok_or_else(|| {
+                ApiError::Conflict(
+                    "you have no pinned audio leg: go AVAILABLE in a dialer-enabled contact center first"
+                        .into(),
+                )
+            })?;
+        let pinned: PinnedLeg = (&leg).into();
+        if pinned.kind != PinnedLegKind::Browser {
+            return Err(ApiError::Conflict(format!(
+                "your pinned audio leg is {}, not a browser one",
+                match pinned.kind {
+                    PinnedLegKind::SipPhone => "a call to your SIP phone",
+                    _ => "simulated",
+                }
+            )));
+        }
+        let answer = app
+            .media
+            .browser_offer(&leg.id, &input.sdp_offer)
+            .map_err(|e| match e {
+                crate::media::MediaError::BadInput(m) => ApiError::validation("sdpOffer", m),
+                crate::media::MediaError::UnknownLeg(_) => {
+                    ApiError::Conflict("your pinned audio leg ended meanwhile: try again".into())
+                }
+                crate::media::MediaError::Refused(m) => ApiError::Conflict(m),
+            })?;
+        Ok(ConnectPinnedLegPayload {
+            sdp_answer: answer,
+            pinned_leg: pinned,
         })
     }
 

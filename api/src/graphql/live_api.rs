@@ -69,10 +69,7 @@ impl LiveSubscription {
                         if p.pinned_leg != leg {
                             leg = p.pinned_leg.clone();
                             yield AgentEvent::PinnedLegChanged(PinnedLegChanged {
-                                pinned_leg: leg.as_ref().map(|(id, state)| PinnedLeg {
-                                    id: ID(id.clone()),
-                                    state: (*state).into(),
-                                }),
+                                pinned_leg: leg.as_ref().map(PinnedLeg::from),
                                 at: event.at,
                             });
                         }

@@ -60,6 +60,17 @@ pub enum MediaEvent {
     PinnedLegLost {
         leg: LegId,
     },
+    /// A browser pinned leg dropped (a reload, the network): the leg
+    /// stays, waiting for the page to come back (`PinnedLegUp` again).
+    PinnedLegInterrupted {
+        leg: LegId,
+    },
+    /// A pinned leg could not come up or come back: the agent cannot hear
+    /// calls. `reason` says why, for the agent.
+    PinnedLegFailed {
+        leg: LegId,
+        reason: String,
+    },
     Ringing {
         leg: LegId,
     },
@@ -106,6 +117,8 @@ impl MediaEvent {
         match self {
             MediaEvent::PinnedLegUp { leg }
             | MediaEvent::PinnedLegLost { leg }
+            | MediaEvent::PinnedLegInterrupted { leg }
+            | MediaEvent::PinnedLegFailed { leg, .. }
             | MediaEvent::Ringing { leg }
             | MediaEvent::Answered { leg, .. }
             | MediaEvent::Busy { leg }
@@ -132,6 +145,20 @@ pub enum MediaError {
     UnknownLeg(LegId),
     #[error("the provider refused: {0}")]
     Refused(String),
+    /// Something the caller sent cannot be used (an SDP offer).
+    #[error("{0}")]
+    BadInput(String),
+}
+
+/// What carries an agent's pinned leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinnedLegKind {
+    /// The built-in simulated carrier.
+    Simulated,
+    /// A call to the agent's SIP phone or softphone.
+    SipPhone,
+    /// WebRTC to the agent's page: the page opens it with an SDP offer.
+    Browser,
 }
 
 /// The connect tone played to the agent before the lead is heard.
@@ -144,6 +171,18 @@ pub trait MediaProvider: Send + Sync {
     fn agent_known(&self, _agent_id: &str, _login: &str) {}
     /// Bring up an agent's pinned leg (CONNECTING until `PinnedLegUp`).
     fn create_pinned_leg(&self, agent_id: &str) -> Result<LegId, MediaError>;
+    /// What carries a pinned leg.
+    fn pinned_leg_kind(&self, _pinned: &LegId) -> PinnedLegKind {
+        PinnedLegKind::Simulated
+    }
+    /// The agent's page offers WebRTC for a browser pinned leg: the SDP
+    /// answer (the leg comes up with `PinnedLegUp` when the page connects).
+    fn browser_offer(&self, pinned: &LegId, _sdp: &str) -> Result<String, MediaError> {
+        Err(MediaError::Refused(format!(
+            "{pinned} is not a browser audio leg: the {} provider carries no browser audio",
+            self.name()
+        )))
+    }
     /// Place a call; events follow.
     fn originate(&self, req: &Originate) -> Result<LegId, MediaError>;
     /// Play the connect tone on `pinned`, then bridge `leg` into it.

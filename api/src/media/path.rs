@@ -48,6 +48,10 @@ pub struct AgentLegPath {
     /// Whether a lead packet reached the agent since the last tick: if
     /// not, the tick fills in silence so the agent's stream never stops.
     lead_spoke: bool,
+    /// Ticks in a row with no lead packet: the lead's clock and ours are
+    /// not in step, so one empty tick is jitter (its packet comes just
+    /// after); silence is filled in from the second.
+    quiet_ticks: u32,
     tone_ms: u32,
     next_lead_ssrc: u32,
 }
@@ -62,6 +66,7 @@ impl AgentLegPath {
             tone: VecDeque::new(),
             behind_tone: VecDeque::new(),
             lead_spoke: false,
+            quiet_ticks: 0,
             tone_ms,
             next_lead_ssrc: agent_ssrc.wrapping_add(1),
         }
@@ -117,8 +122,13 @@ impl AgentLegPath {
                     s.lead_audio = true;
                 }
             }
-        } else if !std::mem::take(&mut self.lead_spoke) {
-            s.to_agent.push(self.to_agent.own(silence_payload()));
+        } else if std::mem::take(&mut self.lead_spoke) {
+            self.quiet_ticks = 0;
+        } else {
+            self.quiet_ticks += 1;
+            if self.state == PathState::Idle || self.quiet_ticks >= 2 {
+                s.to_agent.push(self.to_agent.own(silence_payload()));
+            }
         }
         if let (PathState::Bridged { muted, held }, Some(out)) = (self.state, self.to_lead.as_mut())
             && (muted || held)
@@ -261,6 +271,32 @@ mod tests {
                 held: false
             }
         );
+    }
+
+    #[test]
+    fn a_lead_out_of_step_with_the_ticker_gets_no_filler_and_a_quiet_one_gets_silence() {
+        let mut path = AgentLegPath::new(5, 20);
+        path.bridge();
+        let _ = path.tick(); // the one-packet tone
+        let mut sent = 0;
+        // Jitter: sometimes two lead packets fall between two ticks, then
+        // none — 30 packets in 30 ticks must reach the agent as 30 packets.
+        for k in 0..30u16 {
+            if k % 3 != 1 {
+                sent += path.from_lead(&packet(8, k, 0x22)).to_agent.len();
+            }
+            if k % 3 == 2 {
+                sent += path.from_lead(&packet(8, 100 + k, 0x22)).to_agent.len();
+            }
+            sent += path.tick().to_agent.len();
+        }
+        assert_eq!(sent, 30, "no silence pushed into a talking lead's stream");
+        // The lead goes quiet: silence from the second empty tick on.
+        assert!(path.tick().to_agent.is_empty());
+        for _ in 0..3 {
+            let s = path.tick();
+            assert!(s.to_agent.len() == 1 && is_silence(&s.to_agent[0]));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{Due, EngineError, EngineResult, LegOf, State, conflict};
 use crate::domain::agent::{AgentEvent, AgentStatus, next, wants_pinned_leg};
 use crate::domain::call::CallState;
 use crate::events::EventKind;
-use crate::media::LegId;
+use crate::media::{LegId, PinnedLegKind};
 use crate::store::{self, models};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +27,12 @@ crate::domain::campaign::str_enum!(PinnedLegState {
     Disconnected => "DISCONNECTED",
 });
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedLeg {
     pub id: LegId,
     pub state: PinnedLegState,
+    /// What carries it (a browser leg waits for the agent's page).
+    pub kind: PinnedLegKind,
 }
 
 /// An agent as the engine keeps them.
@@ -61,7 +63,7 @@ pub struct PresenceView {
     pub status: AgentStatus,
     pub reason: Option<String>,
     pub since: DateTime<Utc>,
-    pub pinned_leg: Option<(LegId, PinnedLegState)>,
+    pub pinned_leg: Option<PinnedLeg>,
     pub call_id: Option<String>,
     pub wrap_up_call_id: Option<String>,
     /// A preview offered to this agent, waiting for Dial or Skip.
@@ -76,7 +78,7 @@ impl Agent {
             status: self.status,
             reason: self.reason.clone(),
             since: self.since,
-            pinned_leg: self.pinned.as_ref().map(|p| (p.id.clone(), p.state)),
+            pinned_leg: self.pinned.clone(),
             call_id: self.call_id.clone(),
             wrap_up_call_id: self.wrap_up_call_id.clone(),
             offered_call_id: None,
@@ -276,26 +278,32 @@ impl State {
         };
         let wants = wants_pinned_leg(agent.status, agent.dialer_enabled);
         match (&agent.pinned, wants) {
-            (None, true) => {
-                let leg = self
-                    .media
-                    .create_pinned_leg(agent_id)
-                    .map_err(|e| conflict(format!("the pinned audio leg could not start: {e}")))?;
-                self.legs.insert(
-                    leg.clone(),
-                    LegOf::Pinned {
-                        agent_id: agent_id.to_owned(),
-                    },
-                );
-                if let Some(agent) = self.agents.get_mut(agent_id) {
-                    agent.pinned = Some(PinnedLeg {
-                        id: leg,
-                        state: PinnedLegState::Connecting,
-                    });
-                }
-            }
+            (None, true) => self.start_pinned_leg(agent_id)?,
             (Some(_), false) => self.drop_pinned_leg(agent_id),
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Ask the provider for the agent's pinned leg (CONNECTING).
+    pub(crate) fn start_pinned_leg(&mut self, agent_id: &str) -> EngineResult<()> {
+        let leg = self
+            .media
+            .create_pinned_leg(agent_id)
+            .map_err(|e| conflict(format!("the pinned audio leg could not start: {e}")))?;
+        let kind = self.media.pinned_leg_kind(&leg);
+        self.legs.insert(
+            leg.clone(),
+            LegOf::Pinned {
+                agent_id: agent_id.to_owned(),
+            },
+        );
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.pinned = Some(PinnedLeg {
+                id: leg,
+                state: PinnedLegState::Connecting,
+                kind,
+            });
         }
         Ok(())
     }
@@ -339,10 +347,14 @@ impl State {
                 .agents
                 .get(agent_id)
                 .is_some_and(|a| a.call_id.is_some() && a.status == AgentStatus::OnCall);
-            if !bridged {
-                self.set_pinned_state(agent_id, PinnedLegState::Idle)
-                    .await?;
-            }
+            // Up again while a lead is on it (a browser came back from a
+            // reload): bridged, the lead heard again.
+            let state = if bridged {
+                PinnedLegState::Bridged
+            } else {
+                PinnedLegState::Idle
+            };
+            self.set_pinned_state(agent_id, state).await?;
             self.route_waiting().await?;
             self.pace_soon();
         } else {
@@ -355,6 +367,63 @@ impl State {
             self.sync_pinned_leg(agent_id)?;
         }
         Ok(())
+    }
+
+    /// The agent's call left the pinned leg: IDLE again, unless the leg is
+    /// not up (a browser leg waiting for its page stays DISCONNECTED or
+    /// CONNECTING, so no call is routed to an agent who cannot hear it).
+    pub(crate) async fn pinned_leg_unbridged(&mut self, agent_id: &str) -> EngineResult<()> {
+        let down = self
+            .agents
+            .get(agent_id)
+            .and_then(|a| a.pinned.as_ref())
+            .is_none_or(|p| {
+                matches!(
+                    p.state,
+                    PinnedLegState::Disconnected | PinnedLegState::Connecting
+                )
+            });
+        if down {
+            return Ok(());
+        }
+        self.set_pinned_state(agent_id, PinnedLegState::Idle).await
+    }
+
+    /// A browser leg dropped: shown DISCONNECTED while the page may come
+    /// back (a reload) on the same leg.
+    pub(crate) async fn pinned_leg_interrupted(&mut self, agent_id: &str) -> EngineResult<()> {
+        self.set_pinned_state(agent_id, PinnedLegState::Disconnected)
+            .await
+    }
+
+    /// The pinned leg cannot come up (or back): an AVAILABLE agent goes on
+    /// BREAK with the reason, so no call is sent to someone who cannot
+    /// hear it. On a call or in wrap-up the call goes on (hang-up and
+    /// wrap-up need no audio); the leg shows DISCONNECTED and a new offer
+    /// from the page still brings it back.
+    pub(crate) async fn pinned_leg_failed(
+        &mut self,
+        agent_id: &str,
+        reason: String,
+    ) -> EngineResult<()> {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Ok(());
+        };
+        if agent.status != AgentStatus::Available {
+            return self
+                .set_pinned_state(agent_id, PinnedLegState::Disconnected)
+                .await;
+        }
+        tracing::warn!(agent = agent_id, "{reason}: the agent goes on BREAK");
+        let now = self.clock.now();
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.status = AgentStatus::Break;
+            agent.since = now;
+            agent.reason = Some(reason);
+        }
+        self.release_offers_of(agent_id).await?;
+        self.drop_pinned_leg(agent_id);
+        self.presence_changed(agent_id).await
     }
 
     /// Logout, or the session vanished: any call ends (its wrap-up stays

@@ -180,6 +180,12 @@ impl State {
             LegOf::Pinned { agent_id } => match event {
                 MediaEvent::PinnedLegUp { .. } => self.pinned_leg_event(&agent_id, true).await,
                 MediaEvent::PinnedLegLost { .. } => self.pinned_leg_event(&agent_id, false).await,
+                MediaEvent::PinnedLegInterrupted { .. } => {
+                    self.pinned_leg_interrupted(&agent_id).await
+                }
+                MediaEvent::PinnedLegFailed { reason, .. } => {
+                    self.pinned_leg_failed(&agent_id, reason).await
+                }
                 _ => Ok(()),
             },
             LegOf::Lead { call_id } => self.lead_leg_event(&call_id, event).await,
@@ -542,11 +548,7 @@ impl State {
         // An agent whose session already ended stays OFFLINE, owing it.
         agent.status = next(agent.status, AgentEvent::CallEnded).unwrap_or(agent.status);
         agent.since = now;
-        let has_pinned = agent.pinned.is_some();
-        if has_pinned {
-            self.set_pinned_state(agent_id, PinnedLegState::Idle)
-                .await?;
-        }
+        self.pinned_leg_unbridged(agent_id).await?;
         // A transient leg for a manual call in a contact center without
         // the dialer goes with the call.
         self.sync_pinned_leg(agent_id)?;
@@ -592,8 +594,7 @@ impl State {
                 agent.idle_since = now;
             }
         }
-        self.set_pinned_state(agent_id, PinnedLegState::Idle)
-            .await?;
+        self.pinned_leg_unbridged(agent_id).await?;
         self.presence_changed(agent_id).await
     }
 

@@ -104,22 +104,7 @@ impl State {
             .get(agent_id)
             .is_some_and(|a| a.pinned.is_none())
         {
-            let leg = self
-                .media
-                .create_pinned_leg(agent_id)
-                .map_err(|e| conflict(e.to_string()))?;
-            self.legs.insert(
-                leg.clone(),
-                super::LegOf::Pinned {
-                    agent_id: agent_id.to_owned(),
-                },
-            );
-            if let Some(a) = self.agents.get_mut(agent_id) {
-                a.pinned = Some(super::agents::PinnedLeg {
-                    id: leg,
-                    state: super::agents::PinnedLegState::Connecting,
-                });
-            }
+            self.start_pinned_leg(agent_id)?;
         }
         let id = store::new_id();
         let t = now.naive_utc();

@@ -29,7 +29,7 @@ use crate::media::{LegId, MediaEvent, MediaProvider, MediaSink};
 use crate::metrics::EngineMetrics;
 use crate::store::{Db, StoreError, models};
 
-pub use agents::{PinnedLegState, PresenceView};
+pub use agents::{PinnedLeg, PinnedLegState, PresenceView};
 pub use calls::CallStep;
 pub use controls::{Control, TransferMode, TransferTo};
 pub use follow_ups::rule_of;

@@ -13,6 +13,7 @@
 //! bring an older `rsip`/`nom` tree and `wasm-bindgen` into the server
 //! build for the same few methods.
 
+pub mod browser;
 pub mod digest;
 pub mod msg;
 pub mod prompt;
@@ -32,7 +33,7 @@ use super::rtp::RtpPacket;
 use super::sdp;
 use super::{
     AnsweredBy, LegId, LegPurpose, MediaError, MediaEvent, MediaProvider, MediaSink, Originate,
-    TONE,
+    PinnedLegKind, TONE,
 };
 use msg::{SipMessage, host_port, tag_of, uri_of};
 
@@ -42,7 +43,8 @@ const T2: Duration = Duration::from_secs(4);
 /// How long after a CANCEL the leg waits for the INVITE's final answer.
 const CANCEL_GRACE: Duration = Duration::from_secs(4);
 /// The shortest ring before a lead leg is cancelled (US: 15 s / 4 rings).
-const MIN_LEAD_RING: Duration = Duration::from_secs(15);
+const MIN_LEAD_RING: Duration =
+    Duration::from_secs(crate::domain::campaign::MIN_RING_TIMEOUT_SECS as u64);
 /// How long the phone of an agent gets to answer the pinned leg.
 const PINNED_RING: Duration = Duration::from_secs(30);
 
@@ -72,6 +74,10 @@ pub struct SipConfig {
     pub amd: Option<AmdSettings>,
     /// Benchmarks: where the provider reports its bridging latencies.
     pub probe: Option<Arc<SipProbe>>,
+    /// How long an agent's page has to open its browser audio leg, or to
+    /// bring it back after it drops (a reload), before the agent is put
+    /// on Break.
+    pub browser_wait: Duration,
 }
 
 /// What `pinline bench sip` reads: per bridged call, from the lead's 200 OK
@@ -99,6 +105,7 @@ impl SipConfig {
             agent_phones: HashMap::new(),
             amd: None,
             probe: None,
+            browser_wait: Duration::from_secs(20),
         }
     }
 
@@ -213,6 +220,9 @@ struct LegMedia {
     /// Probe, on a pinned leg: the bridged lead's 200 OK time, and
     /// whether the bridge's first packet went yet.
     probing: Mutex<Option<(Instant, bool)>>,
+    /// A browser leg's session: packets toward the agent go to it (it
+    /// writes them as WebRTC frames) instead of the UDP socket.
+    browser: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<RtpPacket>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -222,6 +232,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl LegMedia {
     fn send(&self, packets: &[RtpPacket]) {
         if packets.is_empty() {
+            return;
+        }
+        if let Some(session) = &*lock(&self.browser) {
+            let _ = session.send(packets.to_vec());
             return;
         }
         if let Some(to) = *lock(&self.remote) {
@@ -284,6 +298,7 @@ impl PortPool {
 #[derive(Default)]
 struct State {
     legs: HashMap<LegId, Leg>,
+    browsers: HashMap<LegId, browser::BrowserLeg>,
     by_call: HashMap<String, LegId>,
 }
 
@@ -316,7 +331,7 @@ impl Drop for SipProvider {
         if let Some(h) = lock(&self.inner.reader).take() {
             h.abort();
         }
-        let legs: Vec<LegId> = lock(&self.inner.state).legs.keys().cloned().collect();
+        let legs = self.inner.every_leg();
         for leg in legs {
             self.inner.hang_up(&leg);
         }
@@ -661,6 +676,7 @@ impl Inner {
                         wake: tokio::sync::Notify::new(),
                         answered_at: Mutex::new(None),
                         probing: Mutex::new(None),
+                        browser: Mutex::new(None),
                     }));
                 }
                 Err(e) => {
@@ -1253,6 +1269,9 @@ impl Inner {
 
     /// End a leg from this side (the engine's hang-up).
     fn hang_up(self: &Arc<Self>, id: &LegId) {
+        if self.end_browser(id) {
+            return;
+        }
         let mut finish_now = false;
         {
             let mut st = lock(&self.state);
@@ -1483,8 +1502,21 @@ impl Inner {
         }
     }
 
+    fn every_leg(&self) -> Vec<LegId> {
+        let st = lock(&self.state);
+        st.legs.keys().chain(st.browsers.keys()).cloned().collect()
+    }
+
     fn media_of(&self, id: &LegId, pinned: bool) -> Result<(Arc<LegMedia>, Phase), MediaError> {
         let st = lock(&self.state);
+        if let Some(b) = st.browsers.get(id).filter(|_| pinned) {
+            let phase = if b.connected {
+                Phase::Up
+            } else {
+                Phase::Calling
+            };
+            return Ok((b.media.clone(), phase));
+        }
         match st.legs.get(id) {
             Some(l) if l.pinned == pinned => Ok((l.media.clone(), l.phase)),
             _ => Err(MediaError::UnknownLeg(id.clone())),
@@ -1524,18 +1556,25 @@ impl MediaProvider for SipProvider {
         lock(&self.inner.logins).insert(agent_id.to_owned(), login.to_owned());
     }
 
+    fn pinned_leg_kind(&self, pinned: &LegId) -> PinnedLegKind {
+        if lock(&self.inner.state).browsers.contains_key(pinned) {
+            PinnedLegKind::Browser
+        } else {
+            PinnedLegKind::SipPhone
+        }
+    }
+
+    fn browser_offer(&self, pinned: &LegId, sdp: &str) -> Result<String, MediaError> {
+        self.inner.browser_offer(pinned, sdp)
+    }
+
     fn create_pinned_leg(&self, agent_id: &str) -> Result<LegId, MediaError> {
         let i = &self.inner;
         let login = lock(&i.logins).get(agent_id).cloned();
-        let uri = i
-            .cfg
-            .agent_phone(agent_id, login.as_deref())
-            .ok_or_else(|| {
-                MediaError::Refused(format!(
-                    "no SIP phone is set for agent {}",
-                    login.as_deref().unwrap_or(agent_id)
-                ))
-            })?;
+        let Some(uri) = i.cfg.agent_phone(agent_id, login.as_deref()) else {
+            // No phone: the agent's page opens the leg over WebRTC.
+            return i.browser_leg(login.as_deref().unwrap_or(agent_id));
+        };
         let (host, port) =
             host_port(&uri).ok_or_else(|| MediaError::Refused(format!("not a sip: URI: {uri}")))?;
         let dest = match host.parse::<IpAddr>() {
@@ -1673,7 +1712,7 @@ impl MediaProvider for SipProvider {
     }
 
     fn shut_down(&self) {
-        let legs: Vec<LegId> = lock(&self.inner.state).legs.keys().cloned().collect();
+        let legs = self.inner.every_leg();
         tracing::info!(legs = legs.len(), "ending every call leg");
         for leg in legs {
             self.inner.hang_up(&leg);

@@ -26,6 +26,39 @@ use crate::live::{Handlers, Link, Live};
 use crate::model::{self, AgentEvent, Call, CampaignRef, Presence};
 use crate::{audio, time};
 
+const GO_BREAK: &str = "mutation($cc: ID!, $reason: String) { \
+     setAgentStatus(input: {contactCenterId: $cc, status: BREAK, reason: $reason}) { presence { status } } }";
+
+/// A BROWSER pinned leg is opened (and reopened after a reload) by this
+/// page. If it cannot be (no microphone, refused), the agent is told, and
+/// an AVAILABLE agent goes on Break with the reason: nobody should be
+/// sent calls they cannot hear.
+fn follow_browser_leg(ws: Ws) {
+    let on_error: crate::webrtc::OnError = std::rc::Rc::new(move |why: String| {
+        ws.error
+            .set(Some(format!("Your audio could not connect: {why}.")));
+        let status = ws
+            .presence
+            .with_untracked(|p| p.as_ref().map(|p| p.status.clone()));
+        if status.as_deref() == Some("AVAILABLE") {
+            let cc = ws.center.get_value().id;
+            let reason: String = format!("Audio: {why}").chars().take(200).collect();
+            let token = ws.token.get_value();
+            spawn_local(async move {
+                let _ =
+                    graphql::<Value>(GO_BREAK, json!({"cc": cc, "reason": reason}), Some(&token))
+                        .await;
+            });
+        }
+    });
+    Effect::new(move |_| {
+        let leg = ws
+            .presence
+            .with(|p| p.as_ref().and_then(|p| p.pinned_leg.clone()));
+        crate::webrtc::follow(leg.as_ref(), ws.token.get_value(), on_error.clone());
+    });
+}
+
 /// One of the agent's recent calls.
 #[derive(Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -168,7 +201,8 @@ impl Ws {
             }
             AgentEvent::CallEvent { step, detail, call } => {
                 match step.as_str() {
-                    "TONE" => audio::connect_tone(),
+                    // A browser leg carries the server's own tone.
+                    "TONE" if !self.browser_leg() => audio::connect_tone(),
                     "TRANSFER_FAILED" => self.error.set(Some(format!(
                         "The transfer did not go through{}. The caller is still with you.",
                         detail.map(|d| format!(" ({d})")).unwrap_or_default()
@@ -194,6 +228,15 @@ impl Ws {
                 }
             }
         }
+    }
+
+    /// Whether the pinned leg is this page's WebRTC one.
+    fn browser_leg(&self) -> bool {
+        self.presence.with_untracked(|p| {
+            p.as_ref()
+                .and_then(|p| p.pinned_leg.as_ref())
+                .is_some_and(|l| l.kind.as_deref() == Some("BROWSER"))
+        })
     }
 
     /// The call the conversation view shows, if any.
@@ -262,6 +305,8 @@ pub fn Workspace(me: String, center: Center, token: String) -> impl IntoView {
         on_cleanup(move || h.clear());
     }
     call::shortcuts(ws);
+    follow_browser_leg(ws);
+    on_cleanup(crate::webrtc::close);
 
     let main = move || {
         let p = ws.presence.get();

@@ -101,8 +101,18 @@ pub fn DialerBanner() -> impl IntoView {
                             None => "No campaign running".to_owned(),
                         }}
                     </span>
-                    <span class=move || format!("leg {}", leg_state().to_lowercase()) id="pinned-leg" data-state=leg_state>
-                        "Audio: " {move || leg_words(leg().as_ref())}
+                    <span
+                        class=move || format!("leg {}", leg_state().to_lowercase())
+                        id="pinned-leg"
+                        data-state=leg_state
+                        data-kind=move || leg().and_then(|l| l.kind).unwrap_or_default()
+                    >
+                        {move || match leg().and_then(|l| l.kind).as_deref() {
+                            Some("BROWSER") => "Audio (this browser): ",
+                            Some("SIP_PHONE") => "Audio (your phone): ",
+                            _ => "Audio: ",
+                        }}
+                        {move || leg_words(leg().as_ref())}
                     </span>
                 }.into_any()
             } else {
