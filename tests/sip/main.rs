@@ -10,6 +10,7 @@
 mod audio;
 mod baresip;
 mod campaign;
+mod conference;
 mod peers;
 mod provider;
 mod serve;

@@ -266,16 +266,22 @@ fn heard_runs(peer: &RtpPeer, from: Instant, to: Instant) -> Vec<String> {
 /// An agent's phone (sipp, its audio on a test-owned port) with the
 /// pinned leg up, and a trunk whose lead answers after 300 ms with
 /// `lead_media`.
-struct Bridge {
-    h: Harness,
-    agent: RtpPeer,
-    phone: Sipp,
-    trunk: Sipp,
-    pinned: LegId,
+pub struct Bridge {
+    pub h: Harness,
+    pub agent: RtpPeer,
+    pub phone: Sipp,
+    pub trunk: Sipp,
+    pub pinned: LegId,
 }
 
 impl Bridge {
     async fn up(lead_media: Media, files: &[(&str, Vec<u8>)]) -> Bridge {
+        Self::up_with(lead_media, files, 1).await
+    }
+
+    /// A pinned leg up on a sipp phone whose audio is `agent`, and a trunk
+    /// that answers `calls` calls with `lead_media`.
+    pub async fn up_with(lead_media: Media, files: &[(&str, Vec<u8>)], calls: u32) -> Bridge {
         let agent = RtpPeer::bind().await;
         let phone = Sipp::uas(
             &uas_scenario(
@@ -292,7 +298,7 @@ impl Bridge {
                 lead_media,
                 End::OurBye,
             ),
-            1,
+            calls,
             files,
         );
         let mut h = start(trunk.addr, Some(phone.addr)).await;

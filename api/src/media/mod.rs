@@ -199,6 +199,12 @@ pub trait MediaProvider: Send + Sync {
     /// Join `other` (an answered consult or participant leg) with `leg` in
     /// a conference; a warm transfer completes by the agent leaving it.
     fn join(&self, leg: &LegId, other: &LegId) -> Result<(), MediaError>;
+    /// An agent leaves the call on `pinned` while it goes on without them
+    /// (a completed warm transfer, leaving a conference): the pinned leg
+    /// goes back to idle, the others keep talking.
+    fn leave(&self, _pinned: &LegId) -> Result<(), MediaError> {
+        Ok(())
+    }
     /// Play a prompt (the safe-harbor message, a voicemail message);
     /// `PromptDone` follows. `then_hang_up` ends the leg after it.
     fn play(&self, leg: &LegId, prompt: &str, then_hang_up: bool) -> Result<(), MediaError>;

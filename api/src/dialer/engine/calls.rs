@@ -583,9 +583,20 @@ impl State {
         Ok(())
     }
 
+    /// The agent's pinned leg leaves the call's audio (the others carry
+    /// on); a provider that cannot is logged, the leg is idle either way.
+    pub(crate) fn leave_media(&self, agent_id: &str) {
+        if let Some(p) = self.agents.get(agent_id).and_then(|a| a.pinned.as_ref())
+            && let Err(e) = self.media.leave(&p.id)
+        {
+            tracing::warn!(agent = agent_id, "leaving the call's audio: {e}");
+        }
+    }
+
     /// A conferenced agent leaves without a wrap-up.
     pub(crate) async fn leave_call_to_available(&mut self, agent_id: &str) -> EngineResult<()> {
         let now = self.clock.now();
+        self.leave_media(agent_id);
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.call_id = None;
             if let Ok(status) = next(agent.status, AgentEvent::HandedOver) {
@@ -610,6 +621,7 @@ impl State {
         };
         if live.row.agent_id.as_deref() != Some(agent_id) {
             // Conferenced in someone else's call: just leave.
+            self.leave_media(agent_id);
             if let Some(live) = self.calls.get_mut(call_id) {
                 live.participant_agents.retain(|a| a != agent_id);
             }

@@ -410,10 +410,14 @@ impl State {
                         .await;
                 }
                 // The lead and the consulted party carry on without us.
+                if let Some(lead) = &live.lead_leg {
+                    let _ = media.hold(lead, false);
+                }
                 let gone: Vec<LegId> = live.lead_leg.take().into_iter().chain(extra.leg).collect();
                 for leg in gone {
                     self.legs.remove(&leg);
                 }
+                self.leave_media(agent_id);
                 self.end(
                     call_id,
                     CallOutcome::Transferred,
@@ -566,6 +570,25 @@ impl State {
                         }
                     }
                     _ => {
+                        // The agent talks with the consulted party while
+                        // the lead holds (hears silence) on the same call.
+                        let joined = match live.lead_leg.clone() {
+                            Some(lead) => self.media.join(&lead, &leg),
+                            None => Ok(()),
+                        };
+                        if let Err(e) = joined {
+                            if let Some(live) = self.calls.get_mut(call_id) {
+                                live.extras.retain(|x| x.leg.as_ref() != Some(&leg));
+                            }
+                            self.legs.remove(&leg);
+                            self.media.hang_up(&leg);
+                            return self
+                                .transfer_back(
+                                    call_id,
+                                    format!("{to} answered but could not be joined ({e}): the lead is back with you"),
+                                )
+                                .await;
+                        }
                         self.step(
                             call_id,
                             CallStep::TransferStarted,

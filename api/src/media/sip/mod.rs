@@ -17,6 +17,7 @@ pub mod browser;
 pub mod digest;
 pub mod msg;
 pub mod prompt;
+pub mod room;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +29,7 @@ use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
 
 use super::amd::{Amd, AmdSettings, AmdVerdict};
-use super::path::{AgentLegPath, Sends};
+use super::path::{AgentLegPath, PathState, Sends};
 use super::rtp::RtpPacket;
 use super::sdp;
 use super::{
@@ -36,6 +37,7 @@ use super::{
     PinnedLegKind, TONE,
 };
 use msg::{SipMessage, host_port, tag_of, uri_of};
+use room::Room;
 
 /// RFC 3261's T1 and T2.
 const T1: Duration = Duration::from_millis(500);
@@ -196,10 +198,13 @@ enum Role {
     Lead {
         pinned: Option<Arc<LegMedia>>,
         amd: Option<Amd>,
+        /// In a conference: the room mixes instead of the relay.
+        room: Option<Arc<Room>>,
     },
     Pinned {
         path: AgentLegPath,
         lead: Option<Arc<LegMedia>>,
+        room: Option<Arc<Room>>,
     },
 }
 
@@ -658,11 +663,13 @@ impl Inner {
                         Role::Pinned {
                             path: AgentLegPath::new(rand::random(), TONE.as_millis() as u32),
                             lead: None,
+                            room: None,
                         }
                     } else {
                         Role::Lead {
                             pinned: None,
                             amd: None,
+                            room: None,
                         }
                     };
                     return Ok(Arc::new(LegMedia {
@@ -1250,7 +1257,7 @@ impl Inner {
 
     /// The leg is over: its tasks stop, its port goes back, a pinned leg
     /// it was bridged with goes idle.
-    fn finish(&self, id: &LegId) {
+    fn finish(self: &Arc<Self>, id: &LegId) {
         let leg = {
             let mut st = lock(&self.state);
             let leg = st.legs.remove(id);
@@ -1263,8 +1270,9 @@ impl Inner {
         for t in &leg.tasks {
             t.abort();
         }
-        detach(&leg.media);
+        let left = detach(&leg.media);
         lock(&self.ports).give_back(leg.media.port);
+        self.left_room(left);
     }
 
     /// End a leg from this side (the engine's hang-up).
@@ -1273,6 +1281,7 @@ impl Inner {
             return;
         }
         let mut finish_now = false;
+        let mut left = None;
         {
             let mut st = lock(&self.state);
             let Some(leg) = st.legs.get_mut(id) else {
@@ -1287,7 +1296,7 @@ impl Inner {
                     leg.phase = Phase::Ended;
                     // The BYE's answer (or timer F) finishes the leg; its
                     // media stops now.
-                    detach(&leg.media);
+                    left = detach(&leg.media);
                 }
                 Phase::Cancelling(_) => {
                     if let Phase::Cancelling(w) = &mut leg.phase {
@@ -1300,6 +1309,7 @@ impl Inner {
         if finish_now {
             self.finish(id);
         }
+        self.left_room(left);
     }
 
     fn spawn_rtp_reader(self: &Arc<Self>, media: Arc<LegMedia>) -> AbortHandle {
@@ -1329,7 +1339,7 @@ impl Inner {
     fn on_rtp(&self, media: &Arc<LegMedia>, p: &RtpPacket) {
         let mut role = lock(&media.role);
         match &mut *role {
-            Role::Lead { pinned, amd } => {
+            Role::Lead { pinned, amd, room } => {
                 if let Some(a) = amd
                     && let Some(d) = a.push_ulaw(&p.payload)
                 {
@@ -1342,6 +1352,10 @@ impl Inner {
                         },
                     });
                 }
+                if let Some(room) = room {
+                    room.heard(&media.leg, &p.payload);
+                    return;
+                }
                 let Some(agent) = pinned.clone() else { return };
                 drop(role);
                 let mut agent_role = lock(&agent.role);
@@ -1351,8 +1365,14 @@ impl Inner {
                     deliver(self.cfg.probe.as_deref(), &agent, Some(media), s);
                 }
             }
-            Role::Pinned { path, lead } => {
+            Role::Pinned { path, lead, room } => {
                 let s = path.from_agent(p);
+                if let Some(room) = room {
+                    for out in &s.to_lead {
+                        room.heard(&media.leg, &out.payload);
+                    }
+                    return;
+                }
                 let lead = lead.clone();
                 drop(role);
                 deliver(self.cfg.probe.as_deref(), media, lead.as_deref(), s);
@@ -1373,7 +1393,7 @@ impl Inner {
                         () = media.wake.notified() => tick.reset(),
                     }
                     let mut role = lock(&media.role);
-                    if let Role::Pinned { path, lead } = &mut *role {
+                    if let Role::Pinned { path, lead, .. } = &mut *role {
                         let s = path.tick();
                         let lead = lead.clone();
                         drop(role);
@@ -1524,26 +1544,100 @@ impl Inner {
     }
 }
 
-/// Undo a bridge from either side: the pinned leg goes idle.
-fn detach(media: &Arc<LegMedia>) {
-    let other = match &mut *lock(&media.role) {
-        Role::Lead { pinned, amd } => {
+/// Undo a bridge from either side: the pinned leg goes idle. A leg in a
+/// room leaves it (the others carry on): that room is returned.
+fn detach(media: &Arc<LegMedia>) -> Option<Arc<Room>> {
+    let (other, room) = match &mut *lock(&media.role) {
+        Role::Lead { pinned, amd, room } => {
             *amd = None;
-            pinned.take()
+            (pinned.take(), room.take())
         }
-        Role::Pinned { path, lead } => {
+        Role::Pinned { path, lead, room } => {
             path.hang_up();
-            lead.take()
+            (lead.take(), room.take())
         }
     };
+    if let Some(room) = &room {
+        room.remove(&media.leg);
+    }
     if let Some(o) = other {
         match &mut *lock(&o.role) {
             Role::Lead { pinned, .. } => *pinned = None,
-            Role::Pinned { path, lead } => {
+            Role::Pinned { path, lead, .. } => {
                 path.hang_up();
                 *lead = None;
             }
         }
+    }
+    room
+}
+
+impl Inner {
+    /// A party hung up or was hung up: if one outside party is left alone
+    /// in the room (no agent, nobody else), their call is over too; if
+    /// only agents are left, their legs go back to idle.
+    fn left_room(self: &Arc<Self>, room: Option<Arc<Room>>) {
+        let Some(r) = room else { return };
+        if let Some(alone) = r.alone() {
+            tracing::info!(leg = %alone, "alone in the conference: ending the leg");
+            self.emit(MediaEvent::RemoteHangUp { leg: alone.clone() });
+            self.hang_up(&alone);
+        } else if r.only_agents() {
+            // Every outside party is gone: the agents' legs go idle.
+            for agent in r.pinned_members() {
+                detach(&agent);
+            }
+        }
+    }
+
+    /// The lead's room, made on first need from its two-party call (the
+    /// agent bridged to it, if any, comes in with it).
+    fn room_of(&self, lead: &Arc<LegMedia>) -> Arc<Room> {
+        let agent = {
+            let mut role = lock(&lead.role);
+            let Role::Lead { pinned, room, amd } = &mut *role else {
+                return Room::new();
+            };
+            if let Some(r) = room {
+                return r.clone();
+            }
+            *amd = None;
+            let r = Room::new();
+            *room = Some(r.clone());
+            r.add(lead.clone(), false);
+            (pinned.take(), r)
+        };
+        let (agent, r) = agent;
+        if let Some(a) = agent {
+            let mut held = false;
+            if let Role::Pinned { lead, room, path } = &mut *lock(&a.role) {
+                *lead = None;
+                *room = Some(r.clone());
+                // A two-party hold lived in the agent's path (the agent's
+                // microphone dropped); in a room it is the lead's, and the
+                // agent talks to the others.
+                if let PathState::Bridged { held: true, .. } = path.state() {
+                    path.set_held(false);
+                    held = true;
+                }
+            }
+            r.add(a, true);
+            r.set_held(&lead.leg, held);
+        }
+        r.start(&self.rt);
+        tracing::info!(leg = %lead.leg, "the call is a conference now: its audio is mixed");
+        r
+    }
+
+    /// Put an answered outside leg in `lead`'s room.
+    fn join_room(&self, lead: &Arc<LegMedia>, other: &Arc<LegMedia>) {
+        let r = self.room_of(lead);
+        detach(other);
+        if let Role::Lead { room, amd, .. } = &mut *lock(&other.role) {
+            *amd = None;
+            *room = Some(r.clone());
+        }
+        r.add(other.clone(), false);
     }
 }
 
@@ -1634,17 +1728,35 @@ impl MediaProvider for SipProvider {
                 "both legs must be answered to bridge".into(),
             ));
         }
-        detach(&lead);
-        detach(&agent);
-        if let Role::Lead { pinned: p, .. } = &mut *lock(&lead.role) {
-            *p = Some(agent.clone());
-        }
-        if let Some(at) = *lock(&lead.answered_at) {
-            *lock(&agent.probing) = Some((at, false));
-        }
-        if let Role::Pinned { path, lead: l } = &mut *lock(&agent.role) {
-            path.bridge();
-            *l = Some(lead.clone());
+        let busy = match &*lock(&lead.role) {
+            Role::Lead { pinned, room, .. } => {
+                room.is_some() || pinned.as_ref().is_some_and(|p| p.leg != agent.leg)
+            }
+            Role::Pinned { .. } => false,
+        };
+        if busy {
+            // A second agent on the call (warm transfer, conference): the
+            // call becomes a room.
+            let r = i.room_of(&lead);
+            detach(&agent);
+            if let Role::Pinned { path, room, .. } = &mut *lock(&agent.role) {
+                path.bridge();
+                *room = Some(r.clone());
+            }
+            r.add(agent.clone(), true);
+        } else {
+            detach(&lead);
+            detach(&agent);
+            if let Role::Lead { pinned: p, .. } = &mut *lock(&lead.role) {
+                *p = Some(agent.clone());
+            }
+            if let Some(at) = *lock(&lead.answered_at) {
+                *lock(&agent.probing) = Some((at, false));
+            }
+            if let Role::Pinned { path, lead: l, .. } = &mut *lock(&agent.role) {
+                path.bridge();
+                *l = Some(lead.clone());
+            }
         }
         agent.wake.notify_one();
         i.emit(MediaEvent::Bridged {
@@ -1662,7 +1774,27 @@ impl MediaProvider for SipProvider {
 
     fn unbridge(&self, leg: &LegId) -> Result<(), MediaError> {
         let (lead, _) = self.inner.media_of(leg, false)?;
-        detach(&lead);
+        let room = match &*lock(&lead.role) {
+            Role::Lead { room, .. } => room.clone(),
+            Role::Pinned { .. } => None,
+        };
+        match room {
+            // The agents leave; the outside parties stay together.
+            Some(r) => {
+                for agent in r.pinned_members() {
+                    detach(&agent);
+                }
+            }
+            None => {
+                detach(&lead);
+            }
+        }
+        Ok(())
+    }
+
+    fn leave(&self, pinned: &LegId) -> Result<(), MediaError> {
+        let (agent, _) = self.inner.media_of(pinned, true)?;
+        detach(&agent);
         Ok(())
     }
 
@@ -1676,10 +1808,16 @@ impl MediaProvider for SipProvider {
 
     fn hold(&self, leg: &LegId, on_hold: bool) -> Result<(), MediaError> {
         let (lead, _) = self.inner.media_of(leg, false)?;
-        let agent = match &*lock(&lead.role) {
-            Role::Lead { pinned, .. } => pinned.clone(),
-            Role::Pinned { .. } => None,
+        let (agent, room) = match &*lock(&lead.role) {
+            Role::Lead { pinned, room, .. } => (pinned.clone(), room.clone()),
+            Role::Pinned { .. } => (None, None),
         };
+        if let Some(r) = room {
+            // The lead hears silence; the others go on talking (a warm
+            // transfer's consultation).
+            r.set_held(leg, on_hold);
+            return Ok(());
+        }
         if let Some(agent) = agent
             && let Role::Pinned { path, .. } = &mut *lock(&agent.role)
         {
@@ -1692,11 +1830,17 @@ impl MediaProvider for SipProvider {
         self.inner.transfer(leg, to)
     }
 
-    fn join(&self, leg: &LegId, _other: &LegId) -> Result<(), MediaError> {
-        self.inner.media_of(leg, false)?;
-        Err(MediaError::Refused(
-            "conferences need the audio mixer, not built for the sip provider yet".into(),
-        ))
+    fn join(&self, leg: &LegId, other: &LegId) -> Result<(), MediaError> {
+        let i = &self.inner;
+        let (lead, lead_phase) = i.media_of(leg, false)?;
+        let (other, other_phase) = i.media_of(other, false)?;
+        if lead_phase != Phase::Up || other_phase != Phase::Up {
+            return Err(MediaError::Refused(
+                "both legs must be answered to join them".into(),
+            ));
+        }
+        i.join_room(&lead, &other);
+        Ok(())
     }
 
     fn play(&self, leg: &LegId, prompt: &str, then_hang_up: bool) -> Result<(), MediaError> {
