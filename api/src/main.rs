@@ -84,6 +84,9 @@ struct SipArgs {
     /// pinned leg).
     #[arg(long, env = "PINLINE_RTP_PORTS", default_value = "20000-20999")]
     rtp_ports: String,
+    /// SIP toward the trunk over `udp` or `tcp` (agents' phones: UDP).
+    #[arg(long, env = "PINLINE_SIP_TRANSPORT", default_value = "udp", value_parser = ["udp", "tcp"])]
+    sip_transport: String,
     /// Seconds without RTP after which an answered leg is over.
     #[arg(long, env = "PINLINE_RTP_TIMEOUT_SECS", default_value_t = 30)]
     rtp_timeout_secs: u64,
@@ -127,6 +130,11 @@ impl SipArgs {
         c.rtp_ports = (lo, hi);
         c.rtp_timeout = Duration::from_secs(self.rtp_timeout_secs.max(1));
         c.browser_wait = Duration::from_secs(self.browser_wait_secs.max(1));
+        c.transport = if self.sip_transport == "tcp" {
+            pinline::media::sip::SipTransport::Tcp
+        } else {
+            pinline::media::sip::SipTransport::Udp
+        };
         for p in &self.sip_agent_phones {
             let (key, uri) = p
                 .split_once('=')

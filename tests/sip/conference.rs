@@ -15,6 +15,10 @@ use crate::provider::Bridge;
 /// The tones a stretch of a peer's audio carries (each over a quarter of
 /// the energy), or "silence".
 fn tones(peer: &RtpPeer, from: Instant, to: Instant) -> String {
+    tones_of(peer, from, to, &[440.0, 660.0, 1000.0])
+}
+
+fn tones_of(peer: &RtpPeer, from: Instant, to: Instant, hz: &[f64]) -> String {
     let samples: Vec<i16> = peer
         .packets()
         .iter()
@@ -27,7 +31,7 @@ fn tones(peer: &RtpPeer, from: Instant, to: Instant) -> String {
     if audio::level_dbfs(&samples) < -45.0 {
         return "silence".into();
     }
-    let found: Vec<String> = [440.0, 660.0, 1000.0]
+    let found: Vec<String> = hz
         .iter()
         .filter(|hz| audio::share_at(&samples, **hz) > 0.25)
         .map(|hz| format!("{hz}"))
@@ -158,4 +162,91 @@ async fn three_parties_hear_each_other_hold_leaves_the_mix_and_the_agent_can_lea
     h.sip.tear_down(&pinned);
     trunk.passed().await;
     phone.passed().await;
+}
+
+/// A warm transfer between two agents on SIP phones: the lead holds while
+/// agent A (1000 Hz) talks with agent B (1200 Hz); A leaves and the lead
+/// (440 Hz) and B talk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_transfer_between_two_agents_consults_then_hands_over() {
+    use crate::peers::{Answer, End, Sipp, uas_scenario};
+    let (mut lead_far, mut a, mut b) = (
+        RtpPeer::bind().await,
+        RtpPeer::bind().await,
+        RtpPeer::bind().await,
+    );
+    // Both phones' SDP name A's socket; B's is latched when B speaks.
+    let phones = Sipp::uas(
+        &uas_scenario(
+            Answer::After(Duration::ZERO),
+            Media::Port(a.port()),
+            End::OurBye,
+        ),
+        2,
+        &[],
+    );
+    let trunk = Sipp::uas(
+        &uas_scenario(
+            Answer::After(Duration::from_millis(200)),
+            Media::Port(lead_far.port()),
+            End::OurBye,
+        ),
+        1,
+        &[],
+    );
+    let mut h = crate::provider::start(trunk.addr, Some(phones.addr)).await;
+    let pinned_a = h.sip.create_pinned_leg("agent-a").expect("A's leg");
+    let pinned_b = h.sip.create_pinned_leg("agent-b").expect("B's leg");
+    for _ in 0..2 {
+        assert!(matches!(h.next(5).await.1, MediaEvent::PinnedLegUp { .. }));
+    }
+    a.speak(h.sip.rtp_addr(&pinned_a).expect("A's RTP"), 1000.0);
+    b.speak(h.sip.rtp_addr(&pinned_b).expect("B's RTP"), 1200.0);
+    let lead = h.lead(Duration::from_secs(25));
+    h.until_answered().await;
+    lead_far.speak(h.sip.rtp_addr(&lead).expect("lead RTP"), 440.0);
+    h.sip.bridge(&lead, &pinned_a).expect("A has the lead");
+    // What the engine does for a warm transfer to an agent.
+    h.sip.hold(&lead, true).expect("held");
+    h.sip.bridge(&lead, &pinned_b).expect("B joins");
+    let step = Duration::from_millis(900);
+    let settle = Duration::from_millis(250);
+    let t_consult = Instant::now();
+    tokio::time::sleep(step).await;
+    h.sip.hold(&lead, false).expect("resumed");
+    h.sip.leave(&pinned_a).expect("A leaves");
+    let t_handed = Instant::now();
+    tokio::time::sleep(step).await;
+    let t_end = Instant::now();
+    let hz = [440.0, 1000.0, 1200.0];
+    let checks = [
+        (
+            "the lead, consulting",
+            &lead_far,
+            t_consult,
+            t_handed,
+            "silence",
+        ),
+        ("A, consulting", &a, t_consult, t_handed, "1200"),
+        ("B, consulting", &b, t_consult, t_handed, "1000"),
+        ("the lead, handed over", &lead_far, t_handed, t_end, "1200"),
+        ("A, gone", &a, t_handed, t_end, "silence"),
+        ("B, handed over", &b, t_handed, t_end, "440"),
+    ];
+    let mut wrong = Vec::new();
+    for (what, peer, from, to, expected) in checks {
+        let got = tones_of(peer, from + settle, to, &hz);
+        if got != expected {
+            wrong.push(format!("{what}: heard {got}, expected {expected}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    a.stop_speaking();
+    b.stop_speaking();
+    lead_far.stop_speaking();
+    h.sip.hang_up(&lead);
+    h.sip.tear_down(&pinned_a);
+    h.sip.tear_down(&pinned_b);
+    trunk.passed().await;
+    phones.passed().await;
 }

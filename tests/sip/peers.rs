@@ -15,8 +15,17 @@ use crate::audio;
 /// Whether some process has a UDP socket on `port` (read from /proc, so
 /// the check never takes the port itself).
 pub fn udp_port_bound(port: u16) -> bool {
+    port_in(port, &["/proc/net/udp", "/proc/net/udp6"])
+}
+
+/// Whether some process has a TCP socket on `port` (listening, here).
+pub fn tcp_port_bound(port: u16) -> bool {
+    port_in(port, &["/proc/net/tcp", "/proc/net/tcp6"])
+}
+
+fn port_in(port: u16, tables: &[&str]) -> bool {
     let hex = format!(":{port:04X} ");
-    ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
+    tables.iter().any(|f| {
         std::fs::read_to_string(f)
             .unwrap_or_default()
             .lines()
@@ -193,6 +202,15 @@ impl Sipp {
     /// Start a UAS for `calls` calls of `scenario`; `files` are written
     /// beside it (the audio it streams).
     pub fn uas(scenario: &str, calls: u32, files: &[(&str, Vec<u8>)]) -> Sipp {
+        Self::start(scenario, calls, files, false)
+    }
+
+    /// The same, taking SIP over TCP (one connection).
+    pub fn uas_tcp(scenario: &str, calls: u32, files: &[(&str, Vec<u8>)]) -> Sipp {
+        Self::start(scenario, calls, files, true)
+    }
+
+    fn start(scenario: &str, calls: u32, files: &[(&str, Vec<u8>)], tcp: bool) -> Sipp {
         let dir = tempfile::tempdir().expect("a temp dir");
         std::fs::write(dir.path().join("uas.xml"), scenario).expect("the scenario");
         for (name, bytes) in files {
@@ -208,6 +226,7 @@ impl Sipp {
             .arg(media_port.to_string())
             .args(["-m", &calls.to_string(), "-nostdin", "-timeout", "60s"])
             .args(["-timeout_error", "-trace_err", "-trace_msg"])
+            .args(if tcp { &["-t", "t1"][..] } else { &[][..] })
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -217,7 +236,14 @@ impl Sipp {
         // Wait until it listens: an INVITE sent before would wait for
         // its retransmission (seconds on a loaded machine).
         let started = Instant::now();
-        while !udp_port_bound(port) && started.elapsed() < Duration::from_secs(10) {
+        let bound = |p| {
+            if tcp {
+                tcp_port_bound(p)
+            } else {
+                udp_port_bound(p)
+            }
+        };
+        while !bound(port) && started.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(10));
         }
         Sipp {

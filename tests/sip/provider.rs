@@ -165,6 +165,68 @@ async fn a_busy_lead_is_busy_and_a_failing_trunk_is_a_failure_with_its_code() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip_over_tcp_to_the_trunk_carries_calls_both_ways() {
+    use pinline::media::sip::SipTransport;
+    // Answered, then the lead hangs up: INVITE, 200, ACK, their BYE and
+    // our 200 all on the one connection (sipp checks each).
+    let sipp = Sipp::uas_tcp(
+        &uas_scenario(
+            Answer::After(Duration::from_millis(300)),
+            Media::Port(9),
+            End::TheirBye(Duration::from_millis(500)),
+        ),
+        1,
+        &[],
+    );
+    let mut h = start_with(sipp.addr, None, |c| c.transport = SipTransport::Tcp).await;
+    let leg = h.lead(Duration::from_secs(25));
+    let mut seen = Vec::new();
+    while !matches!(seen.last(), Some(MediaEvent::RemoteHangUp { .. })) {
+        seen.push(h.next(5).await.1);
+    }
+    assert_eq!(
+        seen,
+        [
+            MediaEvent::Ringing { leg: leg.clone() },
+            MediaEvent::Answered {
+                leg: leg.clone(),
+                by: AnsweredBy::Human
+            },
+            MediaEvent::RemoteHangUp { leg: leg.clone() },
+        ]
+    );
+    sipp.passed().await;
+    // Busy, and our ACK of it, over TCP; then a call we end ourselves.
+    let sipp = Sipp::uas_tcp(
+        &uas_scenario(
+            Answer::Refuse(486, "Busy Here"),
+            Media::Port(9),
+            End::OurBye,
+        ),
+        1,
+        &[],
+    );
+    let mut h = start_with(sipp.addr, None, |c| c.transport = SipTransport::Tcp).await;
+    let leg = h.lead(Duration::from_secs(25));
+    assert_eq!(h.next(5).await.1, MediaEvent::Busy { leg });
+    sipp.passed().await;
+    let sipp = Sipp::uas_tcp(
+        &uas_scenario(
+            Answer::After(Duration::from_millis(100)),
+            Media::Port(9),
+            End::OurBye,
+        ),
+        1,
+        &[],
+    );
+    let mut h = start_with(sipp.addr, None, |c| c.transport = SipTransport::Tcp).await;
+    let leg = h.lead(Duration::from_secs(25));
+    h.until_answered().await;
+    h.sip.hang_up(&leg);
+    sipp.passed().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_lead_is_cancelled_at_the_ring_timeout_never_before_15_s() {
     let sipp = no_audio_far_end(Answer::Never, End::OurBye);
     let mut h = start(sipp.addr, None).await;

@@ -18,6 +18,7 @@ pub mod digest;
 pub mod msg;
 pub mod prompt;
 pub mod room;
+pub mod tcp;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -50,6 +51,14 @@ const MIN_LEAD_RING: Duration =
 /// How long the phone of an agent gets to answer the pinned leg.
 const PINNED_RING: Duration = Duration::from_secs(30);
 
+/// How SIP reaches the trunk (agents' phones are always UDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SipTransport {
+    #[default]
+    Udp,
+    Tcp,
+}
+
 #[derive(Debug, Clone)]
 pub struct SipConfig {
     /// The signalling socket (UDP); RTP binds on the same IP.
@@ -59,6 +68,8 @@ pub struct SipConfig {
     pub public_ip: Option<IpAddr>,
     /// The trunk, `host[:port]`: lead legs go to `sip:<number>@host`.
     pub trunk: String,
+    /// UDP or TCP toward the trunk.
+    pub transport: SipTransport,
     /// Digest credentials for the trunk.
     pub username: Option<String>,
     pub password: Option<String>,
@@ -100,6 +111,7 @@ impl SipConfig {
             bind,
             public_ip: None,
             trunk: trunk.into(),
+            transport: SipTransport::Udp,
             username: None,
             password: None,
             rtp_ports: (20000, 20999),
@@ -325,6 +337,8 @@ struct Inner {
     next: AtomicU64,
     /// The signalling socket's reader task.
     reader: Mutex<Option<AbortHandle>>,
+    /// SIP over TCP to the trunk, when configured.
+    tcp: Option<tcp::TcpLink>,
 }
 
 pub struct SipProvider {
@@ -452,7 +466,10 @@ impl SipBound {
             first_even,
         } = self;
         let hi = cfg.rtp_ports.1;
-        let inner = Arc::new(Inner {
+        let rt = tokio::runtime::Handle::current();
+        let inner = Arc::new_cyclic(|weak| Inner {
+            tcp: (cfg.transport == SipTransport::Tcp)
+                .then(|| tcp::TcpLink::start(&rt, trunk, weak.clone())),
             me,
             trunk,
             trunk_host,
@@ -467,7 +484,7 @@ impl SipBound {
                 hi,
                 used: Default::default(),
             }),
-            rt: tokio::runtime::Handle::current(),
+            rt: rt.clone(),
             next: AtomicU64::new(1),
             reader: Mutex::new(None),
             cfg,
@@ -552,12 +569,32 @@ impl Inner {
         self.sink.emit(Duration::ZERO, e);
     }
 
-    fn via(&self, branch: &str) -> String {
-        format!("SIP/2.0/UDP {};branch={branch};rport", self.me)
+    /// Whether messages to `dest` go over TCP (the trunk, when so set).
+    fn is_tcp(&self, dest: SocketAddr) -> bool {
+        self.tcp.is_some() && dest == self.trunk
     }
 
-    fn contact(&self) -> String {
-        format!("<sip:pinline@{}>", self.me)
+    /// Send a SIP message: over the trunk's TCP connection, or UDP.
+    fn send_to(&self, bytes: &[u8], dest: SocketAddr) {
+        match &self.tcp {
+            Some(link) if dest == self.trunk => link.send(bytes),
+            _ => {
+                let _ = self.sock.try_send_to(bytes, dest);
+            }
+        }
+    }
+
+    fn via(&self, branch: &str, dest: SocketAddr) -> String {
+        let t = if self.is_tcp(dest) { "TCP" } else { "UDP" };
+        format!("SIP/2.0/{t} {};branch={branch};rport", self.me)
+    }
+
+    fn contact(&self, dest: SocketAddr) -> String {
+        if self.is_tcp(dest) {
+            format!("<sip:pinline@{};transport=tcp>", self.me)
+        } else {
+            format!("<sip:pinline@{}>", self.me)
+        }
     }
 
     fn place(self: &Arc<Self>, p: Place) -> Result<LegId, MediaError> {
@@ -581,6 +618,7 @@ impl Inner {
             1,
             sdp.into_bytes(),
             &extra,
+            p.dest,
         );
         let mut leg = Leg {
             pinned: p.pinned,
@@ -629,15 +667,16 @@ impl Inner {
         cseq: u32,
         sdp: Vec<u8>,
         extra: &[(&'static str, String)],
+        dest: SocketAddr,
     ) -> SipMessage {
         let mut m = SipMessage::request("INVITE", uri)
-            .with("Via", self.via(&format!("z9hG4bK{}", random_token())))
+            .with("Via", self.via(&format!("z9hG4bK{}", random_token()), dest))
             .with("Max-Forwards", "70")
             .with("From", from)
             .with("To", to)
             .with("Call-ID", call_id)
             .with("CSeq", format!("{cseq} INVITE"))
-            .with("Contact", self.contact())
+            .with("Contact", self.contact(dest))
             .with("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY")
             .with("User-Agent", concat!("Pinline/", env!("CARGO_PKG_VERSION")));
         for (name, value) in extra {
@@ -706,7 +745,9 @@ impl Inner {
     ) {
         let bytes = m.to_bytes();
         let dest = leg.dest;
-        let _ = self.sock.try_send_to(&bytes, dest);
+        self.send_to(&bytes, dest);
+        // A reliable transport needs no retransmissions; timer B stays.
+        let reliable = self.is_tcp(dest);
         let key = format!(
             "{} {}",
             m.branch().unwrap_or_default(),
@@ -730,7 +771,9 @@ impl Inner {
                     inner.transaction_timed_out(&id, &method);
                     return;
                 }
-                let _ = inner.sock.try_send_to(&bytes, dest);
+                if !reliable {
+                    inner.send_to(&bytes, dest);
+                }
                 wait = if invite { wait * 2 } else { (wait * 2).min(T2) };
             }
         });
@@ -750,8 +793,10 @@ impl Inner {
             Some(t) => format!("{};tag={t}", leg.to),
             None => leg.to.clone(),
         };
-        let mut m = SipMessage::request(method, &leg.remote_target)
-            .with("Via", self.via(&format!("z9hG4bK{}", random_token())));
+        let mut m = SipMessage::request(method, &leg.remote_target).with(
+            "Via",
+            self.via(&format!("z9hG4bK{}", random_token()), leg.dest),
+        );
         for r in &leg.route {
             m = m.with("Route", r.clone());
         }
@@ -860,7 +905,7 @@ impl Inner {
         let route = route_set(m);
         for (method, cseq) in [("ACK", n), ("BYE", n + 1)] {
             let mut r = SipMessage::request(method, &target)
-                .with("Via", self.via(&format!("z9hG4bK{}", random_token())));
+                .with("Via", self.via(&format!("z9hG4bK{}", random_token()), src));
             for hop in &route {
                 r = r.with("Route", hop.clone());
             }
@@ -872,7 +917,7 @@ impl Inner {
             r = r
                 .with("Max-Forwards", "70")
                 .with("CSeq", format!("{cseq} {method}"));
-            let _ = self.sock.try_send_to(&r.to_bytes(), src);
+            self.send_to(&r.to_bytes(), src);
         }
         tracing::warn!(
             call_id = m.call_id().unwrap_or_default(),
@@ -901,7 +946,7 @@ impl Inner {
         }
         let Some((n, _)) = m.cseq() else { return };
         let ack = self.in_dialog(leg, "ACK", Some(n));
-        let _ = self.sock.try_send_to(&ack.to_bytes(), leg.dest);
+        self.send_to(&ack.to_bytes(), leg.dest);
         match leg.phase {
             Phase::Calling | Phase::Proceeding => {}
             Phase::Cancelling(why) => {
@@ -987,7 +1032,7 @@ impl Inner {
     ) {
         let to = m.header("To").map(str::to_owned);
         let ack = self.same_transaction(leg, "ACK", to.as_deref());
-        let _ = self.sock.try_send_to(&ack.to_bytes(), leg.dest);
+        self.send_to(&ack.to_bytes(), leg.dest);
         let challenge = match code {
             401 => m.header("WWW-Authenticate").map(|c| ("Authorization", c)),
             407 => m
@@ -1025,6 +1070,7 @@ impl Inner {
                         leg.cseq,
                         leg.invite.body.clone(),
                         &extra,
+                        leg.dest,
                     );
                     leg.invite = invite.clone();
                     leg.phase = Phase::Calling;
@@ -1069,7 +1115,7 @@ impl Inner {
         }
         let reply = |code: u16, reason: &str, tag: Option<&str>| {
             let r = SipMessage::response_to(&m, code, reason, tag);
-            let _ = self.sock.try_send_to(&r.to_bytes(), src);
+            self.send_to(&r.to_bytes(), src);
         };
         let mut events = Vec::new();
         let mut finished = None;
@@ -1114,9 +1160,9 @@ impl Inner {
                     }
                     let sdp = sdp::offer(1, 2, self.me.ip(), leg.media.port);
                     let r = SipMessage::response_to(&m, 200, "OK", Some(&tag))
-                        .with("Contact", self.contact())
+                        .with("Contact", self.contact(src))
                         .with_body("application/sdp", sdp.into_bytes());
-                    let _ = self.sock.try_send_to(&r.to_bytes(), src);
+                    self.send_to(&r.to_bytes(), src);
                 }
                 "NOTIFY" => {
                     reply(200, "OK", Some(&tag));
@@ -1173,9 +1219,9 @@ impl Inner {
             leg.transferring = true;
             let refer = self
                 .in_dialog(leg, "REFER", None)
-                .with("Contact", self.contact())
+                .with("Contact", self.contact(leg.dest))
                 .with("Refer-To", format!("<sip:{number}@{}>", self.trunk_host))
-                .with("Referred-By", self.contact());
+                .with("Referred-By", self.contact(leg.dest));
             self.send_reliably(id, leg, &refer, false);
             let leg_id = id.clone();
             leg.tasks
@@ -1697,7 +1743,11 @@ impl MediaProvider for SipProvider {
             LegPurpose::Lead => req.ring_timeout.max(MIN_LEAD_RING),
             _ => req.ring_timeout,
         };
-        let uri = format!("sip:{number}@{}", i.trunk_host);
+        let uri = if i.tcp.is_some() {
+            format!("sip:{number}@{};transport=tcp", i.trunk_host)
+        } else {
+            format!("sip:{number}@{}", i.trunk_host)
+        };
         let caller: String = req
             .caller_id
             .chars()
