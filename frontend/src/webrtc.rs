@@ -5,14 +5,14 @@
 //! on the same leg (the server keeps the leg, and any caller on it, for a
 //! while).
 //!
-//! What the agent hears is also analysed (WebAudio, 1024-sample blocks):
+//! What the agent hears is also analysed (WebAudio: an AudioWorklet on
+//! 1024-sample blocks, Goertzel):
 //! each block is silence, one of the tones the tests use (440, 660, 880,
 //! 1000 Hz) or other sound, kept run-length encoded on
 //! `<body data-heard="silence*40 660*3 880*3 440*55">`; the connection's
 //! state is on `<body data-rtc="connected">`. The browser tests read both.
 
 use std::cell::RefCell;
-use std::f64::consts::PI;
 use std::rc::Rc;
 
 use serde_json::{Value, json};
@@ -20,9 +20,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
-    AudioProcessingEvent, HtmlAudioElement, MediaStream, MediaStreamConstraints, MediaStreamTrack,
-    RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
-    RtcTrackEvent,
+    HtmlAudioElement, MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcPeerConnection,
+    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::api::graphql;
@@ -53,8 +52,8 @@ struct State {
     /// An offer is on its way for this leg.
     opening: Option<String>,
     heard: Vec<(String, u32)>,
-    /// The analysis, once (it follows the `<audio>` element's stream).
-    analysing: Option<Closure<dyn FnMut(AudioProcessingEvent)>>,
+    /// The analysis's handler (the worklet module is loaded once).
+    analysing: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
 
 thread_local! {
@@ -230,74 +229,82 @@ fn play(stream: &MediaStream) {
     analyse(stream);
 }
 
+/// The analysis, in an AudioWorklet: it runs on the audio thread, so a
+/// busy page misses no block (its results queue on the port).
+const WORKLET: &str = r#"
+class Heard extends AudioWorkletProcessor {
+  constructor() { super(); this.buf = new Float32Array(1024); this.n = 0; }
+  process(inputs) {
+    const ch = inputs[0] && inputs[0][0];
+    const len = ch ? ch.length : 128;
+    for (let i = 0; i < len; i++) {
+      this.buf[this.n++] = ch ? ch[i] : 0;
+      if (this.n === this.buf.length) { this.port.postMessage(classify(this.buf)); this.n = 0; }
+    }
+    return true;
+  }
+}
+function classify(b) {
+  let e = 0;
+  for (const x of b) e += x * x;
+  if (20 * Math.log10(Math.max(Math.sqrt(e / b.length), 1e-9)) < SILENCE_DB) return 'silence';
+  let best = 0, share = 0;
+  for (const hz of TONES) {
+    const c = 2 * Math.cos(2 * Math.PI * hz / sampleRate);
+    let s1 = 0, s2 = 0;
+    for (const x of b) { const s0 = x + c * s1 - s2; s2 = s1; s1 = s0; }
+    const p = 2 * (s1 * s1 + s2 * s2 - c * s1 * s2) / b.length / e;
+    if (p > share) { share = p; best = hz; }
+  }
+  return share > 0.5 ? String(best) : 'sound';
+}
+registerProcessor('pinline-heard', Heard);
+"#;
+
 fn analyse(stream: &MediaStream) {
-    let Some(ctx) = audio::context() else { return };
-    audio::unlock();
-    let rate = ctx.sample_rate() as f64;
-    let Ok(source) = ctx.create_media_stream_source(stream) else {
-        return;
-    };
-    let Ok(node) = ctx
-        .create_script_processor_with_buffer_size_and_number_of_input_channels_and_number_of_output_channels(1024, 1, 1)
-    else {
-        return;
-    };
-    let on_block =
-        Closure::<dyn FnMut(AudioProcessingEvent)>::new(move |e: AudioProcessingEvent| {
-            let Ok(buf) = e.input_buffer() else { return };
-            let Ok(samples) = buf.get_channel_data(0) else {
-                return;
-            };
-            record(classify(&samples, rate));
-        });
-    node.set_onaudioprocess(Some(on_block.as_ref().unchecked_ref()));
-    // A script processor runs only while connected on to the output: through
-    // a silent gain, so the agent hears the `<audio>` element alone.
-    let Ok(quiet) = ctx.create_gain() else { return };
-    quiet.gain().set_value(0.0);
-    let _ = source.connect_with_audio_node(&node);
-    let _ = node.connect_with_audio_node(&quiet);
-    let _ = quiet.connect_with_audio_node(&ctx.destination());
-    STATE.with(|s| s.borrow_mut().analysing = Some(on_block));
-}
-
-/// One block: "silence", the tone it is ("440"…), or "sound".
-pub fn classify(samples: &[f32], rate: f64) -> String {
-    if samples.is_empty() {
-        return "silence".into();
-    }
-    let energy: f64 = samples.iter().map(|s| f64::from(*s).powi(2)).sum();
-    let rms = (energy / samples.len() as f64).sqrt();
-    if 20.0 * rms.max(1e-9).log10() < SILENCE_DB {
-        return "silence".into();
-    }
-    let mut best = (0.0, 0.0);
-    for hz in TONES {
-        let share = goertzel(samples, rate, hz) / energy;
-        if share > best.1 {
-            best = (hz, share);
+    let stream = stream.clone();
+    spawn_local(async move {
+        if let Err(e) = analyse_with_worklet(&stream).await {
+            web_sys::console::warn_1(
+                &format!("audio analysis unavailable: {}", describe(e)).into(),
+            );
         }
-    }
-    if best.1 > 0.5 {
-        format!("{}", best.0 as u32)
-    } else {
-        "sound".into()
-    }
+    });
 }
 
-/// The energy at `hz` (Goertzel), scaled to compare with the block's
-/// total energy (a pure tone at `hz` gives about 1).
-fn goertzel(samples: &[f32], rate: f64, hz: f64) -> f64 {
-    let w = 2.0 * PI * hz / rate;
-    let coeff = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for x in samples {
-        let s0 = f64::from(*x) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
+async fn analyse_with_worklet(stream: &MediaStream) -> Result<(), JsValue> {
+    let ctx = audio::context().ok_or("no AudioContext")?;
+    audio::unlock();
+    let loaded = STATE.with(|s| s.borrow().analysing.is_some());
+    if !loaded {
+        let code = WORKLET
+            .replace("SILENCE_DB", &SILENCE_DB.to_string())
+            .replace("TONES", &format!("{TONES:?}"));
+        let parts = js_sys::Array::of1(&JsValue::from_str(&code));
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("application/javascript");
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+        JsFuture::from(ctx.audio_worklet()?.add_module(&url)?).await?;
     }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    2.0 * power / samples.len() as f64
+    let source = ctx.create_media_stream_source(stream)?;
+    let node = web_sys::AudioWorkletNode::new(&ctx, "pinline-heard")?;
+    let on_block = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|e: web_sys::MessageEvent| {
+        if let Some(kind) = e.data().as_string() {
+            record(kind);
+        }
+    });
+    node.port()?
+        .set_onmessage(Some(on_block.as_ref().unchecked_ref()));
+    // Through a silent gain to the output, so the graph pulls it; the
+    // agent hears the `<audio>` element alone.
+    let quiet = ctx.create_gain()?;
+    quiet.gain().set_value(0.0);
+    source.connect_with_audio_node(&node)?;
+    node.connect_with_audio_node(&quiet)?;
+    quiet.connect_with_audio_node(&ctx.destination())?;
+    STATE.with(|s| s.borrow_mut().analysing = Some(on_block));
+    Ok(())
 }
 
 fn record(kind: String) {

@@ -165,9 +165,16 @@ async fn conferences_and_warm_transfers_to_numbers_work_on_sip_legs(backend: Bac
     let (_, numbers) = numbers_open_now();
     let mut f = sip_floor(backend, &trunk, &phones, &numbers[..1], 1).await;
     f.set_status(0, "AVAILABLE").await;
+    // baresip answers the pinned leg (slower on a loaded machine).
+    for _ in 0..200 {
+        if f.presence(0).await["pinnedLeg"]["state"] == "IDLE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     f.start_campaign().await;
     let mut id = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         let c = f.active_call(0).await;
         if c["state"] == "CONNECTED" {
             id = c["id"].as_str().expect("id").to_owned();
