@@ -169,31 +169,15 @@ async fn three_parties_hear_each_other_hold_leaves_the_mix_and_the_agent_can_lea
 /// (440 Hz) and B talk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warm_transfer_between_two_agents_consults_then_hands_over() {
-    use crate::peers::{Answer, End, Sipp, uas_scenario};
+    use crate::peers::Sipp;
     let (mut lead_far, mut a, mut b) = (
         RtpPeer::bind().await,
         RtpPeer::bind().await,
         RtpPeer::bind().await,
     );
     // Both phones' SDP name A's socket; B's is latched when B speaks.
-    let phones = Sipp::uas(
-        &uas_scenario(
-            Answer::After(Duration::ZERO),
-            Media::Port(a.port()),
-            End::OurBye,
-        ),
-        2,
-        &[],
-    );
-    let trunk = Sipp::uas(
-        &uas_scenario(
-            Answer::After(Duration::from_millis(200)),
-            Media::Port(lead_far.port()),
-            End::OurBye,
-        ),
-        1,
-        &[],
-    );
+    let phones = Sipp::answering(Duration::ZERO, Media::Port(a.port()), 2);
+    let trunk = Sipp::answering(Duration::from_millis(200), Media::Port(lead_far.port()), 1);
     let mut h = crate::provider::start(trunk.addr, Some(phones.addr)).await;
     let pinned_a = h.sip.create_pinned_leg("agent-a").expect("A's leg");
     let pinned_b = h.sip.create_pinned_leg("agent-b").expect("B's leg");

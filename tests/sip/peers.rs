@@ -205,6 +205,16 @@ impl Sipp {
         Self::start(scenario, calls, files, false)
     }
 
+    /// A UAS whose `calls` calls answer after `after` with their audio on
+    /// `media` and wait for our BYE.
+    pub fn answering(after: Duration, media: Media, calls: u32) -> Sipp {
+        Self::uas(
+            &uas_scenario(Answer::After(after), media, End::OurBye),
+            calls,
+            &[],
+        )
+    }
+
     /// The same, taking SIP over TCP (one connection).
     pub fn uas_tcp(scenario: &str, calls: u32, files: &[(&str, Vec<u8>)]) -> Sipp {
         Self::start(scenario, calls, files, true)

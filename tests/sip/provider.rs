@@ -345,15 +345,7 @@ impl Bridge {
     /// that answers `calls` calls with `lead_media`.
     pub async fn up_with(lead_media: Media, files: &[(&str, Vec<u8>)], calls: u32) -> Bridge {
         let agent = RtpPeer::bind().await;
-        let phone = Sipp::uas(
-            &uas_scenario(
-                Answer::After(Duration::ZERO),
-                Media::Port(agent.port()),
-                End::OurBye,
-            ),
-            1,
-            &[],
-        );
+        let phone = Sipp::answering(Duration::ZERO, Media::Port(agent.port()), 1);
         let trunk = Sipp::uas(
             &uas_scenario(
                 Answer::After(Duration::from_millis(300)),
@@ -499,15 +491,7 @@ async fn the_lead_hears_the_agent_only_when_not_muted_and_silence_on_hold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_is_spoken_in_full_before_the_leg_hangs_up() {
     let lead_far = RtpPeer::bind().await;
-    let trunk = Sipp::uas(
-        &uas_scenario(
-            Answer::After(Duration::from_millis(100)),
-            Media::Port(lead_far.port()),
-            End::OurBye,
-        ),
-        1,
-        &[],
-    );
+    let trunk = Sipp::answering(Duration::from_millis(100), Media::Port(lead_far.port()), 1);
     let mut h = start(trunk.addr, None).await;
     let lead = h.lead(Duration::from_secs(25));
     h.until_answered().await;

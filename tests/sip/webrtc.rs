@@ -20,7 +20,7 @@ use pinline_tests::engine_tests;
 
 use crate::audio;
 use crate::campaign::numbers_open_now;
-use crate::peers::{Answer, End, Media, RtpPeer, Sipp, uas_scenario};
+use crate::peers::{Media, RtpPeer, Sipp};
 
 /// A 16-bit mono WAV of `secs` of `hz` at 48 kHz (Chromium's fake
 /// microphone plays it in a loop).
@@ -135,15 +135,7 @@ async fn a_browser_agent_s_call_postgres_smoke() {
 
 async fn browser_leg_journey(db_url: Option<&str>) {
     let mut lead = RtpPeer::bind().await;
-    let trunk = Sipp::uas(
-        &uas_scenario(
-            Answer::After(Duration::from_secs(1)),
-            Media::Port(lead.port()),
-            End::OurBye,
-        ),
-        1,
-        &[],
-    );
+    let trunk = Sipp::answering(Duration::from_secs(1), Media::Port(lead.port()), 1);
     let dir = tempfile::tempdir().expect("dir");
     let lo = crate::provider::port_block();
     let dist = web_dist();
