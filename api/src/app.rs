@@ -28,6 +28,8 @@ pub struct AppInner {
     pub engine: Engine,
     /// The media provider (also the engine's), for a clean stop.
     pub media: Arc<dyn crate::media::MediaProvider>,
+    /// Set when the server stops: open websockets close (1001).
+    pub stopping: tokio::sync::watch::Sender<bool>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
 }
@@ -126,6 +128,7 @@ impl App {
         ));
         Ok(App(Arc::new(AppInner {
             _webhooks: webhooks,
+            stopping: tokio::sync::watch::channel(false).0,
             keys: TokenKeys::new(&secret),
             login_limiter: LoginLimiter::new(config.login_account_limit, config.login_ip_limit),
             events,

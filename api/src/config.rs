@@ -26,9 +26,18 @@ pub struct Config {
     pub max_db_connections: u32,
     /// Largest CSV upload accepted, in bytes.
     pub max_upload_bytes: usize,
-    /// GraphQL query limits.
+    /// GraphQL query limits: nesting depth, then size, selections, cost
+    /// and string lengths (`graphql::limits`).
     pub max_query_depth: usize,
-    pub max_query_complexity: usize,
+    pub query_limits: crate::graphql::limits::QueryLimits,
+    /// Largest request body on any route but the CSV uploads, in bytes.
+    pub max_body_bytes: usize,
+    /// Web origins whose pages may call the API (CORS); none by default.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// How long a client may take to send a request's headers, to send
+    /// its body (between two chunks), or to start its next request on a
+    /// kept-alive connection; and a websocket to send `connection_init`.
+    pub timeouts: HttpTimeouts,
     /// The media provider: the simulated carrier or real SIP.
     pub media: MediaKind,
     /// Seed of the sim carrier's outcomes.
@@ -42,6 +51,26 @@ pub struct Config {
     pub latency_probe: Option<std::sync::Arc<crate::dialer::engine::LatencyProbe>>,
     /// How webhooks are retried.
     pub webhooks: crate::webhooks::WebhookConfig,
+}
+
+/// The edge's clocks (see [`Config::timeouts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpTimeouts {
+    pub header_read: Duration,
+    pub body_read: Duration,
+    pub idle: Duration,
+    pub ws_init: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(30),
+            idle: Duration::from_secs(75),
+            ws_init: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +100,10 @@ impl Default for Config {
             max_db_connections: 10,
             max_upload_bytes: 100 * 1024 * 1024,
             max_query_depth: 16,
-            max_query_complexity: 2_000,
+            query_limits: Default::default(),
+            max_body_bytes: 4 * 1024 * 1024,
+            cors_origins: Vec::new(),
+            timeouts: HttpTimeouts::default(),
             media: MediaKind::Sim,
             sim_seed: 1,
             session_grace: Duration::from_secs(30),

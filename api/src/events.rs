@@ -40,12 +40,41 @@ pub enum EventKind {
     },
     /// A campaign's live figures changed (a pacer decision, a call).
     CampaignStats { campaign_id: String },
+    /// Access ended: a session, every session of a user, or an API token.
+    /// Every open websocket it covers closes (4403), on every instance.
+    AccessRevoked(Revoked),
     /// A wrap-up was submitted (or, `corrected`, changed in its edit window).
     WrapUp {
         wrap_up: Box<crate::store::models::WrapUp>,
         call: Box<crate::store::models::Call>,
         corrected: bool,
     },
+}
+
+/// What a revocation covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// One login session (logout).
+    Session { session_id: String },
+    /// Every session of a user (deactivated, new password, new role).
+    User { user_id: String },
+    /// An integrator's API token.
+    ApiToken { token_id: String },
+}
+
+impl Revoked {
+    /// Whether a connection authenticated as `principal` is covered.
+    pub fn covers(&self, principal: &crate::auth::Principal) -> bool {
+        use crate::auth::Principal;
+        match (self, principal) {
+            (Revoked::Session { session_id }, Principal::User { session_id: s, .. }) => {
+                s == session_id
+            }
+            (Revoked::User { user_id }, Principal::User { user_id: u, .. }) => u == user_id,
+            (Revoked::ApiToken { token_id }, Principal::ApiToken { token_id: t }) => t == token_id,
+            _ => false,
+        }
+    }
 }
 
 impl Event {
@@ -77,12 +106,16 @@ pub trait EventBus: Send + Sync + 'static {
     /// own stream needs, without waking every agent's stream for every
     /// event of the floor.
     fn subscribe_agent(&self, agent_id: &str) -> BoxStream<'static, Event>;
+    /// Only [`EventKind::AccessRevoked`]: what every open websocket
+    /// watches, without waking for the floor's traffic.
+    fn subscribe_revocations(&self) -> BoxStream<'static, Revoked>;
 }
 
 /// The in-process bus: a bounded `tokio::sync::broadcast` channel for
 /// everything, and one per agent with a live agent stream.
 pub struct LocalBus {
     tx: broadcast::Sender<Event>,
+    revocations: broadcast::Sender<Revoked>,
     capacity: usize,
     agents: std::sync::Mutex<std::collections::HashMap<String, broadcast::Sender<Event>>>,
 }
@@ -92,6 +125,7 @@ impl LocalBus {
         let (tx, _) = broadcast::channel(capacity);
         LocalBus {
             tx,
+            revocations: broadcast::channel(256).0,
             capacity,
             agents: Default::default(),
         }
@@ -114,6 +148,9 @@ fn stream_of(rx: broadcast::Receiver<Event>) -> BoxStream<'static, Event> {
 
 impl EventBus for LocalBus {
     fn publish(&self, event: Event) {
+        if let EventKind::AccessRevoked(r) = &event.kind {
+            let _ = self.revocations.send(r.clone());
+        }
         let agents = event.agents();
         if !agents.is_empty() {
             let mut map = self.agents.lock().unwrap_or_else(|p| p.into_inner());
@@ -143,6 +180,22 @@ impl EventBus for LocalBus {
             .or_insert_with(|| broadcast::channel(cap).0)
             .subscribe();
         stream_of(rx)
+    }
+
+    fn subscribe_revocations(&self) -> BoxStream<'static, Revoked> {
+        BroadcastStream::new(self.revocations.subscribe())
+            .filter_map(|item| async move {
+                match item {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        // Not expected (256 revocations at once); the
+                        // sockets re-check their token on every operation.
+                        tracing::warn!("revocation subscriber lagged: {e}");
+                        None
+                    }
+                }
+            })
+            .boxed()
     }
 }
 

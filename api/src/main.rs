@@ -181,6 +181,14 @@ enum Command {
         /// Largest CSV upload accepted, in megabytes.
         #[arg(long, env = "PINLINE_MAX_UPLOAD_MB", default_value_t = 100)]
         max_upload_mb: usize,
+        /// Largest request body on every other route (GraphQL), in
+        /// megabytes; larger ones get 413.
+        #[arg(long, env = "PINLINE_MAX_BODY_MB", default_value_t = 4)]
+        max_body_mb: usize,
+        /// A web origin (scheme://host[:port]) whose pages may call the API
+        /// from the browser (CORS). Repeatable; none by default.
+        #[arg(long = "cors-origin", env = "PINLINE_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
         /// Log-in attempts allowed per client IP per minute. A contact
         /// center behind one NAT address signs in from one IP: raise it
         /// to about its head count.
@@ -679,6 +687,8 @@ async fn main() -> Result<()> {
             jwt_secret,
             session_hours,
             max_upload_mb,
+            max_body_mb,
+            cors_origins,
             login_ip_limit,
             agent_grace_secs,
             sim_seed,
@@ -700,6 +710,8 @@ async fn main() -> Result<()> {
                 web_dist,
                 session_ttl: Duration::from_secs(session_hours * 3600),
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
+                max_body_bytes: max_body_mb.max(1).saturating_mul(1024 * 1024),
+                cors_origins: pinline::http::cors::parse_origins(&cors_origins)?,
                 login_ip_limit: pinline::auth::ratelimit::Limit {
                     max: login_ip_limit.max(1),
                     window: Duration::from_secs(60),

@@ -11,7 +11,7 @@ use crate::auth::ratelimit::RetryAfter;
 use crate::auth::token::{Claims, ISSUER, TokenKind};
 use crate::auth::{Principal, password};
 use crate::domain::identity::{self, Role as DomainRole};
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, Revoked};
 use crate::store::{self, audit, models};
 
 use super::access::{self, require_role, require_user};
@@ -198,6 +198,13 @@ impl Mutation {
                 user_id,
             } => {
                 store::sessions::end(&app.db, session_id, store::now()).await?;
+                publish(
+                    app,
+                    &caller.organization_id,
+                    EventKind::AccessRevoked(Revoked::Session {
+                        session_id: session_id.clone(),
+                    }),
+                );
                 // Pinned leg down, OFFLINE (a wrap-up owed stays owed).
                 app.engine.session_ended(user_id).await?;
                 Ok(true)
@@ -279,7 +286,13 @@ impl Mutation {
             &token.id,
             format!("{:?}", token.name),
         );
-        Ok(store::api_tokens::revoke(&app.db, &token.id, store::now(), entry).await?)
+        let revoked = store::api_tokens::revoke(&app.db, &token.id, store::now(), entry).await?;
+        publish(
+            app,
+            &caller.organization_id,
+            EventKind::AccessRevoked(Revoked::ApiToken { token_id: token.id }),
+        );
+        Ok(revoked)
     }
 
     /// Create a user in the caller's organization (admins).
@@ -389,7 +402,21 @@ impl Mutation {
             &user.id,
             what.join(", "),
         );
+        let ends_access = input.active == Some(false)
+            || changes.password_hash.is_some()
+            || changes.role.as_deref().is_some_and(|r| r != user.role);
         let user = store::users::update(&app.db, &user.id, changes, entry).await?;
+        if ends_access {
+            // Open websockets hold the old role or credentials: they close
+            // and the client signs in (or reconnects) again.
+            publish(
+                app,
+                &caller.organization_id,
+                EventKind::AccessRevoked(Revoked::User {
+                    user_id: user.id.clone(),
+                }),
+            );
+        }
         publish(
             app,
             &caller.organization_id,

@@ -10,6 +10,7 @@ mod compliance_api;
 mod connection;
 mod dialer_api;
 pub mod error;
+pub mod limits;
 mod follow_up_api;
 mod identity_mutations;
 mod imports_api;
@@ -76,11 +77,11 @@ pub struct RequestInfo {
 }
 
 pub fn build_schema(app: Option<App>) -> PinlineSchema {
-    let (depth, complexity) = match &app {
-        Some(app) => (app.config.max_query_depth, app.config.max_query_complexity),
+    let (depth, limits) = match &app {
+        Some(app) => (app.config.max_query_depth, app.config.query_limits),
         None => {
             let d = crate::config::Config::default();
-            (d.max_query_depth, d.max_query_complexity)
+            (d.max_query_depth, d.query_limits)
         }
     };
     let mut builder = Schema::build(
@@ -88,8 +89,11 @@ pub fn build_schema(app: Option<App>) -> PinlineSchema {
         Mutation::default(),
         Subscription::default(),
     )
+    // The size, selections, cost and strings are checked right after
+    // parsing, before validation walks anything; depth after that.
+    .extension(limits::Limits(limits))
     .limit_depth(depth)
-    .limit_complexity(complexity);
+    .limit_directives(8);
     if let Some(app) = app {
         builder = builder.data(app);
     }

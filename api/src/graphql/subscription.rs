@@ -92,7 +92,8 @@ impl DirectorySubscription {
                     | EventKind::Presence(_)
                     | EventKind::Call { .. }
                     | EventKind::CampaignStats { .. }
-                    | EventKind::WrapUp { .. } => return None,
+                    | EventKind::WrapUp { .. }
+                    | EventKind::AccessRevoked(_) => return None,
                     EventKind::UserChanged { user_id } => {
                         (DirectoryChange::UserChanged, Some(user_id), None)
                     }

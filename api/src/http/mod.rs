@@ -1,12 +1,17 @@
-//! The HTTP edge: `/graphql` (POST, and GraphiQL on GET), `/graphql/ws`
-//! (subscriptions over graphql-transport-ws and the legacy graphql-ws),
-//! `/healthz`, `/readyz`, `/metrics`, and the web app with SPA fallback.
+//! The HTTP edge: `/graphql` (GraphQL over HTTP; GraphiQL for browsers),
+//! `/graphql/ws` (graphql-transport-ws and the legacy graphql-ws),
+//! `/imports`, `/exports`, `/healthz`, `/readyz`, `/metrics`, and the web
+//! app (`web`). Connections are served with timeouts (`serve`), bodies
+//! with limits, cross-origin calls only from `--cors-origin`s.
 
+pub mod cors;
 mod exports;
 mod graphql;
 mod imports;
-
-use std::net::SocketAddr;
+mod persisted;
+mod serve;
+mod web;
+mod ws;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -14,8 +19,6 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -27,6 +30,8 @@ use crate::metrics::HttpLabels;
 pub struct HttpState {
     pub app: App,
     pub schema: PinlineSchema,
+    /// Automatic persisted queries registered on this instance.
+    pub persisted: std::sync::Arc<persisted::PersistedQueries>,
 }
 
 pub fn router(app: App) -> Router {
@@ -34,17 +39,16 @@ pub fn router(app: App) -> Router {
     let state = HttpState {
         app: app.clone(),
         schema,
+        persisted: Default::default(),
     };
     let dist = app.config.web_dist.clone();
     let api = Router::new()
         .route(
             "/graphql",
-            get(graphql::graphiql).post(graphql::graphql_post),
+            get(graphql::graphql_get).post(graphql::graphql_post),
         )
-        .route("/graphql/ws", get(graphql::graphql_ws))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/graphql/graphiql.js", get(graphiql_js))
+        .route("/graphql/ws", get(ws::graphql_ws))
         .route(
             "/exports/compliance-trail.csv",
             get(exports::compliance_trail_csv),
@@ -65,45 +69,41 @@ pub fn router(app: App) -> Router {
             )),
         )
         .with_state(state.clone());
+    let api = match cors::layer(&app.config.cors_origins) {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    let ops = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state.clone());
+    let api = api.merge(ops);
     let with_web = if dist.join("index.html").is_file() {
-        let pages = WebPages {
-            agent: dist.join("index.html"),
-            supervisor: dist.join("supervisor").join("index.html"),
-        };
-        let spa = move |req: Request| {
-            let page = pages.for_path(req.uri().path()).to_owned();
-            async move { ServeFile::new(page).oneshot(req).await }
-        };
-        api.fallback_service(ServeDir::new(&dist).fallback(tower::service_fn(spa)))
+        let web = web::Web::new(&dist);
+        api.fallback(move |req: Request| web.clone().serve(req))
     } else {
         tracing::warn!(dist = %dist.display(), "web app not built: serving the API only");
         api.fallback(web_not_built)
     };
     with_web
+        .layer(middleware::from_fn_with_state(
+            web::PageHeaders::for_dist(&dist),
+            web::cache_and_security,
+        ))
         .layer(middleware::from_fn_with_state(state, count_requests))
         .layer(TraceLayer::new_for_http())
 }
 
-/// The web app is two single-page apps (agents' and supervisors'); a path
-/// that is not a file gets the page of the app that owns it.
-#[derive(Clone)]
-struct WebPages {
-    agent: std::path::PathBuf,
-    supervisor: std::path::PathBuf,
-}
-
-/// The supervisors' app's top-level paths (`frontend/src/lib.rs`).
-const SUPERVISOR_PATHS: &[&str] = &["floor", "campaigns", "leads", "reports", "lists", "admin"];
-
-impl WebPages {
-    fn for_path(&self, path: &str) -> &std::path::Path {
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        if SUPERVISOR_PATHS.contains(&first) && self.supervisor.is_file() {
-            &self.supervisor
-        } else {
-            &self.agent
-        }
-    }
+async fn graphiql_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("graphiql.js"),
+    )
+        .into_response()
 }
 
 async fn web_not_built() -> Response {
@@ -173,11 +173,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let timeouts = app.config.timeouts;
+    let stopping = app.stopping.clone();
+    serve::serve(router(app), listener, timeouts, stopping, shutdown).await
 }
