@@ -187,7 +187,11 @@ enum Command {
         max_body_mb: usize,
         /// A web origin (scheme://host[:port]) whose pages may call the API
         /// from the browser (CORS). Repeatable; none by default.
-        #[arg(long = "cors-origin", env = "PINLINE_CORS_ORIGINS", value_delimiter = ',')]
+        #[arg(
+            long = "cors-origin",
+            env = "PINLINE_CORS_ORIGINS",
+            value_delimiter = ','
+        )]
         cors_origins: Vec<String>,
         /// Log-in attempts allowed per client IP per minute. A contact
         /// center behind one NAT address signs in from one IP: raise it

@@ -38,9 +38,21 @@ async fn health_ready_metrics_and_web_app() {
             assert!(value.parse::<f64>().is_ok(), "sample line {line:?}");
         }
 
-        // GraphiQL on GET /graphql; the web app with SPA fallback elsewhere.
-        let (status, ctype, html) = srv.get("/graphql").await;
-        assert_eq!(status, 200);
+        // GraphiQL on GET /graphql for browsers; the web app with SPA
+        // fallback elsewhere.
+        let resp = srv
+            .client
+            .get(format!("{}/graphql", srv.url))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("graphiql");
+        assert_eq!(resp.status(), 200);
+        let ctype = resp.headers()["content-type"]
+            .to_str()
+            .expect("ctype")
+            .to_owned();
+        let html = resp.text().await.expect("html");
         assert!(
             ctype.starts_with("text/html") && html.contains("graphiql"),
             "{ctype}"

@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
@@ -99,10 +101,9 @@ impl LimitError {
                 "query",
                 format!("is {bytes} bytes: at most {max} are accepted"),
             ),
-            LimitError::TooDeep { max } => ApiError::validation(
-                "query",
-                format!("nests brackets more than {max} deep"),
-            ),
+            LimitError::TooDeep { max } => {
+                ApiError::validation("query", format!("nests brackets more than {max} deep"))
+            }
             LimitError::TooManySelections { max } => ApiError::validation(
                 "query",
                 format!("selects more than {max} fields once its fragments are expanded"),
@@ -266,7 +267,9 @@ impl<'a> Walk<'a> {
             .and_then(|t| self.registry.types.get(t))
             .and_then(|t| t.field_by_name(name));
         for (arg, value) in &f.arguments {
-            let ty = meta.and_then(|m| m.args.get(arg.node.as_str())).map(|a| a.ty.as_str());
+            let ty = meta
+                .and_then(|m| m.args.get(arg.node.as_str()))
+                .map(|a| a.ty.as_str());
             self.value(arg.node.as_str(), &value.node, ty, value.pos)?;
         }
         let (child_ty, introspection) = match name {
@@ -433,7 +436,11 @@ pub fn nesting(text: &str, limit: usize) -> usize {
             b'"' if b[i..].starts_with(b"\"\"\"") => {
                 i += 3;
                 while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
-                    i += if b[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if b[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 2;
             }
@@ -511,7 +518,6 @@ mod tests {
 
     use std::sync::Mutex;
 
-
     type Seen = Arc<Mutex<Option<Result<(), LimitError>>>>;
 
     /// Runs [`check`] where the extension would, against the real schema's
@@ -565,7 +571,10 @@ mod tests {
     fn fragment_bomb(n: usize) -> String {
         let mut q = String::from("query { me { ...F0 } }\nfragment F0 on User { id name }\n");
         for i in 1..=n {
-            q.push_str(&format!("fragment F{i} on User {{ ...F{p} ...F{p} }}\n", p = i - 1));
+            q.push_str(&format!(
+                "fragment F{i} on User {{ ...F{p} ...F{p} }}\n",
+                p = i - 1
+            ));
         }
         q = q.replace("{ me { ...F0 } }", &format!("{{ me {{ ...F{n} }} }}"));
         q
@@ -663,7 +672,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let q = "mutation($i: SetAgentStatusInput!) { setAgentStatus(input: $i) { presence { status } } }";
-        let vars = serde_json::json!({"i": {"contactCenterId": "c", "status": "BREAK", "reason": long}});
+        let vars =
+            serde_json::json!({"i": {"contactCenterId": "c", "status": "BREAK", "reason": long}});
         assert!(matches!(
             run(q, vars),
             Err(LimitError::StringTooLong { ref field, .. }) if field == "reason"
@@ -677,7 +687,8 @@ mod tests {
         // 200 characters of a multi-byte script are 200, not 600.
         let ok = "é".repeat(200);
         let q = "mutation($i: SetAgentStatusInput!) { setAgentStatus(input: $i) { presence { status } } }";
-        let vars = serde_json::json!({"i": {"contactCenterId": "c", "status": "BREAK", "reason": ok}});
+        let vars =
+            serde_json::json!({"i": {"contactCenterId": "c", "status": "BREAK", "reason": ok}});
         assert_eq!(run(q, vars), Ok(()));
     }
 

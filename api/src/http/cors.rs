@@ -36,7 +36,8 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, OriginError
             if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
                 return Err(err("must be scheme://host[:port] with no path"));
             }
-            HeaderValue::from_str(&o.to_ascii_lowercase()).map_err(|_| err("is not a valid header value"))
+            HeaderValue::from_str(&o.to_ascii_lowercase())
+                .map_err(|_| err("is not a valid header value"))
         })
         .collect()
 }
@@ -68,10 +69,19 @@ mod tests {
 
     #[test]
     fn origins_are_checked() {
-        let ok = parse_origins(&["https://crm.example.com".into(), "http://localhost:3000".into()])
-            .expect("valid");
+        let ok = parse_origins(&[
+            "https://crm.example.com".into(),
+            "http://localhost:3000".into(),
+        ])
+        .expect("valid");
         assert_eq!(ok.len(), 2);
-        for bad in ["*", "crm.example.com", "https://crm.example.com/app", "ftp://x", "https://"] {
+        for bad in [
+            "*",
+            "crm.example.com",
+            "https://crm.example.com/app",
+            "ftp://x",
+            "https://",
+        ] {
             assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
         }
     }

@@ -234,7 +234,10 @@ fn form_urlencoded(raw: &str) -> Vec<(String, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'+' => out.push(b' '),
-                b'%' => match (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
+                b'%' => match (
+                    bytes.get(i + 1).and_then(|b| hex(*b)),
+                    bytes.get(i + 2).and_then(|b| hex(*b)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push(h * 16 + l);
                         i += 2;
@@ -427,7 +430,10 @@ async fn execute(
     method: Method,
 ) -> Response {
     let app = &state.app;
-    let query = match state.persisted.resolve(params.query, params.extensions.as_ref()) {
+    let query = match state
+        .persisted
+        .resolve(params.query, params.extensions.as_ref())
+    {
         Persisted::Query(q) => q,
         Persisted::NotFound => {
             // Apollo's clients look for this message and code, then send
@@ -480,7 +486,10 @@ async fn execute(
                     }
                     _ => None,
                 };
-                if matches!(op, Some(OperationType::Mutation | OperationType::Subscription)) {
+                if matches!(
+                    op,
+                    Some(OperationType::Mutation | OperationType::Subscription)
+                ) {
                     let mut r = request_error(
                         StatusCode::METHOD_NOT_ALLOWED,
                         media,
@@ -562,11 +571,15 @@ mod tests {
         assert_eq!(negotiate(None), Some(Media::Json));
         assert_eq!(negotiate(Some("*/*")), Some(Media::Json));
         assert_eq!(
-            negotiate(Some("application/graphql-response+json, application/json;q=0.9")),
+            negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
             Some(Media::GraphQLResponse)
         );
         assert_eq!(
-            negotiate(Some("application/json;q=0.9, application/graphql-response+json")),
+            negotiate(Some(
+                "application/json;q=0.9, application/graphql-response+json"
+            )),
             Some(Media::GraphQLResponse)
         );
         // What browsers send for a page load.
@@ -576,7 +589,10 @@ mod tests {
             )),
             Some(Media::Html)
         );
-        assert_eq!(negotiate(Some("application/json, text/html")), Some(Media::Json));
+        assert_eq!(
+            negotiate(Some("application/json, text/html")),
+            Some(Media::Json)
+        );
         assert_eq!(negotiate(Some("image/png")), None);
         assert_eq!(negotiate(Some("application/json;q=0")), None);
     }
@@ -593,11 +609,17 @@ mod tests {
         assert!(Params::from_url("query=%7Ba%7D&variables=%5B1%5D").is_err());
         // A stray % is kept, not a panic.
         assert_eq!(
-            Params::from_url("query=a%").expect("parses").query.as_deref(),
+            Params::from_url("query=a%")
+                .expect("parses")
+                .query
+                .as_deref(),
             Some("a%")
         );
         assert_eq!(
-            Params::from_url("query=a%z").expect("parses").query.as_deref(),
+            Params::from_url("query=a%z")
+                .expect("parses")
+                .query
+                .as_deref(),
             Some("a%z")
         );
     }

@@ -41,7 +41,11 @@ pub enum Persisted {
 impl PersistedQueries {
     pub const EXTENSION: &'static str = "persistedQuery";
 
-    pub fn resolve(&self, query: Option<String>, extensions: Option<&Map<String, Value>>) -> Persisted {
+    pub fn resolve(
+        &self,
+        query: Option<String>,
+        extensions: Option<&Map<String, Value>>,
+    ) -> Persisted {
         let Some(ext) = extensions.and_then(|e| e.get(Self::EXTENSION)) else {
             return query.map_or(Persisted::Missing, Persisted::Query);
         };
@@ -104,7 +108,10 @@ mod tests {
             apq.resolve(Some(q.into()), Some(&ext(&hash))),
             Persisted::Query(q.into())
         );
-        assert_eq!(apq.resolve(None, Some(&ext(&hash))), Persisted::Query(q.into()));
+        assert_eq!(
+            apq.resolve(None, Some(&ext(&hash))),
+            Persisted::Query(q.into())
+        );
         // A query that is not the hash's is refused, not registered.
         let other = format!("{:x}", Sha256::digest(b"{ me { id } }"));
         assert!(matches!(
@@ -112,7 +119,10 @@ mod tests {
             Persisted::Refused(_)
         ));
         assert_eq!(apq.resolve(None, Some(&ext(&other))), Persisted::NotFound);
-        assert!(matches!(apq.resolve(None, Some(&ext("xyz"))), Persisted::Refused(_)));
+        assert!(matches!(
+            apq.resolve(None, Some(&ext("xyz"))),
+            Persisted::Refused(_)
+        ));
         assert_eq!(apq.resolve(None, None), Persisted::Missing);
     }
 
@@ -127,6 +137,9 @@ mod tests {
             apq.resolve(Some(q), Some(&ext(&h)));
         }
         assert_eq!(apq.inner.lock().expect("lock").by_hash.len(), CAPACITY);
-        assert_eq!(apq.resolve(None, Some(&ext(&first_hash))), Persisted::NotFound);
+        assert_eq!(
+            apq.resolve(None, Some(&ext(&first_hash))),
+            Persisted::NotFound
+        );
     }
 }

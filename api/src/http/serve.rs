@@ -80,9 +80,10 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .keep_alive_interval(timeouts.idle / 2)
                 .max_concurrent_streams(100);
-            let mut conn = pin!(
-                builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
-            );
+            let mut conn = pin!(builder.serve_connection_with_upgrades(
+                TokioIo::new(io),
+                TowerToHyperService::new(service)
+            ));
             let mut draining = false;
             loop {
                 tokio::select! {
@@ -166,8 +167,10 @@ impl Idle {
             if tokio::time::Instant::now() >= at && self.busy.load(Ordering::SeqCst) == 0 {
                 return;
             }
-            tokio::time::sleep_until(at.max(tokio::time::Instant::now() + Duration::from_millis(100)))
-                .await;
+            tokio::time::sleep_until(
+                at.max(tokio::time::Instant::now() + Duration::from_millis(100)),
+            )
+            .await;
         }
     }
 }

@@ -36,7 +36,10 @@ impl PageHeaders {
     /// allowed by their hashes, read once at start.
     pub fn for_dist(dist: &Path) -> PageHeaders {
         let mut hashes = Vec::new();
-        for page in [dist.join("index.html"), dist.join("supervisor").join("index.html")] {
+        for page in [
+            dist.join("index.html"),
+            dist.join("supervisor").join("index.html"),
+        ] {
             if let Ok(html) = std::fs::read_to_string(&page) {
                 hashes.extend(inline_script_hashes(&html));
             }
@@ -59,8 +62,14 @@ impl PageHeaders {
     fn apply(&self, response: &mut Response, csp: &HeaderValue) {
         let h = response.headers_mut();
         h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
@@ -78,10 +87,14 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         rest = &rest[start..];
-        let Some(open_end) = rest.find('>') else { break };
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
         let tag = &rest[..open_end];
         let body_start = open_end + 1;
-        let Some(close) = rest[body_start..].find("</script>") else { break };
+        let Some(close) = rest[body_start..].find("</script>") else {
+            break;
+        };
         let body = &rest[body_start..body_start + close];
         if !tag.contains(" src=") && !body.trim().is_empty() {
             let digest = Sha256::digest(body.as_bytes());

@@ -140,7 +140,9 @@ impl Connection {
         let timeouts = app.config.timeouts;
         let mut stopping = app.stopping.subscribe();
         if *stopping.borrow() {
-            return self.close(close::GOING_AWAY, "the server is stopping").await;
+            return self
+                .close(close::GOING_AWAY, "the server is stopping")
+                .await;
         }
         let mut revocations = app.events.subscribe_revocations();
         let init_deadline = tokio::time::sleep(timeouts.ws_init);
@@ -153,7 +155,12 @@ impl Connection {
                 incoming = self.socket.recv() => {
                     heard = tokio::time::Instant::now();
                     let text = match incoming {
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Gone,
+                        None | Some(Err(_)) => return End::Gone,
+                        Some(Ok(Message::Close(_))) => {
+                            // Flush the close reply the socket queued.
+                            let _ = futures::SinkExt::close(&mut self.socket).await;
+                            return End::Gone;
+                        }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Text(t))) => t.to_string(),
                         Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
@@ -244,7 +251,10 @@ impl Connection {
                 // The token must still hold for every new operation.
                 let app = &self.state.app;
                 if let Err(e) = authenticate(&app.db, &app.keys, &token, Utc::now()).await {
-                    return Some(self.close(close::FORBIDDEN, &format!("Forbidden: {e}")).await);
+                    return Some(
+                        self.close(close::FORBIDDEN, &format!("Forbidden: {e}"))
+                            .await,
+                    );
                 }
                 self.start(id, operation).await
             }
@@ -301,7 +311,9 @@ impl Connection {
                 "message": format!("at most {MAX_OPERATIONS} operations may run on one connection"),
                 "extensions": {"code": "RATE_LIMITED"}
             }]);
-            return self.send_all(protocol::operation_errors(self.proto, &id, &errors)).await;
+            return self
+                .send_all(protocol::operation_errors(self.proto, &id, &errors))
+                .await;
         }
         let Some(session) = &self.session else {
             return None;

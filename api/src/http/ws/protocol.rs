@@ -59,11 +59,20 @@ pub struct Operation {
 /// What a client sent, in either protocol.
 #[derive(Debug, Clone)]
 pub enum ClientMessage {
-    Init { payload: Value },
-    Subscribe { id: String, operation: Operation },
+    Init {
+        payload: Value,
+    },
+    Subscribe {
+        id: String,
+        operation: Operation,
+    },
     /// `complete` (transport-ws) or `stop` (legacy).
-    Complete { id: String },
-    Ping { payload: Option<Value> },
+    Complete {
+        id: String,
+    },
+    Ping {
+        payload: Option<Value>,
+    },
     Pong,
     /// Legacy only.
     Terminate,
@@ -196,12 +205,18 @@ mod tests {
             r#"{"type":"subscribe","id":"1","payload":{"query":"{ me { id } }","variables":null}}"#,
         ) {
             Ok(ClientMessage::Subscribe { id, operation }) => {
-                assert_eq!((id.as_str(), operation.query.as_str()), ("1", "{ me { id } }"));
+                assert_eq!(
+                    (id.as_str(), operation.query.as_str()),
+                    ("1", "{ me { id } }")
+                );
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            ClientMessage::parse(Proto::Legacy, r#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#),
+            ClientMessage::parse(
+                Proto::Legacy,
+                r#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#
+            ),
             Ok(ClientMessage::Subscribe { .. })
         ));
         assert!(matches!(
@@ -209,8 +224,17 @@ mod tests {
             Ok(ClientMessage::Complete { .. })
         ));
         // The other protocol's words are not this one's.
-        assert!(ClientMessage::parse(t, r#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#).is_err());
-        assert!(ClientMessage::parse(Proto::Legacy, r#"{"type":"subscribe","id":"a","payload":{"query":"{a}"}}"#).is_err());
+        assert!(
+            ClientMessage::parse(t, r#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#)
+                .is_err()
+        );
+        assert!(
+            ClientMessage::parse(
+                Proto::Legacy,
+                r#"{"type":"subscribe","id":"a","payload":{"query":"{a}"}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -227,7 +251,11 @@ mod tests {
             r#"{"type":"what"}"#,
         ] {
             let err = ClientMessage::parse(t, bad).expect_err(bad);
-            assert!(err.0.starts_with("Invalid message received"), "{bad}: {}", err.0);
+            assert!(
+                err.0.starts_with("Invalid message received"),
+                "{bad}: {}",
+                err.0
+            );
         }
     }
 }
