@@ -16,6 +16,7 @@ mod engine_ws;
 mod exports;
 mod floor;
 mod follow_ups;
+mod frontend_ops;
 mod imports;
 mod ops;
 mod reports;

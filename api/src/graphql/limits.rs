@@ -32,8 +32,10 @@ pub struct QueryLimits {
     pub max_document_bytes: usize,
     /// Field selections once every fragment is expanded in place.
     pub max_selections: u64,
-    /// Selections weighted by how many times each may run: a field under
-    /// `first: 200` counts 200 times, under an unpaged list 10 times.
+    /// Objects the response may hold: each object-valued field counts once
+    /// per item of the lists above it (`first: 200` counts 200 times, an
+    /// unpaged list 10 times); scalar fields are bounded by
+    /// `max_selections`.
     pub max_cost: u64,
 }
 
@@ -42,7 +44,7 @@ impl Default for QueryLimits {
         QueryLimits {
             max_document_bytes: 100_000,
             max_selections: 2_000,
-            max_cost: 20_000,
+            max_cost: 25_000,
         }
     }
 }
@@ -111,8 +113,8 @@ impl LimitError {
             LimitError::TooCostly { max } => ApiError::validation(
                 "query",
                 format!(
-                    "costs more than {max}: each field counts once per item of the lists above it \
-                     (`first`, or {LIST_GUESS} for an unpaged list); ask for fewer items or fields"
+                    "costs more than {max}: each object counts once per item of the lists above it \
+                     (`first`, or {LIST_GUESS} for an unpaged list); ask for fewer items"
                 ),
             ),
             LimitError::FragmentCycle { name, .. } => {
@@ -290,9 +292,12 @@ impl<'a> Walk<'a> {
         } else {
             self.times(f, meta.map(|m| m.ty.as_str()), child_ty)
         };
+        // A scalar costs nothing beyond its selection; an object-valued
+        // field counts one, and what is under it once per item.
+        let own = u64::from(!f.selection_set.node.items.is_empty());
         Ok(Tally {
             selections: children.selections.saturating_add(1),
-            cost: children.cost.saturating_mul(times).saturating_add(1),
+            cost: children.cost.saturating_mul(times).saturating_add(own),
         })
     }
 
@@ -612,19 +617,19 @@ mod tests {
                  leads(first: {inner}) {{ edges {{ node {{ id phone firstName lastName }} }} }} }} }} }} }}"
             )
         };
-        // 10 × 10 × 5 fields: fine.
+        // 10 campaigns × 10 leads: fine.
         assert_eq!(run(&nested(10, 10), serde_json::json!({})), Ok(()));
-        // 200 × 200: refused, though it is the same few selections.
+        // 200 × 200 = 40,000 leads: refused, though it is the same few selections.
         assert_eq!(
             run(&nested(200, 200), serde_json::json!({})),
-            Err(LimitError::TooCostly { max: 20_000 })
+            Err(LimitError::TooCostly { max: 25_000 })
         );
         // The same through a variable.
         let q = "query($n: Int) { campaigns(first: $n) { edges { node { id \
                  leads(first: $n) { edges { node { id phone } } } } } } }";
         assert_eq!(
             run(q, serde_json::json!({"n": 200})),
-            Err(LimitError::TooCostly { max: 20_000 })
+            Err(LimitError::TooCostly { max: 25_000 })
         );
         assert_eq!(run(q, serde_json::json!({"n": 20})), Ok(()));
     }
