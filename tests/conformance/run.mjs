@@ -7,6 +7,10 @@
 import { serverAudits } from 'graphql-http';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { readFileSync } from 'node:fs';
+import {
+  buildClientSchema, buildSchema, getIntrospectionQuery, lexicographicSortSchema, printSchema,
+} from 'graphql';
 
 const [base, email, password] = process.argv.slice(2);
 const url = `${base}/graphql`;
@@ -28,7 +32,28 @@ for (const audit of serverAudits({ url })) {
 }
 console.log(`graphql-http: ${musts} MUST audits passed`);
 
-// 2. The graphql-ws client.
+// 2. The committed schema.graphql declares what introspection of the live
+// schema shows (types, descriptions, @specifiedBy, directives).
+const introspection = await fetch(url, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ query: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, oneOf: true }) }),
+}).then((r) => r.json());
+const committedText = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+const live = printSchema(lexicographicSortSchema(buildClientSchema(introspection.data)));
+const committed = printSchema(lexicographicSortSchema(buildSchema(committedText)));
+if (live !== committed) {
+  const a = live.split('\n'), b = committed.split('\n');
+  const at = a.findIndex((line, i) => line !== b[i]);
+  fail(`schema.graphql differs from the live schema at line ${at + 1}: live ${JSON.stringify(a[at])}, committed ${JSON.stringify(b[at])}`);
+} else {
+  console.log('schema.graphql matches the live schema');
+}
+for (const d of introspection.data.__schema.directives.map((d) => d.name)) {
+  if (!committedText.includes(`directive @${d}`)) fail(`schema.graphql lacks the live directive @${d}`);
+}
+
+// 3. The graphql-ws client.
 const login = await fetch(url, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -92,7 +117,7 @@ const closeCode = await withTimeout(
 refused.dispose();
 if (closeCode !== 4403) fail(`graphql-ws forged token: closed with ${closeCode}, expected 4403`);
 
-// 3. Close codes with a raw socket.
+// 4. Close codes with a raw socket.
 async function closeCodeOf(messages) {
   return withTimeout(
     new Promise((resolve) => {

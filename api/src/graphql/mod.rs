@@ -93,16 +93,37 @@ pub fn build_schema(app: Option<App>) -> PinlineSchema {
     // parsing, before validation walks anything; depth after that.
     .extension(limits::Limits(limits))
     .limit_depth(depth)
-    .limit_directives(8);
+    .limit_directives(8)
+    // The library's own words for its scalars are not a description.
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+        "A moment: an RFC 3339 string in UTC, e.g. `2026-12-06T17:22:00Z`.",
+    )
+    .override_output_type_description::<chrono::NaiveDate>(
+        "A calendar date without a time zone: `YYYY-MM-DD` (ISO 8601), e.g. `2026-12-06`.",
+    );
     if let Some(app) = app {
         builder = builder.data(app);
     }
     builder.finish()
 }
 
-/// The SDL, as committed in `schema.graphql`.
+/// The SDL, as committed in `schema.graphql`: what introspection of the
+/// live schema shows, `@specifiedBy` on scalars and the `@deprecated`
+/// directive included (the exporter leaves it out while nothing is
+/// deprecated; introspection always lists it).
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    let sdl = build_schema(None)
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by());
+    if sdl.contains("directive @deprecated") {
+        return sdl;
+    }
+    let deprecated = "\"\"\"\nMarks an element of a GraphQL schema as no longer supported.\n\"\"\"\n\
+        directive @deprecated(reason: String = \"No longer supported\") on FIELD_DEFINITION | \
+        ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION | ENUM_VALUE\n";
+    match sdl.find("\"\"\"\nDirects the executor to include") {
+        Some(at) => format!("{}{deprecated}{}", &sdl[..at], &sdl[at..]),
+        None => format!("{sdl}{deprecated}"),
+    }
 }
 
 /// `FORBIDDEN` unless the actor's role includes `required` (for the HTTP
