@@ -22,6 +22,8 @@ pub struct AppInner {
     pub config: Config,
     pub db: Db,
     pub keys: TokenKeys,
+    /// Signs list cursors (derived from the token secret).
+    pub cursor_key: [u8; 32],
     pub login_limiter: LoginLimiter,
     pub events: Arc<dyn EventBus>,
     pub metrics: Metrics,
@@ -32,6 +34,15 @@ pub struct AppInner {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
+}
+
+/// A key for one purpose from the signing secret: HMAC-SHA256(secret, purpose).
+fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -130,6 +141,7 @@ impl App {
             _webhooks: webhooks,
             stopping: tokio::sync::watch::channel(false).0,
             keys: TokenKeys::new(&secret),
+            cursor_key: derive_key(&secret, b"pinline list cursors v1"),
             login_limiter: LoginLimiter::new(config.login_account_limit, config.login_ip_limit),
             events,
             metrics,

@@ -666,7 +666,70 @@ async fn ended_sessions_close_their_websockets(srv: TestServer) {
     srv.finish().await;
 }
 
+/// Cursors are the server's: a made-up one, or one from another list or
+/// organization, is a `VALIDATION` error on `after`.
+async fn forged_and_foreign_cursors_are_refused(srv: TestServer) {
+    srv.seed_demo().await;
+    let admin = srv.login_demo("admin").await;
+    let users = "query($a: String) { users(first: 2, after: $a) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }";
+    let page = srv.ok(Some(&admin), users, json!({"a": null})).await;
+    let cursor = page["users"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    // The real one pages on.
+    let next = srv.ok(Some(&admin), users, json!({"a": cursor})).await;
+    assert_ne!(
+        next["users"]["edges"][0]["node"]["id"],
+        page["users"]["edges"][0]["node"]["id"]
+    );
+    // A forged one: the base64 of an id, or anything else.
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode("00000000-0000-7000-8000-000000000000");
+    for bad in [
+        forged.as_str(),
+        "not-a-cursor",
+        "",
+        &format!("{}x", &cursor[..cursor.len() - 1]),
+    ] {
+        let body = srv.gql(Some(&admin), users, json!({"a": bad})).await;
+        assert_eq!(
+            error_code(&body).as_deref(),
+            Some("VALIDATION"),
+            "{bad}: {body}"
+        );
+        assert_eq!(body["errors"][0]["extensions"]["field"], "after", "{body}");
+    }
+    // A cursor of another list.
+    let body = srv
+        .gql(
+            Some(&admin),
+            "query($a: String) { contactCenters(first: 2, after: $a) { edges { node { id } } } }",
+            json!({"a": cursor}),
+        )
+        .await;
+    assert_eq!(error_code(&body).as_deref(), Some("VALIDATION"), "{body}");
+    // The same list of another organization.
+    let other = pinline::bootstrap::create_org(
+        &srv.app.db,
+        "Other Org",
+        "admin@other.test",
+        "other-password-123",
+    )
+    .await
+    .expect("org");
+    let _ = other;
+    let other_admin = srv.login("admin@other.test", "other-password-123").await;
+    let body = srv
+        .gql(Some(&other_admin), users, json!({"a": cursor}))
+        .await;
+    assert_eq!(error_code(&body).as_deref(), Some("VALIDATION"), "{body}");
+    srv.finish().await;
+}
+
 on_both_backends!(
+    forged_and_foreign_cursors_are_refused,
     long_strings_answer_validation_with_their_field,
     ended_sessions_close_their_websockets,
 );

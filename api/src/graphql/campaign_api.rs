@@ -405,7 +405,7 @@ impl CampaignQuery {
         states: Option<Vec<CampaignState>>,
     ) -> ApiResult<Connection<Cursor, Campaign, EmptyFields, EmptyFields>> {
         let (app, caller) = (app(ctx), actor(ctx)?);
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let centers: Option<Vec<String>> = match (&contact_center_id, caller.user_id()) {
             (Some(cc), _) => Some(vec![access::load_contact_center(app, caller, cc).await?.id]),
             (None, Some(me)) if !sees_whole_organization(caller) => {

@@ -394,7 +394,7 @@ pub async fn leads_page(
     filter: Option<LeadFilter>,
 ) -> ApiResult<LeadConnection> {
     let _ = actor(ctx)?;
-    let args = page_args(first, after)?;
+    let args = page_args(ctx, first, after)?;
     let filter = filter.unwrap_or_default();
     let store_filter = store::leads::LeadFilter {
         statuses: filter.statuses.map(|s| {
@@ -412,10 +412,5 @@ pub async fn leads_page(
         args.limit,
     )
     .await?;
-    Ok(connection(
-        page,
-        args.after.is_some(),
-        |l| l.id.clone(),
-        Lead,
-    ))
+    Ok(connection(ctx, &args, page, |l| l.id.clone(), Lead))
 }

@@ -109,7 +109,7 @@ impl ComplianceQuery {
         if to <= from {
             return Err(ApiError::validation("to", "must be after from"));
         }
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let page = store::trail::list(
             &app.db,
             &campaign.row.id,
@@ -120,8 +120,9 @@ impl ComplianceQuery {
         )
         .await?;
         Ok(connection(
+            ctx,
+            &args,
             page,
-            args.after.is_some(),
             |e| e.id.clone(),
             ComplianceRecord,
         ))

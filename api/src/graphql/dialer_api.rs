@@ -312,9 +312,11 @@ impl DialerMutation {
                 "you are not a member of this contact center".into(),
             ));
         }
+        // Its length is bounded at the edge (`graphql::limits`): a longer
+        // one is refused there, never cut here.
         let reason = input
             .reason
-            .map(|r| r.trim().chars().take(200).collect::<String>())
+            .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
         let view = app
             .engine

@@ -148,7 +148,7 @@ impl ListsQuery {
     ) -> ApiResult<Connection<Cursor, ListEntry, EmptyFields, EmptyFields>> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Supervisor)?;
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let page = lists::search(
             &app.db,
             list.into(),
@@ -158,12 +158,7 @@ impl ListsQuery {
             args.limit,
         )
         .await?;
-        Ok(connection(
-            page,
-            args.after.is_some(),
-            |e| e.id.clone(),
-            ListEntry,
-        ))
+        Ok(connection(ctx, &args, page, |e| e.id.clone(), ListEntry))
     }
 }
 

@@ -56,7 +56,7 @@ impl Query {
     ) -> ApiResult<UserConnection> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Supervisor)?;
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let store_filter = store::users::UserFilter {
             role: filter.role.map(|r| DomainRole::from(r).as_str().to_owned()),
@@ -77,12 +77,7 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(
-            page,
-            args.after.is_some(),
-            |u| u.id.clone(),
-            User,
-        ))
+        Ok(connection(ctx, &args, page, |u| u.id.clone(), User))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<User> {
@@ -99,7 +94,7 @@ impl Query {
         after: Option<String>,
     ) -> ApiResult<Connection<Cursor, ContactCenter, EmptyFields, EmptyFields>> {
         let (app, caller) = (app(ctx), actor(ctx)?);
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let member = if sees_whole_organization(caller) {
             None
         } else {
@@ -114,8 +109,9 @@ impl Query {
         )
         .await?;
         Ok(connection(
+            ctx,
+            &args,
             page,
-            args.after.is_some(),
             |c| c.id.clone(),
             ContactCenter,
         ))
@@ -137,7 +133,7 @@ impl Query {
     ) -> ApiResult<Connection<Cursor, ApiToken, EmptyFields, EmptyFields>> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Admin)?;
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let page = store::api_tokens::list(
             &app.db,
             &caller.organization_id,
@@ -145,12 +141,7 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(
-            page,
-            args.after.is_some(),
-            |t| t.id.clone(),
-            ApiToken,
-        ))
+        Ok(connection(ctx, &args, page, |t| t.id.clone(), ApiToken))
     }
 
     /// The organization's audit trail, newest first (admins).
@@ -162,7 +153,7 @@ impl Query {
     ) -> ApiResult<Connection<Cursor, AuditEntry, EmptyFields, EmptyFields>> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Admin)?;
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let page = store::audit::list(
             &app.db,
             &caller.organization_id,
@@ -170,11 +161,6 @@ impl Query {
             args.limit,
         )
         .await?;
-        Ok(connection(
-            page,
-            args.after.is_some(),
-            |e| e.id.clone(),
-            AuditEntry,
-        ))
+        Ok(connection(ctx, &args, page, |e| e.id.clone(), AuditEntry))
     }
 }

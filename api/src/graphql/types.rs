@@ -174,7 +174,7 @@ impl ContactCenter {
         role: Option<Role>,
     ) -> ApiResult<UserConnection> {
         let app = app(ctx);
-        let args = page_args(first, after)?;
+        let args = page_args(ctx, first, after)?;
         let filter = store::users::UserFilter {
             role: role.map(|r| identity::Role::from(r).as_str().to_owned()),
             contact_center_id: Some(self.0.id.clone()),
@@ -188,12 +188,7 @@ impl ContactCenter {
             args.limit,
         )
         .await?;
-        Ok(connection(
-            page,
-            args.after.is_some(),
-            |u| u.id.clone(),
-            User,
-        ))
+        Ok(connection(ctx, &args, page, |u| u.id.clone(), User))
     }
 }
 
