@@ -728,7 +728,41 @@ async fn forged_and_foreign_cursors_are_refused(srv: TestServer) {
     srv.finish().await;
 }
 
+/// Exports defuse formulas in every column: here a user's email.
+async fn exports_defuse_formulas_in_every_column(srv: TestServer) {
+    srv.seed_demo().await;
+    let admin = srv.login_demo("admin").await;
+    srv.ok(
+        Some(&admin),
+        "mutation { createUser(input: {email: \"=1+1@x.test\", name: \"Formula\", role: SUPERVISOR, password: \"formula-password-1\"}) { user { id } } }",
+        json!({}),
+    )
+    .await;
+    let sup = srv.login("=1+1@x.test", "formula-password-1").await;
+    srv.ok(
+        Some(&sup),
+        "mutation { addListEntries(input: {list: DO_NOT_CALL, phones: [\"+12025550188\"], reason: \"asked\"}) { added } }",
+        json!({}),
+    )
+    .await;
+    let text = srv
+        .client
+        .get(format!("{}/exports/list.csv?list=DO_NOT_CALL", srv.url))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("csv");
+    let row = text.lines().find(|l| l.contains("2025550188")).expect("the row");
+    assert!(row.starts_with("+12025550188,"), "phone numbers keep their +: {row}");
+    assert!(row.contains(",'=1+1@x.test"), "{row}");
+    srv.finish().await;
+}
+
 on_both_backends!(
+    exports_defuse_formulas_in_every_column,
     forged_and_foreign_cursors_are_refused,
     long_strings_answer_validation_with_their_field,
     ended_sessions_close_their_websockets,

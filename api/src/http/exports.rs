@@ -135,7 +135,9 @@ where
             match page(after.take()).await {
                 Ok((rows, next)) => {
                     for r in &rows {
-                        if let Err(e) = w.write_record(r) {
+                        // Every cell, whatever its column: an email or a
+                        // name can be a formula too.
+                        if let Err(e) = w.write_record(r.iter().map(|c| spreadsheet_safe(c))) {
                             yield Err(std::io::Error::other(e));
                             return;
                         }
@@ -179,9 +181,17 @@ fn csv_response(name: String, body: Body) -> Response {
         .into_response()
 }
 
-/// A free-text cell a spreadsheet will not run as a formula.
+/// A cell a spreadsheet will not run as a formula: one starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, unless it
+/// is a plain number (an E.164 phone number, a negative amount).
 pub fn spreadsheet_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let number = {
+        let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+        !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && digits.bytes().filter(|b| *b == b'.').count() <= 1
+    };
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -252,7 +262,7 @@ pub async fn list_csv(
                 for e in &page.items {
                     rows.push(vec![
                         e.phone.clone(),
-                        spreadsheet_safe(&e.reason),
+                        e.reason.clone(),
                         opt(&e.invalid_kind),
                         e.source.clone(),
                         t(Some(e.created_at)),
@@ -443,7 +453,7 @@ async fn wrap_ups_page(x: Export, after: Option<String>) -> Result<Rows, ApiErro
             w.disposition_code.clone(),
             w.category.clone(),
             w.conversion.to_string(),
-            spreadsheet_safe(&w.notes),
+            w.notes.clone(),
             w.do_not_call.to_string(),
             w.do_not_text.to_string(),
             opt(&w.invalid_number),
@@ -544,5 +554,12 @@ mod tests {
             spreadsheet_safe("call back, \"after 5\""),
             "call back, \"after 5\""
         );
+        assert_eq!(spreadsheet_safe("=1+1@x.test"), "'=1+1@x.test");
+        assert_eq!(spreadsheet_safe("-2+3"), "'-2+3");
+        assert_eq!(spreadsheet_safe("\t=1"), "'\t=1");
+        // Numbers stay numbers: phone numbers keep their +.
+        assert_eq!(spreadsheet_safe("+15551234567"), "+15551234567");
+        assert_eq!(spreadsheet_safe("-12.5"), "-12.5");
+        assert_eq!(spreadsheet_safe("2026-12-06T10:00:00+00:00"), "2026-12-06T10:00:00+00:00");
     }
 }

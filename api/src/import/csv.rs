@@ -64,6 +64,10 @@ fn find_column(
 /// fields or bytes that are not UTF-8 is refused on its own.
 pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // A quote that is never closed would take every following row into
+    // one field: its line is refused and the rows after it are read.
+    let (patched, stray) = defuse_stray_quotes(bytes);
+    let bytes: &[u8] = &patched;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -103,6 +107,21 @@ pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, 
                 continue;
             }
         };
+        if let Some(line) = record.position().map(|p| p.line())
+            && stray.contains(&line)
+        {
+            let raw_phone =
+                String::from_utf8_lossy(record.get(phone).unwrap_or_default()).into_owned();
+            parsed.refused.push(refuse(
+                RowCode::BadRow,
+                format!(
+                    "line {line}: a quoted field is not closed where it should be (or runs over \
+                     {MAX_QUOTED_LINES} lines): a quote is missing; the rows after it were read on their own"
+                ),
+                raw_phone.trim_start_matches(STRAY).to_owned(),
+            ));
+            continue;
+        }
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
@@ -148,9 +167,129 @@ pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, 
     Ok(parsed)
 }
 
+/// A quoted field longer than this many lines is taken for a missing
+/// quote rather than a long note.
+pub const MAX_QUOTED_LINES: u64 = 50;
+
+/// What an opening quote that is never closed becomes, so the CSV reader
+/// reads its line as a row of its own (then refused).
+const STRAY: char = '\u{1A}';
+
+/// The file with each opening quote that is never closed properly (see
+/// [`stray_quote`]) replaced by [`STRAY`], and
+/// the 1-based lines where they were. Same length as the input, so the
+/// reader's line numbers stay the file's.
+fn defuse_stray_quotes(bytes: &[u8]) -> (std::borrow::Cow<'_, [u8]>, Vec<u64>) {
+    let mut out = std::borrow::Cow::Borrowed(bytes);
+    let mut lines = Vec::new();
+    // Each pass resumes at the start of the line it fixed.
+    let (mut from, mut line) = (0, 1);
+    for _ in 0..10_000 {
+        match stray_quote(&out[from..], line) {
+            Some((at, at_line, row_start)) => {
+                out.to_mut()[from + at] = STRAY as u8;
+                lines.push(at_line);
+                from += row_start;
+                line = at_line;
+            }
+            None => break,
+        }
+    }
+    (out, lines)
+}
+
+/// The first opening quote (offset, its line, its row's start) whose field
+/// is never closed, is "closed" by a quote that does not end the field, or
+/// runs over [`MAX_QUOTED_LINES`] lines; `line` is the line number of
+/// `bytes[0]`, which starts a row.
+fn stray_quote(bytes: &[u8], mut line: u64) -> Option<(usize, u64, usize)> {
+    let (mut in_quotes, mut field_start, mut row_start) = (false, true, 0);
+    let mut open = (0, 0u64, 0);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quotes {
+            match b {
+                b'"' if bytes.get(i + 1) == Some(&b'"') => i += 1,
+                // A closing quote ends its field: anything else after it
+                // means this quote opened another field and the first
+                // one was never closed.
+                b'"' if !matches!(bytes.get(i + 1), None | Some(b',' | b'\r' | b'\n')) => {
+                    return Some(open);
+                }
+                b'"' => in_quotes = false,
+                b'\n' => {
+                    line += 1;
+                    if line - open.1 > MAX_QUOTED_LINES {
+                        return Some(open);
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' if field_start => {
+                    in_quotes = true;
+                    open = (i, line, row_start);
+                }
+                b',' => {
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'\n' => {
+                    line += 1;
+                    row_start = i + 1;
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'\r' => {
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            field_start = false;
+        }
+        i += 1;
+    }
+    in_quotes.then_some(open)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quote_never_closed_refuses_its_line_only() {
+        let file = b"phone,name,notes\n2125550101,Ann,\"fine, quoted\"\n2125550102,\"Bob,oops\n2125550103,Cy,x\n2125550104,Di,\"two\nlines\"\n2125550105,Ed,y\n";
+        let parsed = parse_leads_csv(file, &CsvMapping::default()).expect("parsed");
+        let phones: Vec<&str> = parsed.rows.iter().map(|r| r.lead.phone.as_str()).collect();
+        assert_eq!(phones, ["2125550101", "2125550103", "2125550104", "2125550105"]);
+        assert_eq!(parsed.rows[2].lead.custom_properties[1].1, "two\nlines");
+        assert_eq!(parsed.refused.len(), 1);
+        let r = &parsed.refused[0];
+        assert_eq!((r.index, r.code, r.phone.as_str()), (1, RowCode::BadRow, "2125550102"));
+        assert!(r.message.starts_with("line 3: a quoted field is not closed"), "{}", r.message);
+        // At the very end, and twice.
+        let file = b"phone\n\"1\n2\n\"3\n";
+        let parsed = parse_leads_csv(file, &CsvMapping::default()).expect("parsed");
+        assert_eq!(parsed.rows.len(), 1, "{parsed:?}");
+        assert_eq!(parsed.refused.len(), 2, "{parsed:?}");
+    }
+
+    #[test]
+    fn a_quoted_field_over_fifty_lines_is_a_missing_quote() {
+        let mut file = b"phone,notes\n2125550101,\"opened\n".to_vec();
+        for i in 0..60 {
+            file.extend_from_slice(format!("21255502{i:02},row\n").as_bytes());
+        }
+        file.extend_from_slice(b"2125550199,\"closed much later\"\n");
+        let parsed = parse_leads_csv(&file, &CsvMapping::default()).expect("parsed");
+        assert_eq!(parsed.refused.len(), 1, "{:?}", parsed.refused);
+        assert!(parsed.rows.len() >= 60, "{}", parsed.rows.len());
+    }
 
     #[test]
     fn reads_messy_files_row_by_row() {
