@@ -755,8 +755,14 @@ async fn exports_defuse_formulas_in_every_column(srv: TestServer) {
         .text()
         .await
         .expect("csv");
-    let row = text.lines().find(|l| l.contains("2025550188")).expect("the row");
-    assert!(row.starts_with("+12025550188,"), "phone numbers keep their +: {row}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("2025550188"))
+        .expect("the row");
+    assert!(
+        row.starts_with("+12025550188,"),
+        "phone numbers keep their +: {row}"
+    );
     assert!(row.contains(",'=1+1@x.test"), "{row}");
     srv.finish().await;
 }

@@ -50,7 +50,7 @@ async fn upload(srv: &TestServer, token: &str, campaign: &str, body: Vec<u8>) ->
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-const JOB: &str = "query($id:ID!){importJob(id:$id){state totalRows processedRows added merged rejected warned error report{index phone code}}}";
+const JOB: &str = "query($id:ID!){importJob(id:$id){state totalRows processedRows added merged rejected warned error report{index phone code message}}}";
 
 async fn wait_done(srv: &TestServer, token: &str, job: &str) -> Value {
     for _ in 0..600 {
@@ -75,14 +75,16 @@ async fn messy_csv_rows_get_results(srv: TestServer) {
     file.extend_from_slice(b"+1 212 555 0101,Ann,Again,Gold,dup\r\n"); //                 4 DUPLICATE_MERGED
     file.extend_from_slice(b"208 555 0104,Eve,Idaho,Bronze,\n"); //                       5 NEEDS_TIME_ZONE
     file.extend_from_slice(b"312 555 0105,Fay,\"Quote, Jr.\",Silver,\"said \"\"hi\"\"\"\r\n"); // 6 ok
+    file.extend_from_slice(b"312 555 0106,Gus,\"Open,Gold,x\r\n"); //                  7 BAD_ROW (a quote never closed)
+    file.extend_from_slice(b"312 555 0107,Hal,Hill,Gold,y\r\n"); //                    8 ok, not swallowed
     let (status, body) = upload(&srv, &sup, &c, file).await;
     assert_eq!(status, 202, "{body}");
-    assert_eq!(body["totalRows"], 7);
+    assert_eq!(body["totalRows"], 9);
     let job = wait_done(&srv, &sup, body["jobId"].as_str().expect("job")).await;
     assert_eq!(job["state"], "DONE", "{job}");
     assert_eq!(
         (job["added"].clone(), job["merged"].clone()),
-        (json!(3), json!(1))
+        (json!(4), json!(1))
     );
     let report: Vec<(i64, String)> = job["report"]
         .as_array()
@@ -103,7 +105,16 @@ async fn messy_csv_rows_get_results(srv: TestServer) {
             (3, "BAD_ENCODING".into()),
             (4, "DUPLICATE_MERGED".into()),
             (5, "NEEDS_TIME_ZONE".into()),
+            (7, "BAD_ROW".into()),
         ]
+    );
+    let stray = &job["report"].as_array().expect("report")[5];
+    assert!(
+        stray["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("line 9: a quoted field"),
+        "{stray}"
     );
     let leads = srv
         .ok(
@@ -113,7 +124,8 @@ async fn messy_csv_rows_get_results(srv: TestServer) {
         )
         .await;
     let edges = leads["leads"]["edges"].as_array().expect("edges").clone();
-    assert_eq!(edges.len(), 3, "the good rows land exactly once");
+    assert_eq!(edges.len(), 4, "the good rows land exactly once");
+    assert_eq!(edges[3]["node"]["firstName"], "Hal");
     assert_eq!(
         edges[0]["node"]["customProperties"],
         json!([{"key": "Plan", "value": "Gold"}, {"key": "Notes", "value": "calls, mornings"}])

@@ -560,6 +560,9 @@ mod tests {
         // Numbers stay numbers: phone numbers keep their +.
         assert_eq!(spreadsheet_safe("+15551234567"), "+15551234567");
         assert_eq!(spreadsheet_safe("-12.5"), "-12.5");
-        assert_eq!(spreadsheet_safe("2026-12-06T10:00:00+00:00"), "2026-12-06T10:00:00+00:00");
+        assert_eq!(
+            spreadsheet_safe("2026-12-06T10:00:00+00:00"),
+            "2026-12-06T10:00:00+00:00"
+        );
     }
 }

@@ -89,6 +89,7 @@ pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, 
     let zone = find_column(&header, mapping.time_zone.as_deref(), columns::TIME_ZONE)?;
     let own = [Some(phone), first, last, zone];
     let mut parsed = ParsedCsv::default();
+    let mut stray_lines = stray.iter();
     for (index, record) in records.enumerate() {
         let refuse = |code: RowCode, message: String, phone: String| RowReport {
             index,
@@ -107,9 +108,10 @@ pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, 
                 continue;
             }
         };
-        if let Some(line) = record.position().map(|p| p.line())
-            && stray.contains(&line)
-        {
+        // The reader's own line numbers count CRLF files differently: the
+        // patched byte itself says which row had the stray quote.
+        if record.iter().any(|f| f.contains(&(STRAY as u8))) {
+            let line = stray_lines.next().copied().unwrap_or_default();
             let raw_phone =
                 String::from_utf8_lossy(record.get(phone).unwrap_or_default()).into_owned();
             parsed.refused.push(refuse(
@@ -266,12 +268,23 @@ mod tests {
         let file = b"phone,name,notes\n2125550101,Ann,\"fine, quoted\"\n2125550102,\"Bob,oops\n2125550103,Cy,x\n2125550104,Di,\"two\nlines\"\n2125550105,Ed,y\n";
         let parsed = parse_leads_csv(file, &CsvMapping::default()).expect("parsed");
         let phones: Vec<&str> = parsed.rows.iter().map(|r| r.lead.phone.as_str()).collect();
-        assert_eq!(phones, ["2125550101", "2125550103", "2125550104", "2125550105"]);
+        assert_eq!(
+            phones,
+            ["2125550101", "2125550103", "2125550104", "2125550105"]
+        );
         assert_eq!(parsed.rows[2].lead.custom_properties[1].1, "two\nlines");
         assert_eq!(parsed.refused.len(), 1);
         let r = &parsed.refused[0];
-        assert_eq!((r.index, r.code, r.phone.as_str()), (1, RowCode::BadRow, "2125550102"));
-        assert!(r.message.starts_with("line 3: a quoted field is not closed"), "{}", r.message);
+        assert_eq!(
+            (r.index, r.code, r.phone.as_str()),
+            (1, RowCode::BadRow, "2125550102")
+        );
+        assert!(
+            r.message
+                .starts_with("line 3: a quoted field is not closed"),
+            "{}",
+            r.message
+        );
         // At the very end, and twice.
         let file = b"phone\n\"1\n2\n\"3\n";
         let parsed = parse_leads_csv(file, &CsvMapping::default()).expect("parsed");
