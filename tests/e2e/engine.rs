@@ -119,7 +119,11 @@ async fn a_human_answer_reaches_the_idle_agent_tone_first(backend: Backend) {
         .position(|s| s == "CONNECTED")
         .expect("connected");
     assert!(tone < connected, "{steps:?}");
-    assert_eq!(&steps[..3], ["DIALING", "RINGING", "TONE"], "{steps:?}");
+    assert_eq!(
+        &steps[..5],
+        ["DIALING", "RINGING", "ANSWERED", "TONE", "CONNECTED"],
+        "{steps:?}"
+    );
 
     // The lead hangs up after 30 s: wrap-up, leg back to idle.
     f.advance(30).await;

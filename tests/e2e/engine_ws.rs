@@ -14,8 +14,8 @@ engine_tests!(agents_and_supervisors_see_the_call_live);
 
 const AGENT_EVENTS: &str = "subscription { agentEvents { __typename
   ... on PinnedLegChanged { pinnedLeg { state } }
-  ... on PresenceChanged { presence { status } }
-  ... on CallEvent { step call { id state origin } } } }";
+  ... on PresenceChanged { presence { status wrapUpCall { id } activeCall { id } pinnedLeg { state } } }
+  ... on CallEvent { step at call { id state origin } } } }";
 
 async fn client(f: &Floor, token: &str) -> WsClient {
     WsClient::signed_in(&f.srv.ws_url(), token).await
@@ -133,11 +133,41 @@ async fn agents_and_supervisors_see_the_call_live(backend: Backend) {
         idle.is_some() && idle < connected && connected < ended,
         "the leg goes IDLE, then the call connects, then ends: {events:#?}"
     );
+    // Each presence change is sent once: one ON_CALL (status, call and
+    // leg changed together), and no presence twice in a row.
+    let presences: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["__typename"] == "PresenceChanged")
+        .map(|e| &e["presence"])
+        .collect();
+    let on_call: Vec<&&Value> = presences
+        .iter()
+        .filter(|p| p["status"] == "ON_CALL")
+        .collect();
+    assert_eq!(on_call.len(), 1, "{presences:#?}");
     assert!(
-        events
-            .iter()
-            .any(|e| e["__typename"] == "PresenceChanged" && e["presence"]["status"] == "ON_CALL")
+        presences.windows(2).all(|w| w[0] != w[1]),
+        "a presence sent twice: {presences:#?}"
     );
+    // On the call, no wrap-up is owed yet; once it ended, this call's is.
+    assert_eq!(on_call[0]["activeCall"]["id"], call_id.as_str());
+    assert_eq!(on_call[0]["wrapUpCall"], Value::Null, "{:#}", on_call[0]);
+    assert_eq!(on_call[0]["pinnedLeg"]["state"], "BRIDGED");
+    let wrap = presences
+        .iter()
+        .find(|p| p["status"] == "WRAP_UP")
+        .expect("wrap-up");
+    assert_eq!(wrap["wrapUpCall"]["id"], call_id.as_str());
+    // TONE at the bridge, CONNECTED when the 150-ms tone is over.
+    let at_of = |step: &str| {
+        let e = events
+            .iter()
+            .find(|e| e["step"] == step && e["call"]["id"] == call_id.as_str())
+            .unwrap_or_else(|| panic!("{step}"));
+        chrono::DateTime::parse_from_rfc3339(e["at"].as_str().expect("at")).expect("time")
+    };
+    assert_eq!((at_of("CONNECTED") - at_of("TONE")).num_milliseconds(), 150);
+    assert!(at_of("ANSWERED") <= at_of("TONE"));
 
     let steps: Vec<String> = drain(&mut sup, "c", Duration::from_secs(1))
         .await
@@ -145,12 +175,15 @@ async fn agents_and_supervisors_see_the_call_live(backend: Backend) {
         .filter(|v| v["data"]["callEvents"]["call"]["id"] == call_id.as_str())
         .filter_map(|v| v["data"]["callEvents"]["step"].as_str().map(str::to_owned))
         .collect();
-    for step in ["DIALING", "RINGING", "TONE", "CONNECTED", "ENDED"] {
-        assert!(
-            steps.contains(&step.to_owned()),
-            "supervisor missed {step}: {steps:?}"
-        );
-    }
+    assert_eq!(
+        &steps[..5],
+        ["DIALING", "RINGING", "ANSWERED", "TONE", "CONNECTED"],
+        "{steps:?}"
+    );
+    assert!(
+        steps.contains(&"ENDED".to_owned()),
+        "supervisor missed ENDED: {steps:?}"
+    );
 
     for id in ["mine", "presence"] {
         let leaked = drain(&mut other, id, Duration::from_secs(1)).await;

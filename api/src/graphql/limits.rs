@@ -61,18 +61,21 @@ pub fn max_chars(field: &str, type_name: &str) -> usize {
     match field {
         "email" => 254,
         "password" => 256,
-        "phone" | "phones" | "callerId" => 64,
+        // Lead rows report a bad number, or a field over 1 000
+        // characters, row by row (`addLeads`): the edge lets those through.
+        "phone" | "phones" => 256,
+        "firstName" | "lastName" | "key" | "value" => 1_000,
+        "callerId" => 64,
         "timeZone" => 64,
         "defaultRegion" => 8,
         "start" | "end" => 16,
-        "name" | "firstName" | "lastName" | "label" | "key" | "reason" | "search"
-        | "dispositionCode" | "code" => 200,
+        "name" | "label" | "reason" | "search" | "dispositionCode" | "code" => 200,
         "after" | "before" => 200,
         "message" | "safeHarborMessage" | "voicemailMessage" => 2_000,
         "url" => 2_048,
         "secret" => 512,
         "token" => 4_096,
-        "notes" | "value" => 10_000,
+        "notes" => 10_000,
         "sdpOffer" | "sdpAnswer" => 65_536,
         _ => DEFAULT_MAX_CHARS,
     }

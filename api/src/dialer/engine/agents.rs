@@ -80,7 +80,13 @@ impl Agent {
             since: self.since,
             pinned_leg: self.pinned.clone(),
             call_id: self.call_id.clone(),
-            wrap_up_call_id: self.wrap_up_call_id.clone(),
+            // Owed once the call has ended: the call in progress is the
+            // active call, not a wrap-up yet (the engine keeps it noted
+            // from the connect on, so a restart mid-call still owes it).
+            wrap_up_call_id: self
+                .wrap_up_call_id
+                .clone()
+                .filter(|w| self.call_id.as_ref() != Some(w)),
             offered_call_id: None,
         }
     }
@@ -315,29 +321,45 @@ impl State {
         }
     }
 
+    /// The pinned leg's state changed and nothing else of the presence:
+    /// published now.
     pub(crate) async fn set_pinned_state(
         &mut self,
         agent_id: &str,
         state: PinnedLegState,
     ) -> EngineResult<()> {
-        let Some(agent) = self.agents.get_mut(agent_id) else {
-            return Ok(());
-        };
-        let Some(pinned) = agent.pinned.as_mut() else {
-            return Ok(());
-        };
-        if pinned.state == state {
+        if !self.note_pinned_state(agent_id, state) {
             return Ok(());
         }
-        pinned.state = state;
-        if state == PinnedLegState::Idle && agent.status == AgentStatus::Available {
-            agent.idle_since = self.clock.now();
-        }
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Ok(());
+        };
         let org = agent.organization_id.clone();
         if let Some(view) = self.view(agent_id) {
             self.publish(&org, EventKind::Presence(Box::new(view)));
         }
         Ok(())
+    }
+
+    /// Change the pinned leg's state without publishing: for steps that
+    /// change more of the presence and publish it once
+    /// ([`Self::presence_changed`]). True when it changed.
+    pub(crate) fn note_pinned_state(&mut self, agent_id: &str, state: PinnedLegState) -> bool {
+        let now = self.clock.now();
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return false;
+        };
+        let Some(pinned) = agent.pinned.as_mut() else {
+            return false;
+        };
+        if pinned.state == state {
+            return false;
+        }
+        pinned.state = state;
+        if state == PinnedLegState::Idle && agent.status == AgentStatus::Available {
+            agent.idle_since = now;
+        }
+        true
     }
 
     /// The media provider reports a pinned leg up or lost.
@@ -372,7 +394,7 @@ impl State {
     /// The agent's call left the pinned leg: IDLE again, unless the leg is
     /// not up (a browser leg waiting for its page stays DISCONNECTED or
     /// CONNECTING, so no call is routed to an agent who cannot hear it).
-    pub(crate) async fn pinned_leg_unbridged(&mut self, agent_id: &str) -> EngineResult<()> {
+    pub(crate) fn pinned_leg_unbridged(&mut self, agent_id: &str) {
         let down = self
             .agents
             .get(agent_id)
@@ -383,10 +405,10 @@ impl State {
                     PinnedLegState::Disconnected | PinnedLegState::Connecting
                 )
             });
-        if down {
-            return Ok(());
+        if !down {
+            // The callers publish the presence once, status and leg together.
+            self.note_pinned_state(agent_id, PinnedLegState::Idle);
         }
-        self.set_pinned_state(agent_id, PinnedLegState::Idle).await
     }
 
     /// A browser leg dropped: shown DISCONNECTED while the page may come

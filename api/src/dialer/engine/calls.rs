@@ -113,15 +113,17 @@ impl State {
         detail: Option<String>,
         lead: Option<LeadWrite>,
     ) -> EngineResult<models::Call> {
-        self.steps(call_id, &[step], detail, lead).await
+        let now = self.clock.now();
+        self.steps(call_id, &[(step, now)], detail, lead).await
     }
 
-    /// Several steps of a call at once: written in one transaction with
-    /// the call (and the lead), then published in order.
+    /// Several steps of a call at once, each at its own time: written in
+    /// one transaction with the call (and the lead), then published in
+    /// order.
     pub(crate) async fn steps(
         &mut self,
         call_id: &str,
-        steps: &[CallStep],
+        steps: &[(CallStep, chrono::DateTime<chrono::Utc>)],
         detail: Option<String>,
         lead: Option<LeadWrite>,
     ) -> EngineResult<models::Call> {
@@ -132,7 +134,7 @@ impl State {
         let row = live.row.clone();
         let events: Vec<models::CallEventRow> = steps
             .iter()
-            .map(|step| models::CallEventRow {
+            .map(|(step, at)| models::CallEventRow {
                 id: store::new_id(),
                 organization_id: row.organization_id.clone(),
                 contact_center_id: row.contact_center_id.clone(),
@@ -140,13 +142,14 @@ impl State {
                 agent_id: row.agent_id.clone().or_else(|| row.target_agent_id.clone()),
                 kind: step.as_str().to_owned(),
                 detail: serde_json::json!({ "detail": detail, "state": row.state }).to_string(),
-                at: ts(now),
+                at: ts(*at),
             })
             .collect();
         store::calls::save(&self.db, &row, &events, lead.as_ref()).await?;
-        for step in steps {
-            self.publish(
+        for (step, at) in steps {
+            self.publish_at(
                 &row.organization_id,
+                *at,
                 EventKind::Call {
                     step: *step,
                     call: Box::new(row.clone()),
@@ -312,7 +315,12 @@ impl State {
         };
         match agent {
             Some(agent_id) => {
-                let published = self.connect(call_id, &agent_id).await?;
+                let step = if by == AnsweredBy::Machine {
+                    CallStep::Machine
+                } else {
+                    CallStep::Answered
+                };
+                let published = self.connect(call_id, &agent_id, Some(step)).await?;
                 let took = published.duration_since(started);
                 self.metrics.answer_to_connect.observe(took.as_secs_f64());
                 if let Some(probe) = &self.config.latency_probe {
@@ -387,11 +395,16 @@ impl State {
     }
 
     /// Bridge the call into the agent's pinned leg (the media plays the
-    /// tone first) and make it theirs. Returns when CONNECTED was published.
+    /// tone first) and make it theirs. `answered`: the answer's own step,
+    /// when this is its first word (an answer that waited for an agent had
+    /// it published then). Each step carries its time: ANSWERED the
+    /// answer's, TONE the bridge's, CONNECTED the tone's end, when the
+    /// agent hears the lead. Returns when CONNECTED was published.
     pub(crate) async fn connect(
         &mut self,
         call_id: &str,
         agent_id: &str,
+        answered: Option<CallStep>,
     ) -> EngineResult<std::time::Instant> {
         let media = self.media.clone();
         let now = self.clock.now();
@@ -420,10 +433,21 @@ impl State {
             agent.call_id = Some(call_id.to_owned());
             agent.wrap_up_call_id = Some(call_id.to_owned());
         }
-        self.set_pinned_state(agent_id, PinnedLegState::Bridged)
-            .await?;
-        self.steps(call_id, &[CallStep::Tone, CallStep::Connected], None, None)
-            .await?;
+        // One presence event for the whole step (status, call, leg).
+        self.note_pinned_state(agent_id, PinnedLegState::Bridged);
+        let answered_at = self
+            .calls
+            .get(call_id)
+            .and_then(|c| c.row.answered_at)
+            .map_or(now, |t| t.and_utc());
+        let tone_end = now + chrono::Duration::from_std(crate::media::TONE).unwrap_or_default();
+        let mut steps = Vec::with_capacity(3);
+        if let Some(step) = answered {
+            steps.push((step, answered_at));
+        }
+        steps.push((CallStep::Tone, now));
+        steps.push((CallStep::Connected, tone_end));
+        self.steps(call_id, &steps, None, None).await?;
         let published = std::time::Instant::now();
         self.presence_changed(agent_id).await?;
         Ok(published)
@@ -445,7 +469,7 @@ impl State {
         waiting.sort();
         for (_, call_id) in waiting {
             if let Some(agent_id) = self.pick_agent(&call_id) {
-                self.connect(&call_id, &agent_id).await?;
+                self.connect(&call_id, &agent_id, None).await?;
             }
         }
         Ok(())
@@ -548,7 +572,7 @@ impl State {
         // An agent whose session already ended stays OFFLINE, owing it.
         agent.status = next(agent.status, AgentEvent::CallEnded).unwrap_or(agent.status);
         agent.since = now;
-        self.pinned_leg_unbridged(agent_id).await?;
+        self.pinned_leg_unbridged(agent_id);
         // A transient leg for a manual call in a contact center without
         // the dialer goes with the call.
         self.sync_pinned_leg(agent_id)?;
@@ -605,7 +629,7 @@ impl State {
                 agent.idle_since = now;
             }
         }
-        self.pinned_leg_unbridged(agent_id).await?;
+        self.pinned_leg_unbridged(agent_id);
         self.presence_changed(agent_id).await
     }
 

@@ -232,7 +232,7 @@ impl State {
                     None,
                 )
                 .await?;
-                self.connect(call_id, &target).await?;
+                self.connect(call_id, &target, None).await?;
                 self.ended_row(call_id).await
             }
             (TransferTo::Agent(target), TransferMode::Warm) => {
@@ -344,8 +344,7 @@ impl State {
         self.live_mut(call_id)?
             .participant_agents
             .push(agent_id.to_owned());
-        self.set_pinned_state(agent_id, PinnedLegState::Bridged)
-            .await?;
+        self.note_pinned_state(agent_id, PinnedLegState::Bridged);
         self.presence_changed(agent_id).await
     }
 

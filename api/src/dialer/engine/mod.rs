@@ -596,9 +596,19 @@ impl State {
     }
 
     pub(crate) fn publish(&self, organization_id: &str, kind: EventKind) {
+        self.publish_at(organization_id, self.clock.now(), kind);
+    }
+
+    /// Publish what happened at `at` (a step's own time).
+    pub(crate) fn publish_at(
+        &self,
+        organization_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        kind: EventKind,
+    ) {
         self.events.publish(Event {
             organization_id: organization_id.to_owned(),
-            at: self.clock.now(),
+            at,
             kind,
         });
     }
