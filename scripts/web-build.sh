@@ -7,4 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 trunk build index.html --release
 trunk build supervisor.html --release --dist dist/supervisor --public-url /supervisor/
-ls -l dist/*.wasm dist/supervisor/*.wasm
+# Precompressed copies the server sends to browsers that take them
+# (brotli when the brotli tool is installed, gzip always); the originals
+# stay for the others.
+find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) | while read -r f; do
+  gzip -9 -k -f -n "$f"
+  if command -v brotli >/dev/null 2>&1; then brotli -q 11 -k -f "$f"; fi
+done
+ls -l dist/*.wasm* dist/supervisor/*.wasm*

@@ -96,6 +96,12 @@ impl App {
                 "imports interrupted by the last stop were marked FAILED"
             );
         }
+        // Uploads spooled by a server that stopped mid-import.
+        if let Ok(dir) = std::fs::read_dir(config.data_dir.join("uploads")) {
+            for entry in dir.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let events: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
         let metrics = Metrics::new(db.backend());
         let clock = match config.manual_clock_start {

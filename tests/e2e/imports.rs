@@ -201,6 +201,19 @@ async fn fifty_megabytes_import_with_live_progress(srv: TestServer) {
         seen.windows(2).all(|w| w[0] <= w[1]),
         "progress only grows: {seen:?}"
     );
+    // The upload was spooled to the data dir and is gone with the import.
+    let uploads = srv.data_dir.join("uploads");
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = std::fs::read_dir(&uploads)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(uploads.is_dir() && left.is_empty(), "{left:?}");
     srv.finish().await;
 }
 

@@ -19,7 +19,7 @@ pub mod sip;
 use std::time::{Duration, Instant};
 
 use crate::domain::campaign::CampaignSettings;
-use crate::import::{CsvMapping, parse_leads_csv, run_csv_job};
+use crate::import::{CsvMapping, LeadsCsv, run_csv_job};
 use crate::store::{self, Db, StoreError, claims, imports::ImportJob, models};
 
 /// Percentiles of a sample of durations.
@@ -214,7 +214,10 @@ pub async fn import(db: &Db, rows: usize) -> Result<ImportReport, Box<dyn std::e
     }
     let bytes = file.len();
     let started = Instant::now();
-    let parsed = parse_leads_csv(file.as_bytes(), &CsvMapping::default())?;
+    let parsed = LeadsCsv::open(
+        std::io::Cursor::new(file.into_bytes()),
+        &CsvMapping::default(),
+    )?;
     let parse = started.elapsed();
     let job = ImportJob::running(
         &campaign.organization_id,

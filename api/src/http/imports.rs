@@ -1,12 +1,13 @@
 //! CSV uploads of leads: `POST /imports/leads?campaignId=…` with the file
-//! as the body. The file is checked whole (size, header), then imported as
-//! a job in the background; `importJob(id)` and the `importProgress`
-//! subscription follow it.
+//! as the body. The caller is checked first; the body is then written to a
+//! spool file as it arrives (bounded in size and pace, never whole in
+//! memory), its header checked, and the file imported as a job in the
+//! background, batch by batch; `importJob(id)` and the `importProgress`
+//! subscription follow it. Lists (`/imports/list`) are read the same way.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
@@ -18,7 +19,7 @@ use crate::events::{Event, EventKind};
 use crate::graphql::Caller;
 use crate::graphql::campaign_api::load_campaign;
 use crate::graphql::error::ApiError;
-use crate::import::{CsvMapping, parse_leads_csv, run_csv_job};
+use crate::import::{CsvMapping, LeadsCsv, run_csv_job};
 use crate::store::{self, imports::ImportJob};
 
 #[derive(Deserialize)]
@@ -63,26 +64,141 @@ fn too_large(limit: usize) -> Response {
     )
 }
 
+/// The upload written to `<data dir>/uploads/` as it arrives; the file is
+/// removed when this is dropped (the import is over, or refused).
+pub struct Spooled {
+    path: std::path::PathBuf,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Spooled {
+    fn open(&self) -> Result<std::fs::File, ApiError> {
+        std::fs::File::open(&self.path).map_err(|e| {
+            tracing::error!(error = %e, path = %self.path.display(), "reopening an upload");
+            ApiError::Internal
+        })
+    }
+}
+
+/// Why an upload was not spooled.
+enum SpoolError {
+    TooLarge,
+    TooSlow,
+    Broken,
+    Disk(std::io::Error),
+}
+
+/// Write `body` to a new spool file: at most `max` bytes (a larger
+/// declared length is refused before reading), each chunk within `idle`.
+async fn spool(app: &crate::app::App, body: Body, max: usize) -> Result<Spooled, SpoolError> {
+    use http_body::Body as _;
+    use tokio::io::AsyncWriteExt;
+    if body.size_hint().lower() > max as u64 {
+        return Err(SpoolError::TooLarge);
+    }
+    let dir = app.config.data_dir.join("uploads");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(SpoolError::Disk)?;
+    let spooled = Spooled {
+        path: dir.join(format!("{}.csv", store::new_id())),
+    };
+    let mut file = tokio::fs::File::create(&spooled.path)
+        .await
+        .map_err(SpoolError::Disk)?;
+    let idle = app.config.timeouts.body_read;
+    let mut chunks = body.into_data_stream();
+    let mut written = 0usize;
+    loop {
+        let chunk = match tokio::time::timeout(idle, futures::StreamExt::next(&mut chunks)).await {
+            Err(_) => return Err(SpoolError::TooSlow),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(SpoolError::Broken),
+            Ok(Some(Ok(c))) => c,
+        };
+        written += chunk.len();
+        if written > max {
+            return Err(SpoolError::TooLarge);
+        }
+        file.write_all(&chunk).await.map_err(SpoolError::Disk)?;
+    }
+    file.flush().await.map_err(SpoolError::Disk)?;
+    Ok(spooled)
+}
+
+fn spool_error(e: SpoolError, limit: usize) -> Response {
+    match e {
+        SpoolError::TooLarge => too_large(limit),
+        SpoolError::TooSlow => json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "VALIDATION",
+            "the upload stalled: no data arrived for too long".into(),
+        ),
+        SpoolError::Broken => json_error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION",
+            "the upload was cut off".into(),
+        ),
+        SpoolError::Disk(e) => {
+            tracing::error!(error = %e, "spooling an upload");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                format!("the server could not store the upload ({e}): try again later"),
+            )
+        }
+    }
+}
+
+/// The caller, who must be a supervisor (or admin).
+async fn supervisor(
+    state: &HttpState,
+    headers: &HeaderMap,
+) -> Result<crate::auth::Actor, ApiError> {
+    let actor = match caller_from_headers(&state.app, headers).await {
+        Caller::Actor(a) => a,
+        Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
+        Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
+    };
+    crate::graphql::access_require_role(&actor, Role::Supervisor)?;
+    Ok(actor)
+}
+
+/// Open a spooled CSV for reading (its first pass runs here, off the async
+/// threads).
+async fn open_csv(
+    spooled: &Spooled,
+    mapping: CsvMapping,
+) -> Result<LeadsCsv<std::io::BufReader<std::fs::File>>, ApiError> {
+    let file = spooled.open()?;
+    tokio::task::spawn_blocking(move || LeadsCsv::open(std::io::BufReader::new(file), &mapping))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|e| ApiError::validation("file", e.to_string()))
+}
+
 pub async fn upload_leads(
     State(state): State<HttpState>,
     headers: HeaderMap,
     Query(params): Query<UploadParams>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let limit = state.app.config.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return too_large(limit);
-    }
-    let body = match body {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(limit),
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, "VALIDATION", e.body_text()),
+    // Who asks, before a byte of the file is stored.
+    let actor = match supervisor(&state, &headers).await {
+        Ok(a) => a,
+        Err(e) => return api_error(e),
     };
-    match start(&state, &headers, params, body).await {
+    let spooled = match spool(&state.app, body, limit).await {
+        Ok(s) => s,
+        Err(e) => return spool_error(e, limit),
+    };
+    match start(&state, actor, params, spooled).await {
         Ok(job) => (
             StatusCode::ACCEPTED,
             axum::Json(serde_json::json!({"jobId": job.id, "totalRows": job.total_rows})),
@@ -94,16 +210,10 @@ pub async fn upload_leads(
 
 async fn start(
     state: &HttpState,
-    headers: &HeaderMap,
+    actor: crate::auth::Actor,
     p: UploadParams,
-    body: Bytes,
+    spooled: Spooled,
 ) -> Result<ImportJob, ApiError> {
-    let actor = match caller_from_headers(&state.app, headers).await {
-        Caller::Actor(a) => a,
-        Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
-        Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
-    };
-    crate::graphql::access_require_role(&actor, Role::Supervisor)?;
     let campaign = load_campaign(&state.app, &actor, &p.campaign_id).await?;
     crate::domain::campaign::check_open(campaign.state, "takes no new leads")
         .map_err(ApiError::Conflict)?;
@@ -116,11 +226,8 @@ async fn start(
         last_name: p.last_name_column,
         time_zone: p.time_zone_column,
     };
-    let parsed = tokio::task::spawn_blocking(move || parse_leads_csv(&body, &mapping))
-        .await
-        .map_err(|_| ApiError::Internal)?
-        .map_err(|e| ApiError::validation("file", e.to_string()))?;
-    let total = parsed.rows.len() + parsed.refused.len();
+    let csv = open_csv(&spooled, mapping).await?;
+    let total = csv.total_rows;
     let job = ImportJob::running(
         &actor.organization_id,
         &campaign.row.id,
@@ -142,11 +249,12 @@ async fn start(
                 },
             })
         };
-        if let Err(e) =
-            run_csv_job(&app.db, &row, &cc.default_region, started, parsed, publish).await
+        if let Err(e) = run_csv_job(&app.db, &row, &cc.default_region, started, csv, publish).await
         {
             tracing::error!(error = %e, "lead import failed");
         }
+        // The spool file goes when the import is over.
+        drop(spooled);
     });
     Ok(job)
 }
@@ -184,15 +292,18 @@ pub async fn upload_list(
     State(state): State<HttpState>,
     headers: HeaderMap,
     Query(params): Query<ListUploadParams>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let limit = state.app.config.max_upload_bytes;
-    let body = match body {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(limit),
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, "VALIDATION", e.body_text()),
+    let actor = match supervisor(&state, &headers).await {
+        Ok(a) => a,
+        Err(e) => return api_error(e),
     };
-    match import_list(&state, &headers, params, body).await {
+    let spooled = match spool(&state.app, body, limit).await {
+        Ok(s) => s,
+        Err(e) => return spool_error(e, limit),
+    };
+    match import_list(&state, actor, params, spooled).await {
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
         Err(e) => api_error(e),
     }
@@ -200,18 +311,12 @@ pub async fn upload_list(
 
 async fn import_list(
     state: &HttpState,
-    headers: &HeaderMap,
+    actor: crate::auth::Actor,
     p: ListUploadParams,
-    body: Bytes,
+    spooled: Spooled,
 ) -> Result<serde_json::Value, ApiError> {
     use crate::domain::{identity, phone};
     use crate::store::lists;
-    let actor = match caller_from_headers(&state.app, headers).await {
-        Caller::Actor(a) => a,
-        Caller::Anonymous => return Err(ApiError::Unauthenticated("send a bearer token".into())),
-        Caller::Refused(reason) => return Err(ApiError::Unauthenticated(reason)),
-    };
-    crate::graphql::access_require_role(&actor, Role::Supervisor)?;
     let list = list_param(&p.list)?;
     let invalid_kind = match p.invalid_reason.as_deref() {
         None => None,
@@ -229,57 +334,68 @@ async fn import_list(
         phone: p.phone_column,
         ..Default::default()
     };
-    let parsed = tokio::task::spawn_blocking(move || parse_leads_csv(&body, &mapping))
-        .await
-        .map_err(|_| ApiError::Internal)?
-        .map_err(|e| ApiError::validation("file", e.to_string()))?;
+    let mut csv = Some(open_csv(&spooled, mapping).await?);
     let row = |index: usize, phone: &str, code: &str, message: String| serde_json::json!({"index": index, "phone": phone, "code": code, "message": message});
-    let mut rejected: Vec<serde_json::Value> = parsed
-        .refused
-        .iter()
-        .map(|r| row(r.index, &r.phone, r.code.as_str(), r.message.clone()))
-        .collect();
+    let mut rejected: Vec<serde_json::Value> = Vec::new();
     let (mut added, mut already) = (0u64, 0u64);
-    for r in &parsed.rows {
-        let e164 = match phone::normalize(&r.lead.phone, &region) {
-            Ok(p) => p,
-            Err(e) => {
-                rejected.push(row(
-                    r.index,
-                    &r.lead.phone,
-                    "BAD_NUMBER",
-                    format!("phone {e}"),
-                ));
-                continue;
-            }
-        };
-        let reason = r
-            .lead
-            .custom_properties
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("reason"))
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| default_reason.clone());
-        let entry = store::audit::entry(
-            &actor.organization_id,
-            Some(actor.audit_id()),
-            "list.add",
-            &e164,
-            format!("{} (import): {reason}", list.as_str()),
+    while let Some(reader) = csv.take() {
+        let (reader, (rows, refused)) = tokio::task::spawn_blocking(move || {
+            let mut reader = reader;
+            let batch = reader.next_batch(crate::import::CSV_BATCH);
+            (reader, batch)
+        })
+        .await
+        .map_err(|_| ApiError::Internal)?;
+        if rows.is_empty() && refused.is_empty() {
+            break;
+        }
+        csv = Some(reader);
+        rejected.extend(
+            refused
+                .iter()
+                .map(|r| row(r.index, &r.phone, r.code.as_str(), r.message.clone())),
         );
-        let new = lists::NewEntry {
-            organization_id: &actor.organization_id,
-            phone: &e164,
-            invalid_kind: invalid_kind.as_deref(),
-            source: "IMPORT",
-            reason: &reason,
-            created_by: actor.user_id(),
-        };
-        if lists::add(&state.app.db, list, &new, entry).await? {
-            added += 1;
-        } else {
-            already += 1;
+        for r in &rows {
+            let e164 = match phone::normalize(&r.lead.phone, &region) {
+                Ok(p) => p,
+                Err(e) => {
+                    rejected.push(row(
+                        r.index,
+                        &r.lead.phone,
+                        "BAD_NUMBER",
+                        format!("phone {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let reason = r
+                .lead
+                .custom_properties
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("reason"))
+                .map(|(_, v)| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default_reason.clone());
+            let entry = store::audit::entry(
+                &actor.organization_id,
+                Some(actor.audit_id()),
+                "list.add",
+                &e164,
+                format!("{} (import): {reason}", list.as_str()),
+            );
+            let new = lists::NewEntry {
+                organization_id: &actor.organization_id,
+                phone: &e164,
+                invalid_kind: invalid_kind.as_deref(),
+                source: "IMPORT",
+                reason: &reason,
+                created_by: actor.user_id(),
+            };
+            if lists::add(&state.app.db, list, &new, entry).await? {
+                added += 1;
+            } else {
+                already += 1;
+            }
         }
     }
     rejected.sort_by_key(|r| r["index"].as_u64());

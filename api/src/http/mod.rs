@@ -56,18 +56,8 @@ pub fn router(app: App) -> Router {
         .route("/exports/calls.csv", get(exports::calls_csv))
         .route("/exports/wrap-ups.csv", get(exports::wrap_ups_csv))
         .route("/exports/list.csv", get(exports::list_csv))
-        .route(
-            "/imports/leads",
-            axum::routing::post(imports::upload_leads).layer(axum::extract::DefaultBodyLimit::max(
-                app.config.max_upload_bytes,
-            )),
-        )
-        .route(
-            "/imports/list",
-            axum::routing::post(imports::upload_list).layer(axum::extract::DefaultBodyLimit::max(
-                app.config.max_upload_bytes,
-            )),
-        )
+        .route("/imports/leads", axum::routing::post(imports::upload_leads))
+        .route("/imports/list", axum::routing::post(imports::upload_list))
         .with_state(state.clone());
     let api = match cors::layer(&app.config.cors_origins) {
         Some(cors) => api.layer(cors),

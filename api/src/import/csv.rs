@@ -2,6 +2,8 @@
 //! columns named in a mapping); every other column becomes a custom
 //! property, in file order. Broken rows are refused one by one.
 
+use std::io::{Read, Seek, SeekFrom};
+
 use super::{RowReport, columns};
 use crate::domain::lead::{LeadInput, RowCode};
 
@@ -17,7 +19,7 @@ pub struct CsvMapping {
 }
 
 /// Why a whole file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CsvError {
     #[error("the file is empty: the first line must be a header row")]
     Empty,
@@ -27,6 +29,8 @@ pub enum CsvError {
     NoPhoneColumn(String),
     #[error("the mapped column {0:?} is not in the header")]
     MappedColumnMissing(String),
+    #[error("the file could not be read: {0}")]
+    Read(std::io::Error),
 }
 
 /// A parsed file: the rows to import and the rows refused while reading.
@@ -59,114 +63,226 @@ fn find_column(
     }
 }
 
-/// Read a leads CSV: a header row, then one lead a row. Handles a UTF-8
-/// BOM, CRLF line ends and quoted fields; a row with the wrong number of
-/// fields or bytes that are not UTF-8 is refused on its own.
+/// Read a leads CSV held in memory (see [`LeadsCsv`]).
 pub fn parse_leads_csv(bytes: &[u8], mapping: &CsvMapping) -> Result<ParsedCsv, CsvError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // A quote that is never closed would take every following row into
-    // one field: its line is refused and the rows after it are read.
-    let (patched, stray) = defuse_stray_quotes(bytes);
-    let bytes: &[u8] = &patched;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut records = reader.byte_records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        _ => return Err(CsvError::Empty),
-    };
-    let header: Vec<String> = header
-        .iter()
-        .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_owned()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| CsvError::HeaderEncoding)?;
-    let phone = find_column(&header, mapping.phone.as_deref(), columns::PHONE)?
-        .ok_or_else(|| CsvError::NoPhoneColumn(header.join(", ")))?;
-    let first = find_column(&header, mapping.first_name.as_deref(), columns::FIRST_NAME)?;
-    let last = find_column(&header, mapping.last_name.as_deref(), columns::LAST_NAME)?;
-    let zone = find_column(&header, mapping.time_zone.as_deref(), columns::TIME_ZONE)?;
-    let own = [Some(phone), first, last, zone];
+    let mut csv = LeadsCsv::open(std::io::Cursor::new(bytes), mapping)?;
     let mut parsed = ParsedCsv::default();
-    let mut stray_lines = stray.iter();
-    for (index, record) in records.enumerate() {
-        let refuse = |code: RowCode, message: String, phone: String| RowReport {
-            index,
-            phone,
-            code,
-            message,
+    loop {
+        let (rows, refused) = csv.next_batch(usize::MAX);
+        if rows.is_empty() && refused.is_empty() {
+            return Ok(parsed);
+        }
+        parsed.rows.extend(rows);
+        parsed.refused.extend(refused);
+    }
+}
+
+/// A leads CSV read from a file (or any seekable source) a batch at a
+/// time, so a file of any size is imported in bounded memory: a header
+/// row, then one lead a row. Handles a UTF-8 BOM, CRLF line ends and
+/// quoted fields; a row with the wrong number of fields, bytes that are
+/// not UTF-8 or a quote never closed properly is refused on its own.
+///
+/// Opening reads the source once to find such quotes (so they cannot
+/// swallow the rows after them) and to count the rows; the rows are then
+/// read in a second pass.
+pub struct LeadsCsv<R: Read + Seek> {
+    header: Vec<String>,
+    phone: usize,
+    first: Option<usize>,
+    last: Option<usize>,
+    zone: Option<usize>,
+    records: csv::Reader<Patched<R>>,
+    /// Lines of the stray quotes not reached yet, in file order.
+    stray_lines: std::collections::VecDeque<u64>,
+    index: usize,
+    /// Rows after the header, blank ones not counted.
+    pub total_rows: usize,
+}
+
+impl<R: Read + Seek> LeadsCsv<R> {
+    pub fn open(mut source: R, mapping: &CsvMapping) -> Result<Self, CsvError> {
+        let mut bom = [0u8; 3];
+        let read = read_up_to(&mut source, &mut bom).map_err(CsvError::Read)?;
+        let start = if read == 3 && bom == *b"\xEF\xBB\xBF" {
+            3
+        } else {
+            0
         };
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                parsed.refused.push(refuse(
+        let scan = scan(&mut source, start).map_err(CsvError::Read)?;
+        source
+            .seek(SeekFrom::Start(start))
+            .map_err(CsvError::Read)?;
+        let patched = Patched {
+            inner: source,
+            at: start,
+            offsets: scan.strays.iter().map(|s| s.0).collect(),
+        };
+        let mut records = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(patched);
+        let mut header = csv::ByteRecord::new();
+        match records.read_byte_record(&mut header) {
+            Ok(true) => {}
+            _ => return Err(CsvError::Empty),
+        }
+        let header: Vec<String> = header
+            .iter()
+            .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_owned()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| CsvError::HeaderEncoding)?;
+        let phone = find_column(&header, mapping.phone.as_deref(), columns::PHONE)?
+            .ok_or_else(|| CsvError::NoPhoneColumn(header.join(", ")))?;
+        let first = find_column(&header, mapping.first_name.as_deref(), columns::FIRST_NAME)?;
+        let last = find_column(&header, mapping.last_name.as_deref(), columns::LAST_NAME)?;
+        let zone = find_column(&header, mapping.time_zone.as_deref(), columns::TIME_ZONE)?;
+        Ok(LeadsCsv {
+            header,
+            phone,
+            first,
+            last,
+            zone,
+            records,
+            stray_lines: scan.strays.iter().map(|s| s.1).collect(),
+            index: 0,
+            total_rows: scan.rows.saturating_sub(1),
+        })
+    }
+
+    /// Up to `n` rows read (and the rows refused on the way); both empty at
+    /// the end. Each row's `index` counts data rows from 0, as the file has
+    /// them (blank lines are skipped).
+    pub fn next_batch(&mut self, n: usize) -> (Vec<CsvRow>, Vec<RowReport>) {
+        let own = [Some(self.phone), self.first, self.last, self.zone];
+        let (mut rows, mut refused) = (Vec::new(), Vec::new());
+        let mut record = csv::ByteRecord::new();
+        while rows.len() < n {
+            let index = self.index;
+            let refuse = |code: RowCode, message: String, phone: String| RowReport {
+                index,
+                phone,
+                code,
+                message,
+            };
+            match self.records.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    self.index += 1;
+                    let io = matches!(e.kind(), csv::ErrorKind::Io(_));
+                    refused.push(refuse(
+                        RowCode::BadRow,
+                        format!("unreadable row: {e}"),
+                        String::new(),
+                    ));
+                    // An I/O error ends the file; a bad row does not.
+                    if io {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            self.index += 1;
+            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            let raw_phone =
+                String::from_utf8_lossy(record.get(self.phone).unwrap_or_default()).into_owned();
+            // The reader's own line numbers count CRLF files differently:
+            // the patched byte itself says which row had the stray quote.
+            if record.iter().any(|f| f.contains(&(STRAY as u8))) {
+                let line = self.stray_lines.pop_front().unwrap_or_default();
+                refused.push(refuse(
                     RowCode::BadRow,
-                    format!("unreadable row: {e}"),
-                    String::new(),
+                    format!(
+                        "line {line}: a quoted field is not closed where it should be (or runs over \
+                         {MAX_QUOTED_LINES} lines): a quote is missing; the rows after it were read on their own"
+                    ),
+                    raw_phone.trim_start_matches(STRAY).to_owned(),
                 ));
                 continue;
             }
-        };
-        // The reader's own line numbers count CRLF files differently: the
-        // patched byte itself says which row had the stray quote.
-        if record.iter().any(|f| f.contains(&(STRAY as u8))) {
-            let line = stray_lines.next().copied().unwrap_or_default();
-            let raw_phone =
-                String::from_utf8_lossy(record.get(phone).unwrap_or_default()).into_owned();
-            parsed.refused.push(refuse(
-                RowCode::BadRow,
-                format!(
-                    "line {line}: a quoted field is not closed where it should be (or runs over \
-                     {MAX_QUOTED_LINES} lines): a quote is missing; the rows after it were read on their own"
-                ),
-                raw_phone.trim_start_matches(STRAY).to_owned(),
-            ));
-            continue;
+            if record.len() != self.header.len() {
+                refused.push(refuse(
+                    RowCode::BadRow,
+                    format!(
+                        "the row has {} fields; the header has {}",
+                        record.len(),
+                        self.header.len()
+                    ),
+                    raw_phone,
+                ));
+                continue;
+            }
+            let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
+            let Ok(fields) = fields else {
+                refused.push(refuse(
+                    RowCode::BadEncoding,
+                    "the row is not valid UTF-8: save the file as UTF-8".into(),
+                    raw_phone,
+                ));
+                continue;
+            };
+            let pick = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|s| (*s).to_owned());
+            rows.push(CsvRow {
+                index,
+                lead: LeadInput {
+                    phone: fields[self.phone].to_owned(),
+                    first_name: pick(self.first),
+                    last_name: pick(self.last),
+                    time_zone: pick(self.zone).filter(|z| !z.trim().is_empty()),
+                    custom_properties: self
+                        .header
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !own.contains(&Some(*i)))
+                        .map(|(i, name)| (name.clone(), fields[i].to_owned()))
+                        .collect(),
+                },
+            });
         }
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        let raw_phone = String::from_utf8_lossy(record.get(phone).unwrap_or_default()).into_owned();
-        if record.len() != header.len() {
-            parsed.refused.push(refuse(
-                RowCode::BadRow,
-                format!(
-                    "the row has {} fields; the header has {}",
-                    record.len(),
-                    header.len()
-                ),
-                raw_phone,
-            ));
-            continue;
-        }
-        let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
-        let Ok(fields) = fields else {
-            parsed.refused.push(refuse(
-                RowCode::BadEncoding,
-                "the row is not valid UTF-8: save the file as UTF-8".into(),
-                raw_phone,
-            ));
-            continue;
-        };
-        let pick = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|s| (*s).to_owned());
-        parsed.rows.push(CsvRow {
-            index,
-            lead: LeadInput {
-                phone: fields[phone].to_owned(),
-                first_name: pick(first),
-                last_name: pick(last),
-                time_zone: pick(zone).filter(|z| !z.trim().is_empty()),
-                custom_properties: header
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !own.contains(&Some(*i)))
-                    .map(|(i, name)| (name.clone(), fields[i].to_owned()))
-                    .collect(),
-            },
-        });
+        (rows, refused)
     }
-    Ok(parsed)
+}
+
+fn read_up_to(source: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match source.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// A source with the stray quotes' bytes replaced by [`STRAY`] as they
+/// are read.
+struct Patched<R> {
+    inner: R,
+    /// The absolute offset of the next byte read.
+    at: u64,
+    /// Offsets to patch, ascending.
+    offsets: std::collections::VecDeque<u64>,
+}
+
+impl<R: Read> Read for Patched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let end = self.at + n as u64;
+        while let Some(&o) = self.offsets.front() {
+            if o >= end {
+                break;
+            }
+            if o >= self.at {
+                buf[(o - self.at) as usize] = STRAY as u8;
+            }
+            self.offsets.pop_front();
+        }
+        self.at = end;
+        Ok(n)
+    }
 }
 
 /// A quoted field longer than this many lines is taken for a missing
@@ -177,86 +293,147 @@ pub const MAX_QUOTED_LINES: u64 = 50;
 /// reads its line as a row of its own (then refused).
 const STRAY: char = '\u{1A}';
 
-/// The file with each opening quote that is never closed properly (see
-/// [`stray_quote`]) replaced by [`STRAY`], and
-/// the 1-based lines where they were. Same length as the input, so the
-/// reader's line numbers stay the file's.
-fn defuse_stray_quotes(bytes: &[u8]) -> (std::borrow::Cow<'_, [u8]>, Vec<u64>) {
-    let mut out = std::borrow::Cow::Borrowed(bytes);
-    let mut lines = Vec::new();
-    // Each pass resumes at the start of the line it fixed.
-    let (mut from, mut line) = (0, 1);
-    for _ in 0..10_000 {
-        match stray_quote(&out[from..], line) {
-            Some((at, at_line, row_start)) => {
-                out.to_mut()[from + at] = STRAY as u8;
-                lines.push(at_line);
-                from += row_start;
-                line = at_line;
-            }
-            None => break,
-        }
-    }
-    (out, lines)
+/// What the first pass over a file found.
+struct Scan {
+    /// Each stray opening quote: its offset and its 1-based line, in
+    /// file order.
+    strays: Vec<(u64, u64)>,
+    /// Rows with anything in them, the header included.
+    rows: usize,
 }
 
-/// The first opening quote (offset, its line, its row's start) whose field
-/// is never closed, is "closed" by a quote that does not end the field, or
-/// runs over [`MAX_QUOTED_LINES`] lines; `line` is the line number of
-/// `bytes[0]`, which starts a row.
-fn stray_quote(bytes: &[u8], mut line: u64) -> Option<(usize, u64, usize)> {
-    let (mut in_quotes, mut field_start, mut row_start) = (false, true, 0);
-    let mut open = (0, 0u64, 0);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_quotes {
-            match b {
-                b'"' if bytes.get(i + 1) == Some(&b'"') => i += 1,
-                // A closing quote ends its field: anything else after it
-                // means this quote opened another field and the first
-                // one was never closed.
-                b'"' if !matches!(bytes.get(i + 1), None | Some(b',' | b'\r' | b'\n')) => {
-                    return Some(open);
-                }
-                b'"' => in_quotes = false,
-                b'\n' => {
-                    line += 1;
-                    if line - open.1 > MAX_QUOTED_LINES {
-                        return Some(open);
+/// Where a field opened by a quote began: the quote's offset, its line,
+/// and where its row starts.
+#[derive(Clone, Copy, Default)]
+struct Open {
+    at: u64,
+    line: u64,
+    row_start: u64,
+}
+
+/// Read the source from `start` to the end: find each opening quote whose
+/// field is never closed, is "closed" by a quote that does not end the
+/// field, or runs over [`MAX_QUOTED_LINES`] lines — then read on from the
+/// start of its row with that quote taken as a plain character — and
+/// count the rows with anything in them.
+fn scan<R: Read + Seek>(source: &mut R, start: u64) -> std::io::Result<Scan> {
+    let mut strays: Vec<(u64, u64)> = Vec::new();
+    // Each stray sends the scan back to its row: the bytes read in all are
+    // bounded, so a file built to force pass after pass is refused.
+    let len = source.seek(SeekFrom::End(0))?;
+    let budget = len.saturating_mul(8).saturating_add(1 << 20);
+    let mut scanned = 0u64;
+    // Rows counted by earlier passes, before the row they restart at.
+    let mut rows_before = 0usize;
+    let (mut from, mut line) = (start, 1u64);
+    for _ in 0..100_000 {
+        source.seek(SeekFrom::Start(from))?;
+        let mut bytes = std::io::BufReader::with_capacity(64 * 1024, &mut *source)
+            .bytes()
+            .peekable();
+        let (mut in_quotes, mut field_start, mut row_has) = (false, true, false);
+        let mut row_start = from;
+        let mut open = Open::default();
+        // Rows completed in this pass, and how many were before `open`'s row.
+        let (mut rows, mut rows_at_open) = (0usize, 0usize);
+        let (mut at, mut this_line) = (from, line);
+        let mut stray_found = None;
+        while let Some(b) = bytes.next() {
+            let b = b?;
+            scanned += 1;
+            if scanned > budget {
+                return Err(std::io::Error::other(
+                    "too many quotes that are never closed properly: is this a CSV file?",
+                ));
+            }
+            // Strays found in this row by earlier passes read as plain.
+            let b = if strays
+                .iter()
+                .rev()
+                .take_while(|s| s.0 >= from)
+                .any(|s| s.0 == at)
+            {
+                STRAY as u8
+            } else {
+                b
+            };
+            if in_quotes {
+                match b {
+                    b'"' => {
+                        let peek = match bytes.peek() {
+                            Some(Ok(p)) => Some(*p),
+                            _ => None,
+                        };
+                        match peek {
+                            Some(b'"') => {
+                                bytes.next();
+                                at += 1;
+                            }
+                            None | Some(b',' | b'\r' | b'\n') => in_quotes = false,
+                            // A quote that does not end its field: this
+                            // one opened another; the first never closed.
+                            Some(_) => {
+                                stray_found = Some(open);
+                                break;
+                            }
+                        }
                     }
+                    b'\n' => {
+                        this_line += 1;
+                        if this_line - open.line > MAX_QUOTED_LINES {
+                            stray_found = Some(open);
+                            break;
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
+            } else {
+                match b {
+                    b'"' if field_start => {
+                        in_quotes = true;
+                        row_has = true;
+                        open = Open {
+                            at,
+                            line: this_line,
+                            row_start,
+                        };
+                        rows_at_open = rows;
+                    }
+                    b'\n' => {
+                        this_line += 1;
+                        rows += usize::from(row_has);
+                        row_has = false;
+                        row_start = at + 1;
+                    }
+                    b',' => row_has = true,
+                    b'\r' | b' ' | b'\t' => {}
+                    _ => row_has = true,
+                }
+                field_start = matches!(b, b',' | b'\n') || (field_start && b == b'\r');
             }
-        } else {
-            match b {
-                b'"' if field_start => {
-                    in_quotes = true;
-                    open = (i, line, row_start);
-                }
-                b',' => {
-                    field_start = true;
-                    i += 1;
-                    continue;
-                }
-                b'\n' => {
-                    line += 1;
-                    row_start = i + 1;
-                    field_start = true;
-                    i += 1;
-                    continue;
-                }
-                b'\r' => {
-                    i += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            field_start = false;
+            at += 1;
         }
-        i += 1;
+        if stray_found.is_none() && in_quotes {
+            stray_found = Some(open);
+        }
+        match stray_found {
+            Some(o) => {
+                strays.push((o.at, o.line));
+                rows_before += rows_at_open;
+                from = o.row_start;
+                line = o.line;
+            }
+            None => {
+                rows += usize::from(row_has);
+                strays.sort_unstable();
+                return Ok(Scan {
+                    strays,
+                    rows: rows_before + rows,
+                });
+            }
+        }
     }
-    in_quotes.then_some(open)
+    Err(std::io::Error::other("too many stray quotes"))
 }
 
 #[cfg(test)]
@@ -341,10 +518,10 @@ mod tests {
 
     #[test]
     fn header_problems_refuse_the_file() {
-        assert_eq!(
-            parse_leads_csv(b"", &CsvMapping::default()).unwrap_err(),
-            CsvError::Empty
-        );
+        assert!(matches!(
+            parse_leads_csv(b"", &CsvMapping::default()),
+            Err(CsvError::Empty)
+        ));
         assert!(matches!(
             parse_leads_csv(b"name,plan\nAnn,Gold\n", &CsvMapping::default()).unwrap_err(),
             CsvError::NoPhoneColumn(_)

@@ -9,7 +9,7 @@ pub mod columns;
 mod csv;
 mod job;
 
-pub use csv::{CsvError, CsvMapping, CsvRow, ParsedCsv, parse_leads_csv};
+pub use csv::{CsvError, CsvMapping, CsvRow, LeadsCsv, ParsedCsv, parse_leads_csv};
 pub use job::{CSV_BATCH, run_csv_job};
 
 use crate::domain::lead::{self as dl, LeadInput, RowCode, RowIssue};
