@@ -278,6 +278,10 @@ enum BenchWhat {
         mode: String,
         #[arg(long)]
         database_url: Option<String>,
+        /// Hostile clients sending the worst documents and slow bodies
+        /// the whole time (0: none); `/healthz` is timed either way.
+        #[arg(long, default_value_t = 0)]
+        attack: usize,
     },
     /// The sip provider bridging N concurrent calls on loopback against
     /// sipp farms (needs sipp): 200 OK → agent latency and packet loss.
@@ -515,6 +519,7 @@ async fn main() -> Result<()> {
                 talk_max,
                 mode,
                 database_url,
+                attack,
             } => {
                 let what = if database_url.is_some() {
                     "PostgreSQL"
@@ -528,6 +533,7 @@ async fn main() -> Result<()> {
                     mode: pinline::domain::campaign::DialMode::parse(&mode)
                         .ok_or_else(|| anyhow::anyhow!("unknown mode {mode}"))?,
                     database_url,
+                    attack,
                 };
                 eprintln!("bench engine: {agents} agents, {seconds} s, {mode}, on {what}");
                 let r = pinline::bench::engine::run(&bench, |m| eprintln!("  {m}"))
@@ -556,6 +562,18 @@ async fn main() -> Result<()> {
                     "calls ended / abandoned   {} / {}",
                     r.calls_ended, r.abandoned
                 );
+                let a = &r.attack;
+                println!(
+                    "GET /healthz (every 0.1 s) {}  ({} failed)",
+                    show(pinline::bench::percentiles(a.healthz.clone())),
+                    a.healthz_failed
+                );
+                if attack > 0 {
+                    println!(
+                        "attack                    {attack} clients: {} requests, {} refused, {} other",
+                        a.requests, a.refused, a.other
+                    );
+                }
                 Ok(())
             }
             BenchWhat::Sip { calls, seconds } => {

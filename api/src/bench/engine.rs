@@ -44,6 +44,9 @@ pub struct EngineBench {
     pub mode: DialMode,
     /// PostgreSQL URL (a scratch database); none: a temporary SQLite file.
     pub database_url: Option<String>,
+    /// Hostile clients sending the worst documents while it runs
+    /// ([`super::attack`]); `/healthz` is timed either way.
+    pub attack: usize,
 }
 
 #[derive(Debug)]
@@ -63,6 +66,8 @@ pub struct EngineReport {
     pub max_in_flight: usize,
     pub calls_ended: usize,
     pub abandoned: usize,
+    /// `/healthz` every 100 ms, and the attack's counts.
+    pub attack: super::attack::AttackReport,
 }
 
 /// A time zone where it is mid-day now, so the calling window is open
@@ -215,6 +220,7 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
     }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
     let url = format!("ws://{}/graphql/ws", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let served = app.clone();
@@ -277,7 +283,16 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
         (max, ended, abandoned)
     });
 
-    progress(&format!("running {} s…", b.seconds));
+    progress(&format!(
+        "running {} s{}…",
+        b.seconds,
+        if b.attack > 0 {
+            format!(" under attack by {} clients", b.attack)
+        } else {
+            String::new()
+        }
+    ));
+    let attack = super::attack::Attack::start(&base, b.attack);
     for agent in &agents {
         app.engine
             .set_status(&org.id, &agent.id, cc.clone(), AgentStatus::Available, None)
@@ -292,6 +307,7 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
             started.elapsed().as_secs()
         ));
     }
+    let attack = attack.finish().await;
     // Give the last CONNECTED messages time to arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = done_tx.send(());
@@ -323,6 +339,7 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
         max_in_flight,
         calls_ended,
         abandoned,
+        attack,
     };
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)

@@ -12,6 +12,7 @@
 //! - `reports`: campaign analytics and agent performance over a campaign
 //!   of N calls (see [`reports`]).
 
+pub mod attack;
 pub mod engine;
 pub mod reports;
 pub mod sip;
