@@ -10,7 +10,6 @@ use crate::config::{Config, MediaKind};
 use crate::dialer::engine::{Engine, EngineConfig, EngineParts};
 use crate::events::{EventBus, LocalBus};
 use crate::media::sim::SimProvider;
-use crate::media::sim_model::SimConfig;
 use crate::media::sip::SipProvider;
 use crate::metrics::Metrics;
 use crate::store::{Db, DbTarget, StoreError};
@@ -115,6 +114,7 @@ impl App {
             ..EngineConfig::default()
         };
         let seed = config.sim_seed;
+        let sim_model = config.sim_model.clone();
         let media = match &config.media {
             MediaKind::Sim => None,
             MediaKind::Sip(sip) => Some(SipProvider::bind((**sip).clone()).await?),
@@ -130,7 +130,7 @@ impl App {
             },
             |sink| {
                 let made: Arc<dyn crate::media::MediaProvider> = match media {
-                    None => Arc::new(SimProvider::new(SimConfig::default(), seed, sink)),
+                    None => Arc::new(SimProvider::new(sim_model, seed, sink)),
                     Some(sip) => Arc::new(sip.start(sink)),
                 };
                 provider = Some(made.clone());

@@ -160,9 +160,9 @@ const DEMO_ZONES: [(&str, &str, u32); 7] = [
     ("Asia/Tokyo", "+8131234", 5100),
     ("Australia/Sydney", "+6129374", 4100),
 ];
-const DEMO_WORLD_LEADS_PER_ZONE: u32 = 16;
+const DEMO_WORLD_LEADS_PER_ZONE: u32 = 300;
 
-/// Every demo lead: eight named US customers, then 16 more in each zone of
+/// Every demo lead: eight named US customers, then 300 more in each zone of
 /// [`DEMO_ZONES`].
 pub fn demo_leads() -> Vec<LeadInput> {
     const PEOPLE: [(&str, &str, &str, &str, &str); 8] = [
@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn every_demo_lead_is_a_valid_number_with_a_known_zone() {
         let leads = demo_leads();
-        assert_eq!(leads.len(), 8 + 7 * 16);
+        assert_eq!(leads.len(), 8 + 7 * 300);
         let mut seen = std::collections::HashSet::new();
         for lead in &leads {
             let e164 = crate::domain::phone::normalize(&lead.phone, "US")

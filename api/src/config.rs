@@ -42,6 +42,8 @@ pub struct Config {
     pub media: MediaKind,
     /// Seed of the sim carrier's outcomes.
     pub sim_seed: u64,
+    /// The sim carrier's distribution (`SimConfig::demo()` for the demo).
+    pub sim_model: crate::media::sim_model::SimConfig,
     /// How long an agent's pinned leg outlives their last websocket.
     pub session_grace: Duration,
     /// Tests and the simulator: run the engine on a manual clock starting
@@ -106,6 +108,7 @@ impl Default for Config {
             timeouts: HttpTimeouts::default(),
             media: MediaKind::Sim,
             sim_seed: 1,
+            sim_model: Default::default(),
             session_grace: Duration::from_secs(30),
             manual_clock_start: None,
             latency_probe: None,

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod dialer;
 pub mod domain;
 pub mod events;

@@ -172,6 +172,11 @@ enum Command {
         /// its logins.
         #[arg(long, env = "PINLINE_SEED_DEMO")]
         seed_demo: bool,
+        /// With --seed-demo: simulated agents on the demo floor (agent2@ and
+        /// on; agent1@ stays free for you), the demo campaign running, and
+        /// a carrier whose leads answer often. 0: a quiet demo.
+        #[arg(long, env = "PINLINE_DEMO_AGENTS", default_value_t = 3)]
+        demo_agents: usize,
         /// Token signing secret; generated and kept in the data dir if unset.
         #[arg(long, env = "PINLINE_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
@@ -202,8 +207,10 @@ enum Command {
         #[arg(long, env = "PINLINE_AGENT_GRACE_SECS", default_value_t = 30)]
         agent_grace_secs: u64,
         /// Seed of the sim carrier's call outcomes.
-        #[arg(long, env = "PINLINE_SIM_SEED", default_value_t = 1)]
-        sim_seed: u64,
+        /// Default 1; the live demo (--seed-demo with demo agents) draws
+        /// one at start, so each run's calls turn out differently.
+        #[arg(long, env = "PINLINE_SIM_SEED")]
+        sim_seed: Option<u64>,
         /// Delay before a failed webhook is first retried, in milliseconds
         /// (doubling on each failure, at most an hour).
         #[arg(long, env = "PINLINE_WEBHOOK_RETRY_MS", default_value_t = 5000)]
@@ -706,6 +713,7 @@ async fn main() -> Result<()> {
             sip,
             web_dist,
             seed_demo,
+            demo_agents,
             jwt_secret,
             session_hours,
             max_upload_mb,
@@ -739,7 +747,18 @@ async fn main() -> Result<()> {
                     window: Duration::from_secs(60),
                 },
                 session_grace: Duration::from_secs(agent_grace_secs),
-                sim_seed,
+                sim_seed: sim_seed.unwrap_or_else(|| {
+                    if seed_demo && demo_agents > 0 {
+                        rand::random()
+                    } else {
+                        1
+                    }
+                }),
+                sim_model: if seed_demo && demo_agents > 0 {
+                    pinline::media::sim_model::SimConfig::demo()
+                } else {
+                    Default::default()
+                },
                 webhooks: pinline::webhooks::WebhookConfig {
                     retry_base: Duration::from_millis(webhook_retry_ms.max(1)),
                     ..Default::default()
@@ -750,6 +769,15 @@ async fn main() -> Result<()> {
             if seed_demo {
                 let seeded = bootstrap::seed_demo(&app.db, None).await?;
                 report_demo(&seeded, &db.data_dir)?;
+                if demo_agents > 0 {
+                    let n = pinline::demo::start(&app, demo_agents)
+                        .await
+                        .context("starting the demo floor")?;
+                    eprintln!(
+                        "  The demo floor is live: {n} simulated agents, the demo campaign running;\n  \
+                         sign in as agent1@demo.pinline.test and go Available for your first call.\n"
+                    );
+                }
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

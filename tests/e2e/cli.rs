@@ -5,6 +5,7 @@
 use pinline_tests::serve::Served;
 use pinline_tests::{Backend, pg, pinline_bin};
 use serde_json::json;
+use std::time::Duration;
 
 async fn serve_seed_login(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
@@ -200,4 +201,70 @@ fn the_what_if_names_a_missing_campaign() {
         .output()
         .expect("run pinline simulate");
     assert!(String::from_utf8_lossy(&out.stderr).contains("leave out the scenario names"));
+}
+
+/// The first five minutes, as a new user has them: `serve --seed-demo`
+/// puts simulated agents on the floor with the demo campaign running, and
+/// agent1, going Available, gets a dialer call within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_floor_is_alive_and_a_call_comes_within_seconds() {
+    use pinline_tests::ws::WsClient;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let served = Served::start(dir.path(), None, &["--seed-demo"]).await;
+    let password = served.password.clone().expect("password");
+    let sup = served
+        .login("supervisor@demo.pinline.test", &password)
+        .await;
+    let cc = served.first_contact_center(&sup).await;
+    // The floor fills as the simulated agents arrive.
+    let floor = "query($cc: ID!) { agentFloor(contactCenterId: $cc) { agent { email } status } campaigns(contactCenterId: $cc, states: [RUNNING]) { nodes { name } } }";
+    let mut present = 0;
+    for _ in 0..40 {
+        let data = served.ok(Some(&sup), floor, json!({"cc": cc})).await;
+        assert_eq!(
+            data["campaigns"]["nodes"][0]["name"],
+            pinline::bootstrap::DEMO_CAMPAIGN
+        );
+        present = data["agentFloor"]
+            .as_array()
+            .expect("floor")
+            .iter()
+            .filter(|a| a["status"] != "OFFLINE")
+            .count();
+        if present >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(present >= 3, "{present} demo agents on the floor");
+    // agent1 goes Available and gets a call.
+    let agent = served.login("agent1@demo.pinline.test", &password).await;
+    let ws_url = format!("{}/graphql/ws", served.url.replacen("http", "ws", 1));
+    let mut ws = WsClient::signed_in(&ws_url, &agent).await;
+    ws.subscribe(
+        "e",
+        "subscription { agentEvents { __typename ... on CallEvent { step call { dialer } } } }",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    served
+        .ok(
+            Some(&agent),
+            "mutation($cc: ID!) { setAgentStatus(input: {contactCenterId: $cc, status: AVAILABLE}) { presence { status } } }",
+            json!({"cc": cc}),
+        )
+        .await;
+    let connected = loop {
+        let left = Duration::from_secs(60).saturating_sub(started.elapsed());
+        match ws.next_data("e", left.max(Duration::from_millis(1))).await {
+            Ok(v) if v["data"]["agentEvents"]["step"] == "CONNECTED" => break v,
+            Ok(_) => {}
+            Err(e) => panic!("no call within {:?}: {e}", started.elapsed()),
+        }
+    };
+    assert_eq!(connected["data"]["agentEvents"]["call"]["dialer"], true);
+    println!(
+        "agent1's first dialer call connected {:?} after going Available",
+        started.elapsed()
+    );
 }

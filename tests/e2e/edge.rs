@@ -767,7 +767,58 @@ async fn exports_defuse_formulas_in_every_column(srv: TestServer) {
     srv.finish().await;
 }
 
+/// Creating a user tells an admin nothing about other organizations: an
+/// email is unique within an organization; log-in finds the account by
+/// email and password.
+async fn emails_of_other_organizations_are_not_confirmed(srv: TestServer) {
+    srv.seed_demo().await;
+    let admin = srv.login_demo("admin").await;
+    pinline::bootstrap::create_org(
+        &srv.app.db,
+        "Other Org",
+        "admin@other.test",
+        "other-password-123",
+    )
+    .await
+    .expect("org");
+    let other = srv.login("admin@other.test", "other-password-123").await;
+    let create = |password: &str| json!({"i": {"email": "Shared@Example.test", "name": "Shared", "role": "AGENT", "password": password}});
+    let q = "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }";
+    let ours = srv.ok(Some(&admin), q, create("ours-password-123")).await;
+    // The other organization can have the same email: no CONFLICT that
+    // would confirm ours.
+    let theirs = srv.ok(Some(&other), q, create("their-password-123")).await;
+    assert_ne!(
+        ours["createUser"]["user"]["id"],
+        theirs["createUser"]["user"]["id"]
+    );
+    // Within one organization it stays unique.
+    assert_eq!(
+        srv.err_code(Some(&admin), q, create("again-password-123"))
+            .await,
+        "CONFLICT"
+    );
+    // Each password opens its own account.
+    let me = "{ me { id organization { name } } }";
+    let t = srv.login("shared@example.test", "ours-password-123").await;
+    assert_eq!(
+        srv.ok(Some(&t), me, json!({})).await["me"]["id"],
+        ours["createUser"]["user"]["id"]
+    );
+    let t = srv.login("shared@example.test", "their-password-123").await;
+    assert_eq!(
+        srv.ok(Some(&t), me, json!({})).await["me"]["id"],
+        theirs["createUser"]["user"]["id"]
+    );
+    let wrong = srv
+        .try_login("shared@example.test", "nobody-password-1")
+        .await;
+    assert_eq!(error_code(&wrong).as_deref(), Some("UNAUTHENTICATED"));
+    srv.finish().await;
+}
+
 on_both_backends!(
+    emails_of_other_organizations_are_not_confirmed,
     exports_defuse_formulas_in_every_column,
     forged_and_foreign_cursors_are_refused,
     long_strings_answer_validation_with_their_field,

@@ -161,7 +161,13 @@ async fn killed_mid_campaign(backend: Backend) {
         Backend::Postgres => Some(pg::empty_database().await),
     };
     // Agents keep their presence without a websocket for the test's length.
-    let args = ["--seed-demo", "--agent-grace-secs", "600"];
+    let args = [
+        "--seed-demo",
+        "--demo-agents",
+        "0",
+        "--agent-grace-secs",
+        "600",
+    ];
     let first = Served::start(dir.path(), db_url.as_deref(), &args).await;
     let password = first.password.clone().expect("demo logins");
     let f = sign_in(&first, &password).await;

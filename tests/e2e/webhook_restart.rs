@@ -27,6 +27,8 @@ async fn webhook_survives_a_kill(backend: Backend) {
     };
     let args = [
         "--seed-demo",
+        "--demo-agents",
+        "0",
         "--agent-grace-secs",
         "600",
         "--webhook-retry-ms",

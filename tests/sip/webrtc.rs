@@ -144,6 +144,8 @@ async fn browser_leg_journey(db_url: Option<&str>) {
         db_url,
         &[
             "--seed-demo",
+            "--demo-agents",
+            "0",
             "--web-dist",
             dist.to_str().expect("utf-8"),
             "--media",

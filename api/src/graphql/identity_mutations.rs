@@ -26,6 +26,9 @@ pub struct Mutation;
 pub struct LoginInput {
     pub email: String,
     pub password: String,
+    /// Only when one email and password open accounts in several
+    /// organizations (an email is unique within an organization): which.
+    pub organization_id: Option<ID>,
 }
 
 #[derive(SimpleObject)]
@@ -125,6 +128,9 @@ pub struct MembershipPayload {
     pub changed: bool,
 }
 
+/// Accounts checked for one email at log-in (each costs a password hash).
+const MAX_ACCOUNTS_PER_EMAIL: i64 = 10;
+
 fn publish(app: &App, organization_id: &str, kind: EventKind) {
     app.events.publish(Event {
         organization_id: organization_id.to_owned(),
@@ -151,18 +157,42 @@ impl Mutation {
                 retry_after_secs: secs,
             });
         }
-        let user = match identity::normalize_email(&input.email) {
-            Ok(email) => store::users::find_by_email(&app.db, &email).await?,
-            Err(_) => None,
+        let accounts = match identity::normalize_email(&input.email) {
+            Ok(email) => store::users::with_email(&app.db, &email, MAX_ACCOUNTS_PER_EMAIL).await?,
+            Err(_) => Vec::new(),
         };
-        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let verified = password::verify_async(input.password, stored_hash).await;
-        let user = match user {
-            Some(user) if verified => user,
-            _ => {
+        // The password against each account with this email (a dummy hash
+        // when there is none, so the answer takes as long).
+        let mut opened = Vec::new();
+        if accounts.is_empty() {
+            password::verify_async(input.password.clone(), None).await;
+        }
+        for account in accounts {
+            let hash = Some(account.password_hash.clone());
+            if password::verify_async(input.password.clone(), hash).await {
+                opened.push(account);
+            }
+        }
+        if let Some(org) = &input.organization_id {
+            opened.retain(|u| u.organization_id == org.as_str());
+        }
+        let user = match opened.len() {
+            1 => opened.remove(0),
+            0 => {
                 app.login_limiter.failed(&account, Instant::now());
                 app.metrics.login("bad_credentials");
                 return Err(ApiError::Unauthenticated("wrong email or password".into()));
+            }
+            _ => {
+                // Only someone holding the password of several accounts
+                // learns there are several.
+                app.metrics.login("ambiguous");
+                return Err(ApiError::Validation {
+                    field: "organizationId".into(),
+                    message: "is needed: this email and password open accounts in several \
+                              organizations"
+                        .into(),
+                });
             }
         };
         if !user.active {

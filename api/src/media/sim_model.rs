@@ -71,6 +71,27 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// The demo's carrier: people answer more often and sooner than on a
+    /// real list, and talk briefly, so someone trying Pinline gets a call
+    /// within seconds of going Available and sees several in a minute.
+    pub fn demo() -> Self {
+        SimConfig {
+            // Few calls that ring out: a newcomer's first dial is rarely
+            // one that keeps them waiting for the whole ring timeout.
+            human: 0.85,
+            machine: 0.05,
+            no_answer: 0.03,
+            busy: 0.05,
+            failed: 0.02,
+            answer_after_secs: (2.0, 5.0),
+            reject_after_secs: (1.0, 3.0),
+            talk_median_secs: 40.0,
+            talk_sigma: 0.5,
+        }
+    }
+}
+
 /// What will happen when this call is placed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CallPlan {

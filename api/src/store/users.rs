@@ -73,14 +73,17 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<User>> {
     })
 }
 
-pub async fn find_by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
+/// The accounts with this email, one per organization at most (an email
+/// is unique within an organization), oldest first, at most `limit`.
+pub async fn with_email(db: &Db, email: &str, limit: i64) -> StoreResult<Vec<User>> {
     with_conn!(db, |conn| {
         Ok(users::table
             .filter(users::email.eq(email))
+            .order(users::created_at.asc())
+            .limit(limit)
             .select(User::as_select())
-            .first(conn)
-            .await
-            .optional()?)
+            .load(conn)
+            .await?)
     })
 }
 
