@@ -58,9 +58,16 @@ pub async fn start(app: &App, agents: usize) -> Result<usize, DemoError> {
         }
     }
     let cc = cc.ok_or(DemoError::NotSeeded("no demo contact center"))?;
-    let campaigns = store::campaigns::list(&app.db, &org, Some(&[cc.id.clone()]), None, None, 100)
-        .await?
-        .items;
+    let campaigns = store::campaigns::list(
+        &app.db,
+        &org,
+        Some(std::slice::from_ref(&cc.id)),
+        None,
+        None,
+        100,
+    )
+    .await?
+    .items;
     if let Some(c) = campaigns.iter().find(|c| c.name == DEMO_CAMPAIGN) {
         let state = CampaignState::parse(&c.state);
         if matches!(state, Some(CampaignState::Draft | CampaignState::Paused)) {

@@ -152,6 +152,8 @@ impl SipArgs {
     }
 }
 
+// Parsed once at start: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API and the web app (migrates the database first).
