@@ -291,6 +291,10 @@ enum BenchWhat {
         /// the whole time (0: none); `/healthz` is timed either way.
         #[arg(long, default_value_t = 0)]
         attack: usize,
+        /// The attack's clients send `{ __typename }` instead: the same
+        /// request rate without hostility, the baseline to compare with.
+        #[arg(long)]
+        benign: bool,
     },
     /// The sip provider bridging N concurrent calls on loopback against
     /// sipp farms (needs sipp): 200 OK → agent latency and packet loss.
@@ -529,6 +533,7 @@ async fn main() -> Result<()> {
                 mode,
                 database_url,
                 attack,
+                benign,
             } => {
                 let what = if database_url.is_some() {
                     "PostgreSQL"
@@ -543,6 +548,7 @@ async fn main() -> Result<()> {
                         .ok_or_else(|| anyhow::anyhow!("unknown mode {mode}"))?,
                     database_url,
                     attack,
+                    benign,
                 };
                 eprintln!("bench engine: {agents} agents, {seconds} s, {mode}, on {what}");
                 let r = pinline::bench::engine::run(&bench, |m| eprintln!("  {m}"))

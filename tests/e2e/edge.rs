@@ -12,17 +12,7 @@ use pinline_tests::{Backend, TestServer, error_code, on_both_backends};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// `fragment Fn on User { ...Fn-1 ...Fn-1 }` up to F`n`: 2^n selections.
-fn fragment_bomb(n: usize) -> String {
-    let mut q = format!("query {{ me {{ ...F{n} }} }}\nfragment F0 on User {{ id name }}\n");
-    for i in 1..=n {
-        q.push_str(&format!(
-            "fragment F{i} on User {{ ...F{p} ...F{p} }}\n",
-            p = i - 1
-        ));
-    }
-    q
-}
+use pinline::graphql::limits::fragment_bomb;
 
 async fn post_raw(
     srv: &TestServer,

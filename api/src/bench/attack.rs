@@ -31,17 +31,6 @@ pub struct Attack {
     healthz: Arc<Mutex<(Vec<Duration>, usize)>>,
 }
 
-fn fragment_bomb(n: usize) -> String {
-    let mut q = format!("query {{ me {{ ...F{n} }} }}\nfragment F0 on User {{ id name }}\n");
-    for i in 1..=n {
-        q.push_str(&format!(
-            "fragment F{i} on User {{ ...F{p} ...F{p} }}\n",
-            p = i - 1
-        ));
-    }
-    q
-}
-
 /// The documents and bodies, round robin.
 fn payloads() -> Vec<Vec<u8>> {
     let mut aliases = String::from("query { ");
@@ -53,7 +42,7 @@ fn payloads() -> Vec<Vec<u8>> {
     let lists = "query { campaigns(first: 200) { edges { node { id leads(first: 200) { edges { node { id phone customProperties { key value } } } } } } } }";
     let json = |q: &str| serde_json::json!({ "query": q }).to_string().into_bytes();
     vec![
-        json(&fragment_bomb(40)),
+        json(&crate::graphql::limits::fragment_bomb(40)),
         json(&aliases),
         json(&deep),
         json(lists),
@@ -70,7 +59,10 @@ fn payloads() -> Vec<Vec<u8>> {
 impl Attack {
     /// Start `clients` attackers and the `/healthz` probe against `base`
     /// (`http://host:port`).
-    pub fn start(base: &str, clients: usize) -> Attack {
+    /// `benign`: the same clients sending `{ __typename }` and no slow
+    /// connections — what the same request rate costs the two cores
+    /// without any hostility, the baseline for the worst documents.
+    pub fn start(base: &str, clients: usize, benign: bool) -> Attack {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let counts = Arc::new((
             AtomicUsize::new(0),
@@ -78,7 +70,15 @@ impl Attack {
             AtomicUsize::new(0),
         ));
         let healthz = Arc::new(Mutex::new((Vec::new(), 0usize)));
-        let payloads = Arc::new(payloads());
+        let payloads = Arc::new(if benign {
+            vec![
+                serde_json::json!({"query": "{ __typename }"})
+                    .to_string()
+                    .into_bytes(),
+            ]
+        } else {
+            payloads()
+        });
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -117,7 +117,7 @@ impl Attack {
                 }
             }));
             // Slow connections: ten at a time per client, a byte a second.
-            for s in 0..10 {
+            for s in 0..if benign { 0 } else { 10 } {
                 let (addr, mut stopped) = (addr.clone(), stopped.clone());
                 tasks.push(tokio::spawn(async move {
                     while !*stopped.borrow() {

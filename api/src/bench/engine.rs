@@ -47,6 +47,8 @@ pub struct EngineBench {
     /// Hostile clients sending the worst documents while it runs
     /// ([`super::attack`]); `/healthz` is timed either way.
     pub attack: usize,
+    /// The attackers send `{ __typename }` instead (the baseline).
+    pub benign: bool,
 }
 
 #[derive(Debug)]
@@ -292,7 +294,7 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
             String::new()
         }
     ));
-    let attack = super::attack::Attack::start(&base, b.attack);
+    let attack = super::attack::Attack::start(&base, b.attack, b.benign);
     for agent in &agents {
         app.engine
             .set_status(&org.id, &agent.id, cc.clone(), AgentStatus::Available, None)

@@ -52,6 +52,20 @@ impl Default for QueryLimits {
 /// How many items an unpaged list is assumed to hold when costing a query.
 pub const LIST_GUESS: u64 = 10;
 
+/// A document whose fragments each spread the previous one twice, up to
+/// `F{n}`: 2^n selections in about 40 bytes a level (for tests and
+/// `pinline bench engine --attack`).
+pub fn fragment_bomb(n: usize) -> String {
+    let mut q = format!("query {{ me {{ ...F{n} }} }}\nfragment F0 on User {{ id name }}\n");
+    for i in 1..=n {
+        q.push_str(&format!(
+            "fragment F{i} on User {{ ...F{p} ...F{p} }}\n",
+            p = i - 1
+        ));
+    }
+    q
+}
+
 /// The longest string (in characters) an input field or argument takes.
 /// `docs/api.md` ("Limits") lists the same table.
 pub fn max_chars(field: &str, type_name: &str) -> usize {
@@ -572,20 +586,6 @@ mod tests {
         let _ = futures::executor::block_on(schema.execute(request));
         let got = seen.lock().expect("lock").take();
         got.expect("the document parsed")
-    }
-
-    /// `fragment Fn on User { ...Fn-1 ...Fn-1 }`: 2^n selections in
-    /// under a kilobyte.
-    fn fragment_bomb(n: usize) -> String {
-        let mut q = String::from("query { me { ...F0 } }\nfragment F0 on User { id name }\n");
-        for i in 1..=n {
-            q.push_str(&format!(
-                "fragment F{i} on User {{ ...F{p} ...F{p} }}\n",
-                p = i - 1
-            ));
-        }
-        q = q.replace("{ me { ...F0 } }", &format!("{{ me {{ ...F{n} }} }}"));
-        q
     }
 
     #[test]

@@ -169,6 +169,21 @@ async fn supervisor(
     Ok(actor)
 }
 
+/// An upload's caller (a supervisor, checked before a byte of the file is
+/// stored) and its spooled body; the answer to send when refused.
+async fn receive(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(crate::auth::Actor, Spooled), Response> {
+    let limit = state.app.config.max_upload_bytes;
+    let actor = supervisor(state, headers).await.map_err(api_error)?;
+    let spooled = spool(&state.app, body, limit)
+        .await
+        .map_err(|e| spool_error(e, limit))?;
+    Ok((actor, spooled))
+}
+
 /// Open a spooled CSV for reading (its first pass runs here, off the async
 /// threads).
 async fn open_csv(
@@ -188,15 +203,9 @@ pub async fn upload_leads(
     Query(params): Query<UploadParams>,
     body: Body,
 ) -> Response {
-    let limit = state.app.config.max_upload_bytes;
-    // Who asks, before a byte of the file is stored.
-    let actor = match supervisor(&state, &headers).await {
-        Ok(a) => a,
-        Err(e) => return api_error(e),
-    };
-    let spooled = match spool(&state.app, body, limit).await {
-        Ok(s) => s,
-        Err(e) => return spool_error(e, limit),
+    let (actor, spooled) = match receive(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(refused) => return refused,
     };
     match start(&state, actor, params, spooled).await {
         Ok(job) => (
@@ -294,14 +303,9 @@ pub async fn upload_list(
     Query(params): Query<ListUploadParams>,
     body: Body,
 ) -> Response {
-    let limit = state.app.config.max_upload_bytes;
-    let actor = match supervisor(&state, &headers).await {
-        Ok(a) => a,
-        Err(e) => return api_error(e),
-    };
-    let spooled = match spool(&state.app, body, limit).await {
-        Ok(s) => s,
-        Err(e) => return spool_error(e, limit),
+    let (actor, spooled) = match receive(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(refused) => return refused,
     };
     match import_list(&state, actor, params, spooled).await {
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
