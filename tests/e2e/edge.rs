@@ -483,6 +483,40 @@ async fn the_web_app_answers_404_for_what_is_not_its_and_sends_its_headers() {
         csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
         "{csp}"
     );
+
+    // Hashed assets: cached for good, and their precompressed copy goes to
+    // browsers that take it (the web build writes `.br` and `.gz`).
+    let dist = srv.data_dir.parent().expect("dir").join("dist");
+    let name = "pinline-web-0123456789abcdef_bg.wasm";
+    std::fs::write(dist.join(name), b"raw wasm bytes").expect("asset");
+    std::fs::write(dist.join(format!("{name}.gz")), b"gzipped bytes").expect("gz");
+    std::fs::write(dist.join(format!("{name}.br")), b"brotli bytes").expect("br");
+    for (accept, body, encoding) in [
+        ("br, gzip", "brotli bytes", Some("br")),
+        ("gzip", "gzipped bytes", Some("gzip")),
+        ("identity", "raw wasm bytes", None),
+    ] {
+        let resp = srv
+            .client
+            .get(format!("{}/{name}", srv.url))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .expect("asset");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            resp.headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            encoding,
+            "{accept}"
+        );
+        assert_eq!(resp.text().await.expect("body"), body);
+    }
     srv.finish().await;
 }
 

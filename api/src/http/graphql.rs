@@ -373,7 +373,16 @@ pub enum BodyError {
 }
 
 impl BodyError {
+    /// The answer; the connection closes after it (the rest of the body
+    /// is never read, so the connection cannot carry another request).
     pub fn response(&self, media: Media) -> Response {
+        let mut r = self.answer(media);
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    }
+
+    fn answer(&self, media: Media) -> Response {
         match self {
             BodyError::TooLarge(max) => request_error(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -131,7 +131,18 @@ async fn spool(app: &crate::app::App, body: Body, max: usize) -> Result<Spooled,
     Ok(spooled)
 }
 
+/// The answer to an upload not received whole; the connection closes
+/// after it (what is left of the body is never read).
 fn spool_error(e: SpoolError, limit: usize) -> Response {
+    let mut r = spool_answer(e, limit);
+    r.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+fn spool_answer(e: SpoolError, limit: usize) -> Response {
     match e {
         SpoolError::TooLarge => too_large(limit),
         SpoolError::TooSlow => json_error(
