@@ -127,29 +127,7 @@ async fn migrations_apply_from_empty_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standard_introspection_passes_the_limits() {
     let srv = TestServer::start(Backend::Sqlite).await;
-    let query = r#"
-      query IntrospectionQuery {
-        __schema {
-          queryType { name } mutationType { name } subscriptionType { name }
-          types { ...FullType }
-          directives { name description locations args { ...InputValue } }
-        }
-      }
-      fragment FullType on __Type {
-        kind name description
-        fields(includeDeprecated: true) {
-          name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
-        }
-        inputFields { ...InputValue }
-        interfaces { ...TypeRef }
-        enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-        possibleTypes { ...TypeRef }
-      }
-      fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-      fragment TypeRef on __Type {
-        kind name ofType { kind name ofType { kind name ofType { kind name ofType {
-          kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
-      }"#;
+    let query = pinline::graphql::limits::STANDARD_INTROSPECTION;
     let data = srv.ok(None, query, serde_json::json!({})).await;
     let types = data["__schema"]["types"].as_array().expect("types");
     assert!(types.iter().any(|t| t["name"] == "ContactCenter"));

@@ -534,6 +534,36 @@ pub fn parse_within(query: &str, limits: &QueryLimits) -> ServerResult<Executabl
     Ok(async_graphql::parser::parse_query(query)?)
 }
 
+/// graphql-js's `getIntrospectionQuery()`, as GraphiQL, Apollo and
+/// codegen tools send it: the limits must let it through (tested here and
+/// against a running server).
+pub const STANDARD_INTROSPECTION: &str = "
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,7 +682,7 @@ mod tests {
 
     #[test]
     fn introspection_as_tools_send_it_passes() {
-        assert_eq!(run(INTROSPECTION, serde_json::json!({})), Ok(()));
+        assert_eq!(run(STANDARD_INTROSPECTION, serde_json::json!({})), Ok(()));
     }
 
     #[test]
@@ -699,33 +729,4 @@ mod tests {
             serde_json::json!({"i": {"contactCenterId": "c", "status": "BREAK", "reason": ok}});
         assert_eq!(run(q, vars), Ok(()));
     }
-
-    /// graphql-js's `getIntrospectionQuery()`, as GraphiQL, Apollo and
-    /// codegen tools send it.
-    const INTROSPECTION: &str = "
-    query IntrospectionQuery {
-      __schema {
-        queryType { name }
-        mutationType { name }
-        subscriptionType { name }
-        types { ...FullType }
-        directives { name description locations args { ...InputValue } }
-      }
-    }
-    fragment FullType on __Type {
-      kind name description
-      fields(includeDeprecated: true) {
-        name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
-      }
-      inputFields { ...InputValue }
-      interfaces { ...TypeRef }
-      enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-      possibleTypes { ...TypeRef }
-    }
-    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-    fragment TypeRef on __Type {
-      kind name
-      ofType { kind name ofType { kind name ofType { kind name ofType { kind name
-        ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
-    }";
 }
