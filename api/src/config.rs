@@ -32,6 +32,9 @@ pub struct Config {
     pub query_limits: crate::graphql::limits::QueryLimits,
     /// Largest request body on any route but the CSV uploads, in bytes.
     pub max_body_bytes: usize,
+    /// What a caller without a valid token may send: per address, in
+    /// body size and at once (`http::budget`).
+    pub anonymous: crate::http::budget::AnonymousLimits,
     /// Web origins whose pages may call the API (CORS); none by default.
     pub cors_origins: Vec<axum::http::HeaderValue>,
     /// How long a client may take to send a request's headers, to send
@@ -104,6 +107,7 @@ impl Default for Config {
             max_query_depth: 16,
             query_limits: Default::default(),
             max_body_bytes: 4 * 1024 * 1024,
+            anonymous: Default::default(),
             cors_origins: Vec::new(),
             timeouts: HttpTimeouts::default(),
             media: MediaKind::Sim,

@@ -179,6 +179,11 @@ enum Command {
         /// a carrier whose leads answer often. 0: a quiet demo.
         #[arg(long, env = "PINLINE_DEMO_AGENTS", default_value_t = 3)]
         demo_agents: usize,
+        /// With --seed-demo, when the demo is created: this many working
+        /// days of simulated past calls and wrap-ups (marked demo data in
+        /// the audit log), so Reports show something. 0: none.
+        #[arg(long, env = "PINLINE_DEMO_DAYS", default_value_t = 3)]
+        demo_days: u32,
         /// Token signing secret; generated and kept in the data dir if unset.
         #[arg(long, env = "PINLINE_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
@@ -192,6 +197,13 @@ enum Command {
         /// megabytes; larger ones get 413.
         #[arg(long, env = "PINLINE_MAX_BODY_MB", default_value_t = 4)]
         max_body_mb: usize,
+        /// Requests per second each client address (IPv6: each /64) may
+        /// send without a token, after a burst of ten times as many;
+        /// beyond it they get 429 with Retry-After. Signed-in callers are
+        /// not counted. Behind a load balancer every client has its
+        /// address: raise it, or limit at the balancer.
+        #[arg(long, env = "PINLINE_ANONYMOUS_RATE", default_value_t = 20)]
+        anonymous_rate: u32,
         /// A web origin (scheme://host[:port]) whose pages may call the API
         /// from the browser (CORS). Repeatable; none by default.
         #[arg(
@@ -230,6 +242,9 @@ enum Command {
         /// Give every demo user this password (default: a random one).
         #[arg(long)]
         password: Option<String>,
+        /// Working days of simulated past calls to add (0: none).
+        #[arg(long, default_value_t = 3)]
+        demo_days: u32,
     },
     /// Create an organization and its first admin.
     CreateOrg {
@@ -293,6 +308,19 @@ enum BenchWhat {
         attack: usize,
         /// The attack's clients send `{ __typename }` instead: the same
         /// request rate without hostility, the baseline to compare with.
+        #[arg(long)]
+        benign: bool,
+    },
+    /// The hostile clients of `bench engine --attack` (which runs this as
+    /// a child process): the worst documents and slow connections against
+    /// URL for SECONDS, then "requests refused other" on stdout.
+    Attack {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
         #[arg(long)]
         benign: bool,
     },
@@ -591,6 +619,18 @@ async fn main() -> Result<()> {
                 }
                 Ok(())
             }
+            BenchWhat::Attack {
+                url,
+                clients,
+                seconds,
+                benign,
+            } => {
+                let hostile = pinline::bench::attack::Hostile::start(&url, clients, benign);
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                let (requests, refused, other) = hostile.finish().await;
+                println!("{requests} {refused} {other}");
+                Ok(())
+            }
             BenchWhat::Sip { calls, seconds } => {
                 eprintln!("bench sip: {calls} concurrent bridged calls, {seconds} s");
                 let r = pinline::bench::sip::run(
@@ -690,9 +730,14 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::SeedDemo { db, password } => {
+        Command::SeedDemo {
+            db,
+            password,
+            demo_days,
+        } => {
             let database = open_migrated(&db).await?;
             let seeded = bootstrap::seed_demo(&database, password.as_deref()).await?;
+            demo_history(&database, &seeded, demo_days).await?;
             report_demo(&seeded, &db.data_dir)
         }
         Command::CreateOrg {
@@ -722,10 +767,12 @@ async fn main() -> Result<()> {
             web_dist,
             seed_demo,
             demo_agents,
+            demo_days,
             jwt_secret,
             session_hours,
             max_upload_mb,
             max_body_mb,
+            anonymous_rate,
             cors_origins,
             login_ip_limit,
             agent_grace_secs,
@@ -749,6 +796,11 @@ async fn main() -> Result<()> {
                 session_ttl: Duration::from_secs(session_hours * 3600),
                 max_upload_bytes: max_upload_mb.saturating_mul(1024 * 1024),
                 max_body_bytes: max_body_mb.max(1).saturating_mul(1024 * 1024),
+                anonymous: pinline::http::budget::AnonymousLimits {
+                    per_second: f64::from(anonymous_rate.max(1)),
+                    burst: f64::from(anonymous_rate.max(1)) * 10.0,
+                    ..Default::default()
+                },
                 cors_origins: pinline::http::cors::parse_origins(&cors_origins)?,
                 login_ip_limit: pinline::auth::ratelimit::Limit {
                     max: login_ip_limit.max(1),
@@ -776,6 +828,7 @@ async fn main() -> Result<()> {
             let app = App::start(config).await.context("starting Pinline")?;
             if seed_demo {
                 let seeded = bootstrap::seed_demo(&app.db, None).await?;
+                demo_history(&app.db, &seeded, demo_days).await?;
                 report_demo(&seeded, &db.data_dir)?;
                 if demo_agents > 0 {
                     let n = pinline::demo::start(&app, demo_agents)
@@ -818,6 +871,19 @@ async fn open_migrated(db: &DbArgs) -> Result<Db> {
 }
 
 const DEMO_LOGINS_FILE: &str = "demo-logins.txt";
+
+/// A newly created demo's simulated past (`--demo-days`).
+async fn demo_history(db: &Db, seeded: &bootstrap::DemoSeed, days: u32) -> Result<()> {
+    if days == 0 || !matches!(seeded, bootstrap::DemoSeed::Created(_)) {
+        return Ok(());
+    }
+    eprintln!("  Simulating {days} working days of demo history…");
+    let calls = pinline::demo::seed_history(db, days, rand::random())
+        .await
+        .context("simulating the demo's history")?;
+    eprintln!("  {calls} past calls added (demo data).");
+    Ok(())
+}
 
 fn report_demo(seeded: &DemoSeed, data_dir: &Path) -> Result<()> {
     let file = data_dir.join(DEMO_LOGINS_FILE);

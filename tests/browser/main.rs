@@ -155,7 +155,15 @@ impl Site {
         let dist = web_dist();
         let dist = dist.to_str().expect("utf-8 path");
         // A quiet demo: these tests drive the floor themselves.
-        let mut args = vec!["--seed-demo", "--demo-agents", "0", "--web-dist", dist];
+        let mut args = vec![
+            "--seed-demo",
+            "--demo-agents",
+            "0",
+            "--demo-days",
+            "0",
+            "--web-dist",
+            dist,
+        ];
         args.extend_from_slice(flags);
         let served = Served::start(dir.path(), db_url.as_deref(), &args).await;
         let password = served.password.clone().expect("the demo logins");

@@ -35,6 +35,54 @@ async fn serve_seed_login(backend: Backend) {
     assert_eq!(me["me"]["email"], "agent1@demo.pinline.test");
     assert_eq!(me["me"]["contactCenters"][0]["dialerEnabled"], true);
 
+    // The demo has a past: simulated working days of the demo campaign in
+    // its report, marked demo data in the audit log.
+    let sup = served
+        .login("supervisor@demo.pinline.test", &password)
+        .await;
+    let campaigns = served
+        .ok(
+            Some(&sup),
+            "{ campaigns(first: 5) { edges { node { id name } } } }",
+            json!({}),
+        )
+        .await;
+    let campaign = campaigns["campaigns"]["edges"][0]["node"]["id"].clone();
+    let from = (chrono::Utc::now() - chrono::Duration::days(8)).to_rfc3339();
+    let report = served
+        .ok(
+            Some(&sup),
+            "query($c: ID!, $from: DateTime) { campaignReport(campaignId: $c, from: $from) { attempts liveAnswers connects wrapUps contacts } }",
+            json!({"c": campaign, "from": from}),
+        )
+        .await;
+    let r = &report["campaignReport"];
+    let attempts = r["attempts"].as_i64().expect("attempts");
+    assert!(attempts > 1_000, "{report}");
+    assert!(r["connects"].as_i64() > Some(100), "{report}");
+    assert_eq!(r["wrapUps"], r["connects"], "{report}");
+    let admin = served.login("admin@demo.pinline.test", &password).await;
+    let audit = served
+        .ok(
+            Some(&admin),
+            "{ auditLog(first: 50) { edges { node { action detail } } } }",
+            json!({}),
+        )
+        .await;
+    let marked = audit["auditLog"]["edges"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["node"]["action"] == "demo.history")
+        .unwrap_or_else(|| panic!("no demo.history entry: {audit}"));
+    assert!(
+        marked["node"]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("demo data: "),
+        "{marked}"
+    );
+
     // SIGTERM stops it cleanly.
     assert!(served.stop().await, "a clean exit on SIGTERM");
     if let Some(url) = db_url {

@@ -839,6 +839,116 @@ async fn emails_of_other_organizations_are_not_confirmed(srv: TestServer) {
     srv.finish().await;
 }
 
+/// Without a token, each address has a budget (429 with `Retry-After`
+/// beyond it, websocket upgrades included, given back by a valid
+/// `connection_init`) and a small body limit; signed-in callers and other
+/// addresses are not held to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_clients_have_a_budget_per_address() {
+    let srv = TestServer::start_with(Backend::Sqlite, |c| {
+        c.anonymous = pinline::http::budget::AnonymousLimits {
+            per_second: 0.01,
+            burst: 6.0,
+            ..Default::default()
+        };
+    })
+    .await;
+    srv.seed_demo().await;
+    // One of the six: the login.
+    let admin = srv.login_demo("admin").await;
+    // Sockets spend one each and get it back once signed in.
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        sockets.push(WsClient::signed_in(&srv.ws_url(), &admin).await);
+    }
+    let typename = json!({"query": "{ __typename }"}).to_string();
+    for i in 0..5 {
+        let (status, _, body) = post_raw(
+            &srv,
+            typename.clone(),
+            &[("content-type", "application/json")],
+        )
+        .await;
+        assert_eq!(status, 200, "request {i}: {body}");
+    }
+    let resp = srv
+        .client
+        .post(format!("{}/graphql", srv.url))
+        .header("content-type", "application/json")
+        .body(typename.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!(retry >= 1, "{retry}");
+    let body: Value = resp.json().await.expect("JSON");
+    assert_eq!(error_code(&body).as_deref(), Some("RATE_LIMITED"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfterSeconds"], retry);
+    // A websocket upgrade from the address is refused the same way.
+    let mut tcp = tokio::net::TcpStream::connect(srv.url.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    tcp.write_all(
+        b"GET /graphql/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    let mut head = vec![0u8; 12];
+    tcp.read_exact(&mut head).await.expect("status line");
+    assert_eq!(&head, b"HTTP/1.1 429");
+    // Signed-in callers are not counted.
+    for _ in 0..10 {
+        srv.ok(Some(&admin), "{ me { id } }", json!({})).await;
+    }
+    // Another address has its own budget.
+    let other = |last: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+            .build()
+            .expect("client")
+    };
+    let resp = other(2)
+        .post(format!("{}/graphql", srv.url))
+        .header("content-type", "application/json")
+        .body(typename.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
+    // Bodies: 64 KB without a token, the usual 4 MB with one.
+    let padded = format!(
+        "{{\"query\": \"{{ __typename }}\"{}}}",
+        " ".repeat(100 * 1024)
+    );
+    let resp = other(3)
+        .post(format!("{}/graphql", srv.url))
+        .header("content-type", "application/json")
+        .body(padded.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 413);
+    let resp = other(3)
+        .post(format!("{}/graphql", srv.url))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {admin}"))
+        .body(padded)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
+    drop(sockets);
+    srv.finish().await;
+}
+
 on_both_backends!(
     emails_of_other_organizations_are_not_confirmed,
     exports_defuse_formulas_in_every_column,

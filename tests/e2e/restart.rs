@@ -165,6 +165,8 @@ async fn killed_mid_campaign(backend: Backend) {
         "--seed-demo",
         "--demo-agents",
         "0",
+        "--demo-days",
+        "0",
         "--agent-grace-secs",
         "600",
     ];

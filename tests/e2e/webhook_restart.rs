@@ -29,6 +29,8 @@ async fn webhook_survives_a_kill(backend: Backend) {
         "--seed-demo",
         "--demo-agents",
         "0",
+        "--demo-days",
+        "0",
         "--agent-grace-secs",
         "600",
         "--webhook-retry-ms",

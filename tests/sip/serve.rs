@@ -62,6 +62,8 @@ async fn serve_with_sip_rings_the_agent_s_phone_for_the_pinned_leg() {
             "--seed-demo",
             "--demo-agents",
             "0",
+            "--demo-days",
+            "0",
             "--media",
             "sip",
             "--sip-trunk",

@@ -146,6 +146,8 @@ async fn browser_leg_journey(db_url: Option<&str>) {
             "--seed-demo",
             "--demo-agents",
             "0",
+            "--demo-days",
+            "0",
             "--web-dist",
             dist.to_str().expect("utf-8"),
             "--media",

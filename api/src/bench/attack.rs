@@ -1,4 +1,5 @@
-//! Hostile clients for `pinline bench engine --attack N`: N tasks, without
+//! Hostile clients for `pinline bench engine --attack N`: N clients (each
+//! from its own loopback address, in a child process at nice 19), without
 //! a token, sending the worst documents and bodies one can build at the
 //! API as fast as the server answers — a fragment fan-out (2^40
 //! selections), 2,100 aliases, 5,000 nested brackets, nested lists of
@@ -22,13 +23,6 @@ pub struct AttackReport {
     pub other: usize,
     pub healthz: Vec<Duration>,
     pub healthz_failed: usize,
-}
-
-pub struct Attack {
-    stop: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    counts: Arc<(AtomicUsize, AtomicUsize, AtomicUsize)>,
-    healthz: Arc<Mutex<(Vec<Duration>, usize)>>,
 }
 
 /// The documents and bodies, round robin.
@@ -56,38 +50,57 @@ fn payloads() -> Vec<Vec<u8>> {
     ]
 }
 
-impl Attack {
-    /// Start `clients` attackers and the `/healthz` probe against `base`
-    /// (`http://host:port`).
+/// The hostile clients themselves (`pinline bench attack`, run as a
+/// child process by the engine bench).
+pub struct Hostile {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    counts: Arc<(AtomicUsize, AtomicUsize, AtomicUsize)>,
+}
+
+impl Hostile {
+    /// Start `clients` attackers against `base` (`http://host:port`).
     /// `benign`: the same clients sending `{ __typename }` and no slow
     /// connections — what the same request rate costs the two cores
     /// without any hostility, the baseline for the worst documents.
-    pub fn start(base: &str, clients: usize, benign: bool) -> Attack {
+    pub fn start(base: &str, clients: usize, benign: bool) -> Hostile {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let counts = Arc::new((
             AtomicUsize::new(0),
             AtomicUsize::new(0),
             AtomicUsize::new(0),
         ));
-        let healthz = Arc::new(Mutex::new((Vec::new(), 0usize)));
-        let payloads = Arc::new(if benign {
-            vec![
-                serde_json::json!({"query": "{ __typename }"})
-                    .to_string()
-                    .into_bytes(),
-            ]
-        } else {
-            payloads()
-        });
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
+        // Shared bytes: sending one costs the attacker no copy.
+        let payloads: Arc<Vec<axum::body::Bytes>> = Arc::new(
+            if benign {
+                vec![
+                    serde_json::json!({"query": "{ __typename }"})
+                        .to_string()
+                        .into_bytes(),
+                ]
+            } else {
+                payloads()
+            }
+            .into_iter()
+            .map(axum::body::Bytes::from)
+            .collect(),
+        );
+        let client_at = |ip: Option<std::net::IpAddr>| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .local_address(ip)
+                .build()
+                .unwrap_or_default()
+        };
         let addr = base.trim_start_matches("http://").to_owned();
         let mut tasks = Vec::new();
         for c in 0..clients {
+            // Each attacker from an address of its own (all of 127/8 is
+            // this machine's), so per-address budgets hold each one, not
+            // all of them together.
+            let from = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 1, 1 + c as u8));
             let (client, payloads, counts, base) = (
-                client.clone(),
+                client_at(Some(from)),
                 payloads.clone(),
                 counts.clone(),
                 base.to_owned(),
@@ -120,8 +133,17 @@ impl Attack {
             for s in 0..if benign { 0 } else { 10 } {
                 let (addr, mut stopped) = (addr.clone(), stopped.clone());
                 tasks.push(tokio::spawn(async move {
+                    let connect = || async {
+                        let to = tokio::net::lookup_host(&addr)
+                            .await?
+                            .next()
+                            .ok_or_else(|| std::io::Error::other("no address"))?;
+                        let sock = tokio::net::TcpSocket::new_v4()?;
+                        sock.bind(std::net::SocketAddr::new(from, 0))?;
+                        sock.connect(to).await
+                    };
                     while !*stopped.borrow() {
-                        let Ok(mut sock) = tokio::net::TcpStream::connect(&addr).await else {
+                        let Ok(mut sock) = connect().await else {
                             tokio::time::sleep(Duration::from_secs(1)).await;
                             continue;
                         };
@@ -146,17 +168,79 @@ impl Attack {
                 }));
             }
         }
-        let (probe, mut stopped_probe, h) = (client, stopped.clone(), healthz.clone());
+        Hostile {
+            stop,
+            tasks,
+            counts,
+        }
+    }
+
+    /// Stop; the requests sent, refused as asked, and anything else.
+    pub async fn finish(self) -> (usize, usize, usize) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+        (
+            self.counts.0.load(Ordering::Relaxed),
+            self.counts.1.load(Ordering::Relaxed),
+            self.counts.2.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The attack as the engine bench runs it: the hostile clients in a child
+/// process at the lowest CPU priority (`nice -n 19`: attackers' machines
+/// are not ours; the server's kernel still carries their traffic), and a
+/// probe timing `/healthz` every 100 ms in this one.
+pub struct Attack {
+    child: Option<tokio::process::Child>,
+    stop: tokio::sync::watch::Sender<bool>,
+    probe: tokio::task::JoinHandle<()>,
+    healthz: Arc<Mutex<(Vec<Duration>, usize)>>,
+}
+
+impl Attack {
+    pub fn start(
+        base: &str,
+        clients: usize,
+        benign: bool,
+        seconds: u64,
+    ) -> std::io::Result<Attack> {
+        let child = if clients > 0 {
+            let exe = std::env::current_exe()?;
+            let mut cmd = tokio::process::Command::new("nice");
+            cmd.arg("-n")
+                .arg("19")
+                .arg(exe)
+                .args(["bench", "attack", "--url", base])
+                .args(["--clients", &clients.to_string()])
+                .args(["--seconds", &seconds.to_string()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::inherit())
+                .kill_on_drop(true);
+            if benign {
+                cmd.arg("--benign");
+            }
+            Some(cmd.spawn()?)
+        } else {
+            None
+        };
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let healthz = Arc::new(Mutex::new((Vec::new(), 0usize)));
+        let h = healthz.clone();
+        let client = reqwest::Client::new();
         let base = base.to_owned();
-        tasks.push(tokio::spawn(async move {
+        let probe = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = stopped_probe.changed() => return,
+                    _ = stopped.changed() => return,
                 }
                 let at = Instant::now();
-                let ok = probe
+                let ok = client
                     .get(format!("{base}/healthz"))
                     .timeout(Duration::from_secs(5))
                     .send()
@@ -169,29 +253,45 @@ impl Attack {
                     h.1 += 1;
                 }
             }
-        }));
-        Attack {
+        });
+        Ok(Attack {
+            child,
             stop,
-            tasks,
-            counts,
+            probe,
             healthz,
-        }
+        })
     }
 
+    /// Stop the probe and collect the child's counts (it stops by itself
+    /// after the bench's seconds).
     pub async fn finish(self) -> AttackReport {
         let _ = self.stop.send(true);
-        for t in self.tasks {
-            t.abort();
-            let _ = t.await;
-        }
+        let _ = self.probe.await;
         let (healthz, failed) =
             std::mem::take(&mut *self.healthz.lock().unwrap_or_else(|p| p.into_inner()));
-        AttackReport {
-            requests: self.counts.0.load(Ordering::Relaxed),
-            refused: self.counts.1.load(Ordering::Relaxed),
-            other: self.counts.2.load(Ordering::Relaxed),
+        let mut report = AttackReport {
             healthz,
             healthz_failed: failed,
+            ..Default::default()
+        };
+        if let Some(child) = self.child
+            && let Ok(out) = child.wait_with_output().await
+        {
+            // "requests refused other" on its last line.
+            let text = String::from_utf8_lossy(&out.stdout);
+            let n: Vec<usize> = text
+                .lines()
+                .last()
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            if let [requests, refused, other] = n[..] {
+                report.requests = requests;
+                report.refused = refused;
+                report.other = other;
+            }
         }
+        report
     }
 }

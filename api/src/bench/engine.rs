@@ -294,7 +294,8 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
             String::new()
         }
     ));
-    let attack = super::attack::Attack::start(&base, b.attack, b.benign);
+    let attack = super::attack::Attack::start(&base, b.attack, b.benign, b.seconds)
+        .map_err(|e| format!("starting the attackers: {e}"))?;
     for agent in &agents {
         app.engine
             .set_status(&org.id, &agent.id, cc.clone(), AgentStatus::Available, None)

@@ -18,6 +18,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::HttpState;
+use super::budget::OverBudget;
 use super::persisted::{Persisted, PersistedQueries};
 use crate::app::App;
 use crate::auth::{AuthError, authenticate};
@@ -273,11 +274,16 @@ pub async fn graphql_get(
     if media == Media::Html {
         return graphiql().await;
     }
+    let caller = caller_from_headers(&state.app, &headers).await;
+    let _slot = match admit(&state, &caller, peer, media).await {
+        Ok(slot) => slot,
+        Err(refused) => return refused,
+    };
     let params = match Params::from_url(&raw) {
         Ok(p) => p,
         Err(m) => return bad_request(media, &m),
     };
-    execute(&state, peer, &headers, media, params, Method::GET).await
+    execute(&state, caller, peer, media, params, Method::GET).await
 }
 
 pub async fn graphql_post(
@@ -307,9 +313,43 @@ pub async fn graphql_post(
         );
     }
     let config = &state.app.config;
-    let bytes = match read_body(body, config.max_body_bytes, config.timeouts.body_read).await {
+    let caller = caller_from_headers(&state.app, &headers).await;
+    // Without a valid token: the address's budget first, then a body
+    // small enough for logging in, then a place among the anonymous
+    // requests being worked on (taken once the body is in, so a slow body
+    // holds no place).
+    let anonymous = !matches!(caller, Caller::Actor(_));
+    if anonymous && let Some(mut refused) = spend(&state, peer, media).await {
+        // A body small enough is read and dropped, so the connection
+        // can carry the client's next request; a larger one is not read
+        // and the connection closes.
+        let small = state.budget.limits().max_body_bytes;
+        let drained = read_body(body, small, config.timeouts.body_read).await;
+        if drained.is_err() {
+            refused
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        return refused;
+    }
+    let max_body = if anonymous {
+        config
+            .max_body_bytes
+            .min(state.budget.limits().max_body_bytes)
+    } else {
+        config.max_body_bytes
+    };
+    let bytes = match read_body(body, max_body, config.timeouts.body_read).await {
         Ok(b) => b,
         Err(e) => return e.response(media),
+    };
+    let _slot = if anonymous {
+        match state.budget.slot().await {
+            Some(slot) => Some(slot),
+            None => return busy(media),
+        }
+    } else {
+        None
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return bad_request(media, "the request body is empty: send {\"query\": \"…\"}");
@@ -328,7 +368,77 @@ pub async fn graphql_post(
         Ok(_) => return bad_request(media, "the body must be a JSON object"),
         Err(e) => return bad_request(media, &format!("the body is not valid JSON: {e}")),
     };
-    execute(&state, peer, &headers, media, params, Method::POST).await
+    execute(&state, caller, peer, media, params, Method::POST).await
+}
+
+/// Let a request without a valid token in, or answer why not: its
+/// address's budget ([`spend`]), then a place among the anonymous
+/// requests being worked on. A signed-in caller passes.
+async fn admit(
+    state: &HttpState,
+    caller: &Caller,
+    peer: SocketAddr,
+    media: Media,
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Response> {
+    if matches!(caller, Caller::Actor(_)) {
+        return Ok(None);
+    }
+    if let Some(refused) = spend(state, peer, media).await {
+        return Err(refused);
+    }
+    state
+        .budget
+        .slot()
+        .await
+        .map(Some)
+        .ok_or_else(|| busy(media))
+}
+
+/// How long a 429 is held back before it is sent: a client over its
+/// budget that waits for each answer, as HTTP/1.1 clients do on a
+/// connection, then costs about one request a second, not as many as it
+/// can send.
+const TARPIT: Duration = Duration::from_secs(1);
+
+/// One request off the address's budget (`None`), or the `429
+/// RATE_LIMITED` with `Retry-After` to send, once [`TARPIT`] has passed.
+pub async fn spend(state: &HttpState, peer: SocketAddr, media: Media) -> Option<Response> {
+    let OverBudget(wait) = state
+        .budget
+        .take(peer.ip(), std::time::Instant::now())
+        .err()?;
+    tokio::time::sleep(TARPIT).await;
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let body = json!({"errors": [{
+        "message": "too many requests without a token from this address: try again later, or sign in",
+        "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": secs}
+    }]});
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, media.content_type()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(r)
+}
+
+/// `503 UNAVAILABLE`: every place for anonymous work stayed taken.
+fn busy(media: Media) -> Response {
+    let mut r = request_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        "UNAVAILABLE",
+        "the server is busy with requests without a token: try again shortly",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 /// `application/json` (any case, `charset=utf-8` or none); the reason
@@ -432,8 +542,8 @@ pub async fn read_body(body: Body, max: usize, within: Duration) -> Result<Vec<u
 
 async fn execute(
     state: &HttpState,
+    caller: Caller,
     peer: SocketAddr,
-    headers: &HeaderMap,
     media: Media,
     params: Params,
     method: Method,
@@ -516,7 +626,6 @@ async fn execute(
             }
         }
     }
-    let caller = caller_from_headers(app, headers).await;
     let info = RequestInfo {
         caller,
         client_ip: peer.ip().to_string(),

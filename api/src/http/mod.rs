@@ -4,6 +4,7 @@
 //! app (`web`). Connections are served with timeouts (`serve`), bodies
 //! with limits, cross-origin calls only from `--cors-origin`s.
 
+pub mod budget;
 pub mod cors;
 mod exports;
 mod graphql;
@@ -32,6 +33,8 @@ pub struct HttpState {
     pub schema: PinlineSchema,
     /// Automatic persisted queries registered on this instance.
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
+    /// What callers without a valid token may spend.
+    pub budget: std::sync::Arc<budget::AnonymousBudget>,
 }
 
 pub fn router(app: App) -> Router {
@@ -40,6 +43,7 @@ pub fn router(app: App) -> Router {
         app: app.clone(),
         schema,
         persisted: Default::default(),
+        budget: std::sync::Arc::new(budget::AnonymousBudget::new(app.config.anonymous)),
     };
     let dist = app.config.web_dist.clone();
     let api = Router::new()

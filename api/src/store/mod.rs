@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod claims;
 pub mod contact_centers;
 pub mod follow_ups;
+pub mod history;
 pub mod imports;
 pub mod leads;
 pub mod lists;
@@ -121,6 +122,10 @@ pub enum StoreError {
     Duplicate(&'static str),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The operating system refused something the store's owner needs
+    /// (a thread, a runtime).
+    #[error("{0}")]
+    System(String),
 }
 
 impl From<DieselError> for StoreError {

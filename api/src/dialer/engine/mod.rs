@@ -255,7 +255,17 @@ impl Engine {
             due_at: None,
             pace_queued: false,
         };
-        tokio::spawn(state.run(rx));
+        // The engine runs on a thread of its own: however busy the API's
+        // workers are (a flood of requests), a call's next step waits for
+        // the OS to schedule one thread, not behind every ready request.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::System(format!("the engine's runtime: {e}")))?;
+        std::thread::Builder::new()
+            .name("pinline-engine".into())
+            .spawn(move || runtime.block_on(state.run(rx)))
+            .map_err(|e| StoreError::System(format!("the engine's thread: {e}")))?;
         Ok(Engine { tx, clock })
     }
 

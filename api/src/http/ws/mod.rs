@@ -76,6 +76,11 @@ pub async fn graphql_ws(
             }
         }
     };
+    // Every socket starts without a token: it spends its address's
+    // budget (given back at a valid `connection_init`).
+    if let Some(refused) = super::graphql::spend(&state, peer, super::graphql::Media::Json).await {
+        return refused;
+    }
     let max = state.app.config.max_body_bytes;
     upgrade
         .protocols([Proto::TRANSPORT_WS, Proto::LEGACY])
@@ -279,6 +284,9 @@ impl Connection {
             Caller::Actor(actor) => {
                 if let Some(id) = actor.user_id() {
                     app.engine.connection(id, true);
+                }
+                if let Ok(ip) = self.peer.parse() {
+                    self.state.budget.refund(ip);
                 }
                 let mut data = Data::default();
                 data.insert(RequestInfo {

@@ -20,6 +20,8 @@ use crate::domain::campaign::CampaignState;
 use crate::events::EventKind;
 use crate::store::{self, StoreError, audit};
 
+pub mod history;
+
 /// Demo agents beyond agent1 (the seed has five).
 pub const MAX_DEMO_AGENTS: usize = 4;
 
@@ -40,35 +42,101 @@ const DISPOSITIONS: [(&str, u32, &str); 5] = [
     ("WRONG_PARTY", 10, "Number belongs to someone else now"),
 ];
 
-/// Start the demo campaign (if it is not running) and `agents` simulated
-/// agents. Returns at once; the agents run until the server stops.
-pub async fn start(app: &App, agents: usize) -> Result<usize, DemoError> {
-    let first = store::users::with_email(&app.db, "agent1@demo.pinline.test", 1)
+/// The demo organization's contact center and campaign.
+async fn find(
+    db: &store::Db,
+) -> Result<
+    (
+        store::models::ContactCenter,
+        Option<store::models::Campaign>,
+    ),
+    DemoError,
+> {
+    let first = store::users::with_email(db, "agent1@demo.pinline.test", 1)
         .await?
         .pop()
         .ok_or(DemoError::NotSeeded("no agent1@demo.pinline.test"))?;
-    let org = first.organization_id.clone();
-    let centers = store::contact_centers::ids_of_member(&app.db, &first.id).await?;
+    let centers = store::contact_centers::ids_of_member(db, &first.id).await?;
     let mut cc = None;
     for id in centers {
-        if let Some(c) = store::contact_centers::get(&app.db, &id).await?
+        if let Some(c) = store::contact_centers::get(db, &id).await?
             && c.name == DEMO_CONTACT_CENTER
         {
             cc = Some(c);
         }
     }
     let cc = cc.ok_or(DemoError::NotSeeded("no demo contact center"))?;
-    let campaigns = store::campaigns::list(
-        &app.db,
-        &org,
+    let campaign = store::campaigns::list(
+        db,
+        &cc.organization_id,
         Some(std::slice::from_ref(&cc.id)),
         None,
         None,
         100,
     )
     .await?
-    .items;
-    if let Some(c) = campaigns.iter().find(|c| c.name == DEMO_CAMPAIGN) {
+    .items
+    .into_iter()
+    .find(|c| c.name == DEMO_CAMPAIGN);
+    Ok((cc, campaign))
+}
+
+/// Simulate `days` working days of the demo campaign before now and store
+/// them ([`history`]), with an audit entry marking them demo data. Returns
+/// how many calls were stored. Run once, right after the demo is seeded.
+pub async fn seed_history(db: &store::Db, days: u32, seed: u64) -> Result<usize, DemoError> {
+    let (cc, campaign) = find(db).await?;
+    let campaign = campaign.ok_or(DemoError::NotSeeded("no demo campaign"))?;
+    let settings = store::campaigns::settings_of(&campaign)?;
+    let mut agents = Vec::new();
+    for i in 1..=1 + MAX_DEMO_AGENTS {
+        if let Some(u) = store::users::with_email(db, &format!("agent{i}@demo.pinline.test"), 1)
+            .await?
+            .pop()
+        {
+            agents.push(u.id);
+        }
+    }
+    let phones = crate::bootstrap::demo_leads()
+        .iter()
+        .filter_map(|l| crate::domain::phone::normalize(&l.phone, &cc.default_region).ok())
+        .collect();
+    let scope = history::HistoryScope {
+        organization_id: cc.organization_id.clone(),
+        contact_center_id: cc.id.clone(),
+        campaign_id: campaign.id.clone(),
+        caller_id: settings.caller_id.clone(),
+        time_zone: cc.time_zone.parse().unwrap_or(chrono_tz::America::New_York),
+        settings,
+        agents,
+        phones,
+    };
+    let h = history::simulate(&scope, chrono::Utc::now(), days, seed);
+    let (first, last) = (h.days.first(), h.days.last());
+    let entry = audit::entry(
+        &cc.organization_id,
+        None,
+        "demo.history",
+        &campaign.id,
+        format!(
+            "demo data: {} simulated calls and {} wrap-ups on {} working days ({} to {})",
+            h.calls.len(),
+            h.wraps.len(),
+            h.days.len(),
+            first.map(ToString::to_string).unwrap_or_default(),
+            last.map(ToString::to_string).unwrap_or_default(),
+        ),
+    );
+    store::history::insert(db, &h.calls, &h.wraps, &h.time, entry).await?;
+    Ok(h.calls.len())
+}
+
+/// Start the demo campaign (if it is not running) and `agents` simulated
+/// agents. Returns at once; the agents run until the server stops.
+pub async fn start(app: &App, agents: usize) -> Result<usize, DemoError> {
+    let (cc, campaign) = find(&app.db).await?;
+    let org = cc.organization_id.clone();
+    if let Some(c) = &campaign {
         let state = CampaignState::parse(&c.state);
         if matches!(state, Some(CampaignState::Draft | CampaignState::Paused)) {
             let from = state.unwrap_or(CampaignState::Draft);
