@@ -147,6 +147,19 @@ impl Site {
 
     /// …with more `pinline serve` flags.
     async fn start_with(backend: Backend, flags: &[&str]) -> Site {
+        // A quiet demo: these tests drive the floor themselves.
+        let mut args = vec!["--demo-agents", "0", "--demo-days", "0"];
+        args.extend_from_slice(flags);
+        Site::serve(backend, &args).await
+    }
+
+    /// The demo as a new user starts it: its simulated agents on the
+    /// floor, its simulated past in the reports.
+    async fn start_live() -> Site {
+        Site::serve(Backend::Sqlite, &[]).await
+    }
+
+    async fn serve(backend: Backend, flags: &[&str]) -> Site {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_url = match backend {
             Backend::Sqlite => None,
@@ -154,16 +167,7 @@ impl Site {
         };
         let dist = web_dist();
         let dist = dist.to_str().expect("utf-8 path");
-        // A quiet demo: these tests drive the floor themselves.
-        let mut args = vec![
-            "--seed-demo",
-            "--demo-agents",
-            "0",
-            "--demo-days",
-            "0",
-            "--web-dist",
-            dist,
-        ];
+        let mut args = vec!["--seed-demo", "--web-dist", dist];
         args.extend_from_slice(flags);
         let served = Served::start(dir.path(), db_url.as_deref(), &args).await;
         let password = served.password.clone().expect("the demo logins");
@@ -465,9 +469,6 @@ async fn the_agent_journey(backend: Backend, screenshots: bool) {
     b.wait_attr("#call-state", "data-state", "CONNECTED").await;
     no_horizontal_scroll(&b, "call at 1280×800").await;
     every_control_is_named(&b, "call").await;
-    if screenshots {
-        b.screenshot(&screenshot_path("active-call")).await;
-    }
 
     // Hang up: the wrap-up with a disposition, notes and Do Not Call.
     b.click("#hang-up").await;
@@ -500,12 +501,6 @@ async fn the_agent_journey(backend: Backend, screenshots: bool) {
     b.set_value("#callback-at", "").await;
     b.wait_gone("#callback-times").await;
     every_control_is_named(&b, "wrap-up").await;
-    if screenshots {
-        // Tall enough for the whole panel.
-        b.set_size(1280, 1024).await;
-        b.screenshot(&screenshot_path("wrap-up")).await;
-        b.set_size(1280, 800).await;
-    }
     b.click("#submit-wrap-up").await;
     b.wait_gone("#wrap-up").await;
 
@@ -546,6 +541,86 @@ async fn the_agent_journey(backend: Backend, screenshots: bool) {
     )
     .await;
     b.close().await;
+    site.finish().await;
+}
+
+/// The README's pictures of the floor, a call, the wrap-up and a report,
+/// taken from the demo as `./dev run` starts it: its simulated agents
+/// taking calls, its simulated days in the report, a demo lead's own
+/// details in the screen pop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_demo_as_the_readme_shows_it() {
+    let site = Site::start_live().await;
+    let campaigns = site
+        .served
+        .ok(
+            Some(&site.sup),
+            "{ campaigns(first: 5) { edges { node { id name state } } } }",
+            json!({}),
+        )
+        .await;
+    let demo = &campaigns["campaigns"]["edges"][0]["node"];
+    assert_eq!(demo["state"], "RUNNING", "{campaigns}");
+    let campaign = demo["id"].as_str().expect("campaign id").to_owned();
+
+    // The floor is alive at first sign-in.
+    let b = Browser::start(1280, 800).await;
+    site.sign_in(&b, "supervisor").await;
+    b.wait(".floor[data-link=open]").await;
+    b.until(
+        "two demo agents on calls",
+        "document.querySelectorAll('#live-calls tr[data-state=CONNECTED]').length >= 2",
+    )
+    .await;
+    b.wait(&format!(
+        ".campaign-stats[data-campaign-id='{campaign}'] .figures"
+    ))
+    .await;
+    b.screenshot(&screenshot_path("live-floor")).await;
+
+    // The report has the simulated days.
+    b.goto(&format!("{}/reports?campaign={campaign}", site.url()))
+        .await;
+    b.until(
+        "the simulated days in the report",
+        "Number((document.getElementById('fig-attempts')?.innerText || '0').replace(/[^0-9]/g, '')) > 1000",
+    )
+    .await;
+    b.wait("#dispositions-chart").await;
+    b.wait("#agent-performance tr[data-agent-id]").await;
+    b.set_size(1280, 900).await;
+    b.screenshot(&screenshot_path("report")).await;
+    b.close().await;
+
+    // agent1, the login left free: a call within seconds, a demo lead.
+    let a = Browser::start(1280, 800).await;
+    site.sign_in(&a, "agent1").await;
+    go_available(&a).await;
+    a.wait("#dialer-pill").await;
+    a.wait_attr("#call-state", "data-state", "CONNECTED").await;
+    a.wait("#screen-pop[data-lead-id]").await;
+    a.wait_text("#lead-properties", "Renewal due").await;
+    let pop = a.text("#screen-pop").await;
+    assert!(!pop.contains("sim."), "test data in the screen pop: {pop}");
+    a.screenshot(&screenshot_path("active-call")).await;
+    // The demo's leads talk for about 40 s: hang up (unless the lead just
+    // did), wrap up.
+    a.js(
+        "document.getElementById('hang-up')?.click(); return true",
+        json!([]),
+    )
+    .await;
+    a.wait("#wrap-up").await;
+    a.type_into("#disposition-search", "interested").await;
+    a.wait("#dispo-INTERESTED").await;
+    a.click("#dispo-INTERESTED").await;
+    a.type_into("#notes", "Wants the renewal quote by email.")
+        .await;
+    a.set_size(1280, 1024).await;
+    a.screenshot(&screenshot_path("wrap-up")).await;
+    a.click("#submit-wrap-up").await;
+    a.wait_gone("#wrap-up").await;
+    a.close().await;
     site.finish().await;
 }
 
@@ -859,7 +934,6 @@ async fn the_live_floor_follows_an_agent_through_a_call() {
     b.wait(&format!("{card} .gauge[data-level=ok]")).await;
     no_horizontal_scroll(&b, "floor at 1280×800").await;
     every_control_is_named(&b, "floor").await;
-    b.screenshot(&screenshot_path("live-floor")).await;
 
     end_call_on_the_floor(&b, &site, &agent, &tile, "NOT_INTERESTED").await;
     // One attempt, one connect, one contact.
@@ -1018,9 +1092,6 @@ async fn supervisor_journey(backend: Backend, screenshots: bool) {
     b.wait(&format!("#agent-performance tr[data-agent-id='{me}']"))
         .await;
     no_horizontal_scroll(&b, "report at 1280×900").await;
-    if screenshots {
-        b.screenshot(&screenshot_path("report")).await;
-    }
     b.close().await;
     site.finish().await;
 }
