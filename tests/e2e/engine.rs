@@ -5,7 +5,7 @@
 
 use pinline_tests::dialer::{Floor, lead};
 use pinline_tests::{Backend, engine_tests};
-use serde_json::json;
+use serde_json::{Value, json};
 
 engine_tests!(
     the_pinned_leg_follows_presence,
@@ -163,6 +163,7 @@ async fn a_human_answer_reaches_the_idle_agent_tone_first(backend: Backend) {
 }
 
 engine_tests!(
+    an_abandoned_number_is_locked_out_in_every_predictive_campaign,
     no_agent_free_means_abandoned_with_safe_harbor_and_a_lockout_only_when_predictive,
     a_number_listed_between_claim_and_dial_is_not_called,
     unanswered_outcomes_are_recorded_and_retried,
@@ -228,6 +229,129 @@ async fn abandon_one(mode: &str, backend: Backend) -> (String, String) {
     );
     f.finish().await;
     (verdict, call)
+}
+
+/// Two predictive campaigns hold the same number; a call to it is
+/// abandoned in one: the other does not dial it for 72 hours, and both
+/// trails say why.
+async fn an_abandoned_number_is_locked_out_in_every_predictive_campaign(backend: Backend) {
+    let phone = "+12025550111";
+    let mut f = Floor::new(
+        backend,
+        json!({"dialMode": "PREDICTIVE"}),
+        vec![lead(phone, "human", 5, 30)],
+        1,
+    )
+    .await;
+    let other = f
+        .campaign_in(
+            &f.cc.clone(),
+            "Same number",
+            json!({"dialMode": "PREDICTIVE"}),
+        )
+        .await;
+    f.add_lead(&other, lead(phone, "human", 5, 30)).await;
+    let other_lead = f.leads_of(&other).await[0]["id"]
+        .as_str()
+        .expect("lead")
+        .to_owned();
+    // The call in the first campaign is abandoned: no agent at answer.
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(1).await;
+    let call = f.calls_seen()[0].clone();
+    f.set_status(0, "BREAK").await;
+    f.advance(8).await;
+    assert_eq!(f.call(&call).await["outcome"], "ABANDONED");
+    let t0 = f.srv.app.engine.clock().now();
+
+    // The other campaign runs (one at a time per contact center) with an
+    // agent free: its lead is not dialed.
+    let first = f.campaign.clone();
+    f.lifecycle("pauseCampaign", &first).await;
+    f.lifecycle("startCampaign", &other).await;
+    f.set_status(0, "AVAILABLE").await;
+    for _ in 0..10 {
+        f.advance(1).await;
+    }
+    assert_eq!(
+        f.calls_seen(),
+        vec![call.clone()],
+        "the number was dialed again"
+    );
+    assert_eq!(f.verdict(&other_lead).await, "ABANDON_LOCKOUT");
+    let trail = |campaign: String| {
+        let srv = &f.srv;
+        let sup = f.sup.clone();
+        async move {
+            srv.ok(
+                Some(&sup),
+                "query($c:ID!,$from:DateTime!,$to:DateTime!){complianceTrail(campaignId:$c,from:$from,to:$to,first:50){edges{node{leadId verdict allowed facts}}}}",
+                json!({
+                    "c": campaign,
+                    "from": (t0 - chrono::Duration::hours(1)).to_rfc3339(),
+                    "to": (t0 + chrono::Duration::hours(80)).to_rfc3339(),
+                }),
+            )
+            .await["complianceTrail"]["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    // The other campaign's trail: refused for the lockout, with the
+    // number's abandoned call among the facts.
+    let theirs = trail(other.clone()).await;
+    let refused = theirs
+        .iter()
+        .find(|r| r["verdict"] == "ABANDON_LOCKOUT")
+        .unwrap_or_else(|| panic!("no lockout in the trail: {theirs:?}"));
+    assert_eq!(refused["leadId"], other_lead.as_str());
+    assert_eq!(refused["allowed"], false);
+    let facts: Value =
+        serde_json::from_str(refused["facts"].as_str().expect("facts")).expect("JSON facts");
+    assert!(facts["number"]["lastAbandonedAt"].is_string(), "{facts}");
+    assert!(
+        facts["lastAbandonedAt"].is_null(),
+        "this lead was never called: {facts}"
+    );
+    // The first campaign's trail: the call it was allowed to place.
+    let ours = trail(first).await;
+    assert!(
+        ours.iter()
+            .any(|r| r["verdict"] == "ELIGIBLE" && r["allowed"] == true),
+        "{ours:?}"
+    );
+
+    // The lockout lifts 72 hours after the abandoned call (asked at that
+    // instant rather than run through: the manual clock steps each second).
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        let srv = &f.srv;
+        let sup = f.sup.clone();
+        let lead = other_lead.clone();
+        async move {
+            srv.ok(
+                Some(&sup),
+                "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){reason}}",
+                json!({"l": lead, "at": t.to_rfc3339()}),
+            )
+            .await["eligibility"]["reason"]
+                .as_str()
+                .expect("reason")
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        at(t0 + chrono::Duration::hours(71)).await,
+        "ABANDON_LOCKOUT"
+    );
+    assert_ne!(
+        at(t0 + chrono::Duration::hours(72)).await,
+        "ABANDON_LOCKOUT"
+    );
+    f.finish().await;
 }
 
 async fn no_agent_free_means_abandoned_with_safe_harbor_and_a_lockout_only_when_predictive(

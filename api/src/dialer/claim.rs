@@ -52,7 +52,7 @@ pub async fn claim_eligible(
             .as_deref()
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
-        let decision = decide(db, facts, &lead, before, now).await?;
+        let decision = decide(db, facts, &lead, before, now, None).await?;
         entries.push(decision.trail_entry(&lead, "claim"));
         if decision.verdict == Verdict::Eligible {
             allowed.push(lead);

@@ -6,7 +6,10 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::domain::campaign::{CampaignSettings, CampaignState};
-use crate::domain::eligibility::{CampaignFacts, LeadFacts, LeadStatus, ListFacts, Verdict, gate};
+use crate::domain::eligibility::{
+    CampaignFacts, LeadFacts, LeadStatus, ListFacts, NumberFacts, Verdict, gate,
+    number_history_window,
+};
 use crate::store::{self, Db, StoreError, models};
 
 /// Everything the gate used for one decision, owned.
@@ -17,6 +20,10 @@ pub struct Decision {
     pub lists: ListFacts,
     pub status: LeadStatus,
     pub recent_attempts: Vec<DateTime<Utc>>,
+    /// The organization's calls to the number (per-number rules).
+    pub number_in_call: bool,
+    pub number_last_abandoned_at: Option<DateTime<Utc>>,
+    pub number_calls: Vec<DateTime<Utc>>,
     pub campaign: CampaignFacts,
     pub now: DateTime<Utc>,
 }
@@ -77,6 +84,15 @@ impl Decision {
             "maxAttemptsPerDay": self.campaign.max_attempts_per_day,
             "notBefore": lead.not_before.map(|t| t.and_utc().to_rfc3339()),
             "lastAbandonedAt": lead.last_abandoned_at.map(|t| t.and_utc().to_rfc3339()),
+            "number": {
+                "inCall": self.number_in_call,
+                "lastAbandonedAt": self.number_last_abandoned_at.map(|t| t.to_rfc3339()),
+                "callsLast24h": self
+                    .number_calls
+                    .iter()
+                    .filter(|t| self.now - **t < Duration::hours(24))
+                    .count(),
+            },
             "dialMode": self.campaign.dial_mode.as_str(),
         })
     }
@@ -95,12 +111,15 @@ pub fn campaign_facts(state: CampaignState, s: &CampaignSettings) -> CampaignFac
 
 /// Ask the gate about `lead` at `now`. `status` is the lead's status as the
 /// gate should see it (for a lead just claimed: the status before the claim).
+/// `placing`: the call about to be placed to it, which its number's history
+/// leaves out.
 pub async fn decide(
     db: &Db,
     campaign: CampaignFacts,
     lead: &models::Lead,
     status: LeadStatus,
     now: DateTime<Utc>,
+    placing: Option<&str>,
 ) -> Result<Decision, StoreError> {
     let lists = store::lists::verdicts(db, &lead.organization_id, &lead.phone).await?;
     let since = (now - Duration::hours(48)).naive_utc();
@@ -109,6 +128,16 @@ pub async fn decide(
         .into_iter()
         .map(|t| t.and_utc())
         .collect();
+    let number = store::calls::number_history(
+        db,
+        &lead.organization_id,
+        &lead.phone,
+        (now - number_history_window()).naive_utc(),
+        placing,
+    )
+    .await?;
+    let number_calls: Vec<DateTime<Utc>> = number.placed.iter().map(|t| t.and_utc()).collect();
+    let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
     let facts = LeadFacts {
         status,
@@ -117,6 +146,11 @@ pub async fn decide(
         recent_attempts: &recent_attempts,
         not_before: lead.not_before.map(|t| t.and_utc()),
         last_abandoned_at: lead.last_abandoned_at.map(|t| t.and_utc()),
+        number: NumberFacts {
+            in_call: number.in_call,
+            last_abandoned_at: number_last_abandoned_at,
+            recent_calls: &number_calls,
+        },
     };
     let verdict = gate(&facts, &campaign, lists, now);
     Ok(Decision {
@@ -125,6 +159,9 @@ pub async fn decide(
         lists,
         status,
         recent_attempts,
+        number_in_call: number.in_call,
+        number_last_abandoned_at,
+        number_calls,
         campaign,
         now,
     })

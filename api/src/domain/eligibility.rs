@@ -49,6 +49,49 @@ pub struct LeadFacts<'a> {
     pub not_before: Option<DateTime<Utc>>,
     /// The last abandoned attempt, for the predictive 72-hour lockout.
     pub last_abandoned_at: Option<DateTime<Utc>>,
+    /// What the organization's calls say about the lead's number.
+    pub number: NumberFacts<'a>,
+}
+
+/// What the organization's calls say about a number, whichever campaign,
+/// contact center or lead (or agent, by hand) made them: the law counts
+/// calls to a number, not to a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NumberFacts<'a> {
+    /// A call to the number is under way.
+    pub in_call: bool,
+    /// The last call to the number that was abandoned.
+    pub last_abandoned_at: Option<DateTime<Utc>>,
+    /// When calls to the number were placed, at least over the longest
+    /// of [`NUMBER_CAPS`]' windows.
+    pub recent_calls: &'a [DateTime<Utc>],
+}
+
+/// At most `max` calls to one number in any `within`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollingCap {
+    pub max: u32,
+    pub within: Duration,
+}
+
+/// The rolling caps every number is held to, across the organization:
+/// three calls in any 24 hours (Maryland's Stop the Spam Calls Act, the
+/// strictest US state cap, applied everywhere until the caps are keyed by
+/// jurisdiction).
+pub const NUMBER_CAPS: [RollingCap; 1] = [RollingCap {
+    max: 3,
+    within: Duration::hours(24),
+}];
+
+/// How far back a number's calls matter to the gate: the longest cap
+/// window or the abandon lockout.
+pub fn number_history_window() -> Duration {
+    NUMBER_CAPS
+        .iter()
+        .map(|c| c.within)
+        .chain([ABANDON_LOCKOUT])
+        .max()
+        .unwrap_or(ABANDON_LOCKOUT)
 }
 
 /// What the gate knows about the campaign.
@@ -79,6 +122,8 @@ pub enum Verdict {
     /// Finished, or already being dialed.
     NotDialable(LeadStatus),
     NeedsTimeZone,
+    /// Another call to the same number is under way.
+    NumberInCall,
     MaxAttempts,
     AbandonLockout {
         until: DateTime<Utc>,
@@ -87,6 +132,11 @@ pub enum Verdict {
         at: DateTime<Utc>,
     },
     DailyLimit {
+        until: DateTime<Utc>,
+    },
+    /// The number had `cap.max` calls in the last `cap.within`.
+    NumberCap {
+        cap: RollingCap,
         until: DateTime<Utc>,
     },
     /// `None` when the window never opens long enough for a call.
@@ -106,6 +156,8 @@ impl Verdict {
             Verdict::NotDialable(LeadStatus::Dialing) => "IN_PROGRESS",
             Verdict::NotDialable(_) => "FINISHED",
             Verdict::NeedsTimeZone => "NEEDS_TIME_ZONE",
+            Verdict::NumberInCall => "NUMBER_IN_CALL",
+            Verdict::NumberCap { .. } => "NUMBER_CAP",
             Verdict::MaxAttempts => "MAX_ATTEMPTS",
             Verdict::AbandonLockout { .. } => "ABANDON_LOCKOUT",
             Verdict::RetryNotDue { .. } => "RETRY_NOT_DUE",
@@ -117,7 +169,9 @@ impl Verdict {
     /// The earliest moment the reason could lift by itself, if any.
     pub fn until(&self) -> Option<DateTime<Utc>> {
         match self {
-            Verdict::AbandonLockout { until } | Verdict::DailyLimit { until } => Some(*until),
+            Verdict::AbandonLockout { until }
+            | Verdict::DailyLimit { until }
+            | Verdict::NumberCap { until, .. } => Some(*until),
             Verdict::RetryNotDue { at } => Some(*at),
             Verdict::OutsideWindow { next_open_at } => *next_open_at,
             _ => None,
@@ -144,10 +198,19 @@ impl Verdict {
             Verdict::NeedsTimeZone => {
                 "not dialable until its time zone is set: its local time cannot be known".into()
             }
+            Verdict::NumberInCall => {
+                "not dialable now: another call to the same number is under way".into()
+            }
             Verdict::MaxAttempts => "not dialable: the campaign's attempt limit is reached".into(),
             Verdict::AbandonLockout { until } => format!(
-                "not dialable until {}: a call to it was abandoned (72-hour rule for predictive campaigns)",
+                "not dialable until {}: a call to the number was abandoned (72-hour rule for predictive campaigns, whichever campaign made the call)",
                 when(until)
+            ),
+            Verdict::NumberCap { cap, until } => format!(
+                "not dialable until {}: the number had {} calls in the last {} hours (across the organization)",
+                when(until),
+                cap.max,
+                cap.within.num_hours()
             ),
             Verdict::RetryNotDue { at } => {
                 format!("not dialable until {}: retry not due", when(at))
@@ -166,6 +229,27 @@ impl Verdict {
             }
         }
     }
+}
+
+/// When `cap` lets the number be called again, if it does not now: the
+/// moment enough of its calls in the window have left it.
+pub fn cap_lifts_at(
+    cap: RollingCap,
+    calls: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut inside: Vec<DateTime<Utc>> = calls
+        .iter()
+        .copied()
+        .filter(|t| *t <= now && now - *t < cap.within)
+        .collect();
+    let max = cap.max as usize;
+    if inside.len() < max {
+        return None;
+    }
+    inside.sort();
+    // Once the (len − max + 1) oldest have left, max − 1 remain.
+    Some(inside[inside.len() - max] + cap.within)
 }
 
 /// May the lead be dialed at `now`?
@@ -195,11 +279,14 @@ pub fn gate(
     let Some(tz) = lead.time_zone else {
         return Verdict::NeedsTimeZone;
     };
+    if lead.number.in_call {
+        return Verdict::NumberInCall;
+    }
     if lead.attempts >= campaign.max_attempts {
         return Verdict::MaxAttempts;
     }
     if campaign.dial_mode == DialMode::Predictive
-        && let Some(abandoned) = lead.last_abandoned_at
+        && let Some(abandoned) = lead.last_abandoned_at.max(lead.number.last_abandoned_at)
         && now < abandoned + ABANDON_LOCKOUT
     {
         return Verdict::AbandonLockout {
@@ -210,6 +297,17 @@ pub fn gate(
         && now < at
     {
         return Verdict::RetryNotDue { at };
+    }
+    for cap in NUMBER_CAPS {
+        if let Some(until) = cap_lifts_at(cap, lead.number.recent_calls, now) {
+            return Verdict::NumberCap {
+                cap,
+                until: campaign
+                    .window
+                    .next_open(tz, until, campaign.ring_timeout)
+                    .unwrap_or(until),
+            };
+        }
     }
     let today = now.with_timezone(&tz).date_naive();
     let today_count = lead
@@ -271,6 +369,7 @@ mod tests {
             recent_attempts: &[],
             not_before: None,
             last_abandoned_at: None,
+            number: NumberFacts::default(),
         }
     }
 
@@ -341,6 +440,72 @@ mod tests {
                 next_open_at: Some(utc(2026, 6, 11, 12, 0))
             }
         );
+    }
+
+    #[test]
+    fn rules_hold_per_number_across_the_organization() {
+        let now = noon_ny();
+        let c = campaign(DialMode::Predictive);
+        let ok = ListFacts::default();
+        // Another campaign's call to the number is under way.
+        let busy = LeadFacts {
+            number: NumberFacts {
+                in_call: true,
+                ..NumberFacts::default()
+            },
+            ..lead(NY)
+        };
+        assert_eq!(gate(&busy, &c, ok, now), Verdict::NumberInCall);
+        // Abandoned in another campaign ten hours ago: locked out here too
+        // (this lead itself was never called).
+        let abandoned = now - Duration::hours(10);
+        let elsewhere = LeadFacts {
+            number: NumberFacts {
+                last_abandoned_at: Some(abandoned),
+                ..NumberFacts::default()
+            },
+            ..lead(NY)
+        };
+        assert_eq!(
+            gate(&elsewhere, &c, ok, now),
+            Verdict::AbandonLockout {
+                until: abandoned + ABANDON_LOCKOUT
+            }
+        );
+        assert_eq!(
+            gate(&elsewhere, &campaign(DialMode::Progressive), ok, now),
+            Verdict::Eligible
+        );
+        // Three calls in 24 h across midnight, from other leads: the
+        // fourth waits until the oldest is 24 h old.
+        let calls = [
+            now - Duration::hours(23),
+            now - Duration::hours(13),
+            now - Duration::hours(1),
+        ];
+        let capped = LeadFacts {
+            number: NumberFacts {
+                recent_calls: &calls,
+                ..NumberFacts::default()
+            },
+            ..lead(NY)
+        };
+        assert_eq!(
+            gate(&capped, &c, ok, now),
+            Verdict::NumberCap {
+                cap: NUMBER_CAPS[0],
+                until: now + Duration::hours(1)
+            }
+        );
+        let two = &calls[1..];
+        let fine = LeadFacts {
+            number: NumberFacts {
+                recent_calls: two,
+                ..NumberFacts::default()
+            },
+            ..lead(NY)
+        };
+        assert_eq!(gate(&fine, &c, ok, now), Verdict::Eligible);
     }
 
     #[test]
@@ -451,6 +616,9 @@ mod tests {
             max_attempts in 1u32..5,
             per_day in 1u32..3,
             secs in 1_767_225_600i64..1_830_297_600i64,
+            number_in_call in proptest::bool::weighted(0.1),
+            number_abandoned_offset in proptest::option::of(0i64..(100 * 3600)),
+            number_offsets in proptest::collection::vec(0i64..(30 * 3600), 0..6),
         ) {
             let now = DateTime::from_timestamp(secs, 0).expect("time");
             let start = NaiveTime::from_hms_opt(8, 0, 0).expect("t") + Duration::minutes(start_min.into());
@@ -467,6 +635,7 @@ mod tests {
                 max_attempts_per_day: per_day.min(max_attempts),
             };
             let recent: Vec<_> = recent_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
+            let number_calls: Vec<_> = number_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let tz = zone.map(|z| ZONES[z]);
             let l = LeadFacts {
                 status,
@@ -475,6 +644,11 @@ mod tests {
                 recent_attempts: &recent,
                 not_before: not_before_offset.map(|s| now + Duration::seconds(s)),
                 last_abandoned_at: abandoned_offset.map(|s| now - Duration::seconds(s)),
+                number: NumberFacts {
+                    in_call: number_in_call,
+                    last_abandoned_at: number_abandoned_offset.map(|s| now - Duration::seconds(s)),
+                    recent_calls: &number_calls,
+                },
             };
             let verdict = gate(&l, &c, ListFacts { do_not_call: dnc, invalid }, now);
             if verdict == Verdict::Eligible {
@@ -485,6 +659,13 @@ mod tests {
                 prop_assert!(l.not_before.is_none_or(|t| t <= now));
                 if mode == DialMode::Predictive {
                     prop_assert!(l.last_abandoned_at.is_none_or(|t| now >= t + ABANDON_LOCKOUT));
+                    prop_assert!(l.number.last_abandoned_at.is_none_or(|t| now >= t + ABANDON_LOCKOUT));
+                }
+                // Per number, across the organization.
+                prop_assert!(!number_in_call);
+                for cap in NUMBER_CAPS {
+                    let inside = number_calls.iter().filter(|t| now - **t < cap.within).count();
+                    prop_assert!(inside < cap.max as usize, "{inside} calls in the window");
                 }
                 let local_now = now.with_timezone(&tz).naive_local();
                 let local_end = (now + c.ring_timeout).with_timezone(&tz).naive_local();
@@ -492,6 +673,12 @@ mod tests {
                 let today = local_now.date();
                 let today_count = recent.iter().filter(|t| t.with_timezone(&tz).date_naive() == today).count();
                 prop_assert!(today_count < c.max_attempts_per_day as usize);
+            }
+            if let Verdict::NumberCap { cap, until } = verdict {
+                // It names a cap that binds now, and lifts by `until`.
+                prop_assert!(cap_lifts_at(cap, &number_calls, now).is_some());
+                prop_assert!(until > now);
+                prop_assert!(cap_lifts_at(cap, &number_calls, until).is_none());
             }
             if let Verdict::OutsideWindow { next_open_at: Some(t) } = verdict {
                 prop_assert!(t > now);

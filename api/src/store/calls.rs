@@ -123,6 +123,73 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Call>> {
     })
 }
 
+/// What the organization's calls to `phone` since `since` say, for the
+/// gate's per-number rules; `except` (the call about to be placed) is
+/// left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NumberHistory {
+    pub in_call: bool,
+    pub last_abandoned_at: Option<NaiveDateTime>,
+    /// When each call was placed (dialed), oldest first.
+    pub placed: Vec<NaiveDateTime>,
+}
+
+pub async fn number_history(
+    db: &Db,
+    organization_id: &str,
+    phone: &str,
+    since: NaiveDateTime,
+    except: Option<&str>,
+) -> StoreResult<NumberHistory> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    );
+    let rows: Vec<Row> = with_conn!(db, |conn| {
+        // `calls_by_number (organization_id, phone, created_at)`; a call
+        // still open is recent, however long it has lasted.
+        Ok::<_, super::StoreError>(
+            calls::table
+                .filter(calls::organization_id.eq(organization_id))
+                .filter(calls::phone.eq(phone))
+                .filter(calls::created_at.ge(since).or(calls::state.ne("ENDED")))
+                .order(calls::created_at.asc())
+                .select((
+                    calls::id,
+                    calls::state,
+                    calls::outcome,
+                    calls::dialed_at,
+                    calls::answered_at,
+                    calls::ended_at,
+                ))
+                .load(conn)
+                .await?,
+        )
+    })?;
+    let mut h = NumberHistory::default();
+    for (id, state, outcome, dialed_at, answered_at, ended_at) in rows {
+        if except == Some(id.as_str()) {
+            continue;
+        }
+        if state != "ENDED" {
+            h.in_call = true;
+        }
+        if outcome.as_deref() == Some("ABANDONED") {
+            let at = answered_at.or(ended_at);
+            h.last_abandoned_at = h.last_abandoned_at.max(at);
+        }
+        if let Some(t) = dialed_at {
+            h.placed.push(t);
+        }
+    }
+    h.placed.sort();
+    Ok(h)
+}
+
 /// Calls not ended (after a crash: the ones that were in flight).
 pub async fn open(db: &Db) -> StoreResult<Vec<Call>> {
     with_conn!(db, |conn| {

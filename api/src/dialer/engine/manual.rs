@@ -62,7 +62,7 @@ impl State {
                 };
                 let mut as_new = lead.clone();
                 as_new.not_before = None;
-                let decision = decide(&self.db, facts, &as_new, LeadStatus::New, now).await?;
+                let decision = decide(&self.db, facts, &as_new, LeadStatus::New, now, None).await?;
                 store::trail::insert(&self.db, &[decision.trail_entry(&lead, "manual")]).await?;
                 if decision.verdict != Verdict::Eligible {
                     return Err(conflict(format!(

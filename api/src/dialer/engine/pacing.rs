@@ -462,7 +462,7 @@ impl State {
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
         let facts = campaign_facts(CampaignState::Running, &settings);
-        let decision = decide(&self.db, facts, &lead, before, now).await?;
+        let decision = decide(&self.db, facts, &lead, before, now, Some(call_id)).await?;
         store::trail::insert(&self.db, &[decision.trail_entry(&lead, "pre-dial")]).await?;
         if decision.verdict == Verdict::Eligible {
             self.originate_call(call_id).await
