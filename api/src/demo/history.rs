@@ -17,8 +17,9 @@ use rand::{Rng, SeedableRng};
 
 use crate::domain::campaign::CampaignSettings;
 use crate::media::sim_model::{self, SimConfig, SimOutcome};
-use crate::store::history::{AgentHour, hour_of};
+use crate::store::history::AgentHour;
 use crate::store::models::{Call, WrapUp};
+use crate::store::presence::hour_pieces;
 
 /// Where the simulated calls belong.
 #[derive(Debug, Clone)]
@@ -74,15 +75,8 @@ struct Clock {
 
 impl Clock {
     fn add(&mut self, agent: &str, status: &'static str, from: NaiveDateTime, to: NaiveDateTime) {
-        let mut t = from;
-        while t < to {
-            let next_hour = hour_of(t) + Duration::hours(1);
-            let end = next_hour.min(to);
-            *self
-                .ms
-                .entry((agent.to_owned(), hour_of(t), status))
-                .or_default() += (end - t).num_milliseconds();
-            t = end;
+        for (hour, ms) in hour_pieces(from, to) {
+            *self.ms.entry((agent.to_owned(), hour, status)).or_default() += ms;
         }
     }
 }
