@@ -7,7 +7,11 @@ use pinline::store;
 use pinline_tests::{TestServer, on_both_backends};
 use serde_json::{Value, json};
 
-on_both_backends!(eligibility_explains_each_reason, claims_leave_a_trail);
+on_both_backends!(
+    eligibility_explains_each_reason,
+    claims_leave_a_trail,
+    the_called_partys_state_decides_and_is_cited
+);
 
 /// Wednesday 2026-06-10 12:00 in New York.
 fn noon_ny() -> DateTime<Utc> {
@@ -165,9 +169,10 @@ async fn eligibility_explains_each_reason(srv: TestServer) {
     let night = eligibility(&srv, &f, 0, noon + Duration::hours(10)).await;
     assert_eq!(reason(&night), "OUTSIDE_WINDOW");
     assert_eq!(night["until"], "2026-06-11T12:00:00+00:00");
+    // Federal law and the campaign both close at 21:00: the law is named.
     assert_eq!(
         night["explanation"],
-        "not dialable until Thu 2026-06-11 08:00 America/New_York: outside calling window"
+        "not dialable until Thu 2026-06-11 08:00 America/New_York: the law of the called party's jurisdiction — 47 CFR §64.1200(c)(1) (US): no telephone solicitation before 8:00 or after 21:00 at the called party's location"
     );
     // 20:59:50 with a 25-second ring: the window closes before the ring ends.
     let closing = noon + Duration::hours(9) - Duration::seconds(10) + Duration::minutes(0);
@@ -511,4 +516,193 @@ async fn claims_take_callbacks_then_retries_then_new(srv: TestServer) {
         ]
     );
     srv.finish().await;
+}
+
+/// A Florida number at 20:30 its time, a Texas number on a Sunday morning,
+/// a Louisiana number on Thanksgiving: the state's rule refuses, named with
+/// its citation in `eligibility`, the claim's trail and the lead's next
+/// chance; a New York number at the same instants is dialable.
+async fn the_called_partys_state_decides_and_is_cited(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "States",
+        json!({"dialMode": "PROGRESSIVE"}),
+        &[
+            "+13055550401",
+            "+12145550402",
+            "+15045550403",
+            "+12125550404",
+        ],
+    )
+    .await;
+    start(&srv, &f).await;
+    let query = "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){eligible reason explanation until jurisdictions rulesVersion rule{jurisdiction citation summary source holiday}}}";
+    let ask = |lead: usize, at: &str| {
+        let (srv, f) = (&srv, &f);
+        let at = at.to_owned();
+        async move {
+            srv.ok(Some(&f.sup), query, json!({"l": f.leads[lead], "at": at}))
+                .await["eligibility"]
+                .clone()
+        }
+    };
+    // Wednesday 2026-06-10 20:30 EDT.
+    let fl = ask(0, "2026-06-11T00:30:00Z").await;
+    assert_eq!(fl["reason"], "OUTSIDE_WINDOW", "{fl}");
+    assert_eq!(fl["jurisdictions"], json!(["US", "US-FL"]));
+    assert_eq!(fl["rule"]["jurisdiction"], "US-FL");
+    assert_eq!(fl["rule"]["citation"], "Fla. Stat. §501.616(6)(a)");
+    assert!(
+        fl["rule"]["source"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("https://")
+    );
+    assert!(!fl["rulesVersion"].as_str().unwrap_or("").is_empty());
+    assert_eq!(fl["until"], "2026-06-11T12:00:00+00:00");
+    assert!(
+        fl["explanation"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Fla. Stat. §501.616(6)(a)"),
+        "{fl}"
+    );
+    assert_eq!(ask(3, "2026-06-11T00:30:00Z").await["eligible"], true);
+    // Sunday 2026-06-14 10:00 CDT: Texas opens at noon on Sundays.
+    let tx = ask(1, "2026-06-14T15:00:00Z").await;
+    assert_eq!(
+        tx["rule"]["citation"], "Tex. Bus. & Com. Code §301.051",
+        "{tx}"
+    );
+    assert_eq!(tx["until"], "2026-06-14T17:00:00+00:00");
+    // Thanksgiving 2026, 12:00 CST: Louisiana's holidays.
+    let la = ask(2, "2026-11-26T18:00:00Z").await;
+    assert_eq!(la["rule"]["jurisdiction"], "US-LA", "{la}");
+    assert_eq!(la["rule"]["holiday"], "Thanksgiving Day");
+    assert_eq!(la["until"], "2026-11-27T14:00:00+00:00");
+    assert_eq!(ask(3, "2026-11-26T18:00:00Z").await["eligible"], true);
+
+    // The address's state applies with the number's: the New York number
+    // of a lead living in Florida closes at 20:00 too; a region that is no
+    // state is refused with the field.
+    let set_region = "mutation($i:UpdateLeadInput!){updateLead(input:$i){lead{region}}}";
+    let moved = srv
+        .ok(
+            Some(&f.sup),
+            set_region,
+            json!({"i": {"id": f.leads[3], "region": "fl"}}),
+        )
+        .await;
+    assert_eq!(moved["updateLead"]["lead"]["region"], "US-FL");
+    let ny_fl = ask(3, "2026-06-11T00:30:00Z").await;
+    assert_eq!(
+        ny_fl["jurisdictions"],
+        json!(["US", "US-NY", "US-FL"]),
+        "{ny_fl}"
+    );
+    assert_eq!(ny_fl["rule"]["jurisdiction"], "US-FL");
+    let bad = srv
+        .gql(
+            Some(&f.sup),
+            set_region,
+            json!({"i": {"id": f.leads[3], "region": "Atlantis"}}),
+        )
+        .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{bad}"
+    );
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "region");
+    let added = srv
+        .ok(
+            Some(&f.sup),
+            "mutation($i:AddLeadsInput!){addLeads(input:$i){added rejected{code}}}",
+            json!({"i": {"campaignId": f.campaign, "leads": [
+                {"phone": "+12125550499", "region": "US-TX"},
+                {"phone": "+12125550498", "region": "US-ZZ"}
+            ]}}),
+        )
+        .await;
+    assert_eq!(added["addLeads"]["added"], 1, "{added}");
+    assert_eq!(
+        added["addLeads"]["rejected"],
+        json!([{"code": "BAD_REGION"}])
+    );
+    srv.ok(
+        Some(&f.sup),
+        set_region,
+        json!({"i": {"id": f.leads[3], "region": "US-NY"}}),
+    )
+    .await;
+
+    // A claim at the Florida instant: the trail names the statute, and the
+    // lead goes back until Florida opens.
+    let at: DateTime<Utc> = "2026-06-11T00:30:00Z".parse().expect("time");
+    let campaign = store::campaigns::get(&srv.app.db, &f.campaign)
+        .await
+        .expect("get")
+        .expect("c");
+    let claimed = pinline::dialer::claim::claim_eligible(&srv.app.db, &campaign, at, 10)
+        .await
+        .expect("claim");
+    let phones: Vec<_> = claimed.iter().map(|l| l.phone.as_str()).collect();
+    assert!(!phones.contains(&"+13055550401"), "{phones:?}");
+    let fl_lead = store::leads::get(&srv.app.db, &f.leads[0])
+        .await
+        .expect("get")
+        .expect("lead");
+    assert_eq!(
+        fl_lead.not_before.map(|t| t.and_utc().to_rfc3339()),
+        Some("2026-06-11T12:00:00+00:00".into())
+    );
+    let trail = srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!,$from:DateTime!,$to:DateTime!){complianceTrail(campaignId:$c,from:$from,to:$to){edges{node{phone verdict allowed rulesVersion rule{jurisdiction citation}}}}}",
+            json!({"c": f.campaign, "from": "2026-06-10T00:00:00Z", "to": "2026-06-12T00:00:00Z"}),
+        )
+        .await;
+    let records = trail["complianceTrail"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    let fl_row = records
+        .iter()
+        .find(|r| r["node"]["phone"] == "+13055550401")
+        .unwrap_or_else(|| panic!("no trail row for the Florida lead: {trail}"));
+    assert_eq!(fl_row["node"]["verdict"], "OUTSIDE_WINDOW");
+    assert_eq!(fl_row["node"]["allowed"], false);
+    assert_eq!(
+        fl_row["node"]["rule"]["citation"],
+        "Fla. Stat. §501.616(6)(a)"
+    );
+    assert!(
+        !fl_row["node"]["rulesVersion"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty()
+    );
+    // The auditor's CSV names it in a column of its own.
+    let csv = srv
+        .client
+        .get(format!(
+            "{}/exports/compliance-trail.csv?campaignId={}&from=2026-06-10T00:00:00Z&to=2026-06-12T00:00:00Z",
+            srv.url, f.campaign
+        ))
+        .bearer_auth(&f.sup)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap_or("")
+            .contains(",rule,rules_version,facts"),
+        "{csv}"
+    );
+    assert!(csv.contains("Fla. Stat. §501.616(6)(a) (US-FL)"), "{csv}");
 }

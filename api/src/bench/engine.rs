@@ -107,6 +107,7 @@ fn leads(n: usize, talk: (u32, u32), zone: &str) -> Vec<LeadInput> {
             first_name: Some("Bench".into()),
             last_name: Some(format!("Lead {i}")),
             time_zone: Some(zone.into()),
+            region: None,
             custom_properties: vec![
                 ("sim.outcome".into(), "human".into()),
                 ("sim.ring_seconds".into(), (1 + i % 3).to_string()),

@@ -10,6 +10,7 @@ use crate::domain::eligibility::{
     CampaignFacts, LeadFacts, LeadStatus, ListFacts, NumberFacts, Verdict, gate,
     number_history_window,
 };
+use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
 use crate::store::{self, Db, StoreError, models};
 
 /// Everything the gate used for one decision, owned.
@@ -26,6 +27,8 @@ pub struct Decision {
     pub number_calls: Vec<DateTime<Utc>>,
     pub campaign: CampaignFacts,
     pub now: DateTime<Utc>,
+    /// The called party's jurisdictions whose rules applied.
+    pub jurisdictions: Vec<String>,
 }
 
 impl Decision {
@@ -94,6 +97,17 @@ impl Decision {
                     .count(),
             },
             "dialMode": self.campaign.dial_mode.as_str(),
+            "law": {
+                "version": rulebook().version,
+                "jurisdictions": self.jurisdictions,
+                "rule": self.verdict.rule().map(|r| json!({
+                    "jurisdiction": r.jurisdiction,
+                    "citation": r.citation,
+                    "summary": r.summary,
+                    "source": r.source,
+                    "holiday": r.holiday,
+                })),
+            },
         })
     }
 }
@@ -139,6 +153,9 @@ pub async fn decide(
     let number_calls: Vec<DateTime<Utc>> = number.placed.iter().map(|t| t.and_utc()).collect();
     let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
+    let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
+    let book = rulebook();
+    let rules = book.rules_for(&jurisdictions);
     let facts = LeadFacts {
         status,
         time_zone,
@@ -150,6 +167,10 @@ pub async fn decide(
             in_call: number.in_call,
             last_abandoned_at: number_last_abandoned_at,
             recent_calls: &number_calls,
+        },
+        law: Law {
+            version: &book.version,
+            rules: &rules,
         },
     };
     let verdict = gate(&facts, &campaign, lists, now);
@@ -164,5 +185,6 @@ pub async fn decide(
         number_calls,
         campaign,
         now,
+        jurisdictions,
     })
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode, str_enum};
+use super::jurisdiction::{Law, Rule, rulebook};
 use super::window::CallingWindow;
 
 /// Where a lead stands in its campaign.
@@ -51,6 +52,8 @@ pub struct LeadFacts<'a> {
     pub last_abandoned_at: Option<DateTime<Utc>>,
     /// What the organization's calls say about the lead's number.
     pub number: NumberFacts<'a>,
+    /// The rules of the called party's jurisdictions.
+    pub law: Law<'a>,
 }
 
 /// What the organization's calls say about a number, whichever campaign,
@@ -84,14 +87,56 @@ pub const NUMBER_CAPS: [RollingCap; 1] = [RollingCap {
 }];
 
 /// How far back a number's calls matter to the gate: the longest cap
-/// window or the abandon lockout.
+/// window or abandon lockout, the organization's or a jurisdiction's.
 pub fn number_history_window() -> Duration {
     NUMBER_CAPS
         .iter()
         .map(|c| c.within)
-        .chain([ABANDON_LOCKOUT])
+        .chain([ABANDON_LOCKOUT, rulebook().longest_lookback()])
         .max()
         .unwrap_or(ABANDON_LOCKOUT)
+}
+
+/// The rule of a jurisdiction that decided, as the trail and `eligibility`
+/// name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cited {
+    /// `US-FL`.
+    pub jurisdiction: String,
+    pub citation: String,
+    pub summary: String,
+    pub source: String,
+    /// The rules table's version.
+    pub version: String,
+    /// The holiday, for a holiday rule.
+    pub holiday: Option<String>,
+}
+
+impl Cited {
+    pub fn of(rule: &Rule, version: &str) -> Cited {
+        Cited {
+            jurisdiction: rule.jurisdiction.clone(),
+            citation: rule.citation.clone(),
+            summary: rule.summary.clone(),
+            source: rule.source.clone(),
+            version: version.to_owned(),
+            holiday: None,
+        }
+    }
+
+    /// "Fla. Stat. §501.616(6)(a): no commercial telephone solicitation …"
+    pub fn line(&self) -> String {
+        match &self.holiday {
+            Some(h) => format!(
+                "{} ({}): {}: {h}",
+                self.citation, self.jurisdiction, self.summary
+            ),
+            None => format!(
+                "{} ({}): {}",
+                self.citation, self.jurisdiction, self.summary
+            ),
+        }
+    }
 }
 
 /// What the gate knows about the campaign.
@@ -127,6 +172,8 @@ pub enum Verdict {
     MaxAttempts,
     AbandonLockout {
         until: DateTime<Utc>,
+        /// The jurisdiction's rule, when one sets it (every dial mode).
+        rule: Option<Cited>,
     },
     RetryNotDue {
         at: DateTime<Utc>,
@@ -138,10 +185,15 @@ pub enum Verdict {
     NumberCap {
         cap: RollingCap,
         until: DateTime<Utc>,
+        /// The jurisdiction's rule; `None`: the organization's cap.
+        rule: Option<Cited>,
     },
     /// `None` when the window never opens long enough for a call.
     OutsideWindow {
         next_open_at: Option<DateTime<Utc>>,
+        /// The jurisdiction's rule that closes it; `None`: the campaign's
+        /// window.
+        rule: Option<Cited>,
     },
 }
 
@@ -169,11 +221,21 @@ impl Verdict {
     /// The earliest moment the reason could lift by itself, if any.
     pub fn until(&self) -> Option<DateTime<Utc>> {
         match self {
-            Verdict::AbandonLockout { until }
+            Verdict::AbandonLockout { until, .. }
             | Verdict::DailyLimit { until }
             | Verdict::NumberCap { until, .. } => Some(*until),
             Verdict::RetryNotDue { at } => Some(*at),
-            Verdict::OutsideWindow { next_open_at } => *next_open_at,
+            Verdict::OutsideWindow { next_open_at, .. } => *next_open_at,
+            _ => None,
+        }
+    }
+
+    /// The jurisdiction's rule that decided, if one did.
+    pub fn rule(&self) -> Option<&Cited> {
+        match self {
+            Verdict::AbandonLockout { rule, .. }
+            | Verdict::NumberCap { rule, .. }
+            | Verdict::OutsideWindow { rule, .. } => rule.as_ref(),
             _ => None,
         }
     }
@@ -188,7 +250,11 @@ impl Verdict {
             ),
             None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
         };
-        match self {
+        let why = match self.rule() {
+            Some(rule) => format!(" — {}", rule.line()),
+            None => String::new(),
+        };
+        let line: String = match self {
             Verdict::Eligible => "dialable now".into(),
             Verdict::CampaignNotRunning => "not dialable: the campaign is not running".into(),
             Verdict::Dnc => "never dialed: the number is on the Do-Not-Call list".into(),
@@ -202,11 +268,18 @@ impl Verdict {
                 "not dialable now: another call to the same number is under way".into()
             }
             Verdict::MaxAttempts => "not dialable: the campaign's attempt limit is reached".into(),
-            Verdict::AbandonLockout { until } => format!(
+            Verdict::AbandonLockout { until, rule: None } => format!(
                 "not dialable until {}: a call to the number was abandoned (72-hour rule for predictive campaigns, whichever campaign made the call)",
                 when(until)
             ),
-            Verdict::NumberCap { cap, until } => format!(
+            Verdict::AbandonLockout {
+                until,
+                rule: Some(_),
+            } => format!(
+                "not dialable until {}: a call to the number was abandoned (whichever campaign made the call)",
+                when(until)
+            ),
+            Verdict::NumberCap { cap, until, .. } => format!(
                 "not dialable until {}: the number had {} calls in the last {} hours (across the organization)",
                 when(until),
                 cap.max,
@@ -221,13 +294,27 @@ impl Verdict {
             ),
             Verdict::OutsideWindow {
                 next_open_at: Some(t),
+                rule: Some(_),
+            } => format!(
+                "not dialable until {}: the law of the called party's jurisdiction",
+                when(t)
+            ),
+            Verdict::OutsideWindow {
+                next_open_at: Some(t),
+                rule: None,
             } => {
                 format!("not dialable until {}: outside calling window", when(t))
             }
-            Verdict::OutsideWindow { next_open_at: None } => {
-                "not dialable: the calling window is shorter than the ring timeout".into()
-            }
-        }
+            Verdict::OutsideWindow {
+                next_open_at: None,
+                rule: Some(_),
+            } => "not dialable: the law of the called party's jurisdiction leaves no time for a call within three weeks".into(),
+            Verdict::OutsideWindow {
+                next_open_at: None,
+                rule: None,
+            } => "not dialable: the calling window is shorter than the ring timeout".into(),
+        };
+        line + &why
     }
 }
 
@@ -285,12 +372,23 @@ pub fn gate(
     if lead.attempts >= campaign.max_attempts {
         return Verdict::MaxAttempts;
     }
-    if campaign.dial_mode == DialMode::Predictive
+    let law = &lead.law;
+    // The predictive lockout, and a jurisdiction's in every dial mode
+    // (the longer when both apply).
+    let predictive = (campaign.dial_mode == DialMode::Predictive).then_some(ABANDON_LOCKOUT);
+    let lockout = match (predictive, law.abandon_lockout(tz, now)) {
+        (Some(p), Some((d, rule))) if d >= p => Some((d, Some(rule))),
+        (Some(p), _) => Some((p, None)),
+        (None, Some((d, rule))) => Some((d, Some(rule))),
+        (None, None) => None,
+    };
+    if let Some((span, rule)) = lockout
         && let Some(abandoned) = lead.last_abandoned_at.max(lead.number.last_abandoned_at)
-        && now < abandoned + ABANDON_LOCKOUT
+        && now < abandoned + span
     {
         return Verdict::AbandonLockout {
-            until: abandoned + ABANDON_LOCKOUT,
+            until: abandoned + span,
+            rule: rule.map(|r| Cited::of(r, law.version)),
         };
     }
     if let Some(at) = lead.not_before
@@ -298,14 +396,20 @@ pub fn gate(
     {
         return Verdict::RetryNotDue { at };
     }
-    for cap in NUMBER_CAPS {
+    let next_open =
+        |from: DateTime<Utc>| law.next_open(&campaign.window, tz, from, campaign.ring_timeout);
+    // The jurisdictions' caps first, so the verdict names the statute; then
+    // the organization's.
+    let caps = law
+        .caps(tz, now)
+        .map(|(cap, rule)| (cap, Some(rule)))
+        .chain(NUMBER_CAPS.into_iter().map(|cap| (cap, None)));
+    for (cap, rule) in caps {
         if let Some(until) = cap_lifts_at(cap, lead.number.recent_calls, now) {
             return Verdict::NumberCap {
                 cap,
-                until: campaign
-                    .window
-                    .next_open(tz, until, campaign.ring_timeout)
-                    .unwrap_or(until),
+                until: next_open(until).unwrap_or(until),
+                rule: rule.map(|r| Cited::of(r, law.version)),
             };
         }
     }
@@ -323,15 +427,23 @@ pub fn gate(
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(now + Duration::days(1));
         return Verdict::DailyLimit {
-            until: campaign
-                .window
-                .next_open(tz, until, campaign.ring_timeout)
-                .unwrap_or(until),
+            until: next_open(until).unwrap_or(until),
+        };
+    }
+    // The law first: when it and the campaign both close, the law is what
+    // an auditor asks about.
+    if let Some(rule) = law.forbidding(tz, now, campaign.ring_timeout) {
+        let mut cited = Cited::of(rule, law.version);
+        cited.holiday = rule.holiday_at(tz, now);
+        return Verdict::OutsideWindow {
+            next_open_at: next_open(now),
+            rule: Some(cited),
         };
     }
     if !campaign.window.is_open_for(tz, now, campaign.ring_timeout) {
         return Verdict::OutsideWindow {
-            next_open_at: campaign.window.next_open(tz, now, campaign.ring_timeout),
+            next_open_at: next_open(now),
+            rule: None,
         };
     }
     Verdict::Eligible
@@ -340,8 +452,9 @@ pub fn gate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::jurisdiction::{Holiday, HolidayDate, RuleKind};
     use crate::domain::window::Weekdays;
-    use chrono::{NaiveTime, TimeZone};
+    use chrono::{Datelike, NaiveTime, TimeZone};
     use proptest::prelude::*;
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -370,6 +483,7 @@ mod tests {
             not_before: None,
             last_abandoned_at: None,
             number: NumberFacts::default(),
+            law: Law::NONE,
         }
     }
 
@@ -379,6 +493,78 @@ mod tests {
     }
 
     const NY: Option<Tz> = Some(Tz::America__New_York);
+
+    fn rule(n: usize, kind: RuleKind) -> Rule {
+        Rule {
+            jurisdiction: "XX".into(),
+            kind,
+            citation: format!("rule {n}"),
+            summary: "test".into(),
+            source: "https://example.test".into(),
+            effective: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
+            checked: "test".into(),
+        }
+    }
+
+    /// A rules table from the property test's draws.
+    fn random_rules(
+        tz: Option<Tz>,
+        now: DateTime<Utc>,
+        hours: Option<Vec<Option<(u32, u32)>>>,
+        holiday: Option<i64>,
+        cap: Option<(u32, i64)>,
+        lockout: Option<i64>,
+    ) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        if let Some(days) = hours {
+            let mut week = [None; 7];
+            for (slot, d) in week.iter_mut().zip(days) {
+                *slot = d.and_then(|(start, len)| {
+                    let six = NaiveTime::from_hms_opt(6, 0, 0)?;
+                    let end = (start + len).min(16 * 60);
+                    (end > start).then(|| {
+                        (
+                            six + Duration::minutes(start.into()),
+                            six + Duration::minutes(end.into()),
+                        )
+                    })
+                });
+            }
+            rules.push(rule(rules.len(), RuleKind::Hours(week)));
+        }
+        if let (Some(offset), Some(tz)) = (holiday, tz) {
+            let d = (now + Duration::days(offset))
+                .with_timezone(&tz)
+                .date_naive();
+            rules.push(rule(
+                rules.len(),
+                RuleKind::Holidays(vec![Holiday {
+                    name: "a day".into(),
+                    date: HolidayDate::Fixed {
+                        month: d.month(),
+                        day: d.day(),
+                    },
+                    observed: false,
+                }]),
+            ));
+        }
+        if let Some((max, h)) = cap {
+            rules.push(rule(
+                rules.len(),
+                RuleKind::Cap(RollingCap {
+                    max,
+                    within: Duration::hours(h),
+                }),
+            ));
+        }
+        if let Some(h) = lockout {
+            rules.push(rule(
+                rules.len(),
+                RuleKind::AbandonLockout(Duration::hours(h)),
+            ));
+        }
+        rules
+    }
 
     #[test]
     fn each_reason() {
@@ -437,7 +623,8 @@ mod tests {
         assert_eq!(
             gate(&lead(NY), &c, ok, night),
             Verdict::OutsideWindow {
-                next_open_at: Some(utc(2026, 6, 11, 12, 0))
+                next_open_at: Some(utc(2026, 6, 11, 12, 0)),
+                rule: None,
             }
         );
     }
@@ -469,7 +656,8 @@ mod tests {
         assert_eq!(
             gate(&elsewhere, &c, ok, now),
             Verdict::AbandonLockout {
-                until: abandoned + ABANDON_LOCKOUT
+                until: abandoned + ABANDON_LOCKOUT,
+                rule: None,
             }
         );
         assert_eq!(
@@ -494,7 +682,8 @@ mod tests {
             gate(&capped, &c, ok, now),
             Verdict::NumberCap {
                 cap: NUMBER_CAPS[0],
-                until: now + Duration::hours(1)
+                until: now + Duration::hours(1),
+                rule: None,
             }
         );
         let two = &calls[1..];
@@ -522,7 +711,8 @@ mod tests {
         assert_eq!(
             gate(&l, &campaign(DialMode::Predictive), ok, now),
             Verdict::AbandonLockout {
-                until: abandoned + Duration::hours(72)
+                until: abandoned + Duration::hours(72),
+                rule: None,
             }
         );
         assert_eq!(
@@ -566,6 +756,7 @@ mod tests {
     fn explanations_read_in_the_leads_time() {
         let v = Verdict::OutsideWindow {
             next_open_at: Some(utc(2026, 6, 11, 14, 0)),
+            rule: None,
         };
         assert_eq!(
             v.explain(Some(Tz::America__Chicago)),
@@ -619,6 +810,10 @@ mod tests {
             number_in_call in proptest::bool::weighted(0.1),
             number_abandoned_offset in proptest::option::of(0i64..(100 * 3600)),
             number_offsets in proptest::collection::vec(0i64..(30 * 3600), 0..6),
+            law_hours in proptest::option::of(proptest::collection::vec(proptest::option::weighted(0.8, (0u32..(16 * 60), 1u32..(16 * 60))), 7)),
+            law_holiday in proptest::option::of(-1i64..3),
+            law_cap in proptest::option::of((1u32..4, 1i64..30)),
+            law_lockout in proptest::option::of(1i64..100),
         ) {
             let now = DateTime::from_timestamp(secs, 0).expect("time");
             let start = NaiveTime::from_hms_opt(8, 0, 0).expect("t") + Duration::minutes(start_min.into());
@@ -637,6 +832,11 @@ mod tests {
             let recent: Vec<_> = recent_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let number_calls: Vec<_> = number_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let tz = zone.map(|z| ZONES[z]);
+            // A random rules table: hours per weekday, a holiday near
+            // `now` in the lead's local date, a cap, a lockout.
+            let rules = random_rules(tz, now, law_hours, law_holiday, law_cap, law_lockout);
+            let rule_refs: Vec<&Rule> = rules.iter().collect();
+            let law = Law { version: "prop", rules: &rule_refs };
             let l = LeadFacts {
                 status,
                 time_zone: tz,
@@ -649,6 +849,7 @@ mod tests {
                     last_abandoned_at: number_abandoned_offset.map(|s| now - Duration::seconds(s)),
                     recent_calls: &number_calls,
                 },
+                law,
             };
             let verdict = gate(&l, &c, ListFacts { do_not_call: dnc, invalid }, now);
             if verdict == Verdict::Eligible {
@@ -673,16 +874,46 @@ mod tests {
                 let today = local_now.date();
                 let today_count = recent.iter().filter(|t| t.with_timezone(&tz).date_naive() == today).count();
                 prop_assert!(today_count < c.max_attempts_per_day as usize);
+                // No rule of the table forbids it.
+                for r in &rules {
+                    prop_assert!(r.allows(tz, now, c.ring_timeout), "{} forbids", r.citation);
+                    if let RuleKind::Cap(cap) = r.kind {
+                        prop_assert!(cap_lifts_at(cap, &number_calls, now).is_none(), "{} binds", r.citation);
+                    }
+                    if let RuleKind::AbandonLockout(d) = r.kind {
+                        prop_assert!(l.last_abandoned_at.is_none_or(|t| now >= t + d));
+                        prop_assert!(l.number.last_abandoned_at.is_none_or(|t| now >= t + d));
+                    }
+                }
             }
-            if let Verdict::NumberCap { cap, until } = verdict {
+            // A refusal that names a rule names one that forbids.
+            if let Some(cited) = verdict.rule() {
+                let tz = tz.expect("a zone");
+                let r = rules.iter().find(|r| r.citation == cited.citation).expect("a rule of the table");
+                match (&verdict, &r.kind) {
+                    (Verdict::OutsideWindow { .. }, RuleKind::Hours(_) | RuleKind::Holidays(_)) => {
+                        prop_assert!(!r.allows(tz, now, c.ring_timeout));
+                    }
+                    (Verdict::NumberCap { cap, .. }, RuleKind::Cap(rc)) => {
+                        prop_assert_eq!(cap, rc);
+                        prop_assert!(cap_lifts_at(*rc, &number_calls, now).is_some());
+                    }
+                    (Verdict::AbandonLockout { until, .. }, RuleKind::AbandonLockout(_)) => {
+                        prop_assert!(now < *until);
+                    }
+                    (v, k) => prop_assert!(false, "{v:?} names {k:?}"),
+                }
+            }
+            if let Verdict::NumberCap { cap, until, .. } = verdict {
                 // It names a cap that binds now, and lifts by `until`.
                 prop_assert!(cap_lifts_at(cap, &number_calls, now).is_some());
                 prop_assert!(until > now);
                 prop_assert!(cap_lifts_at(cap, &number_calls, until).is_none());
             }
-            if let Verdict::OutsideWindow { next_open_at: Some(t) } = verdict {
+            if let Verdict::OutsideWindow { next_open_at: Some(t), .. } = verdict {
                 prop_assert!(t > now);
                 prop_assert!(window.is_open_for(tz.expect("zone"), t, c.ring_timeout));
+                prop_assert!(law.forbidding(tz.expect("zone"), t, c.ring_timeout).is_none());
             }
         }
     }

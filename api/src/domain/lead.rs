@@ -14,6 +14,9 @@ pub struct LeadInput {
     pub last_name: Option<String>,
     /// An IANA name; when absent the number decides.
     pub time_zone: Option<String>,
+    /// The state or province of the lead's address (ISO 3166-2, `US-FL`,
+    /// or `FL` in the number's country): its calling rules apply too.
+    pub region: Option<String>,
     /// Arbitrary ordered key/value pairs.
     pub custom_properties: Vec<(String, String)>,
 }
@@ -25,6 +28,7 @@ pub struct NormalizedLead {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub time_zone: Option<Tz>,
+    pub region: Option<String>,
     pub status: LeadStatus,
     pub custom_properties: Vec<(String, String)>,
 }
@@ -36,6 +40,8 @@ pub enum RowCode {
     BadNumber,
     /// Rejected: the time zone is not an IANA name.
     BadTimeZone,
+    /// Rejected: the region is not an ISO 3166-2 state or province.
+    BadRegion,
     /// Rejected: a field is too long or there are too many properties.
     TooLarge,
     /// Rejected (CSV): the row's fields do not line up with the header.
@@ -53,6 +59,7 @@ impl RowCode {
         match self {
             RowCode::BadNumber => "BAD_NUMBER",
             RowCode::BadTimeZone => "BAD_TIME_ZONE",
+            RowCode::BadRegion => "BAD_REGION",
             RowCode::TooLarge => "TOO_LARGE",
             RowCode::BadRow => "BAD_ROW",
             RowCode::BadEncoding => "BAD_ENCODING",
@@ -66,7 +73,7 @@ impl RowCode {
     pub fn is_rejection(self) -> bool {
         matches!(
             self,
-            RowCode::BadNumber | RowCode::BadTimeZone | RowCode::TooLarge
+            RowCode::BadNumber | RowCode::BadTimeZone | RowCode::BadRegion | RowCode::TooLarge
         )
     }
 }
@@ -144,6 +151,15 @@ pub fn normalize(
             ),
         },
     };
+    let region = match clean(input.region.as_deref()) {
+        Some(r) => Some(
+            super::jurisdiction::normalize_region(&r, &phone).map_err(|message| RowIssue {
+                code: RowCode::BadRegion,
+                message,
+            })?,
+        ),
+        None => None,
+    };
     let status = if time_zone.is_some() {
         LeadStatus::New
     } else {
@@ -155,6 +171,7 @@ pub fn normalize(
             first_name: clean(input.first_name.as_deref()),
             last_name: clean(input.last_name.as_deref()),
             time_zone,
+            region,
             status,
             custom_properties: input
                 .custom_properties

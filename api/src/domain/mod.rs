@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod eligibility;
 pub mod follow_up;
 pub mod identity;
+pub mod jurisdiction;
 pub mod lead;
 pub mod phone;
 pub mod report;

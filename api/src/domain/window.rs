@@ -54,19 +54,20 @@ impl Weekdays {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Weekday> {
-        [
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ]
-        .into_iter()
-        .filter(move |d| self.contains(*d))
+        WEEK.into_iter().filter(move |d| self.contains(*d))
     }
 }
+
+/// The days of the week, Monday first.
+pub const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallingWindow {
@@ -181,7 +182,7 @@ fn transition_between(tz: Tz, a: DateTime<Utc>, b: DateTime<Utc>) -> DateTime<Ut
 
 /// The first instant whose wall clock reads `wall` or later: the earlier
 /// of two in an overlap; the end of the gap when `wall` is skipped.
-fn first_instant_reading(tz: Tz, wall: NaiveDateTime) -> DateTime<Utc> {
+pub(crate) fn first_instant_reading(tz: Tz, wall: NaiveDateTime) -> DateTime<Utc> {
     let mut probe = wall;
     for _ in 0..(24 * 60) {
         match tz.from_local_datetime(&probe) {

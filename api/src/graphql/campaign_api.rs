@@ -142,6 +142,9 @@ pub struct LeadInput {
     pub last_name: Option<String>,
     /// IANA name; when absent it is derived from the number.
     pub time_zone: Option<String>,
+    /// The state or province of the lead's address, ISO 3166-2 (`US-FL`,
+    /// or `FL` in the number's country): its calling rules apply too.
+    pub region: Option<String>,
     #[graphql(default)]
     pub custom_properties: Vec<CustomPropertyInput>,
 }
@@ -160,7 +163,7 @@ pub struct RowResult {
     pub index: i32,
     /// The phone as given.
     pub phone: String,
-    /// BAD_NUMBER, BAD_TIME_ZONE, TOO_LARGE (rejected); NEEDS_TIME_ZONE,
+    /// BAD_NUMBER, BAD_TIME_ZONE, BAD_REGION, TOO_LARGE (rejected); NEEDS_TIME_ZONE,
     /// DUPLICATE_MERGED (warnings).
     pub code: String,
     pub message: String,
@@ -208,6 +211,9 @@ pub struct UpdateLeadInput {
     pub last_name: Option<String>,
     /// IANA name. Setting it on a NEEDS_TIME_ZONE lead makes it dialable.
     pub time_zone: Option<String>,
+    /// The state or province of the lead's address, ISO 3166-2 (`US-FL`,
+    /// or `FL` in the number's country).
+    pub region: Option<String>,
     /// Higher is dialed first among new leads (−1000…1000).
     pub priority: Option<i32>,
 }
@@ -612,7 +618,7 @@ impl CampaignMutation {
     }
 
     /// Fix or change a lead: names, time zone (a NEEDS_TIME_ZONE lead
-    /// becomes NEW), priority. Not while it is being dialed.
+    /// becomes NEW), region, priority. Not while it is being dialed.
     async fn update_lead(
         &self,
         ctx: &Context<'_>,
@@ -634,6 +640,13 @@ impl CampaignMutation {
                 "must be between -1000 and 1000",
             ));
         }
+        let region = match input.region.as_deref() {
+            Some(r) => Some(
+                crate::domain::jurisdiction::normalize_region(r, &lead.phone)
+                    .map_err(|why| ApiError::validation("region", why))?,
+            ),
+            None => None,
+        };
         let name = |field: &'static str, v: Option<String>| -> ApiResult<Option<String>> {
             v.map(|n| identity::normalize_name(field, &n).map_err(ApiError::from))
                 .transpose()
@@ -647,6 +660,7 @@ impl CampaignMutation {
             first_name: name("firstName", input.first_name)?,
             last_name: name("lastName", input.last_name)?,
             time_zone,
+            region,
             priority: input.priority,
             status: new_status,
         };
@@ -687,6 +701,7 @@ impl CampaignMutation {
                 first_name: l.first_name,
                 last_name: l.last_name,
                 time_zone: l.time_zone,
+                region: l.region,
                 custom_properties: l
                     .custom_properties
                     .into_iter()

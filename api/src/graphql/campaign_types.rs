@@ -311,6 +311,11 @@ impl Lead {
     async fn time_zone(&self) -> Option<&str> {
         self.0.time_zone.as_deref()
     }
+    /// The state or province of the lead's address (ISO 3166-2), if given:
+    /// its calling rules apply with the number's.
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
     async fn status(&self) -> ApiResult<LeadStatus> {
         DomainLeadStatus::parse(&self.0.status)
             .map(Into::into)

@@ -484,6 +484,8 @@ pub const TRAIL_COLUMNS: &[&str] = &[
     "attempts_today",
     "dnc",
     "invalid",
+    "rule",
+    "rules_version",
     "facts",
 ];
 
@@ -531,6 +533,15 @@ async fn trail_page(x: Export, after: Option<String>) -> Result<Rows, ApiError> 
                 field("attemptsToday"),
                 field("dnc"),
                 field("invalid"),
+                // "Fla. Stat. §501.616(6)(a) (US-FL)" when a law decided.
+                facts["law"]["rule"]["citation"]
+                    .as_str()
+                    .map(|c| {
+                        let j = facts["law"]["rule"]["jurisdiction"].as_str().unwrap_or("");
+                        format!("{c} ({j})")
+                    })
+                    .unwrap_or_default(),
+                facts["law"]["version"].as_str().unwrap_or("").to_owned(),
                 e.facts.clone(),
             ]
         })

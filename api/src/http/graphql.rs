@@ -283,7 +283,7 @@ pub async fn graphql_get(
         Ok(p) => p,
         Err(m) => return bad_request(media, &m),
     };
-    execute(&state, caller, peer, media, params, Method::GET).await
+    answer(&state, caller, peer, media, params, Method::GET).await
 }
 
 pub async fn graphql_post(
@@ -368,7 +368,7 @@ pub async fn graphql_post(
         Ok(_) => return bad_request(media, "the body must be a JSON object"),
         Err(e) => return bad_request(media, &format!("the body is not valid JSON: {e}")),
     };
-    execute(&state, caller, peer, media, params, Method::POST).await
+    answer(&state, caller, peer, media, params, Method::POST).await
 }
 
 /// Let a request without a valid token in, or answer why not: its
@@ -538,6 +538,32 @@ pub async fn read_body(body: Body, max: usize, within: Duration) -> Result<Vec<u
     tokio::time::timeout(within, read)
         .await
         .unwrap_or(Err(BodyError::TooSlow(within)))
+}
+
+/// [`execute`], on the anonymous lane for a caller without a valid token
+/// (`lane`): a lower CPU priority than the engine and the signed-in.
+async fn answer(
+    state: &HttpState,
+    caller: Caller,
+    peer: SocketAddr,
+    media: Media,
+    params: Params,
+    method: Method,
+) -> Response {
+    if matches!(caller, Caller::Actor(_)) {
+        return execute(state, caller, peer, media, params, method).await;
+    }
+    let state = state.clone();
+    super::lane::run(async move { execute(&state, caller, peer, media, params, method).await })
+        .await
+        .unwrap_or_else(|| {
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                media,
+                "INTERNAL",
+                "the request could not be completed",
+            )
+        })
 }
 
 async fn execute(

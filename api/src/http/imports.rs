@@ -31,6 +31,7 @@ pub struct UploadParams {
     first_name_column: Option<String>,
     last_name_column: Option<String>,
     time_zone_column: Option<String>,
+    region_column: Option<String>,
 }
 
 fn json_error(status: StatusCode, code: &str, message: String) -> Response {
@@ -245,6 +246,7 @@ async fn start(
         first_name: p.first_name_column,
         last_name: p.last_name_column,
         time_zone: p.time_zone_column,
+        region: p.region_column,
     };
     let csv = open_csv(&spooled, mapping).await?;
     let total = csv.total_rows;

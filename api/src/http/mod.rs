@@ -9,6 +9,7 @@ pub mod cors;
 mod exports;
 mod graphql;
 mod imports;
+mod lane;
 mod persisted;
 mod serve;
 mod web;

@@ -14,6 +14,8 @@ pub const PHONE: &[&str] = &[
 pub const FIRST_NAME: &[&str] = &["firstname", "first", "givenname"];
 pub const LAST_NAME: &[&str] = &["lastname", "last", "surname", "familyname"];
 pub const TIME_ZONE: &[&str] = &["timezone", "tz", "zone"];
+/// The state or province of the lead's address.
+pub const REGION: &[&str] = &["region", "state", "province", "stateprovince"];
 
 /// A header name as compared: lowercase letters and digits only.
 pub fn squash(name: &str) -> String {

@@ -16,6 +16,7 @@ pub struct CsvMapping {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub time_zone: Option<String>,
+    pub region: Option<String>,
 }
 
 /// Why a whole file was refused.
@@ -92,6 +93,7 @@ pub struct LeadsCsv<R: Read + Seek> {
     first: Option<usize>,
     last: Option<usize>,
     zone: Option<usize>,
+    region: Option<usize>,
     records: csv::Reader<Patched<R>>,
     /// Lines of the stray quotes not reached yet, in file order.
     stray_lines: std::collections::VecDeque<u64>,
@@ -137,12 +139,14 @@ impl<R: Read + Seek> LeadsCsv<R> {
         let first = find_column(&header, mapping.first_name.as_deref(), columns::FIRST_NAME)?;
         let last = find_column(&header, mapping.last_name.as_deref(), columns::LAST_NAME)?;
         let zone = find_column(&header, mapping.time_zone.as_deref(), columns::TIME_ZONE)?;
+        let region = find_column(&header, mapping.region.as_deref(), columns::REGION)?;
         Ok(LeadsCsv {
             header,
             phone,
             first,
             last,
             zone,
+            region,
             records,
             stray_lines: scan.strays.iter().map(|s| s.1).collect(),
             index: 0,
@@ -154,7 +158,13 @@ impl<R: Read + Seek> LeadsCsv<R> {
     /// the end. Each row's `index` counts data rows from 0, as the file has
     /// them (blank lines are skipped).
     pub fn next_batch(&mut self, n: usize) -> (Vec<CsvRow>, Vec<RowReport>) {
-        let own = [Some(self.phone), self.first, self.last, self.zone];
+        let own = [
+            Some(self.phone),
+            self.first,
+            self.last,
+            self.zone,
+            self.region,
+        ];
         let (mut rows, mut refused) = (Vec::new(), Vec::new());
         let mut record = csv::ByteRecord::new();
         while rows.len() < n {
@@ -232,6 +242,7 @@ impl<R: Read + Seek> LeadsCsv<R> {
                     first_name: pick(self.first),
                     last_name: pick(self.last),
                     time_zone: pick(self.zone).filter(|z| !z.trim().is_empty()),
+                    region: pick(self.region).filter(|r| !r.trim().is_empty()),
                     custom_properties: self
                         .header
                         .iter()
@@ -467,6 +478,26 @@ mod tests {
         let parsed = parse_leads_csv(file, &CsvMapping::default()).expect("parsed");
         assert_eq!(parsed.rows.len(), 1, "{parsed:?}");
         assert_eq!(parsed.refused.len(), 2, "{parsed:?}");
+    }
+
+    #[test]
+    fn a_state_column_is_the_leads_region() {
+        let file = b"Phone,State,Plan\n2125550101,FL,gold\n2125550102,,silver\n";
+        let parsed = parse_leads_csv(file, &CsvMapping::default()).expect("parsed");
+        assert_eq!(parsed.rows[0].lead.region.as_deref(), Some("FL"));
+        assert_eq!(parsed.rows[1].lead.region, None);
+        assert_eq!(
+            parsed.rows[0].lead.custom_properties,
+            vec![("Plan".to_owned(), "gold".to_owned())]
+        );
+        // Or a column named by the upload.
+        let file = b"phone,home\n2125550101,US-MD\n";
+        let mapping = CsvMapping {
+            region: Some("home".into()),
+            ..CsvMapping::default()
+        };
+        let parsed = parse_leads_csv(file, &mapping).expect("parsed");
+        assert_eq!(parsed.rows[0].lead.region.as_deref(), Some("US-MD"));
     }
 
     #[test]

@@ -162,6 +162,7 @@ pub struct LeadChanges {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub time_zone: Option<String>,
+    pub region: Option<String>,
     pub priority: Option<i32>,
     pub status: Option<String>,
 }
@@ -189,6 +190,12 @@ pub async fn update(
         if let Some(v) = &changes.time_zone {
             diesel::update(leads::table.find(id))
                 .set(leads::time_zone.eq(Some(v)))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(v) = &changes.region {
+            diesel::update(leads::table.find(id))
+                .set(leads::region.eq(Some(v)))
                 .execute(conn)
                 .await?;
         }

@@ -142,6 +142,8 @@ pub struct Lead {
     pub updated_at: NaiveDateTime,
     /// A scheduled callback reserved for this agent.
     pub callback_agent_id: Option<String>,
+    /// The state or province of the lead's address (ISO 3166-2).
+    pub region: Option<String>,
 }
 
 /// A call: placed by the dialer, by an agent, or (later) inbound.

@@ -133,6 +133,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         callback_agent_id -> Nullable<Text>,
+        region -> Nullable<Text>,
     }
 }
 

@@ -217,6 +217,7 @@ fn copy_of(lead: &models::Lead, target: &str, now: DateTime<Utc>) -> models::Lea
         first_name: lead.first_name.clone(),
         last_name: lead.last_name.clone(),
         time_zone: lead.time_zone.clone(),
+        region: lead.region.clone(),
         custom_properties: lead.custom_properties.clone(),
         status: status.as_str().into(),
         priority: lead.priority,
