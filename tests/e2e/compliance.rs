@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 on_both_backends!(
     eligibility_explains_each_reason,
     claims_leave_a_trail,
-    the_called_partys_state_decides_and_is_cited
+    the_called_partys_state_decides_and_is_cited,
+    a_leads_zone_narrows_but_never_widens,
+    numbers_that_are_never_dialed
 );
 
 /// Wednesday 2026-06-10 12:00 in New York.
@@ -705,4 +707,160 @@ async fn the_called_partys_state_decides_and_is_cited(srv: TestServer) {
         "{csv}"
     );
     assert!(csv.contains("Fla. Stat. §501.616(6)(a) (US-FL)"), "{csv}");
+}
+
+/// An Arizona number given New York's zone is not called at 05:30 Phoenix
+/// time (08:30 in New York) until a supervisor verifies the zone; a number
+/// of a split area code whose exchange the table does not know is held to
+/// both zones' clocks.
+async fn a_leads_zone_narrows_but_never_widens(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "Zones",
+        json!({"dialMode": "PROGRESSIVE"}),
+        &["+16025550501", "+18502010502"],
+    )
+    .await;
+    start(&srv, &f).await;
+    let set =
+        "mutation($i:UpdateLeadInput!){updateLead(input:$i){lead{timeZone timeZoneVerified}}}";
+    let moved = srv
+        .ok(
+            Some(&f.sup),
+            set,
+            json!({"i": {"id": f.leads[0], "timeZone": "America/New_York"}}),
+        )
+        .await;
+    assert_eq!(moved["updateLead"]["lead"]["timeZoneVerified"], false);
+    // Wednesday 2026-06-10 12:30 UTC: 08:30 in New York, 05:30 in Phoenix.
+    let early: DateTime<Utc> = "2026-06-10T12:30:00Z".parse().expect("t");
+    let az = eligibility(&srv, &f, 0, early).await;
+    assert_eq!(az["reason"], "OUTSIDE_WINDOW", "{az}");
+    let facts: Value = serde_json::from_str(az["facts"].as_str().expect("facts")).expect("json");
+    assert_eq!(facts["alsoZones"], json!(["America/Phoenix"]));
+    // 08:00 in Phoenix.
+    assert_eq!(az["until"], "2026-06-10T15:00:00+00:00");
+    // An agent may not verify it; a supervisor may, and it is audited.
+    let agent = srv.login_demo("agent1").await;
+    let denied = srv
+        .gql(
+            Some(&agent),
+            set,
+            json!({"i": {"id": f.leads[0], "timeZoneVerified": true}}),
+        )
+        .await;
+    assert!(denied.get("errors").is_some(), "{denied}");
+    srv.ok(
+        Some(&f.sup),
+        set,
+        json!({"i": {"id": f.leads[0], "timeZoneVerified": true}}),
+    )
+    .await;
+    assert_eq!(eligibility(&srv, &f, 0, early).await["eligible"], true);
+    let admin = srv.login_demo("admin").await;
+    let audit = srv
+        .ok(
+            Some(&admin),
+            "{ auditLog(first: 20) { edges { node { action detail } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        audit.to_string().contains("time_zone_verified: Some(true)"),
+        "{audit}"
+    );
+
+    // 850-201: the table lists only some of 850's Central exchanges. At
+    // 08:30 Eastern it is 07:30 Central: not yet; at 08:00 Central, yes.
+    let split = eligibility(&srv, &f, 1, early).await;
+    assert_eq!(split["reason"], "OUTSIDE_WINDOW", "{split}");
+    assert_eq!(split["until"], "2026-06-10T13:00:00+00:00");
+    let at_eight: DateTime<Utc> = "2026-06-10T13:00:00Z".parse().expect("t");
+    assert_eq!(eligibility(&srv, &f, 1, at_eight).await["eligible"], true);
+}
+
+/// Premium-rate, shared-cost and toll-free numbers and extensions are
+/// refused at import with the reason; a premium-rate caller ID is refused,
+/// a toll-free one is not.
+async fn numbers_that_are_never_dialed(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(&srv, "Types", json!({}), &["+12125550601"]).await;
+    let added = srv
+        .ok(
+            Some(&f.sup),
+            "mutation($i:AddLeadsInput!){addLeads(input:$i){added rejected{index code message}}}",
+            json!({"i": {"campaignId": f.campaign, "leads": [
+                {"phone": "+1 900 555 0602"},
+                {"phone": "+1 800 555 0603"},
+                {"phone": "+44 909 879 0000"},
+                {"phone": "212 555 0604 ext. 12"},
+                {"phone": "212 555 0605"}
+            ]}}),
+        )
+        .await;
+    let rejected = added["addLeads"]["rejected"]
+        .as_array()
+        .expect("rejected")
+        .clone();
+    let codes: Vec<(i64, &str)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_i64().unwrap_or(-1),
+                r["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (0, "NUMBER_TYPE"),
+            (1, "NUMBER_TYPE"),
+            (2, "NUMBER_TYPE"),
+            (3, "BAD_NUMBER")
+        ],
+        "{added}"
+    );
+    assert!(
+        rejected[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("premium-rate")
+    );
+    assert!(
+        rejected[3]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("extension")
+    );
+    assert_eq!(added["addLeads"]["added"], 1);
+
+    let cc = srv
+        .ok(
+            Some(&f.sup),
+            "{ contactCenters { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["contactCenters"]["edges"][0]["node"]["id"]
+        .clone();
+    let create = "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}";
+    let premium = srv
+        .gql(
+            Some(&f.sup),
+            create,
+            json!({"i": {"contactCenterId": cc, "name": "Premium", "callerId": "+19005550100"}}),
+        )
+        .await;
+    assert_eq!(
+        premium["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{premium}"
+    );
+    assert_eq!(premium["errors"][0]["extensions"]["field"], "callerId");
+    srv.ok(
+        Some(&f.sup),
+        create,
+        json!({"i": {"contactCenterId": cc, "name": "Free", "callerId": "+18005550100"}}),
+    )
+    .await;
 }

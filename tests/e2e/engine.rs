@@ -240,9 +240,18 @@ async fn an_abandoned_number_is_locked_out_in_every_predictive_campaign(backend:
         backend,
         json!({"dialMode": "PREDICTIVE"}),
         vec![lead(phone, "human", 5, 30)],
-        1,
+        2,
     )
     .await;
+    // The same number in a predictive campaign of another contact center,
+    // running all along (agent 1 works there).
+    let (east, east_campaign) = f
+        .second_contact_center(phone, json!({"dialMode": "PREDICTIVE"}))
+        .await;
+    let east_lead = f.leads_of(&east_campaign).await[0]["id"]
+        .as_str()
+        .expect("lead")
+        .to_owned();
     let other = f
         .campaign_in(
             &f.cc.clone(),
@@ -280,6 +289,22 @@ async fn an_abandoned_number_is_locked_out_in_every_predictive_campaign(backend:
         "the number was dialed again"
     );
     assert_eq!(f.verdict(&other_lead).await, "ABANDON_LOCKOUT");
+    // Nor in the other contact center, with its agent free.
+    f.agent_ok(
+        1,
+        "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{status}}}",
+        json!({"cc": east}),
+    )
+    .await;
+    for _ in 0..5 {
+        f.advance(1).await;
+    }
+    assert_eq!(
+        f.calls_seen(),
+        vec![call.clone()],
+        "dialed from the other contact center"
+    );
+    assert_eq!(f.verdict(&east_lead).await, "ABANDON_LOCKOUT");
     let trail = |campaign: String| {
         let srv = &f.srv;
         let sup = f.sup.clone();
@@ -584,6 +609,11 @@ async fn manual_calls_are_manual_and_pass_the_gate(backend: Backend) {
         .agent_err(0, q, json!({"cc": f.cc, "p": "+12025550161"}))
         .await;
     assert_eq!(code, "CONFLICT", "a DNC number is refused");
+    // Premium rate, toll-free, an extension: never dialed.
+    for p in ["+19005550163", "+18005550164", "202 555 0165 x12"] {
+        let code = f.agent_err(0, q, json!({"cc": f.cc, "p": p})).await;
+        assert_eq!(code, "VALIDATION", "{p}");
+    }
     let r = f
         .agent_ok(0, q, json!({"cc": f.cc, "p": "(202) 555-0162"}))
         .await;

@@ -212,45 +212,14 @@ async fn corrections_are_audited_inside_the_edit_window_and_refused_after(backen
     f.finish().await;
 }
 
-/// A second dialer contact center (agent 1 and the supervisor in it) with
-/// a running preview campaign holding `phone`; (contact center, campaign).
-async fn second_contact_center(f: &Floor, phone: &str) -> (String, String) {
-    let admin = f.srv.login_demo("admin").await;
-    let cc = f
-        .srv
-        .ok(
-            Some(&admin),
-            "mutation{createContactCenter(input:{name:\"East\",dialerEnabled:true}){contactCenter{id}}}",
-            json!({}),
-        )
-        .await["createContactCenter"]["contactCenter"]["id"]
-        .as_str()
-        .expect("cc")
-        .to_owned();
-    let sup_id = f.srv.ok(Some(&f.sup), "{ me { id } }", json!({})).await["me"]["id"].clone();
-    for user in [json!(f.agents[1].id), sup_id] {
-        f.srv
-            .ok(
-                Some(&admin),
-                "mutation($cc:ID!,$u:ID!){addContactCenterMember(input:{contactCenterId:$cc,userId:$u}){__typename}}",
-                json!({"cc": cc, "u": user}),
-            )
-            .await;
-    }
-    let campaign = f
-        .campaign_in(&cc, "East", json!({"dialMode": "PREVIEW"}))
-        .await;
-    f.add_lead(&campaign, lead(phone, "human", 1, 5)).await;
-    f.lifecycle("startCampaign", &campaign).await;
-    (cc, campaign)
-}
-
 async fn a_dnc_mark_drops_an_offer_in_another_contact_center_and_other_organizations_still_call(
     backend: Backend,
 ) {
     let phone = "+12025550304";
     let mut f = Floor::new(backend, json!({}), vec![lead(phone, "human", 1, 600)], 2).await;
-    let (east, east_campaign) = second_contact_center(&f, phone).await;
+    let (east, east_campaign) = f
+        .second_contact_center(phone, json!({"dialMode": "PREVIEW"}))
+        .await;
     let call = one_call(&mut f).await;
     // While agent 0 wraps up, the East campaign offers the same number to
     // agent 1: claimed there, not placed.

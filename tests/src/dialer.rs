@@ -237,6 +237,42 @@ impl Floor {
         .await;
     }
 
+    /// A second dialer contact center (agent 1 and the supervisor in it)
+    /// with a running campaign of `settings` holding `phone`; (contact
+    /// center, campaign).
+    pub async fn second_contact_center(&self, phone: &str, settings: Value) -> (String, String) {
+        let admin = self.srv.login_demo("admin").await;
+        let cc = self
+        .srv
+        .ok(
+            Some(&admin),
+            "mutation{createContactCenter(input:{name:\"East\",dialerEnabled:true}){contactCenter{id}}}",
+            json!({}),
+        )
+        .await["createContactCenter"]["contactCenter"]["id"]
+        .as_str()
+        .expect("cc")
+        .to_owned();
+        let sup_id = self
+            .srv
+            .ok(Some(&self.sup), "{ me { id } }", json!({}))
+            .await["me"]["id"]
+            .clone();
+        for user in [json!(self.agents[1].id), sup_id] {
+            self.srv
+            .ok(
+                Some(&admin),
+                "mutation($cc:ID!,$u:ID!){addContactCenterMember(input:{contactCenterId:$cc,userId:$u}){__typename}}",
+                json!({"cc": cc, "u": user}),
+            )
+            .await;
+        }
+        let campaign = self.campaign_in(&cc, "East", settings).await;
+        self.add_lead(&campaign, lead(phone, "human", 1, 5)).await;
+        self.lifecycle("startCampaign", &campaign).await;
+        (cc, campaign)
+    }
+
     /// A new campaign in the floor's contact center (DRAFT); its id.
     pub async fn campaign(&self, name: &str) -> String {
         self.campaign_in(&self.cc, name, json!({})).await

@@ -11,6 +11,7 @@ use crate::domain::eligibility::{
     number_history_window,
 };
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
+use crate::domain::phone::candidate_zones;
 use crate::store::{self, Db, StoreError, models};
 
 /// Everything the gate used for one decision, owned.
@@ -29,6 +30,8 @@ pub struct Decision {
     pub now: DateTime<Utc>,
     /// The called party's jurisdictions whose rules applied.
     pub jurisdictions: Vec<String>,
+    /// Other zones whose clocks had to allow the call.
+    pub also_zones: Vec<Tz>,
 }
 
 impl Decision {
@@ -71,6 +74,8 @@ impl Decision {
             "until": self.verdict.until().map(|t| t.to_rfc3339()),
             "checkedAt": self.now.to_rfc3339(),
             "timeZone": self.time_zone.map(|tz| tz.name()),
+            "timeZoneVerified": lead.time_zone_verified,
+            "alsoZones": self.also_zones.iter().map(|z| z.name()).collect::<Vec<_>>(),
             "localTime": local,
             "window": {
                 "days": w.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
@@ -154,11 +159,22 @@ pub async fn decide(
     let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
     let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
+    // The zones the number leaves possible, unless someone verified the
+    // lead's own.
+    let also_zones: Vec<Tz> = if lead.time_zone_verified {
+        Vec::new()
+    } else {
+        candidate_zones(&lead.phone)
+            .into_iter()
+            .filter(|z| Some(*z) != time_zone)
+            .collect()
+    };
     let book = rulebook();
     let rules = book.rules_for(&jurisdictions);
     let facts = LeadFacts {
         status,
         time_zone,
+        also_zones: &also_zones,
         attempts: u32::try_from(lead.attempts).unwrap_or(u32::MAX),
         recent_attempts: &recent_attempts,
         not_before: lead.not_before.map(|t| t.and_utc()),
@@ -186,5 +202,6 @@ pub async fn decide(
         campaign,
         now,
         jurisdictions,
+        also_zones,
     })
 }

@@ -334,6 +334,15 @@ pub fn problems(s: &CampaignSettings) -> Vec<FieldError> {
             "callerId",
             "must be an E.164 number such as +14155550100",
         ));
+    } else if let Some(refused) = super::phone::refused_as_caller_id(&s.caller_id) {
+        out.push(field(
+            "callerId",
+            format!(
+                "{} {}: it may not be shown to the people called",
+                s.caller_id,
+                refused.describe()
+            ),
+        ));
     }
     let w = s.calling_window;
     if w.end - w.start < Duration::minutes(15) {

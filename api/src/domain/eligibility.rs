@@ -41,6 +41,11 @@ str_enum!(LeadStatus {
 pub struct LeadFacts<'a> {
     pub status: LeadStatus,
     pub time_zone: Option<Tz>,
+    /// Other zones the lead may be in, whose clocks must allow the call
+    /// too: those its number leaves possible (a split area code, or a zone
+    /// given for the lead that its number does not confirm and nobody
+    /// verified). The windows are the later opening and the earlier close.
+    pub also_zones: &'a [Tz],
     /// Attempts so far.
     pub attempts: u32,
     /// When recent attempts started (at least the last 48 hours'), for the
@@ -318,6 +323,57 @@ impl Verdict {
     }
 }
 
+/// What closes the lead's windows at `at` in any of `zones`: `Some(Some)`
+/// a rule of the law (and the zone it was read in), `Some(None)` the
+/// campaign's window, `None` nothing.
+pub fn closed_by<'r>(
+    law: &Law<'r>,
+    window: &CallingWindow,
+    zones: &[Tz],
+    at: DateTime<Utc>,
+    span: Duration,
+) -> Option<Option<(&'r Rule, Tz)>> {
+    // The law first: when it and the campaign both close, the law is what
+    // an auditor asks about.
+    for z in zones {
+        if let Some(rule) = law.forbidding(*z, at, span) {
+            return Some(Some((rule, *z)));
+        }
+    }
+    zones
+        .iter()
+        .any(|z| !window.is_open_for(*z, at, span))
+        .then_some(None)
+}
+
+/// The first moment at or after `from` when the campaign's window and
+/// every rule are open for `span` in every one of `zones`.
+pub fn next_open_everywhere(
+    law: &Law<'_>,
+    window: &CallingWindow,
+    zones: &[Tz],
+    from: DateTime<Utc>,
+    span: Duration,
+) -> Option<DateTime<Utc>> {
+    let mut t = from;
+    // Each round moves to the latest of the zones' next openings; when no
+    // zone moves it, all are open.
+    for _ in 0..64 {
+        let mut moved = false;
+        for z in zones {
+            let next = law.next_open(window, *z, t, span)?;
+            if next > t {
+                t = next;
+                moved = true;
+            }
+        }
+        if !moved {
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// When `cap` lets the number be called again, if it does not now: the
 /// moment enough of its calls in the window have left it.
 pub fn cap_lifts_at(
@@ -396,8 +452,12 @@ pub fn gate(
     {
         return Verdict::RetryNotDue { at };
     }
-    let next_open =
-        |from: DateTime<Utc>| law.next_open(&campaign.window, tz, from, campaign.ring_timeout);
+    let zones: Vec<Tz> = std::iter::once(tz)
+        .chain(lead.also_zones.iter().copied().filter(|z| *z != tz))
+        .collect();
+    let next_open = |from: DateTime<Utc>| {
+        next_open_everywhere(law, &campaign.window, &zones, from, campaign.ring_timeout)
+    };
     // The jurisdictions' caps first, so the verdict names the statute; then
     // the organization's.
     let caps = law
@@ -430,23 +490,21 @@ pub fn gate(
             until: next_open(until).unwrap_or(until),
         };
     }
-    // The law first: when it and the campaign both close, the law is what
-    // an auditor asks about.
-    if let Some(rule) = law.forbidding(tz, now, campaign.ring_timeout) {
-        let mut cited = Cited::of(rule, law.version);
-        cited.holiday = rule.holiday_at(tz, now);
-        return Verdict::OutsideWindow {
-            next_open_at: next_open(now),
-            rule: Some(cited),
-        };
-    }
-    if !campaign.window.is_open_for(tz, now, campaign.ring_timeout) {
-        return Verdict::OutsideWindow {
+    match closed_by(law, &campaign.window, &zones, now, campaign.ring_timeout) {
+        Some(Some((rule, zone))) => {
+            let mut cited = Cited::of(rule, law.version);
+            cited.holiday = rule.holiday_at(zone, now);
+            Verdict::OutsideWindow {
+                next_open_at: next_open(now),
+                rule: Some(cited),
+            }
+        }
+        Some(None) => Verdict::OutsideWindow {
             next_open_at: next_open(now),
             rule: None,
-        };
+        },
+        None => Verdict::Eligible,
     }
-    Verdict::Eligible
 }
 
 #[cfg(test)]
@@ -478,6 +536,7 @@ mod tests {
         LeadFacts {
             status: LeadStatus::New,
             time_zone: tz,
+            also_zones: &[],
             attempts: 0,
             recent_attempts: &[],
             not_before: None,
@@ -794,6 +853,7 @@ mod tests {
         fn eligible_only_when_every_rule_holds(
             status in arb_status(),
             zone in proptest::option::weighted(0.95, 0..ZONES.len()),
+            also_zone in proptest::option::weighted(0.3, 0..ZONES.len()),
             attempts in 0u32..6,
             recent_offsets in proptest::collection::vec(0i64..(48 * 3600), 0..5),
             not_before_offset in proptest::option::of(-86_400i64..86_400),
@@ -832,6 +892,7 @@ mod tests {
             let recent: Vec<_> = recent_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let number_calls: Vec<_> = number_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let tz = zone.map(|z| ZONES[z]);
+            let also: Vec<Tz> = also_zone.map(|z| ZONES[z]).into_iter().collect();
             // A random rules table: hours per weekday, a holiday near
             // `now` in the lead's local date, a cap, a lockout.
             let rules = random_rules(tz, now, law_hours, law_holiday, law_cap, law_lockout);
@@ -840,6 +901,7 @@ mod tests {
             let l = LeadFacts {
                 status,
                 time_zone: tz,
+                also_zones: &also,
                 attempts,
                 recent_attempts: &recent,
                 not_before: not_before_offset.map(|s| now + Duration::seconds(s)),
@@ -868,15 +930,20 @@ mod tests {
                     let inside = number_calls.iter().filter(|t| now - **t < cap.within).count();
                     prop_assert!(inside < cap.max as usize, "{inside} calls in the window");
                 }
-                let local_now = now.with_timezone(&tz).naive_local();
-                let local_end = (now + c.ring_timeout).with_timezone(&tz).naive_local();
-                prop_assert!(window.contains_local(local_now) && window.contains_local(local_end));
-                let today = local_now.date();
+                // Open in the lead's zone and in every other it may be in.
+                for z in std::iter::once(tz).chain(also.iter().copied()) {
+                    let local_now = now.with_timezone(&z).naive_local();
+                    let local_end = (now + c.ring_timeout).with_timezone(&z).naive_local();
+                    prop_assert!(window.contains_local(local_now) && window.contains_local(local_end), "closed in {z}");
+                }
+                let today = now.with_timezone(&tz).date_naive();
                 let today_count = recent.iter().filter(|t| t.with_timezone(&tz).date_naive() == today).count();
                 prop_assert!(today_count < c.max_attempts_per_day as usize);
                 // No rule of the table forbids it.
                 for r in &rules {
-                    prop_assert!(r.allows(tz, now, c.ring_timeout), "{} forbids", r.citation);
+                    for z in std::iter::once(tz).chain(also.iter().copied()) {
+                        prop_assert!(r.allows(z, now, c.ring_timeout), "{} forbids in {z}", r.citation);
+                    }
                     if let RuleKind::Cap(cap) = r.kind {
                         prop_assert!(cap_lifts_at(cap, &number_calls, now).is_none(), "{} binds", r.citation);
                     }
@@ -892,7 +959,10 @@ mod tests {
                 let r = rules.iter().find(|r| r.citation == cited.citation).expect("a rule of the table");
                 match (&verdict, &r.kind) {
                     (Verdict::OutsideWindow { .. }, RuleKind::Hours(_) | RuleKind::Holidays(_)) => {
-                        prop_assert!(!r.allows(tz, now, c.ring_timeout));
+                        let forbids = std::iter::once(tz)
+                            .chain(also.iter().copied())
+                            .any(|z| !r.allows(z, now, c.ring_timeout));
+                        prop_assert!(forbids);
                     }
                     (Verdict::NumberCap { cap, .. }, RuleKind::Cap(rc)) => {
                         prop_assert_eq!(cap, rc);
@@ -912,8 +982,10 @@ mod tests {
             }
             if let Verdict::OutsideWindow { next_open_at: Some(t), .. } = verdict {
                 prop_assert!(t > now);
-                prop_assert!(window.is_open_for(tz.expect("zone"), t, c.ring_timeout));
-                prop_assert!(law.forbidding(tz.expect("zone"), t, c.ring_timeout).is_none());
+                for z in std::iter::once(tz.expect("zone")).chain(also.iter().copied()) {
+                    prop_assert!(window.is_open_for(z, t, c.ring_timeout));
+                    prop_assert!(law.forbidding(z, t, c.ring_timeout).is_none());
+                }
             }
         }
     }

@@ -42,6 +42,9 @@ pub enum RowCode {
     BadTimeZone,
     /// Rejected: the region is not an ISO 3166-2 state or province.
     BadRegion,
+    /// Rejected: premium rate, shared cost, toll-free, a service number, a
+    /// short code or an emergency number.
+    NumberType,
     /// Rejected: a field is too long or there are too many properties.
     TooLarge,
     /// Rejected (CSV): the row's fields do not line up with the header.
@@ -60,6 +63,7 @@ impl RowCode {
             RowCode::BadNumber => "BAD_NUMBER",
             RowCode::BadTimeZone => "BAD_TIME_ZONE",
             RowCode::BadRegion => "BAD_REGION",
+            RowCode::NumberType => "NUMBER_TYPE",
             RowCode::TooLarge => "TOO_LARGE",
             RowCode::BadRow => "BAD_ROW",
             RowCode::BadEncoding => "BAD_ENCODING",
@@ -73,7 +77,11 @@ impl RowCode {
     pub fn is_rejection(self) -> bool {
         matches!(
             self,
-            RowCode::BadNumber | RowCode::BadTimeZone | RowCode::BadRegion | RowCode::TooLarge
+            RowCode::BadNumber
+                | RowCode::BadTimeZone
+                | RowCode::BadRegion
+                | RowCode::NumberType
+                | RowCode::TooLarge
         )
     }
 }
@@ -121,6 +129,12 @@ pub fn normalize(
         code: RowCode::BadNumber,
         message: format!("phone {:?} {e}", input.phone),
     })?;
+    if let Some(refused) = phone::refused_as_lead(&phone) {
+        return Err(RowIssue {
+            code: RowCode::NumberType,
+            message: format!("phone {phone} {}: it is never dialed", refused.describe()),
+        });
+    }
     let (time_zone, warning) = match clean(input.time_zone.as_deref()) {
         Some(name) => {
             let tz: Tz = name.parse().map_err(|_| RowIssue {

@@ -28,6 +28,10 @@ pub enum PhoneError {
     Invalid,
     #[error("has an unknown default region")]
     UnknownRegion,
+    #[error(
+        "has an extension: dial the main number, or put the extension in a property of the lead"
+    )]
+    Extension,
 }
 
 /// Normalize to E.164 (`+14155550123`). Numbers without a country code are
@@ -41,11 +45,73 @@ pub fn normalize(raw: &str, default_region: &str) -> Result<String, PhoneError> 
         return Err(PhoneError::Unparseable);
     }
     let region = country::Id::from_str(default_region).map_err(|_| PhoneError::UnknownRegion)?;
-    let number = phonenumber::parse(Some(region), raw).map_err(|_| PhoneError::Unparseable)?;
+    if raw.to_ascii_lowercase().contains(";ext=") {
+        return Err(PhoneError::Extension);
+    }
+    // A number written with its country code is read without the default
+    // region: given one, the `phonenumber` crate strips a leading 1 of the
+    // national number as if it were the region's trunk prefix (+977 1 …
+    // Kathmandu, +44 161 … Manchester came out invalid).
+    let default = (!raw.starts_with('+')).then_some(region);
+    let number = phonenumber::parse(default, raw).map_err(|_| PhoneError::Unparseable)?;
     if !phonenumber::is_valid(&number) {
         return Err(PhoneError::Invalid);
     }
+    // An extension is not part of the number: dropping it would dial the
+    // switchboard and merge two contacts into one.
+    if number.extension().is_some() {
+        return Err(PhoneError::Extension);
+    }
     Ok(number.format().mode(Mode::E164).to_string())
+}
+
+/// A class of numbers that is never dialed: the called party or the caller
+/// pays a premium, or the number reaches no one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    PremiumRate,
+    SharedCost,
+    TollFree,
+    /// Universal access, voicemail access, pagers, personal numbers.
+    Service,
+    ShortCode,
+    Emergency,
+}
+
+impl Refused {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Refused::PremiumRate => "is a premium-rate number: the caller pays a premium",
+            Refused::SharedCost => "is a shared-cost number",
+            Refused::TollFree => "is a toll-free number: it reaches a business, not a person",
+            Refused::Service => {
+                "is a service number (company, voicemail, pager or personal number)"
+            }
+            Refused::ShortCode => "is a short code",
+            Refused::Emergency => "is an emergency number",
+        }
+    }
+}
+
+/// The class of `e164` that is never dialed as a lead, if it is one.
+pub fn refused_as_lead(e164: &str) -> Option<Refused> {
+    use phonenumber::Type;
+    let n = phonenumber::parse(None, e164).ok()?;
+    match n.number_type(&phonenumber::metadata::DATABASE) {
+        Type::PremiumRate => Some(Refused::PremiumRate),
+        Type::SharedCost => Some(Refused::SharedCost),
+        Type::TollFree => Some(Refused::TollFree),
+        Type::Uan | Type::Voicemail | Type::Pager | Type::PersonalNumber => Some(Refused::Service),
+        Type::ShortCode => Some(Refused::ShortCode),
+        Type::Emergency => Some(Refused::Emergency),
+        _ => None,
+    }
+}
+
+/// The class of `e164` that may not be shown as a caller ID (a toll-free
+/// caller ID is a business's own and is allowed).
+pub fn refused_as_caller_id(e164: &str) -> Option<Refused> {
+    refused_as_lead(e164).filter(|r| *r != Refused::TollFree)
 }
 
 /// What a number says about its time zone.
@@ -65,6 +131,8 @@ struct ZoneTable {
     /// Zones per prefix, and the verdict, worked out on first use.
     by_prefix: HashMap<&'static str, (Vec<Tz>, OnceLock<ZoneFromNumber>)>,
     longest: usize,
+    /// [`candidate_zones`]' answers per prefix, worked out on first use.
+    subtrees: OnceLock<Subtrees>,
 }
 
 fn table() -> &'static ZoneTable {
@@ -83,7 +151,11 @@ fn table() -> &'static ZoneTable {
             longest = longest.max(prefix.len());
             by_prefix.insert(prefix, (zones, OnceLock::new()));
         }
-        ZoneTable { by_prefix, longest }
+        ZoneTable {
+            by_prefix,
+            longest,
+            subtrees: OnceLock::new(),
+        }
     })
 }
 
@@ -106,6 +178,65 @@ fn same_clock(a: Tz, b: Tz) -> bool {
         let t = start + Duration::hours(h);
         t.with_timezone(&a).naive_local() == t.with_timezone(&b).naive_local()
     })
+}
+
+/// Every zone the table leaves possible for a number: its longest known
+/// prefix's zones and, where that prefix's area is split (longer prefixes
+/// in the table name other zones, and this number matched none of them),
+/// every zone of the area: the table does not know this exchange, so
+/// Pinline does not guess. Empty when nothing is known.
+pub fn candidate_zones(e164: &str) -> Vec<Tz> {
+    let digits = e164.trim_start_matches('+');
+    let t = table();
+    let max = t.longest.min(digits.len());
+    for len in (1..=max).rev() {
+        if let Some(prefix) = digits.get(..len)
+            && t.by_prefix.contains_key(prefix)
+        {
+            let subtree = t.subtrees.get_or_init(|| subtrees(&t.by_prefix));
+            return subtree
+                .get(prefix)
+                .map(|(all, distinct)| distinct.get_or_init(|| one_per_clock(all)).clone())
+                .unwrap_or_default();
+        }
+    }
+    Vec::new()
+}
+
+/// Per prefix: the zones of it and every longer prefix under it (and, once
+/// asked for, one per distinct clock).
+type Subtrees = HashMap<&'static str, (Vec<Tz>, OnceLock<Vec<Tz>>)>;
+
+fn subtrees(by_prefix: &HashMap<&'static str, (Vec<Tz>, OnceLock<ZoneFromNumber>)>) -> Subtrees {
+    let mut out: HashMap<&'static str, Vec<Tz>> = HashMap::new();
+    for (prefix, (zones, _)) in by_prefix {
+        for len in 1..=prefix.len() {
+            let ancestor = &prefix[..len];
+            if let Some((key, _)) = by_prefix.get_key_value(ancestor) {
+                let entry = out.entry(*key).or_default();
+                for z in zones {
+                    if !entry.contains(z) {
+                        entry.push(*z);
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(k, zones)| (k, (zones, OnceLock::new())))
+        .collect()
+}
+
+fn one_per_clock(zones: &[Tz]) -> Vec<Tz> {
+    let mut sorted = zones.to_vec();
+    sorted.sort_by_key(|z| z.name());
+    let mut distinct: Vec<Tz> = Vec::new();
+    for z in sorted {
+        if !distinct.iter().any(|d| same_clock(*d, z)) {
+            distinct.push(z);
+        }
+    }
+    distinct
 }
 
 /// The zone an E.164 number implies (longest known prefix).
@@ -188,6 +319,89 @@ mod tests {
             zone("+12082010123"),
             ZoneFromNumber::Known(Tz::America__Denver)
         );
+    }
+
+    #[test]
+    fn costly_and_service_numbers_are_refused() {
+        assert_eq!(refused_as_lead("+19005550123"), Some(Refused::PremiumRate));
+        assert_eq!(refused_as_lead("+18005550123"), Some(Refused::TollFree));
+        assert_eq!(refused_as_lead("+18885550123"), Some(Refused::TollFree));
+        assert_eq!(refused_as_lead("+449098790000"), Some(Refused::PremiumRate));
+        assert_eq!(refused_as_lead("+448001234567"), Some(Refused::TollFree));
+        assert!(matches!(
+            refused_as_lead("+448431234567"),
+            Some(Refused::SharedCost | Refused::PremiumRate)
+        ));
+        assert_eq!(refused_as_lead("+12125550123"), None);
+        assert_eq!(refused_as_lead("+447400123456"), None, "a UK mobile");
+        assert_eq!(
+            refused_as_caller_id("+19005550123"),
+            Some(Refused::PremiumRate)
+        );
+        assert_eq!(refused_as_caller_id("+18005550123"), None);
+    }
+
+    #[test]
+    fn extensions_are_not_dropped() {
+        for raw in [
+            "212 555 0123 x12",
+            "212-555-0123 ext. 12",
+            "+1 212 555 0123;ext=12",
+        ] {
+            assert_eq!(normalize(raw, "US"), Err(PhoneError::Extension), "{raw}");
+        }
+    }
+
+    #[test]
+    fn landlines_and_mobiles_per_country() {
+        // A sample of valid numbers the metadata must accept: Nepal's
+        // Kathmandu landlines (+977 1 …) and mobiles, and others.
+        for n in [
+            "+97714200000",
+            "+97715550000",
+            "+9779841234567",
+            "+97761520000",
+            "+442079460958",
+            "+441612345678",
+            "+447400123456",
+            "+61212345678",
+            "+61412345678",
+            "+919830012345",
+            "+81312345678",
+            "+4930123456",
+            "+14165550123",
+        ] {
+            assert_eq!(normalize(n, "US").as_deref(), Ok(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn split_area_codes_leave_every_zone_of_the_area() {
+        let names = |n: &str| {
+            let mut z: Vec<&str> = candidate_zones(n).iter().map(|z| z.name()).collect();
+            z.sort_unstable();
+            z
+        };
+        // 850-201: the table knows only some of 850's Central exchanges, so
+        // an exchange it does not list may be either.
+        assert_eq!(
+            names("+18502010123"),
+            ["America/Chicago", "America/New_York"]
+        );
+        // An exchange the table lists as Central is Central.
+        assert_eq!(names("+18502000123"), ["America/Chicago"]);
+        assert_eq!(
+            names("+15415550123"),
+            ["America/Denver", "America/Los_Angeles"]
+        );
+        assert_eq!(
+            names("+18125550123"),
+            ["America/Chicago", "America/New_York"]
+        );
+        // One zone for the whole area code.
+        assert_eq!(names("+12125550123"), ["America/New_York"]);
+        assert_eq!(names("+16025550123"), ["America/Phoenix"]);
+        assert!(candidate_zones("+999").is_empty());
     }
 
     #[test]

@@ -210,7 +210,13 @@ pub struct UpdateLeadInput {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     /// IANA name. Setting it on a NEEDS_TIME_ZONE lead makes it dialable.
+    /// Where its number suggests other zones, their clocks apply too until
+    /// the zone is verified.
     pub time_zone: Option<String>,
+    /// The lead's zone was confirmed (with the lead, not guessed): it
+    /// alone decides the lead's local time. Supervisors and admins only;
+    /// audited. Setting `timeZone` without it clears it.
+    pub time_zone_verified: Option<bool>,
     /// The state or province of the lead's address, ISO 3166-2 (`US-FL`,
     /// or `FL` in the number's country).
     pub region: Option<String>,
@@ -640,6 +646,12 @@ impl CampaignMutation {
                 "must be between -1000 and 1000",
             ));
         }
+        if input.time_zone_verified.is_some() {
+            require_role(caller, DomainRole::Supervisor)?;
+        }
+        let time_zone_verified = input
+            .time_zone_verified
+            .or_else(|| time_zone.as_ref().map(|_| false));
         let region = match input.region.as_deref() {
             Some(r) => Some(
                 crate::domain::jurisdiction::normalize_region(r, &lead.phone)
@@ -661,6 +673,7 @@ impl CampaignMutation {
             last_name: name("lastName", input.last_name)?,
             time_zone,
             region,
+            time_zone_verified,
             priority: input.priority,
             status: new_status,
         };

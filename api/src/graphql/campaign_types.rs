@@ -316,6 +316,12 @@ impl Lead {
     async fn region(&self) -> Option<&str> {
         self.0.region.as_deref()
     }
+    /// Someone confirmed `timeZone`: it alone decides the lead's local
+    /// time. Otherwise every other zone its number leaves possible must
+    /// allow a call too.
+    async fn time_zone_verified(&self) -> bool {
+        self.0.time_zone_verified
+    }
     async fn status(&self) -> ApiResult<LeadStatus> {
         DomainLeadStatus::parse(&self.0.status)
             .map(Into::into)

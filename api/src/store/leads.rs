@@ -163,6 +163,7 @@ pub struct LeadChanges {
     pub last_name: Option<String>,
     pub time_zone: Option<String>,
     pub region: Option<String>,
+    pub time_zone_verified: Option<bool>,
     pub priority: Option<i32>,
     pub status: Option<String>,
 }
@@ -190,6 +191,12 @@ pub async fn update(
         if let Some(v) = &changes.time_zone {
             diesel::update(leads::table.find(id))
                 .set(leads::time_zone.eq(Some(v)))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(v) = changes.time_zone_verified {
+            diesel::update(leads::table.find(id))
+                .set(leads::time_zone_verified.eq(v))
                 .execute(conn)
                 .await?;
         }

@@ -144,6 +144,9 @@ pub struct Lead {
     pub callback_agent_id: Option<String>,
     /// The state or province of the lead's address (ISO 3166-2).
     pub region: Option<String>,
+    /// Someone confirmed `time_zone` where the number suggests others: only
+    /// then does it alone decide the lead's local time.
+    pub time_zone_verified: bool,
 }
 
 /// A call: placed by the dialer, by an agent, or (later) inbound.

@@ -134,6 +134,7 @@ diesel::table! {
         updated_at -> Timestamp,
         callback_agent_id -> Nullable<Text>,
         region -> Nullable<Text>,
+        time_zone_verified -> Bool,
     }
 }
 

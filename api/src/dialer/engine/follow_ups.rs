@@ -218,6 +218,7 @@ fn copy_of(lead: &models::Lead, target: &str, now: DateTime<Utc>) -> models::Lea
         last_name: lead.last_name.clone(),
         time_zone: lead.time_zone.clone(),
         region: lead.region.clone(),
+        time_zone_verified: lead.time_zone_verified,
         custom_properties: lead.custom_properties.clone(),
         status: status.as_str().into(),
         priority: lead.priority,

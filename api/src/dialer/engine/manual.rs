@@ -11,8 +11,9 @@ use crate::dialer::facts::decide;
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
 use crate::domain::call::{CallOrigin, CallState};
 use crate::domain::campaign::{CampaignState, DialMode};
-use crate::domain::eligibility::{CampaignFacts, LeadStatus, Verdict};
-use crate::domain::phone::{ZoneFromNumber, zone_for_number};
+use crate::domain::eligibility::{CampaignFacts, Cited, LeadStatus, Verdict, closed_by};
+use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
+use crate::domain::phone::{candidate_zones, refused_as_lead};
 use crate::domain::window::CallingWindow;
 use crate::store::{self, claims, models};
 
@@ -46,6 +47,12 @@ impl State {
                 "this number is marked invalid: it may not be called",
             ));
         }
+        if let Some(refused) = refused_as_lead(&phone) {
+            return Err(EngineError::Validation {
+                field: "phone",
+                message: format!("{phone} {}: it is never dialed", refused.describe()),
+            });
+        }
         let (settings, lead) = match lead {
             Some(lead) => {
                 let campaign = store::campaigns::get(&self.db, &lead.campaign_id)
@@ -76,24 +83,37 @@ impl State {
                 (Some(settings), Some(claimed))
             }
             None => {
+                // No lead: the number's possible zones (all of them) and
+                // the law of its jurisdictions, within the legal maximum.
                 let window = CallingWindow::default();
                 let ring = Duration::seconds(25);
-                let open = match zone_for_number(&phone) {
-                    ZoneFromNumber::Known(tz) => window.is_open_for(tz, now, ring),
-                    ZoneFromNumber::Ambiguous(zones) => {
-                        zones.iter().all(|tz| window.is_open_for(*tz, now, ring))
-                    }
-                    ZoneFromNumber::Unknown => {
-                        return Err(EngineError::Validation {
-                            field: "phone",
-                            message: "the number's local time cannot be known, so it may not be called; place the call for a lead with a time zone".into(),
-                        });
-                    }
+                let zones = candidate_zones(&phone);
+                if zones.is_empty() {
+                    return Err(EngineError::Validation {
+                        field: "phone",
+                        message: "the number's local time cannot be known, so it may not be called; place the call for a lead with a time zone".into(),
+                    });
+                }
+                let book = rulebook();
+                let rules = book.rules_for(&jurisdictions_of(&phone, None));
+                let law = Law {
+                    version: &book.version,
+                    rules: &rules,
                 };
-                if !open {
-                    return Err(conflict(
-                        "it is outside the calling window (08:00–21:00) where this number is",
-                    ));
+                match closed_by(&law, &window, &zones, now, ring) {
+                    None => {}
+                    Some(Some((rule, _))) => {
+                        let cited = Cited::of(rule, law.version);
+                        return Err(conflict(format!(
+                            "it is outside the hours the law allows where this number is: {}",
+                            cited.line()
+                        )));
+                    }
+                    Some(None) => {
+                        return Err(conflict(
+                            "it is outside the calling window (08:00–21:00) where this number is",
+                        ));
+                    }
                 }
                 (None, None)
             }

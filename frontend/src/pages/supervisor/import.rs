@@ -63,6 +63,7 @@ struct Mapping {
     first: RwSignal<String>,
     last: RwSignal<String>,
     zone: RwSignal<String>,
+    region: RwSignal<String>,
 }
 
 /// The import card of a campaign's page; `done` counts finished imports
@@ -77,6 +78,7 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
         first: RwSignal::new(String::new()),
         last: RwSignal::new(String::new()),
         zone: RwSignal::new(String::new()),
+        region: RwSignal::new(String::new()),
     };
     let job = RwSignal::new(None::<Job>);
     let report = RwSignal::new(Vec::<RowResult>::new());
@@ -125,6 +127,7 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
             map.first.set(guess(&header, columns::FIRST_NAME));
             map.last.set(guess(&header, columns::LAST_NAME));
             map.zone.set(guess(&header, columns::TIME_ZONE));
+            map.region.set(guess(&header, columns::REGION));
             if header.is_empty() {
                 error.set(Some(
                     "The file is empty: its first line must be a header row.".into(),
@@ -186,6 +189,7 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
             ("firstNameColumn", map.first),
             ("lastNameColumn", map.last),
             ("timeZoneColumn", map.zone),
+            ("regionColumn", map.region),
         ] {
             let col = col.get_untracked();
             if !col.is_empty() {
@@ -239,7 +243,7 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
     view! {
         <section class="card import" id="lead-import">
             <h2>"Import leads"</h2>
-            <p class="help">"A CSV file with a header row. Phone numbers without a country code are read in the contact center's region; a lead's time zone comes from its column or from the number. Other columns become the lead's custom properties, in their order."</p>
+            <p class="help">"A CSV file with a header row. Phone numbers without a country code are read in the contact center's region; a lead's time zone comes from its column or from the number; a state or province column (FL or US-FL) adds that jurisdiction's calling rules. Other columns become the lead's custom properties, in their order."</p>
             <label for="lead-file">"CSV file"</label>
             <input id="lead-file" type="file" accept=".csv,text/csv" on:change=choose/>
             {error_line(error)}
@@ -261,6 +265,7 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
                     {column("map-first", "First name", map.first, false)}
                     {column("map-last", "Last name", map.last, false)}
                     {column("map-zone", "Time zone", map.zone, false)}
+                    {column("map-region", "State or province", map.region, false)}
                 </div>
                 <div class="submit-row">
                     <button id="start-import" on:click=upload disabled=move || uploading.get() || map.phone.get().is_empty()>
