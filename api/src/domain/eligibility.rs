@@ -832,6 +832,50 @@ mod tests {
         Tz::Europe__London,
     ];
 
+    /// 2026–2027, in seconds.
+    const YEARS: std::ops::Range<i64> = 1_767_225_600..1_830_297_600;
+
+    /// The instants in [`YEARS`] when one of [`ZONES`] changes its clock.
+    fn clock_changes() -> &'static [i64] {
+        static CHANGES: std::sync::OnceLock<Vec<i64>> = std::sync::OnceLock::new();
+        CHANGES.get_or_init(|| {
+            let offset = |tz: Tz, t: i64| {
+                DateTime::from_timestamp(t, 0)
+                    .map(|t| t.with_timezone(&tz).naive_local() - t.naive_utc())
+            };
+            let mut out = Vec::new();
+            for tz in ZONES {
+                let mut t = YEARS.start;
+                while t < YEARS.end {
+                    if offset(*tz, t) != offset(*tz, t + 1800) {
+                        out.push(t + 1800);
+                    }
+                    t += 1800;
+                }
+            }
+            out
+        })
+    }
+
+    /// Instants over 2026–2027: a third anywhere, a third within three
+    /// hours of a clock change, a third within three hours of a local
+    /// midnight in one of the zones.
+    fn arb_instant() -> impl Strategy<Value = i64> {
+        let changes = clock_changes();
+        prop_oneof![
+            YEARS,
+            (0..changes.len(), -10_800i64..10_800).prop_map(move |(i, d)| changes[i] + d),
+            (0..ZONES.len(), 0i64..730, -10_800i64..10_800).prop_map(|(z, day, d)| {
+                let midnight = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+                    .and_then(|d0| d0.checked_add_signed(Duration::days(day)))
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .and_then(|m| m.and_local_timezone(ZONES[z]).earliest())
+                    .map_or(YEARS.start, |m| m.timestamp());
+                midnight + d
+            }),
+        ]
+    }
+
     fn arb_status() -> impl Strategy<Value = LeadStatus> {
         prop_oneof![
             Just(LeadStatus::New),
@@ -866,7 +910,7 @@ mod tests {
             len_min in 1u32..(13 * 60),
             max_attempts in 1u32..5,
             per_day in 1u32..3,
-            secs in 1_767_225_600i64..1_830_297_600i64,
+            secs in arb_instant(),
             number_in_call in proptest::bool::weighted(0.1),
             number_abandoned_offset in proptest::option::of(0i64..(100 * 3600)),
             number_offsets in proptest::collection::vec(0i64..(30 * 3600), 0..6),
