@@ -203,6 +203,7 @@ pub fn demo_leads() -> Vec<LeadInput> {
             first_name: Some((*first).into()),
             last_name: Some((*last).into()),
             time_zone: None,
+            time_zone_verified: false,
             region: None,
             custom_properties: props(plan, (*since).into()),
         })
@@ -219,6 +220,7 @@ pub fn demo_leads() -> Vec<LeadInput> {
                 first_name: Some(FIRST[k % FIRST.len()].into()),
                 last_name: Some(LAST[(k / FIRST.len() + k) % LAST.len()].into()),
                 time_zone: Some((*zone).into()),
+                time_zone_verified: false,
                 region: None,
                 custom_properties: props(PLANS[k % PLANS.len()], (2015 + k % 10).to_string()),
             });

@@ -71,6 +71,7 @@ async fn webhook_survives_a_kill(backend: Backend) {
         .await;
     let mut l = dialer::lead("+12025550601", "human", 1, 1);
     l["timeZone"] = json!(pinline::bench::engine::daytime_zone());
+    l["timeZoneVerified"] = json!(true);
     first
         .ok(
             Some(&sup),

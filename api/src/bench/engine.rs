@@ -107,6 +107,8 @@ fn leads(n: usize, talk: (u32, u32), zone: &str) -> Vec<LeadInput> {
             first_name: Some("Bench".into()),
             last_name: Some(format!("Lead {i}")),
             time_zone: Some(zone.into()),
+            // Synthetic leads in a zone where it is daytime now.
+            time_zone_verified: true,
             region: None,
             custom_properties: vec![
                 ("sim.outcome".into(), "human".into()),

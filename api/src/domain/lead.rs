@@ -14,6 +14,8 @@ pub struct LeadInput {
     pub last_name: Option<String>,
     /// An IANA name; when absent the number decides.
     pub time_zone: Option<String>,
+    /// Whoever added the lead vouches for `time_zone`.
+    pub time_zone_verified: bool,
     /// The state or province of the lead's address (ISO 3166-2, `US-FL`,
     /// or `FL` in the number's country): its calling rules apply too.
     pub region: Option<String>,
@@ -28,6 +30,8 @@ pub struct NormalizedLead {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub time_zone: Option<Tz>,
+    /// The zone was given and vouched for.
+    pub time_zone_verified: bool,
     pub region: Option<String>,
     pub status: LeadStatus,
     pub custom_properties: Vec<(String, String)>,
@@ -185,6 +189,7 @@ pub fn normalize(
             first_name: clean(input.first_name.as_deref()),
             last_name: clean(input.last_name.as_deref()),
             time_zone,
+            time_zone_verified: input.time_zone_verified && time_zone.is_some(),
             region,
             status,
             custom_properties: input

@@ -142,6 +142,11 @@ pub struct LeadInput {
     pub last_name: Option<String>,
     /// IANA name; when absent it is derived from the number.
     pub time_zone: Option<String>,
+    /// The supervisor adding the lead vouches for `timeZone`: it alone
+    /// decides the lead's local time (otherwise the number's zones apply
+    /// too).
+    #[graphql(default)]
+    pub time_zone_verified: bool,
     /// The state or province of the lead's address, ISO 3166-2 (`US-FL`,
     /// or `FL` in the number's country): its calling rules apply too.
     pub region: Option<String>,
@@ -714,6 +719,7 @@ impl CampaignMutation {
                 first_name: l.first_name,
                 last_name: l.last_name,
                 time_zone: l.time_zone,
+                time_zone_verified: l.time_zone_verified,
                 region: l.region,
                 custom_properties: l
                     .custom_properties

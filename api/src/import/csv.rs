@@ -242,6 +242,7 @@ impl<R: Read + Seek> LeadsCsv<R> {
                     first_name: pick(self.first),
                     last_name: pick(self.last),
                     time_zone: pick(self.zone).filter(|z| !z.trim().is_empty()),
+                    time_zone_verified: false,
                     region: pick(self.region).filter(|r| !r.trim().is_empty()),
                     custom_properties: self
                         .header
