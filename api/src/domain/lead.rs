@@ -118,9 +118,14 @@ pub fn normalize(
             .custom_properties
             .iter()
             .any(|(k, v)| too_long(k) || too_long(v))
-        || [&input.first_name, &input.last_name]
-            .iter()
-            .any(|f| f.as_deref().is_some_and(too_long))
+        || [
+            &input.first_name,
+            &input.last_name,
+            &input.region,
+            &input.time_zone,
+        ]
+        .iter()
+        .any(|f| f.as_deref().is_some_and(too_long))
     {
         return Err(RowIssue {
             code: RowCode::TooLarge,
