@@ -1,6 +1,6 @@
-//! Hostile clients for `pinline bench engine --attack N`: N clients (each
-//! from its own loopback address, in a child process at nice 19), without
-//! a token, sending the worst documents and bodies one can build at the
+//! Hostile clients for `pinline bench engine --attack N`: N clients
+//! (each from its own loopback address, in a child process on the idle
+//! scheduling policy), without a token, sending the worst documents and bodies one can build at the
 //! API as fast as the server answers — a fragment fan-out (2^40
 //! selections), 2,100 aliases, 5,000 nested brackets, nested lists of
 //! 200 × 200, a body over the limit — and each keeping slow connections
@@ -191,8 +191,9 @@ impl Hostile {
 }
 
 /// The attack as the engine bench runs it: the hostile clients in a child
-/// process at the lowest CPU priority (`nice -n 19`: attackers' machines
-/// are not ours; the server's kernel still carries their traffic), and a
+/// process on the idle scheduling policy (attackers' machines are not
+/// ours: their CPU must not be taken from the server's threads, whose
+/// wakeups preempt it; the server's kernel still carries their traffic), and a
 /// probe timing `/healthz` every 100 ms in this one.
 pub struct Attack {
     child: Option<tokio::process::Child>,
@@ -210,11 +211,12 @@ impl Attack {
     ) -> std::io::Result<Attack> {
         let child = if clients > 0 {
             let exe = std::env::current_exe()?;
-            let mut cmd = tokio::process::Command::new("nice");
-            cmd.arg("-n")
-                .arg("19")
-                .arg(exe)
-                .args(["bench", "attack", "--url", base])
+            let mut cmd = tokio::process::Command::new(exe);
+            // SAFETY: the hook makes one system call, no allocation.
+            unsafe {
+                cmd.pre_exec(crate::http::lane::idle_policy);
+            }
+            cmd.args(["bench", "attack", "--url", base])
                 .args(["--clients", &clients.to_string()])
                 .args(["--seconds", &seconds.to_string()])
                 .stdout(std::process::Stdio::piped())

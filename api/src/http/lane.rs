@@ -1,6 +1,6 @@
 //! The anonymous lane: work for callers without a valid token (parsing,
 //! validating and running their documents) runs on one thread of its own
-//! at a lower CPU priority than the engine and the signed-in requests.
+//! on the kernel's idle policy, below the engine and the signed-in requests.
 //! However hard anonymous clients push, the scheduler gives a call's next
 //! step and an agent's request the cores first; anonymous work gets what
 //! is left, and is also bounded in number (`budget`).
@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-/// How much nicer than the process the lane's thread runs (Linux nice
-/// levels: 10 weighs about a tenth of 0 when both want a core).
+/// How much nicer than the process the lane's thread runs where the idle
+/// policy cannot be had (Linux nice levels: 10 weighs about a tenth of 0).
 const NICENESS: i32 = 10;
 
 static LANE: OnceLock<Option<Handle>> = OnceLock::new();
@@ -51,10 +51,17 @@ fn lane() -> Option<&'static Handle> {
     .as_ref()
 }
 
-/// This thread's niceness raised by [`NICENESS`] (Linux applies nice
-/// levels per thread). Raising needs no privilege; where it fails the lane
-/// still works, at the process's priority.
+/// This thread (and the threads it starts) on the kernel's idle policy
+/// (`SCHED_IDLE`): it runs on a core no other thread wants, and a thread
+/// of the process that wakes up takes the core from it at once, where a
+/// nice level would let it finish its time slice first (a millisecond or
+/// more on every hop of a call's next step). Needs no privilege; where the
+/// policy is refused the thread is made nicer instead, and where that
+/// fails too the lane still works, at the process's priority.
 fn lower_priority() {
+    if idle_policy().is_ok() {
+        return;
+    }
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid and setpriority take plain integers and touch no
@@ -70,6 +77,24 @@ fn lower_priority() {
                 std::io::Error::last_os_error()
             );
         }
+    }
+}
+
+/// The calling thread put on `SCHED_IDLE` (inherited by the threads and
+/// processes it starts). Only a system call: safe between fork and exec.
+pub fn idle_policy() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` lives across the call.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+            return Ok(());
+        }
+        Err(std::io::Error::last_os_error())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(std::io::Error::other("no idle scheduling policy here"))
     }
 }
 
@@ -103,20 +128,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn work_runs_on_the_lane_at_a_lower_priority() {
-        let (name, nice) = run(async {
+    async fn work_runs_on_the_lane_at_the_idle_policy() {
+        let (name, policy) = run(async {
             let name = std::thread::current().name().map(str::to_owned);
-            // SAFETY: as in lower_priority.
-            let nice =
-                unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
-            (name, nice)
+            // SAFETY: pid 0 is the calling thread.
+            (name, unsafe { libc::sched_getscheduler(0) })
         })
         .await
         .expect("ran");
-        // SAFETY: as in lower_priority.
-        let ours = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+        // SAFETY: as above.
+        let ours = unsafe { libc::sched_getscheduler(0) };
         assert_eq!(name.as_deref(), Some("pinline-anonymous"));
-        assert!(nice > ours, "lane at nice {nice}, caller at {ours}");
+        assert_eq!(policy, libc::SCHED_IDLE, "the caller's policy is {ours}");
+        assert_ne!(ours, libc::SCHED_IDLE);
     }
 
     #[tokio::test]

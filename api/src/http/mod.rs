@@ -9,7 +9,7 @@ pub mod cors;
 mod exports;
 mod graphql;
 mod imports;
-mod lane;
+pub mod lane;
 mod persisted;
 mod serve;
 mod web;
