@@ -205,6 +205,7 @@ pub fn demo_leads() -> Vec<LeadInput> {
             time_zone: None,
             time_zone_verified: false,
             region: None,
+            consent: Default::default(),
             custom_properties: props(plan, (*since).into()),
         })
         .collect();
@@ -222,6 +223,7 @@ pub fn demo_leads() -> Vec<LeadInput> {
                 time_zone: Some((*zone).into()),
                 time_zone_verified: false,
                 region: None,
+                consent: Default::default(),
                 custom_properties: props(PLANS[k % PLANS.len()], (2015 + k % 10).to_string()),
             });
         }

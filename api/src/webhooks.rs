@@ -119,6 +119,7 @@ pub fn wrap_up_payload(
             "notes": wrap.notes,
             "doNotCall": wrap.do_not_call,
             "doNotText": wrap.do_not_text,
+            "revokeConsent": wrap.revoke_consent,
             "invalidNumber": wrap.invalid_number,
             "callbackAt": t(wrap.callback_at),
             "callbackAgentId": wrap.callback_agent_id,

@@ -1026,6 +1026,8 @@ async fn supervisor_journey(backend: Backend, screenshots: bool) {
         .await;
     b.wait("#import-preview").await;
     b.wait_text("#import-preview tbody", "Noor").await;
+    // The file brings no consent; the page says what that means.
+    b.wait_text("#import-consent", "No consent columns").await;
     // The columns the server would pick are picked.
     assert_eq!(
         b.js(

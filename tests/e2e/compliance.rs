@@ -16,18 +16,23 @@ on_both_backends!(
 );
 
 /// Wednesday 2026-06-10 12:00 in New York.
-fn noon_ny() -> DateTime<Utc> {
+pub(crate) fn noon_ny() -> DateTime<Utc> {
     "2026-06-10T16:00:00Z".parse().expect("time")
 }
 
-struct Fixture {
-    sup: String,
-    campaign: String,
-    leads: Vec<String>,
+pub(crate) struct Fixture {
+    pub sup: String,
+    pub campaign: String,
+    pub leads: Vec<String>,
 }
 
 /// A campaign with the given settings and leads (E.164 numbers).
-async fn fixture(srv: &TestServer, name: &str, settings: Value, phones: &[&str]) -> Fixture {
+pub(crate) async fn fixture(
+    srv: &TestServer,
+    name: &str,
+    settings: Value,
+    phones: &[&str],
+) -> Fixture {
     let sup = srv.login_demo("supervisor").await;
     let cc = srv
         .ok(
@@ -90,7 +95,18 @@ async fn fixture(srv: &TestServer, name: &str, settings: Value, phones: &[&str])
     }
 }
 
-async fn start(srv: &TestServer, f: &Fixture) {
+/// Florida's numbers need written consent in automated campaigns: record
+/// it for `phone`, given a year before the instants these tests ask about.
+pub(crate) async fn written_consent(srv: &TestServer, f: &Fixture, phone: &str) {
+    srv.ok(
+        Some(&f.sup),
+        "mutation($i:RecordConsentInput!){recordConsent(input:$i){phone}}",
+        json!({"i": {"phone": phone, "consent": {"kind": "EXPRESS_WRITTEN", "givenAt": "2025-06-01T00:00:00Z", "method": "web form"}}}),
+    )
+    .await;
+}
+
+pub(crate) async fn start(srv: &TestServer, f: &Fixture) {
     srv.ok(
         Some(&f.sup),
         "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
@@ -538,6 +554,7 @@ async fn the_called_partys_state_decides_and_is_cited(srv: TestServer) {
         ],
     )
     .await;
+    written_consent(&srv, &f, "+13055550401").await;
     start(&srv, &f).await;
     let query = "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){eligible reason explanation until jurisdictions rulesVersion rule{jurisdiction citation summary source holiday}}}";
     let ask = |lead: usize, at: &str| {
@@ -722,6 +739,7 @@ async fn a_leads_zone_narrows_but_never_widens(srv: TestServer) {
         &["+16025550501", "+18502010502"],
     )
     .await;
+    written_consent(&srv, &f, "+18502010502").await;
     start(&srv, &f).await;
     let set =
         "mutation($i:UpdateLeadInput!){updateLead(input:$i){lead{timeZone timeZoneVerified}}}";

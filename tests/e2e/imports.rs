@@ -33,7 +33,12 @@ async fn campaign(srv: &TestServer, sup: &str, name: &str) -> String {
         .to_owned()
 }
 
-async fn upload(srv: &TestServer, token: &str, campaign: &str, body: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn upload(
+    srv: &TestServer,
+    token: &str,
+    campaign: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
     let resp = srv
         .client
         .post(format!(
@@ -52,7 +57,7 @@ async fn upload(srv: &TestServer, token: &str, campaign: &str, body: Vec<u8>) ->
 
 const JOB: &str = "query($id:ID!){importJob(id:$id){state totalRows processedRows added merged rejected warned error report{index phone code message}}}";
 
-async fn wait_done(srv: &TestServer, token: &str, job: &str) -> Value {
+pub(crate) async fn wait_done(srv: &TestServer, token: &str, job: &str) -> Value {
     for _ in 0..600 {
         let j = srv.ok(Some(token), JOB, json!({"id": job})).await["importJob"].clone();
         if j["state"] != "RUNNING" {

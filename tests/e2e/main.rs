@@ -8,6 +8,7 @@ mod claims;
 mod cli;
 mod compliance;
 mod conformance;
+mod consent;
 mod demo;
 mod edge;
 mod engine;

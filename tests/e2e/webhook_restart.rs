@@ -163,6 +163,7 @@ async fn webhook_survives_a_kill(backend: Backend) {
         assert_eq!(body["id"], id.as_str());
         assert_eq!(body["wrapUp"]["dispositionCode"], "INTERESTED");
         assert_eq!(body["wrapUp"]["doNotText"], true);
+        assert_eq!(body["wrapUp"]["revokeConsent"], false);
         assert_eq!(body["call"]["id"], call.as_str());
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

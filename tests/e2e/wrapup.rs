@@ -13,6 +13,7 @@ engine_tests!(
     do_not_text_is_kept_but_blocks_no_call,
     corrections_are_audited_inside_the_edit_window_and_refused_after,
     a_dnc_mark_drops_an_offer_in_another_contact_center_and_other_organizations_still_call,
+    consent_revoked_at_wrap_up_holds_across_the_organization_at_once,
 );
 
 const SUBMIT: &str = "mutation($i:SubmitWrapUpInput!){submitWrapUp(input:$i){wrapUp{id dispositionCode notes doNotCall doNotText invalidNumber corrections automatic} presence{status}}}";
@@ -321,5 +322,53 @@ async fn a_dnc_mark_drops_an_offer_in_another_contact_center_and_other_organizat
         .await
         .expect("db");
     assert!(claimed.is_some(), "claimed in the other organization");
+    f.finish().await;
+}
+
+/// "Stop calling me" said on a call: the agent records the revocation with
+/// the wrap-up; from that moment the number has no consent anywhere in the
+/// organization, and Florida's law keeps every automated campaign off it.
+async fn consent_revoked_at_wrap_up_holds_across_the_organization_at_once(backend: Backend) {
+    let phone = "+13055550311";
+    let mut l = lead(phone, "human", 1, 600);
+    l["timeZoneVerified"] = json!(true);
+    l["consent"] =
+        json!({"kind": "EXPRESS_WRITTEN", "givenAt": "2026-01-05T15:00:00Z", "method": "web form"});
+    let mut f = Floor::new(backend, json!({}), vec![l], 1).await;
+    // The written consent lets the progressive campaign dial Florida.
+    let call = one_call(&mut f).await;
+    let input =
+        json!({"i": {"callId": call, "dispositionCode": "NOT_INTERESTED", "revokeConsent": true}});
+    let w = f
+        .agent_ok(
+            0,
+            "mutation($i:SubmitWrapUpInput!){submitWrapUp(input:$i){wrapUp{revokeConsent}}}",
+            input,
+        )
+        .await;
+    assert_eq!(w["submitWrapUp"]["wrapUp"]["revokeConsent"], true);
+    let now = f.srv.app.engine.clock().now();
+    let c = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!){leads(campaignId:$c){edges{node{consent{kind revokedAt} consentHistory{action method callId}}}}}",
+            json!({"c": f.campaign}),
+        )
+        .await["leads"]["edges"][0]["node"]
+        .clone();
+    assert_eq!(c["consent"]["kind"], "NONE", "{c}");
+    let revoked_at: chrono::DateTime<chrono::Utc> = c["consent"]["revokedAt"]
+        .as_str()
+        .expect("revoked")
+        .parse()
+        .expect("time");
+    assert!(revoked_at <= now, "recorded at the wrap-up");
+    assert_eq!(c["consentHistory"][0]["action"], "REVOKED");
+    assert_eq!(c["consentHistory"][0]["method"], "said on a call");
+    assert_eq!(c["consentHistory"][0]["callId"], call.as_str());
+    // Another campaign holding the number may not dial it automatically.
+    let other = second_campaign_lead(&f, phone).await;
+    assert_eq!(f.verdict(&other).await, "NO_CONSENT");
     f.finish().await;
 }

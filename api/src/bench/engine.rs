@@ -110,6 +110,7 @@ fn leads(n: usize, talk: (u32, u32), zone: &str) -> Vec<LeadInput> {
             // Synthetic leads in a zone where it is daytime now.
             time_zone_verified: true,
             region: None,
+            consent: Default::default(),
             custom_properties: vec![
                 ("sim.outcome".into(), "human".into()),
                 ("sim.ring_seconds".into(), (1 + i % 3).to_string()),

@@ -190,6 +190,7 @@ pub fn simulate(scope: &HistoryScope, now: DateTime<Utc>, days: u32, seed: u64) 
                                 wrap_ms: wrap.num_milliseconds() as i32,
                                 category: d.category.as_str().to_owned(),
                                 conversion: d.conversion,
+                                revoke_consent: false,
                             });
                         }
                         clock.add(agent, "WRAP_UP", ended, ended + wrap);

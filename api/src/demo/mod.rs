@@ -232,6 +232,7 @@ async fn run_agent(app: App, org: String, agent: String, cc: store::models::Cont
                     } else {
                         AgentStatus::Available
                     },
+                    revoke_consent: false,
                 },
             )
             .await;

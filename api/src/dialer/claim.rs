@@ -4,7 +4,7 @@
 //! lead on every rule, refused leads go back with the time they may be
 //! tried again, and every decision lands in the compliance trail.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::facts::{campaign_facts, decide};
@@ -57,13 +57,8 @@ pub async fn claim_eligible(
         if decision.verdict == Verdict::Eligible {
             allowed.push(lead);
         } else {
-            // Back with the time it may be tried again (at least a minute
-            // ahead, so a refusal cannot spin).
-            let retry = decision
-                .verdict
-                .until()
-                .unwrap_or(now + Duration::minutes(1))
-                .max(now + Duration::minutes(1));
+            // Back with the time it may be judged again.
+            let retry = decision.verdict.judge_again_at(now);
             claims::release(db, &lead.id, Some(retry.naive_utc())).await?;
         }
     }

@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::domain::campaign::{CampaignSettings, CampaignState};
+use crate::domain::consent::Standing;
 use crate::domain::eligibility::{
     CampaignFacts, LeadFacts, LeadStatus, ListFacts, NumberFacts, Verdict, gate,
     number_history_window,
@@ -32,6 +33,8 @@ pub struct Decision {
     pub jurisdictions: Vec<String>,
     /// Other zones whose clocks had to allow the call.
     pub also_zones: Vec<Tz>,
+    /// The number's consent at the decision.
+    pub consent: Standing,
 }
 
 impl Decision {
@@ -102,6 +105,12 @@ impl Decision {
                     .count(),
             },
             "dialMode": self.campaign.dial_mode.as_str(),
+            "consent": {
+                "kind": self.consent.kind.as_str(),
+                "givenAt": self.consent.given_at.map(|t| t.to_rfc3339()),
+                "revokedAt": self.consent.revoked_at.map(|t| t.to_rfc3339()),
+                "campaignAsks": self.campaign.consent.as_str(),
+            },
             "law": {
                 "version": rulebook().version,
                 "jurisdictions": self.jurisdictions,
@@ -125,6 +134,7 @@ pub fn campaign_facts(state: CampaignState, s: &CampaignSettings) -> CampaignFac
         ring_timeout: Duration::seconds(s.ring_timeout_secs.into()),
         max_attempts: s.max_attempts,
         max_attempts_per_day: s.max_attempts_per_day,
+        consent: s.automated_consent,
     }
 }
 
@@ -157,6 +167,8 @@ pub async fn decide(
     .await?;
     let number_calls: Vec<DateTime<Utc>> = number.placed.iter().map(|t| t.and_utc()).collect();
     let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());
+    let (consent, _) =
+        store::consents::standing_of(db, &lead.organization_id, &lead.phone, now).await?;
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
     let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
     // The zones the number leaves possible, unless someone verified the
@@ -188,6 +200,7 @@ pub async fn decide(
             version: &book.version,
             rules: &rules,
         },
+        consent: consent.kind,
     };
     let verdict = gate(&facts, &campaign, lists, now);
     Ok(Decision {
@@ -203,5 +216,6 @@ pub async fn decide(
         now,
         jurisdictions,
         also_zones,
+        consent,
     })
 }

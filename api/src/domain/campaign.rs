@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 
+use super::consent::ConsentPolicy;
 use super::identity::FieldError;
 use super::window::CallingWindow;
 
@@ -59,6 +60,15 @@ str_enum!(DialMode {
     Progressive => "PROGRESSIVE",
     Predictive => "PREDICTIVE",
 });
+
+impl DialMode {
+    /// The dialer, not a person, chooses the number and dials it: the
+    /// "automated system for the selection and dialing" the consent laws
+    /// name. In preview a person chooses to dial.
+    pub fn is_automated(self) -> bool {
+        matches!(self, DialMode::Progressive | DialMode::Predictive)
+    }
+}
 
 /// DRAFT → RUNNING ⇄ PAUSED → COMPLETED → ARCHIVED. `Start` also resumes a
 /// paused campaign; a draft may be archived unused; completing is final.
@@ -274,6 +284,9 @@ pub struct CampaignSettings {
     pub dispositions: Vec<Disposition>,
     pub machine_handling: MachineHandling,
     pub safe_harbor_message: String,
+    /// What automated dial modes ask of a number's consent, on top of the
+    /// called party's law.
+    pub automated_consent: ConsentPolicy,
 }
 
 impl CampaignSettings {
@@ -295,6 +308,7 @@ impl CampaignSettings {
             dispositions: default_dispositions(),
             machine_handling: MachineHandling::HangUp,
             safe_harbor_message: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
+            automated_consent: ConsentPolicy::Law,
         }
     }
 
@@ -477,6 +491,7 @@ mod tests {
             dispositions: default_dispositions(),
             machine_handling: MachineHandling::HangUp,
             safe_harbor_message: "Sorry we missed you.".into(),
+            automated_consent: ConsentPolicy::Law,
         }
     }
 

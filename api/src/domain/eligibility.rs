@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode, str_enum};
+use super::consent::{ConsentKind, ConsentPolicy};
 use super::jurisdiction::{Law, Rule, rulebook};
 use super::window::CallingWindow;
 
@@ -59,6 +60,8 @@ pub struct LeadFacts<'a> {
     pub number: NumberFacts<'a>,
     /// The rules of the called party's jurisdictions.
     pub law: Law<'a>,
+    /// The consent standing for the number (the organization's log).
+    pub consent: ConsentKind,
 }
 
 /// What the organization's calls say about a number, whichever campaign,
@@ -153,6 +156,8 @@ pub struct CampaignFacts {
     pub ring_timeout: Duration,
     pub max_attempts: u32,
     pub max_attempts_per_day: u32,
+    /// What the campaign asks of consent in an automated dial mode.
+    pub consent: ConsentPolicy,
 }
 
 /// The organization's lists, checked for the lead's number.
@@ -172,6 +177,12 @@ pub enum Verdict {
     /// Finished, or already being dialed.
     NotDialable(LeadStatus),
     NeedsTimeZone,
+    /// An automated dial mode needs `needs` and the number has less.
+    NoConsent {
+        needs: ConsentKind,
+        /// The jurisdiction's rule; `None`: the campaign's own setting.
+        rule: Option<Cited>,
+    },
     /// Another call to the same number is under way.
     NumberInCall,
     MaxAttempts,
@@ -213,6 +224,7 @@ impl Verdict {
             Verdict::NotDialable(LeadStatus::Dialing) => "IN_PROGRESS",
             Verdict::NotDialable(_) => "FINISHED",
             Verdict::NeedsTimeZone => "NEEDS_TIME_ZONE",
+            Verdict::NoConsent { .. } => "NO_CONSENT",
             Verdict::NumberInCall => "NUMBER_IN_CALL",
             Verdict::NumberCap { .. } => "NUMBER_CAP",
             Verdict::MaxAttempts => "MAX_ATTEMPTS",
@@ -235,11 +247,23 @@ impl Verdict {
         }
     }
 
+    /// When a refused lead should be judged again: when the reason lifts,
+    /// and never sooner than a minute (a refusal cannot spin). A missing
+    /// consent lifts only when someone records one, which is rare: an hour.
+    pub fn judge_again_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let soonest = match self {
+            Verdict::NoConsent { .. } => now + Duration::hours(1),
+            _ => now + Duration::minutes(1),
+        };
+        self.until().unwrap_or(soonest).max(soonest)
+    }
+
     /// The jurisdiction's rule that decided, if one did.
     pub fn rule(&self) -> Option<&Cited> {
         match self {
             Verdict::AbandonLockout { rule, .. }
             | Verdict::NumberCap { rule, .. }
+            | Verdict::NoConsent { rule, .. }
             | Verdict::OutsideWindow { rule, .. } => rule.as_ref(),
             _ => None,
         }
@@ -269,6 +293,15 @@ impl Verdict {
             Verdict::NeedsTimeZone => {
                 "not dialable until its time zone is set: its local time cannot be known".into()
             }
+            Verdict::NoConsent { needs, rule } => format!(
+                "not dialed by this campaign's dial mode: {} without the called party's {} (preview and manual calls may dial it)",
+                if rule.is_some() {
+                    "the law forbids automated calls"
+                } else {
+                    "the campaign allows no automated calls"
+                },
+                needs.describe()
+            ),
             Verdict::NumberInCall => {
                 "not dialable now: another call to the same number is under way".into()
             }
@@ -422,6 +455,26 @@ pub fn gate(
     let Some(tz) = lead.time_zone else {
         return Verdict::NeedsTimeZone;
     };
+    if campaign.dial_mode.is_automated() {
+        let law = lead
+            .law
+            .consent_needed(tz, now)
+            .map(|(kind, rule)| (kind, Some(rule)));
+        let own = Some((campaign.consent.needs(), None));
+        // The stronger demand; the law's when they are equal.
+        let needed = [law, own]
+            .into_iter()
+            .flatten()
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.is_some().cmp(&b.1.is_some())));
+        if let Some((needs, rule)) = needed
+            && lead.consent < needs
+        {
+            return Verdict::NoConsent {
+                needs,
+                rule: rule.map(|r| Cited::of(r, lead.law.version)),
+            };
+        }
+    }
     if lead.number.in_call {
         return Verdict::NumberInCall;
     }
@@ -529,6 +582,7 @@ mod tests {
             ring_timeout: Duration::seconds(25),
             max_attempts: 3,
             max_attempts_per_day: 2,
+            consent: ConsentPolicy::Law,
         }
     }
 
@@ -543,6 +597,7 @@ mod tests {
             last_abandoned_at: None,
             number: NumberFacts::default(),
             law: Law::NONE,
+            consent: ConsentKind::None,
         }
     }
 
@@ -573,6 +628,7 @@ mod tests {
         holiday: Option<i64>,
         cap: Option<(u32, i64)>,
         lockout: Option<i64>,
+        consent: Option<ConsentKind>,
     ) -> Vec<Rule> {
         let mut rules = Vec::new();
         if let Some(days) = hours {
@@ -622,7 +678,88 @@ mod tests {
                 RuleKind::AbandonLockout(Duration::hours(h)),
             ));
         }
+        if let Some(k) = consent {
+            rules.push(rule(rules.len(), RuleKind::Consent(k)));
+        }
         rules
+    }
+
+    #[test]
+    fn automated_modes_need_the_consent_the_law_and_the_campaign_ask() {
+        let now = noon_ny();
+        let ok = ListFacts::default();
+        let florida = rule(0, RuleKind::Consent(ConsentKind::ExpressWritten));
+        let rules = [&florida];
+        let in_florida = |consent| LeadFacts {
+            law: Law {
+                version: "v",
+                rules: &rules,
+            },
+            consent,
+            ..lead(NY)
+        };
+        for mode in [DialMode::Predictive, DialMode::Progressive] {
+            let c = campaign(mode);
+            for weaker in [ConsentKind::None, ConsentKind::Express] {
+                let v = gate(&in_florida(weaker), &c, ok, now);
+                assert_eq!(v.code(), "NO_CONSENT");
+                assert_eq!(v.rule().map(|r| r.citation.as_str()), Some("rule 0"));
+                assert_eq!(v.until(), None);
+                assert!(
+                    v.explain(NY).contains("prior express written consent"),
+                    "{}",
+                    v.explain(NY)
+                );
+            }
+            assert_eq!(
+                gate(&in_florida(ConsentKind::ExpressWritten), &c, ok, now),
+                Verdict::Eligible
+            );
+            // Where no law asks, the campaign's own setting does.
+            assert_eq!(gate(&lead(NY), &c, ok, now), Verdict::Eligible);
+            let strict = CampaignFacts {
+                consent: ConsentPolicy::Express,
+                ..c
+            };
+            assert_eq!(
+                gate(&lead(NY), &strict, ok, now),
+                Verdict::NoConsent {
+                    needs: ConsentKind::Express,
+                    rule: None
+                }
+            );
+            let express = LeadFacts {
+                consent: ConsentKind::Express,
+                ..lead(NY)
+            };
+            assert_eq!(gate(&express, &strict, ok, now), Verdict::Eligible);
+        }
+        // A person choosing to dial (preview) is not an automated system.
+        let preview = CampaignFacts {
+            consent: ConsentPolicy::ExpressWritten,
+            ..campaign(DialMode::Preview)
+        };
+        assert_eq!(
+            gate(&in_florida(ConsentKind::None), &preview, ok, now),
+            Verdict::Eligible
+        );
+        // Not before the rule is in force.
+        let later = Rule {
+            effective: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"),
+            ..florida.clone()
+        };
+        let rules = [&later];
+        let before = LeadFacts {
+            law: Law {
+                version: "v",
+                rules: &rules,
+            },
+            ..lead(NY)
+        };
+        assert_eq!(
+            gate(&before, &campaign(DialMode::Predictive), ok, now),
+            Verdict::Eligible
+        );
     }
 
     #[test]
@@ -918,7 +1055,12 @@ mod tests {
             law_holiday in proptest::option::of(-1i64..3),
             law_cap in proptest::option::of((1u32..4, 1i64..30)),
             law_lockout in proptest::option::of(1i64..100),
+            consent in 0usize..3,
+            policy in 0usize..3,
+            law_consent in proptest::option::of(1usize..3),
         ) {
+            const KINDS: [ConsentKind; 3] = [ConsentKind::None, ConsentKind::Express, ConsentKind::ExpressWritten];
+            const POLICIES: [ConsentPolicy; 3] = [ConsentPolicy::Law, ConsentPolicy::Express, ConsentPolicy::ExpressWritten];
             let now = DateTime::from_timestamp(secs, 0).expect("time");
             let start = NaiveTime::from_hms_opt(8, 0, 0).expect("t") + Duration::minutes(start_min.into());
             let end_min = (start_min + len_min).min(13 * 60);
@@ -932,6 +1074,7 @@ mod tests {
                 ring_timeout: Duration::seconds(25),
                 max_attempts,
                 max_attempts_per_day: per_day.min(max_attempts),
+                consent: POLICIES[policy],
             };
             let recent: Vec<_> = recent_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let number_calls: Vec<_> = number_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
@@ -939,7 +1082,7 @@ mod tests {
             let also: Vec<Tz> = also_zone.map(|z| ZONES[z]).into_iter().collect();
             // A random rules table: hours per weekday, a holiday near
             // `now` in the lead's local date, a cap, a lockout.
-            let rules = random_rules(tz, now, law_hours, law_holiday, law_cap, law_lockout);
+            let rules = random_rules(tz, now, law_hours, law_holiday, law_cap, law_lockout, law_consent.map(|k| KINDS[k]));
             let rule_refs: Vec<&Rule> = rules.iter().collect();
             let law = Law { version: "prop", rules: &rule_refs };
             let l = LeadFacts {
@@ -956,6 +1099,7 @@ mod tests {
                     recent_calls: &number_calls,
                 },
                 law,
+                consent: KINDS[consent],
             };
             let verdict = gate(&l, &c, ListFacts { do_not_call: dnc, invalid }, now);
             if verdict == Verdict::Eligible {
@@ -967,6 +1111,10 @@ mod tests {
                 if mode == DialMode::Predictive {
                     prop_assert!(l.last_abandoned_at.is_none_or(|t| now >= t + ABANDON_LOCKOUT));
                     prop_assert!(l.number.last_abandoned_at.is_none_or(|t| now >= t + ABANDON_LOCKOUT));
+                }
+                // Automated modes only with the consent asked for.
+                if mode.is_automated() {
+                    prop_assert!(KINDS[consent] >= POLICIES[policy].needs());
                 }
                 // Per number, across the organization.
                 prop_assert!(!number_in_call);
@@ -995,6 +1143,9 @@ mod tests {
                         prop_assert!(l.last_abandoned_at.is_none_or(|t| now >= t + d));
                         prop_assert!(l.number.last_abandoned_at.is_none_or(|t| now >= t + d));
                     }
+                    if let RuleKind::Consent(k) = r.kind && mode.is_automated() {
+                        prop_assert!(KINDS[consent] >= k, "{} needs {k:?}", r.citation);
+                    }
                 }
             }
             // A refusal that names a rule names one that forbids.
@@ -1015,8 +1166,18 @@ mod tests {
                     (Verdict::AbandonLockout { until, .. }, RuleKind::AbandonLockout(_)) => {
                         prop_assert!(now < *until);
                     }
+                    (Verdict::NoConsent { needs, .. }, RuleKind::Consent(k)) => {
+                        prop_assert_eq!(needs, k);
+                        prop_assert!(mode.is_automated() && KINDS[consent] < *k);
+                    }
                     (v, k) => prop_assert!(false, "{v:?} names {k:?}"),
                 }
+            }
+            if let Verdict::NoConsent { needs, .. } = &verdict {
+                prop_assert!(mode.is_automated() && KINDS[consent] < *needs);
+            }
+            if !mode.is_automated() {
+                prop_assert!(!matches!(verdict, Verdict::NoConsent { .. }), "a person dials");
             }
             if let Verdict::NumberCap { cap, until, .. } = verdict {
                 // It names a cap that binds now, and lifts by `until`.

@@ -13,6 +13,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::consent::ConsentKind;
 use super::eligibility::RollingCap;
 use super::window::{CallingWindow, WEEK, Weekdays, first_instant_reading};
 
@@ -66,6 +67,9 @@ pub enum RuleKind {
     /// No call to a number within `within` of an abandoned call to it, in
     /// every dial mode.
     AbandonLockout(Duration),
+    /// Calls placed by an automated dial mode (predictive, progressive)
+    /// only to numbers with at least this consent.
+    Consent(ConsentKind),
 }
 
 /// A day, worked out per year.
@@ -206,7 +210,7 @@ impl Rule {
                     .iter()
                     .all(|d| !holiday_dates(days, d.year()).iter().any(|(h, _)| h == d))
             }
-            RuleKind::Cap(_) | RuleKind::AbandonLockout(_) => true,
+            RuleKind::Cap(_) | RuleKind::AbandonLockout(_) | RuleKind::Consent(_) => true,
         }
     }
 
@@ -273,6 +277,19 @@ impl<'a> Law<'a> {
                 RuleKind::Cap(cap) if r.in_force(tz, at) => Some((cap, r)),
                 _ => None,
             })
+    }
+
+    /// The strongest consent an automated dial mode needs at `at`, with
+    /// the rule that asks for it.
+    pub fn consent_needed(&self, tz: Tz, at: DateTime<Utc>) -> Option<(ConsentKind, &'a Rule)> {
+        self.rules
+            .iter()
+            .copied()
+            .filter_map(|r| match r.kind {
+                RuleKind::Consent(k) if r.in_force(tz, at) => Some((k, r)),
+                _ => None,
+            })
+            .max_by_key(|(k, _)| *k)
     }
 
     /// The every-mode abandon lockout in force at `at`, if any.
@@ -582,6 +599,8 @@ struct RawRule {
     // cap, lockout
     max: Option<u32>,
     hours: Option<i64>,
+    // consent
+    needs: Option<String>,
 }
 
 impl RawHoliday {
@@ -707,6 +726,15 @@ impl RawRule {
                     .ok_or("abandon-lockout: hours ≥ 1")?;
                 Ok(RuleKind::AbandonLockout(Duration::hours(hours)))
             }
+            "consent" => {
+                let needs = self
+                    .needs
+                    .as_deref()
+                    .and_then(ConsentKind::parse)
+                    .filter(|k| *k != ConsentKind::None)
+                    .ok_or("consent: needs = \"express\" or \"express-written\"")?;
+                Ok(RuleKind::Consent(needs))
+            }
             other => Err(format!("unknown rule kind {other:?}")),
         }
     }
@@ -737,12 +765,17 @@ impl Rulebook {
                         "no call within {} h of an abandoned call to the number, any dial mode",
                         d.num_hours()
                     ),
+                    RuleKind::Consent(k) => format!(
+                        "predictive and progressive calls only with the called party's {}",
+                        k.describe()
+                    ),
                 };
                 let kind = match r.kind {
                     RuleKind::Hours(_) => "hours",
                     RuleKind::Holidays(_) => "holidays",
                     RuleKind::Cap(_) => "cap",
                     RuleKind::AbandonLockout(_) => "abandon lockout",
+                    RuleKind::Consent(_) => "consent",
                 };
                 out.push_str(&format!(
                     "| {kind} | {what} | [{}]({}) | {} | {} |\n",

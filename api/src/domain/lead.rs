@@ -1,8 +1,10 @@
 //! Leads as they arrive: one input row (from `addLeads` or a CSV line) is
 //! checked and normalized, or refused with a machine-readable code.
 
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use super::consent::ConsentKind;
 use super::eligibility::LeadStatus;
 use super::phone::{self, ZoneFromNumber};
 
@@ -21,6 +23,108 @@ pub struct LeadInput {
     pub region: Option<String>,
     /// Arbitrary ordered key/value pairs.
     pub custom_properties: Vec<(String, String)>,
+    /// The consent to be called that came with the lead, if any.
+    pub consent: ConsentFields,
+}
+
+/// A consent as given with a lead (a CSV's columns, or `addLeads`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentFields {
+    /// NONE, EXPRESS, EXPRESS_WRITTEN (and the spellings
+    /// [`ConsentKind::parse`] reads).
+    pub kind: Option<String>,
+    /// When it was given: RFC 3339, or a date (`2026-11-30`: held to have
+    /// been given at the end of that day everywhere, the stricter reading).
+    pub at: Option<String>,
+    /// How: "web form", "signed paper" …
+    pub method: Option<String>,
+    /// Where the record is: a form's address, a document's reference.
+    pub source: Option<String>,
+}
+
+/// A consent ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizedConsent {
+    /// Never `None`: a row without consent stores nothing.
+    pub kind: ConsentKind,
+    pub at: DateTime<Utc>,
+    pub method: String,
+    pub source: String,
+}
+
+/// Check a lead's consent fields at `now`: `Ok(None)` when the row carries
+/// no consent (no kind, or NONE — which records nothing and revokes
+/// nothing). A consent dated in the future, or fields without a kind, are
+/// refused (`BAD_CONSENT`).
+pub fn normalize_consent(
+    c: &ConsentFields,
+    now: DateTime<Utc>,
+) -> Result<Option<NormalizedConsent>, RowIssue> {
+    let bad = |message: String| RowIssue {
+        code: RowCode::BadConsent,
+        message,
+    };
+    let too_long = [&c.kind, &c.at, &c.method, &c.source].iter().any(|f| {
+        f.as_deref()
+            .is_some_and(|s| s.chars().count() > MAX_FIELD_CHARS)
+    });
+    if too_long {
+        return Err(RowIssue {
+            code: RowCode::TooLarge,
+            message: format!("at most {MAX_FIELD_CHARS} characters a field"),
+        });
+    }
+    let Some(kind_text) = clean(c.kind.as_deref()) else {
+        if [&c.at, &c.method, &c.source]
+            .iter()
+            .any(|f| clean(f.as_deref()).is_some())
+        {
+            return Err(bad(
+                "a consent's date, method or source without its kind (EXPRESS or EXPRESS_WRITTEN)"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let kind = ConsentKind::parse(&kind_text).ok_or_else(|| {
+        bad(format!(
+            "consent {kind_text:?}: write NONE, EXPRESS or EXPRESS_WRITTEN"
+        ))
+    })?;
+    if kind == ConsentKind::None {
+        return Ok(None);
+    }
+    let at = match clean(c.at.as_deref()) {
+        None => now,
+        Some(t) => parse_consent_time(&t).ok_or_else(|| {
+            bad(format!(
+                "consent date {t:?}: write 2026-11-30T14:05:00Z (RFC 3339) or 2026-11-30"
+            ))
+        })?,
+    };
+    if at > now + Duration::minutes(5) {
+        return Err(bad(format!(
+            "consent dated {} is in the future",
+            at.to_rfc3339()
+        )));
+    }
+    Ok(Some(NormalizedConsent {
+        kind,
+        at,
+        method: clean(c.method.as_deref()).unwrap_or_else(|| "not stated".into()),
+        source: clean(c.source.as_deref()).unwrap_or_default(),
+    }))
+}
+
+/// RFC 3339, or a bare date taken as the end of that day everywhere on
+/// Earth (12:00 UTC the next day: midnight at UTC−12), so a consent is
+/// never held to be older than it can be.
+fn parse_consent_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    d.succ_opt()?.and_hms_opt(12, 0, 0).map(|t| t.and_utc())
 }
 
 /// A lead ready to store.
@@ -55,6 +159,9 @@ pub enum RowCode {
     BadRow,
     /// Rejected (CSV): the row is not valid UTF-8.
     BadEncoding,
+    /// Rejected: the consent's kind or date cannot be read, or it is dated
+    /// in the future.
+    BadConsent,
     /// Not added: the campaign already has this number.
     DuplicateMerged,
     /// Added, but not dialable until its time zone is set.
@@ -71,6 +178,7 @@ impl RowCode {
             RowCode::TooLarge => "TOO_LARGE",
             RowCode::BadRow => "BAD_ROW",
             RowCode::BadEncoding => "BAD_ENCODING",
+            RowCode::BadConsent => "BAD_CONSENT",
             RowCode::DuplicateMerged => "DUPLICATE_MERGED",
             RowCode::NeedsTimeZone => "NEEDS_TIME_ZONE",
         }
@@ -86,6 +194,7 @@ impl RowCode {
                 | RowCode::BadRegion
                 | RowCode::NumberType
                 | RowCode::TooLarge
+                | RowCode::BadConsent
         )
     }
 }
@@ -246,6 +355,57 @@ mod tests {
         assert_eq!(status_with_zone(LeadStatus::Finished), LeadStatus::Finished);
         assert!(check_editable(LeadStatus::Dialing).is_err());
         assert!(check_editable(LeadStatus::NeedsTimeZone).is_ok());
+    }
+
+    #[test]
+    fn consents_that_come_with_a_lead() {
+        use chrono::TimeZone;
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 7, 15, 0, 0)
+            .single()
+            .expect("t");
+        let fields = |kind: &str, at: &str| ConsentFields {
+            kind: Some(kind.into()),
+            at: (!at.is_empty()).then(|| at.into()),
+            method: Some(" web form ".into()),
+            source: None,
+        };
+        let c = normalize_consent(&fields("express written", "2026-11-30T09:15:00-05:00"), now)
+            .expect("ok")
+            .expect("a consent");
+        assert_eq!(c.kind, ConsentKind::ExpressWritten);
+        assert_eq!(c.at.to_rfc3339(), "2026-11-30T14:15:00+00:00");
+        assert_eq!((c.method.as_str(), c.source.as_str()), ("web form", ""));
+        // A bare date: the end of that day everywhere.
+        let c = normalize_consent(&fields("EXPRESS", "2026-11-30"), now)
+            .expect("ok")
+            .expect("a consent");
+        assert_eq!(c.at.to_rfc3339(), "2026-12-01T12:00:00+00:00");
+        // No date: now.
+        assert_eq!(
+            normalize_consent(&fields("EXPRESS", ""), now)
+                .expect("ok")
+                .map(|c| c.at),
+            Some(now)
+        );
+        // Nothing, or NONE: nothing to store.
+        assert_eq!(normalize_consent(&ConsentFields::default(), now), Ok(None));
+        assert_eq!(normalize_consent(&fields("none", ""), now), Ok(None));
+        for bad in [
+            fields("sure", ""),
+            fields("EXPRESS", "yesterday"),
+            fields("EXPRESS", "2026-12-09"),
+            ConsentFields {
+                method: Some("web form".into()),
+                ..Default::default()
+            },
+        ] {
+            assert_eq!(
+                normalize_consent(&bad, now).map(|_| ()).unwrap_err().code,
+                RowCode::BadConsent,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod call;
 pub mod campaign;
+pub mod consent;
 pub mod eligibility;
 pub mod follow_up;
 pub mod identity;

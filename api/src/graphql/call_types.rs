@@ -351,6 +351,10 @@ impl WrapUp {
     async fn do_not_text(&self) -> bool {
         self.0.do_not_text
     }
+    /// The called party revoked their consent to be called on this call.
+    async fn revoke_consent(&self) -> bool {
+        self.0.revoke_consent
+    }
     /// WRONG_NUMBER, DISCONNECTED or OTHER when the number was marked invalid.
     async fn invalid_number(&self) -> Option<&str> {
         self.0.invalid_number.as_deref()

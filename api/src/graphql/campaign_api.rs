@@ -107,6 +107,10 @@ pub struct CampaignSettingsInput {
     pub dispositions: Option<Vec<DispositionInput>>,
     pub machine_handling: Option<MachineHandling>,
     pub safe_harbor_message: Option<String>,
+    /// What predictive and progressive calls ask of a number's consent on
+    /// top of the law (default LAW: what the called party's jurisdiction
+    /// requires).
+    pub automated_consent: Option<super::consent_api::AutomatedConsent>,
 }
 
 #[derive(InputObject)]
@@ -152,6 +156,9 @@ pub struct LeadInput {
     pub region: Option<String>,
     #[graphql(default)]
     pub custom_properties: Vec<CustomPropertyInput>,
+    /// The called party's consent to be called, recorded for the number
+    /// across the organization.
+    pub consent: Option<super::consent_api::ConsentInput>,
 }
 
 #[derive(InputObject)]
@@ -333,6 +340,9 @@ fn merge_checked(
                 conversion: d.conversion,
             })
             .collect();
+    }
+    if let Some(c) = input.automated_consent {
+        s.automated_consent = c.into();
     }
     if let Some(m) = input.machine_handling {
         s.machine_handling = m.into();
@@ -721,6 +731,11 @@ impl CampaignMutation {
                 time_zone: l.time_zone,
                 time_zone_verified: l.time_zone_verified,
                 region: l.region,
+                consent: l
+                    .consent
+                    .as_ref()
+                    .map(super::consent_api::ConsentInput::fields)
+                    .unwrap_or_default(),
                 custom_properties: l
                     .custom_properties
                     .into_iter()

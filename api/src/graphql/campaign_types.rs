@@ -237,6 +237,11 @@ impl Campaign {
     async fn machine_handling(&self) -> MachineHandling {
         self.settings.machine_handling.into()
     }
+    /// What predictive and progressive calls ask of a number's consent,
+    /// on top of the called party's law.
+    async fn automated_consent(&self) -> super::consent_api::AutomatedConsent {
+        self.settings.automated_consent.into()
+    }
     /// Played to a live answer that cannot be connected to an agent.
     async fn safe_harbor_message(&self) -> &str {
         &self.settings.safe_harbor_message
@@ -329,6 +334,18 @@ impl Lead {
     }
     async fn attempts(&self) -> i32 {
         self.0.attempts
+    }
+    /// The consent to be called standing for the number now, across the
+    /// organization (docs/compliance.md).
+    async fn consent(&self, ctx: &Context<'_>) -> ApiResult<super::consent_api::Consent> {
+        super::consent_api::standing(ctx, &self.0.organization_id, &self.0.phone).await
+    }
+    /// The number's consent log, newest first (at most 1 000 entries).
+    async fn consent_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::consent_api::ConsentEntry>> {
+        super::consent_api::history(ctx, &self.0.organization_id, &self.0.phone).await
     }
     /// On the organization's Do-Not-Text list (calls are still allowed).
     async fn do_not_text(&self, ctx: &Context<'_>) -> ApiResult<bool> {

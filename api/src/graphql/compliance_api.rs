@@ -23,8 +23,9 @@ use super::{actor, app};
 pub struct Eligibility {
     pub eligible: bool,
     /// ELIGIBLE, CAMPAIGN_NOT_RUNNING, DNC, INVALID, IN_PROGRESS, FINISHED,
-    /// NEEDS_TIME_ZONE, NUMBER_IN_CALL, MAX_ATTEMPTS, ABANDON_LOCKOUT,
-    /// RETRY_NOT_DUE, NUMBER_CAP, DAILY_LIMIT, OUTSIDE_WINDOW.
+    /// NEEDS_TIME_ZONE, NO_CONSENT, NUMBER_IN_CALL, MAX_ATTEMPTS,
+    /// ABANDON_LOCKOUT, RETRY_NOT_DUE, NUMBER_CAP, DAILY_LIMIT,
+    /// OUTSIDE_WINDOW.
     pub reason: String,
     /// The rule of the called party's jurisdiction that decided, when a
     /// law did (not the campaign's own settings).

@@ -132,6 +132,12 @@ pub struct SubmitWrapUpInput {
     pub do_not_text: bool,
     /// Mark the number invalid (never dialed again), and why.
     pub invalid_number: Option<super::lists_api::InvalidReason>,
+    /// The called party revoked their consent to be called ("stop calling
+    /// me"): recorded for the number across the organization from the
+    /// moment the wrap-up commits; campaigns that need consent stop dialing
+    /// it. To stop every call, also mark Do-Not-Call.
+    #[graphql(default)]
+    pub revoke_consent: bool,
     /// Schedule a callback (inside the lead's calling window).
     pub callback_at: Option<DateTime<Utc>>,
     /// Who takes the callback: an agent, or anyone when left out.
@@ -536,6 +542,7 @@ impl DialerMutation {
                         .next_status
                         .map(Into::into)
                         .unwrap_or(DomainStatus::Available),
+                    revoke_consent: input.revoke_consent,
                 },
             )
             .await?;

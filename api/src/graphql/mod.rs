@@ -8,6 +8,7 @@ pub(crate) mod campaign_api;
 mod campaign_types;
 mod compliance_api;
 mod connection;
+mod consent_api;
 mod dialer_api;
 pub mod error;
 mod follow_up_api;
@@ -48,6 +49,7 @@ pub struct Mutation(
     lists_api::ListsMutation,
     dialer_api::DialerMutation,
     follow_up_api::FollowUpMutation,
+    consent_api::ConsentMutation,
 );
 
 /// All subscriptions.

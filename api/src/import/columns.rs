@@ -17,6 +17,14 @@ pub const TIME_ZONE: &[&str] = &["timezone", "tz", "zone"];
 /// The state or province of the lead's address.
 pub const REGION: &[&str] = &["region", "state", "province", "stateprovince"];
 
+/// The consent to be called that came with the lead: its kind (NONE,
+/// EXPRESS, EXPRESS_WRITTEN), when it was given, how, and where the record
+/// is (docs/compliance.md).
+pub const CONSENT: &[&str] = &["consent", "consentkind", "consenttype"];
+pub const CONSENT_AT: &[&str] = &["consentat", "consentdate", "consentgivenat", "consenttime"];
+pub const CONSENT_METHOD: &[&str] = &["consentmethod", "consenthow"];
+pub const CONSENT_SOURCE: &[&str] = &["consentsource", "consentrecord", "consenturl"];
+
 /// A header name as compared: lowercase letters and digits only.
 pub fn squash(name: &str) -> String {
     name.chars()

@@ -5,7 +5,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::{RowReport, columns};
-use crate::domain::lead::{LeadInput, RowCode};
+use crate::domain::lead::{ConsentFields, LeadInput, RowCode};
 
 /// Which CSV columns hold the lead's own fields; `None` = recognize the
 /// usual names (phone/number/mobile, first name, last name, time zone).
@@ -94,6 +94,8 @@ pub struct LeadsCsv<R: Read + Seek> {
     last: Option<usize>,
     zone: Option<usize>,
     region: Option<usize>,
+    /// The consent's columns: kind, when, how, source (by header name).
+    consent: [Option<usize>; 4],
     records: csv::Reader<Patched<R>>,
     /// Lines of the stray quotes not reached yet, in file order.
     stray_lines: std::collections::VecDeque<u64>,
@@ -140,6 +142,13 @@ impl<R: Read + Seek> LeadsCsv<R> {
         let last = find_column(&header, mapping.last_name.as_deref(), columns::LAST_NAME)?;
         let zone = find_column(&header, mapping.time_zone.as_deref(), columns::TIME_ZONE)?;
         let region = find_column(&header, mapping.region.as_deref(), columns::REGION)?;
+        let consent = [
+            columns::CONSENT,
+            columns::CONSENT_AT,
+            columns::CONSENT_METHOD,
+            columns::CONSENT_SOURCE,
+        ]
+        .map(|usual| columns::guess(&header, usual));
         Ok(LeadsCsv {
             header,
             phone,
@@ -147,6 +156,7 @@ impl<R: Read + Seek> LeadsCsv<R> {
             last,
             zone,
             region,
+            consent,
             records,
             stray_lines: scan.strays.iter().map(|s| s.1).collect(),
             index: 0,
@@ -158,12 +168,17 @@ impl<R: Read + Seek> LeadsCsv<R> {
     /// the end. Each row's `index` counts data rows from 0, as the file has
     /// them (blank lines are skipped).
     pub fn next_batch(&mut self, n: usize) -> (Vec<CsvRow>, Vec<RowReport>) {
+        let [c_kind, c_at, c_method, c_source] = self.consent;
         let own = [
             Some(self.phone),
             self.first,
             self.last,
             self.zone,
             self.region,
+            c_kind,
+            c_at,
+            c_method,
+            c_source,
         ];
         let (mut rows, mut refused) = (Vec::new(), Vec::new());
         let mut record = csv::ByteRecord::new();
@@ -244,6 +259,12 @@ impl<R: Read + Seek> LeadsCsv<R> {
                     time_zone: pick(self.zone).filter(|z| !z.trim().is_empty()),
                     time_zone_verified: false,
                     region: pick(self.region).filter(|r| !r.trim().is_empty()),
+                    consent: ConsentFields {
+                        kind: pick(c_kind),
+                        at: pick(c_at),
+                        method: pick(c_method),
+                        source: pick(c_source),
+                    },
                     custom_properties: self
                         .header
                         .iter()

@@ -52,10 +52,37 @@ pub async fn import_rows(
         code: issue.code,
         message: issue.message.clone(),
     };
+    let mut consents: Vec<models::Consent> = Vec::new();
     for (i, input) in rows.iter().enumerate() {
-        match dl::normalize(input, region) {
+        let checked = dl::normalize(input, region).and_then(|(lead, warning)| {
+            let consent = dl::normalize_consent(&input.consent, now.and_utc())?;
+            Ok((lead, warning, consent))
+        });
+        match checked {
             Err(issue) => rejected.push(row_result(i, &input.phone, &issue)),
-            Ok((lead, warning)) => {
+            Ok((lead, warning, consent)) => {
+                // The consent is the number's, whether or not this row
+                // adds a lead (a duplicate still brings it).
+                let lead_id = store::new_id();
+                if let Some(c) = consent {
+                    consents.push(models::Consent {
+                        id: store::new_id(),
+                        organization_id: campaign.organization_id.clone(),
+                        phone: lead.phone.clone(),
+                        kind: c.kind.as_str().to_owned(),
+                        at: c.at.naive_utc(),
+                        method: c.method,
+                        source: if c.source.is_empty() {
+                            format!("lead import, campaign {}", campaign.name)
+                        } else {
+                            c.source
+                        },
+                        lead_id: Some(lead_id.clone()),
+                        call_id: None,
+                        created_by: None,
+                        created_at: now,
+                    });
+                }
                 if let Some(first) = seen.get(&lead.phone) {
                     warnings.push(row_result(
                         i,
@@ -74,7 +101,7 @@ pub async fn import_rows(
                 to_insert.push((
                     i,
                     models::Lead {
-                        id: store::new_id(),
+                        id: lead_id,
                         organization_id: campaign.organization_id.clone(),
                         campaign_id: campaign.id.clone(),
                         phone: lead.phone,
@@ -106,8 +133,12 @@ pub async fn import_rows(
         .iter()
         .map(|(i, l)| (*i, l.phone.clone()))
         .collect();
-    let added =
-        store::leads::insert_batch(db, to_insert.into_iter().map(|(_, l)| l).collect()).await?;
+    let added = store::leads::insert_batch(
+        db,
+        to_insert.into_iter().map(|(_, l)| l).collect(),
+        consents,
+    )
+    .await?;
     for (i, phone) in &index_of {
         if !added.contains(phone) {
             warnings.push(RowReport {

@@ -1,6 +1,7 @@
 //! Campaigns: settings, the disposition set (JSON), and lifecycle changes
 //! applied with compare-and-set so two supervisors cannot race a state.
 
+use crate::domain::consent::ConsentPolicy;
 use chrono::NaiveTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -78,6 +79,8 @@ pub fn settings_of(row: &Campaign) -> StoreResult<CampaignSettings> {
         machine_handling: MachineHandling::parse(&row.machine_handling)
             .ok_or_else(|| corrupt("machine handling", id))?,
         safe_harbor_message: row.safe_harbor_message.clone(),
+        automated_consent: ConsentPolicy::parse(&row.automated_consent)
+            .ok_or_else(|| corrupt("automated consent", id))?,
     })
 }
 
@@ -119,6 +122,7 @@ pub fn apply_settings(row: &mut Campaign, s: &CampaignSettings) {
     row.dispositions = serde_json::to_string(&json).unwrap_or_else(|_| "[]".into());
     row.machine_handling = s.machine_handling.as_str().to_owned();
     row.safe_harbor_message = s.safe_harbor_message.clone();
+    row.automated_consent = s.automated_consent.as_str().to_owned();
 }
 
 /// A new DRAFT campaign's row in `cc`.
@@ -151,6 +155,7 @@ pub fn new_row(cc: &ContactCenter, name: String, settings: &CampaignSettings) ->
         safe_harbor_message: String::new(),
         created_at: now,
         updated_at: now,
+        automated_consent: String::new(),
     };
     apply_settings(&mut row, settings);
     row
@@ -238,6 +243,7 @@ pub async fn update(db: &Db, row: Campaign, audit: AuditEntry) -> StoreResult<Ca
                 campaigns::dispositions.eq(&row.dispositions),
                 campaigns::machine_handling.eq(&row.machine_handling),
                 campaigns::safe_harbor_message.eq(&row.safe_harbor_message),
+                campaigns::automated_consent.eq(&row.automated_consent),
                 campaigns::updated_at.eq(now),
             ))
             .returning(Campaign::as_returning())

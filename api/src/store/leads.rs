@@ -6,18 +6,25 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::models::Lead;
+use super::models::{Consent, Lead};
 use super::schema::leads;
 use super::{Db, Page, StoreResult, with_conn, with_tx};
 
-/// Insert `rows` in one transaction. Numbers the campaign already has are
-/// left alone; returns the phones that were added.
+/// Insert `rows` in one transaction, with the consents that came with them
+/// (each names the lead it came with; a lead not added because the
+/// campaign already has its number leaves the consent without one). Numbers
+/// the campaign already has are left alone; returns the phones that were
+/// added.
 ///
 /// One statement per row (a prepared statement, reused): portable across
 /// both backends and fast enough for 10 000-row batches; a multi-row
 /// INSERT is the next step if imports need it.
-pub async fn insert_batch(db: &Db, rows: Vec<Lead>) -> StoreResult<HashSet<String>> {
-    if rows.is_empty() {
+pub async fn insert_batch(
+    db: &Db,
+    rows: Vec<Lead>,
+    mut consents: Vec<Consent>,
+) -> StoreResult<HashSet<String>> {
+    if rows.is_empty() && consents.is_empty() {
         return Ok(HashSet::new());
     }
     with_tx!(db, |conn| {
@@ -31,8 +38,16 @@ pub async fn insert_batch(db: &Db, rows: Vec<Lead>) -> StoreResult<HashSet<Strin
                 .await?;
             if n > 0 {
                 added.insert(row.phone.clone());
+            } else {
+                for c in consents
+                    .iter_mut()
+                    .filter(|c| c.lead_id.as_deref() == Some(row.id.as_str()))
+                {
+                    c.lead_id = None;
+                }
             }
         }
+        super::consents::consent_insert!(conn, &consents);
         Ok(added)
     })
 }

@@ -9,6 +9,7 @@ pub mod bench_seed;
 pub mod calls;
 pub mod campaigns;
 pub mod claims;
+pub mod consents;
 pub mod contact_centers;
 pub mod follow_ups;
 pub mod history;

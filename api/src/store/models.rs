@@ -114,6 +114,8 @@ pub struct Campaign {
     pub safe_harbor_message: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// LAW, EXPRESS or EXPRESS_WRITTEN (`ConsentPolicy`).
+    pub automated_consent: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -242,4 +244,24 @@ pub struct WrapUp {
     /// The disposition's category and conversion flag when given.
     pub category: String,
     pub conversion: bool,
+    /// The called party revoked their consent on this call.
+    pub revoke_consent: bool,
+}
+
+/// One entry of a number's consent log.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents, treat_none_as_default_value = false)]
+pub struct Consent {
+    pub id: String,
+    pub organization_id: String,
+    pub phone: String,
+    /// EXPRESS, EXPRESS_WRITTEN or REVOKED.
+    pub kind: String,
+    pub at: NaiveDateTime,
+    pub method: String,
+    pub source: String,
+    pub lead_id: Option<String>,
+    pub call_id: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
 }

@@ -108,6 +108,7 @@ diesel::table! {
         safe_harbor_message -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        automated_consent -> Text,
     }
 }
 
@@ -300,6 +301,23 @@ diesel::table! {
         wrap_ms -> Integer,
         category -> Text,
         conversion -> Bool,
+        revoke_consent -> Bool,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        organization_id -> Text,
+        phone -> Text,
+        kind -> Text,
+        at -> Timestamp,
+        method -> Text,
+        source -> Text,
+        lead_id -> Nullable<Text>,
+        call_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 

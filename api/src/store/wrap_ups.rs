@@ -119,12 +119,14 @@ pub async fn for_call(db: &Db, call_id: &str) -> StoreResult<Option<WrapUp>> {
 }
 
 /// Store the wrap-up, the lead's next status (when given), the lists its
-/// marks put the number on, and the agent's presence together.
+/// marks put the number on, a consent revoked on the call (with its audit
+/// entry), and the agent's presence together.
 pub async fn submit(
     db: &Db,
     w: &WrapUp,
     lead: Option<&LeadWrite>,
     marks: &[Mark<'_>],
+    revocation: Option<&(super::models::Consent, AuditEntry)>,
     presence: &Presence,
     follow: &FollowUpWrites,
 ) -> StoreResult<()> {
@@ -143,6 +145,10 @@ pub async fn submit(
             if insert_entry!(conn, m.list, m.entry, id, w.created_at) > 0 {
                 audit_log_insert!(conn, &m.audit);
             }
+        }
+        if let Some((consent, audit)) = revocation {
+            super::consents::consent_insert!(conn, std::slice::from_ref(consent));
+            audit_log_insert!(conn, audit);
         }
         super::presence::presence_upsert!(conn, presence);
         follow_up_write!(conn, w, follow, w.created_at);

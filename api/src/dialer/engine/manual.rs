@@ -3,6 +3,7 @@
 //! in the number's local time — and such calls have origin MANUAL (no
 //! Dialer tag).
 
+use crate::domain::consent::ConsentPolicy;
 use chrono::Duration;
 
 use super::calls::LiveCall;
@@ -66,6 +67,8 @@ impl State {
                     ring_timeout: Duration::seconds(settings.ring_timeout_secs.into()),
                     max_attempts: u32::MAX,
                     max_attempts_per_day: u32::MAX,
+                    // A person chose to dial: no automated-mode consent.
+                    consent: ConsentPolicy::Law,
                 };
                 let mut as_new = lead.clone();
                 as_new.not_before = None;

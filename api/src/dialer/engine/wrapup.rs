@@ -40,6 +40,9 @@ pub struct WrapUpSubmission {
     pub callback_at: Option<DateTime<Utc>>,
     pub callback_agent_id: Option<String>,
     pub next_status: AgentStatus,
+    /// The called party revoked their consent to be called ("stop calling
+    /// me"): recorded for the number across the organization at once.
+    pub revoke_consent: bool,
 }
 
 impl WrapUpSubmission {
@@ -55,6 +58,7 @@ impl WrapUpSubmission {
             callback_at: None,
             callback_agent_id: None,
             next_status: AgentStatus::Available,
+            revoke_consent: false,
         }
     }
 
@@ -69,6 +73,7 @@ impl WrapUpSubmission {
             && self.invalid_number == w.invalid_number
             && self.callback_at.map(ts) == w.callback_at
             && self.callback_agent_id == w.callback_agent_id
+            && self.revoke_consent == w.revoke_consent
     }
 }
 
@@ -300,6 +305,7 @@ impl State {
             }),
             category: String::new(),
             conversion: false,
+            revoke_consent: s.revoke_consent,
         };
         classify(&mut wrap, settings);
         let follow = self
@@ -351,6 +357,30 @@ impl State {
         if s.invalid_number.is_some() {
             mark(List::Invalid);
         }
+        let revocation = s.revoke_consent.then(|| {
+            (
+                models::Consent {
+                    id: store::new_id(),
+                    organization_id: call.organization_id.clone(),
+                    phone: call.phone.clone(),
+                    kind: store::consents::REVOKED.to_owned(),
+                    at: ts(now),
+                    method: "said on a call".into(),
+                    source: reason.clone(),
+                    lead_id: call.lead_id.clone(),
+                    call_id: Some(call.id.clone()),
+                    created_by: Some(agent_id.to_owned()),
+                    created_at: ts(now),
+                },
+                store::audit::entry(
+                    &call.organization_id,
+                    Some(agent_id),
+                    "consent.revoke",
+                    &call.phone,
+                    reason.clone(),
+                ),
+            )
+        });
         let agent = self
             .agents
             .get_mut(agent_id)
@@ -386,9 +416,16 @@ impl State {
             pending_wrap_up_call_id: None,
             updated_at: ts(now),
         };
-        if let Err(e) =
-            store::wrap_ups::submit(&self.db, &wrap, lead_write.as_ref(), &marks, &row, &follow)
-                .await
+        if let Err(e) = store::wrap_ups::submit(
+            &self.db,
+            &wrap,
+            lead_write.as_ref(),
+            &marks,
+            revocation.as_ref(),
+            &row,
+            &follow,
+        )
+        .await
         {
             self.agents.insert(agent_id.to_owned(), before);
             return Err(e.into());

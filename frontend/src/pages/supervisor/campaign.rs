@@ -30,7 +30,7 @@ const CATEGORIES: [&str; 4] = ["CONTACT", "NON_CONTACT", "CALLBACK", "FINAL"];
 const SETTINGS: &str = "id name state dialMode callerId callingWindow { days start end } \
      ringTimeoutSeconds maxAttempts maxAttemptsPerDay retryDelays { noAnswerMinutes busyMinutes \
      machineMinutes abandonedMinutes failedMinutes } maxAbandonRate maxDialRatio wrapUpLimitSeconds \
-     machineHandling safeHarborMessage dispositions { code label category endsLead retryDelayMinutes conversion } \
+     machineHandling automatedConsent safeHarborMessage dispositions { code label category endsLead retryDelayMinutes conversion } \
      leadCounts { status count }";
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]
@@ -50,6 +50,7 @@ struct Loaded {
     max_dial_ratio: f64,
     wrap_up_limit_seconds: Option<i64>,
     machine_handling: String,
+    automated_consent: String,
     safe_harbor_message: String,
     dispositions: Vec<LoadedDispo>,
     lead_counts: Vec<Count>,
@@ -116,6 +117,7 @@ struct Form {
     dial_ratio: String,
     wrap_limit: String,
     machine_handling: String,
+    automated_consent: String,
     safe_harbor: String,
     dispositions: Vec<Dispo>,
 }
@@ -151,6 +153,7 @@ impl Form {
             dial_ratio: "2.5".into(),
             wrap_limit: String::new(),
             machine_handling: "HANG_UP".into(),
+            automated_consent: "LAW".into(),
             safe_harbor: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
             dispositions: vec![
                 d(1, "INTERESTED", "Connected – Interested", "CONTACT", true, ""),
@@ -190,6 +193,7 @@ impl Form {
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
             machine_handling: c.machine_handling.clone(),
+            automated_consent: c.automated_consent.clone(),
             safe_harbor: c.safe_harbor_message.clone(),
             dispositions: c
                 .dispositions
@@ -277,6 +281,7 @@ impl Form {
             .collect();
         m.insert("dispositions".into(), json!(dispositions));
         m.insert("machineHandling".into(), json!(self.machine_handling));
+        m.insert("automatedConsent".into(), json!(self.automated_consent));
         m.insert("safeHarborMessage".into(), json!(self.safe_harbor));
         match self.abandon_pct.trim().parse::<f64>() {
             Ok(p) => m.insert("maxAbandonRate".into(), json!(p / 100.0)),
@@ -567,6 +572,8 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
                     text_input("c-wrap", "number", form, |f| &f.wrap_limit, |f| &mut f.wrap_limit))}
                 {row("c-machine", "When a machine answers", "", &["machineHandling"],
                     select_input("c-machine", &[("HANG_UP", "Hang up and retry later"), ("LEAVE_MESSAGE", "Leave the message"), ("CONNECT_AGENT", "Connect an agent")], form, |f| &f.machine_handling, |f| &mut f.machine_handling))}
+                {row("c-consent", "Consent for predictive and progressive calls", "What a number needs before the dialer calls it by itself. The law asks written consent in Florida, Oklahoma and Maryland; preview calls are a person's choice.", &["automatedConsent"],
+                    select_input("c-consent", &[("LAW", "What the called party's law requires"), ("EXPRESS", "Express consent everywhere"), ("EXPRESS_WRITTEN", "Written consent everywhere")], form, |f| &f.automated_consent, |f| &mut f.automated_consent))}
             </div>
             <h3>"Retry delays (minutes)"</h3>
             <div class="form-grid">

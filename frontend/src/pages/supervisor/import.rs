@@ -267,6 +267,19 @@ pub fn Import(campaign: String, token: String, done: RwSignal<u32>) -> impl Into
                     {column("map-zone", "Time zone", map.zone, false)}
                     {column("map-region", "State or province", map.region, false)}
                 </div>
+                {move || {
+                    let h = header();
+                    let found: Vec<String> = [columns::CONSENT, columns::CONSENT_AT, columns::CONSENT_METHOD, columns::CONSENT_SOURCE]
+                        .iter()
+                        .filter_map(|names| columns::guess(&h, names).and_then(|i| h.get(i).cloned()))
+                        .collect();
+                    let line = if found.is_empty() {
+                        "No consent columns. Predictive and progressive campaigns call Florida, Oklahoma and Maryland numbers only with written consent: add consent, consent_at, consent_method and consent_source columns to bring it.".to_owned()
+                    } else {
+                        format!("Consent to be called comes from {}: it is kept for each number across the organization.", found.join(", "))
+                    };
+                    view! { <p class="help" id="import-consent">{line}</p> }
+                }}
                 <div class="submit-row">
                     <button id="start-import" on:click=upload disabled=move || uploading.get() || map.phone.get().is_empty()>
                         "Import " {file_name.get()}

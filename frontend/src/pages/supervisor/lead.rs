@@ -13,7 +13,7 @@ use crate::model::{full_name, outcome_words};
 use crate::time;
 
 const LEAD: &str = "query($id: ID!) { lead(id: $id) { id phone firstName lastName timeZone status \
-     attempts doNotText priority customProperties { key value } campaign { id name } \
+     attempts doNotText consent { kind givenAt method revokedAt } priority customProperties { key value } campaign { id name } \
      history(first: 50) { id createdAt outcome origin agent { name } \
      wrapUp { dispositionCode notes doNotCall doNotText invalidNumber callbackAt } } } \
      eligibility(leadId: $id) { eligible reason explanation } }";
@@ -34,10 +34,45 @@ struct Lead {
     status: String,
     attempts: i64,
     do_not_text: bool,
+    consent: Consent,
     priority: i64,
     custom_properties: Vec<Prop>,
     campaign: Named,
     history: Vec<Call>,
+}
+
+/// What stands for the number now.
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Consent {
+    kind: String,
+    given_at: Option<String>,
+    method: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl Consent {
+    /// "written consent (web form, 2026-05-01)", "consent revoked 2026-06-05".
+    fn words(&self) -> String {
+        let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
+        match (self.kind.as_str(), &self.given_at, &self.revoked_at) {
+            ("NONE", _, Some(r)) => format!("consent revoked {}", day(r)),
+            ("NONE", _, None) => "no consent on record".into(),
+            (kind, given, _) => format!(
+                "{} ({}{})",
+                if kind == "EXPRESS_WRITTEN" {
+                    "written consent"
+                } else {
+                    "express consent"
+                },
+                self.method.clone().unwrap_or_default(),
+                given
+                    .as_deref()
+                    .map(|g| format!(", {}", day(g)))
+                    .unwrap_or_default()
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize, Clone)]
@@ -108,7 +143,8 @@ pub fn LeadPage(token: String, id: String) -> impl IntoView {
                                     <p class="muted">{lead.phone.clone()} " · " {words(&lead.status)} " · "
                                         {format!("{} attempts", lead.attempts)} " · "
                                         {zone.clone().unwrap_or_else(|| "time zone unknown".into())}
-                                        {lead.do_not_text.then_some(" · do not text")}</p>
+                                        {lead.do_not_text.then_some(" · do not text")}
+                                        " · " <span id="lead-consent" data-kind=lead.consent.kind.clone()>{lead.consent.words()}</span></p>
                                 </div>
                             </div>
                             <p class=if eligibility.eligible { "card eligibility ok" } else { "card eligibility no" }

@@ -33,6 +33,7 @@ pub fn WrapUpPanel() -> impl IntoView {
     let notes = RwSignal::new(String::new());
     let dnc = RwSignal::new(false);
     let dnt = RwSignal::new(false);
+    let revoke = RwSignal::new(false);
     let invalid = RwSignal::new(false);
     let invalid_reason = RwSignal::new("WRONG_NUMBER".to_owned());
     let callback = RwSignal::new(String::new());
@@ -92,6 +93,7 @@ pub fn WrapUpPanel() -> impl IntoView {
             "notes": notes.get_untracked(),
             "doNotCall": dnc.get_untracked(),
             "doNotText": dnt.get_untracked(),
+            "revokeConsent": revoke.get_untracked(),
             "invalidNumber": invalid.get_untracked().then(|| invalid_reason.get_untracked()),
             "callbackAt": callback_at,
             "callbackAgentId": (callback_at.is_some() && callback_mine.get_untracked()).then(|| ws.me.get_value()),
@@ -171,6 +173,7 @@ pub fn WrapUpPanel() -> impl IntoView {
                 <legend>"Marks for this number"</legend>
                 <label><input type="checkbox" id="dnc" prop:checked=dnc on:change=move |e| dnc.set(event_target_checked(&e))/>" Do not call"</label>
                 <label><input type="checkbox" id="dnt" prop:checked=dnt on:change=move |e| dnt.set(event_target_checked(&e))/>" Do not text"</label>
+                <label title="The called party withdrew their consent to be called: recorded for the number across the organization; automated campaigns that need consent stop calling it"><input type="checkbox" id="revoke-consent" prop:checked=revoke on:change=move |e| revoke.set(event_target_checked(&e))/>" Consent revoked (stop calling me)"</label>
                 <label><input type="checkbox" id="invalid" prop:checked=invalid on:change=move |e| invalid.set(event_target_checked(&e))/>" Invalid number"</label>
                 <label class="visually-hidden" for="invalid-reason">"Why the number is invalid"</label>
                 <select id="invalid-reason" disabled=move || !invalid.get() on:change=move |e| invalid_reason.set(event_target_value(&e))>
