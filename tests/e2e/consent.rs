@@ -193,13 +193,37 @@ async fn consent_is_kept_per_number_and_asked_where_the_law_asks(srv: TestServer
     // refuses the row.
     let csv = "phone,consent,consent_date,consent_method,consent_source\n\
                +13055550605,express written,2026-05-02,paper,box 12\n\
-               +13055550606,maybe,,,\n";
+               +13055550606,maybe,,,\n\
+               +13055550605,express,2026-04-01,web form,\n";
     let (status, body) = upload(&srv, &f.sup, &f.campaign, csv.as_bytes().to_vec()).await;
     assert_eq!(status, 202, "{body}");
     let job = wait_done(&srv, &f.sup, body["jobId"].as_str().expect("job")).await;
     assert_eq!(job["added"], 1, "{job}");
-    assert_eq!(job["report"][0]["code"], "BAD_CONSENT", "{job}");
-    let from_csv = &leads(&srv, &f).await["+13055550605"]["consent"];
+    let codes: Vec<(i64, &str)> = job["report"]
+        .as_array()
+        .expect("report")
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_i64().unwrap_or(-1),
+                r["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [(1, "BAD_CONSENT"), (2, "DUPLICATE_MERGED")],
+        "{job}"
+    );
+    let by_phone = leads(&srv, &f).await;
+    let lead = &by_phone["+13055550605"];
+    // The duplicate row's consent is kept for the number, naming no lead.
+    let history = lead["consentHistory"].as_array().expect("history");
+    assert_eq!(history.len(), 2, "{lead}");
+    assert_eq!(history[0]["leadId"], lead["id"]);
+    assert_eq!(history[1]["kind"], "EXPRESS");
+    assert_eq!(history[1]["leadId"], Value::Null);
+    let from_csv = &lead["consent"];
     assert_eq!(from_csv["kind"], "EXPRESS_WRITTEN", "{from_csv}");
     // A bare date: the end of that day everywhere on Earth.
     assert_eq!(from_csv["givenAt"], "2026-05-03T12:00:00+00:00");

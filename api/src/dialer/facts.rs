@@ -12,7 +12,7 @@ use crate::domain::eligibility::{
     number_history_window,
 };
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
-use crate::domain::phone::candidate_zones;
+use crate::domain::phone::also_zones;
 use crate::store::{self, Db, StoreError, models};
 
 /// Everything the gate used for one decision, owned.
@@ -171,16 +171,7 @@ pub async fn decide(
         store::consents::standing_of(db, &lead.organization_id, &lead.phone, now).await?;
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
     let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
-    // The zones the number leaves possible, unless someone verified the
-    // lead's own.
-    let also_zones: Vec<Tz> = if lead.time_zone_verified {
-        Vec::new()
-    } else {
-        candidate_zones(&lead.phone)
-            .into_iter()
-            .filter(|z| Some(*z) != time_zone)
-            .collect()
-    };
+    let also_zones = also_zones(&lead.phone, time_zone, lead.time_zone_verified);
     let book = rulebook();
     let rules = book.rules_for(&jurisdictions);
     let facts = LeadFacts {

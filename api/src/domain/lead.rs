@@ -335,6 +335,14 @@ pub fn status_with_zone(status: LeadStatus) -> LeadStatus {
     }
 }
 
+/// Whether a lead's zone is verified after an edit: as the editor says
+/// when they say; otherwise a new zone is not verified (whoever vouched
+/// for the old one did not vouch for this one); otherwise unchanged
+/// (`None`).
+pub fn zone_verified_after_edit(new_zone: bool, verified: Option<bool>) -> Option<bool> {
+    verified.or(new_zone.then_some(false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +354,14 @@ mod tests {
             custom_properties: vec![("plan".into(), "gold".into()), ("age".into(), "42".into())],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_new_zone_is_not_verified_unless_the_editor_says_so() {
+        assert_eq!(zone_verified_after_edit(true, None), Some(false));
+        assert_eq!(zone_verified_after_edit(true, Some(true)), Some(true));
+        assert_eq!(zone_verified_after_edit(false, Some(true)), Some(true));
+        assert_eq!(zone_verified_after_edit(false, None), None);
     }
 
     #[test]

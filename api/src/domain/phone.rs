@@ -203,6 +203,21 @@ pub fn candidate_zones(e164: &str) -> Vec<Tz> {
     Vec::new()
 }
 
+/// The zones besides a lead's own whose clocks must also allow a call to
+/// it: every zone its number leaves possible — unless someone verified the
+/// lead's zone, which then alone decides. A zone given for a lead narrows
+/// the window but never widens it. (A bare number has no zone of its own:
+/// `also_zones(n, None, false)` is every zone it may be in.)
+pub fn also_zones(e164: &str, own: Option<Tz>, verified: bool) -> Vec<Tz> {
+    if verified && own.is_some() {
+        return Vec::new();
+    }
+    candidate_zones(e164)
+        .into_iter()
+        .filter(|z| Some(*z) != own)
+        .collect()
+}
+
 /// Per prefix: the zones of it and every longer prefix under it (and, once
 /// asked for, one per distinct clock).
 type Subtrees = HashMap<&'static str, (Vec<Tz>, OnceLock<Vec<Tz>>)>;
@@ -255,6 +270,31 @@ pub fn zone_for_number(e164: &str) -> ZoneFromNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leads_zone_narrows_unless_verified() {
+        let ny = Tz::America__New_York;
+        let phoenix = "+16025550123";
+        // Given New York for a Phoenix number: Phoenix's clock applies too.
+        assert_eq!(
+            also_zones(phoenix, Some(ny), false),
+            vec![Tz::America__Phoenix]
+        );
+        // Verified: New York alone.
+        assert_eq!(also_zones(phoenix, Some(ny), true), Vec::<Tz>::new());
+        // The number's own zone given: nothing else.
+        assert_eq!(
+            also_zones(phoenix, Some(Tz::America__Phoenix), false),
+            Vec::<Tz>::new()
+        );
+        // No zone of its own (a bare number): every zone it may be in,
+        // even when "verified" (there is nothing to verify).
+        assert_eq!(also_zones(phoenix, None, true), vec![Tz::America__Phoenix]);
+        assert_eq!(
+            also_zones("+18502010123", None, false),
+            candidate_zones("+18502010123")
+        );
+    }
 
     #[test]
     fn normalizes_to_e164() {

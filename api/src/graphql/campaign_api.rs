@@ -664,9 +664,10 @@ impl CampaignMutation {
         if input.time_zone_verified.is_some() {
             require_role(caller, DomainRole::Supervisor)?;
         }
-        let time_zone_verified = input
-            .time_zone_verified
-            .or_else(|| time_zone.as_ref().map(|_| false));
+        let time_zone_verified = crate::domain::lead::zone_verified_after_edit(
+            time_zone.is_some(),
+            input.time_zone_verified,
+        );
         let region = match input.region.as_deref() {
             Some(r) => Some(
                 crate::domain::jurisdiction::normalize_region(r, &lead.phone)

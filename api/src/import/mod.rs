@@ -62,8 +62,9 @@ pub async fn import_rows(
             Err(issue) => rejected.push(row_result(i, &input.phone, &issue)),
             Ok((lead, warning, consent)) => {
                 // The consent is the number's, whether or not this row
-                // adds a lead (a duplicate still brings it).
+                // adds a lead (a duplicate still brings it, naming no lead).
                 let lead_id = store::new_id();
+                let duplicate = seen.get(&lead.phone).copied();
                 if let Some(c) = consent {
                     consents.push(models::Consent {
                         id: store::new_id(),
@@ -77,13 +78,13 @@ pub async fn import_rows(
                         } else {
                             c.source
                         },
-                        lead_id: Some(lead_id.clone()),
+                        lead_id: duplicate.is_none().then(|| lead_id.clone()),
                         call_id: None,
                         created_by: None,
                         created_at: now,
                     });
                 }
-                if let Some(first) = seen.get(&lead.phone) {
+                if let Some(first) = duplicate {
                     warnings.push(row_result(
                         i,
                         &input.phone,

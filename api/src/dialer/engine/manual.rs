@@ -14,7 +14,7 @@ use crate::domain::call::{CallOrigin, CallState};
 use crate::domain::campaign::{CampaignState, DialMode};
 use crate::domain::eligibility::{CampaignFacts, Cited, LeadStatus, Verdict, closed_by};
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
-use crate::domain::phone::{candidate_zones, refused_as_lead};
+use crate::domain::phone::{also_zones, refused_as_lead};
 use crate::domain::window::CallingWindow;
 use crate::store::{self, claims, models};
 
@@ -90,7 +90,7 @@ impl State {
                 // the law of its jurisdictions, within the legal maximum.
                 let window = CallingWindow::default();
                 let ring = Duration::seconds(25);
-                let zones = candidate_zones(&phone);
+                let zones = also_zones(&phone, None, false);
                 if zones.is_empty() {
                     return Err(EngineError::Validation {
                         field: "phone",
