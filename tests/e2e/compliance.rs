@@ -881,4 +881,43 @@ async fn numbers_that_are_never_dialed(srv: TestServer) {
         json!({"i": {"contactCenterId": cc, "name": "Free", "callerId": "+18005550100"}}),
     )
     .await;
+
+    // A campaign that calls businesses dials toll-free leads; switched
+    // off, the gate refuses them.
+    let b = fixture(
+        &srv,
+        "Businesses",
+        json!({"allowTollFree": true}),
+        &["+1 800 555 0610"],
+    )
+    .await;
+    assert!(!b.leads[0].is_empty(), "the toll-free lead was added");
+    srv.ok(
+        Some(&b.sup),
+        "mutation($i:UpdateLeadInput!){updateLead(input:$i){lead{timeZone}}}",
+        // A toll-free number may ring anywhere in the plan (Guam to
+        // Newfoundland): until someone verifies where, every zone applies.
+        json!({"i": {"id": b.leads[0], "timeZone": "America/New_York", "timeZoneVerified": true}}),
+    )
+    .await;
+    start(&srv, &b).await;
+    let on = eligibility(&srv, &b, 0, noon_ny()).await;
+    assert_eq!(on["eligible"], true, "{on}");
+    let off = srv
+        .ok(
+            Some(&b.sup),
+            "mutation($i:UpdateCampaignInput!){updateCampaign(input:$i){campaign{allowTollFree}}}",
+            json!({"i": {"id": b.campaign, "allowTollFree": false}}),
+        )
+        .await;
+    assert_eq!(off["updateCampaign"]["campaign"]["allowTollFree"], false);
+    let v = eligibility(&srv, &b, 0, noon_ny()).await;
+    assert_eq!(v["reason"], "NUMBER_TYPE", "{v}");
+    assert!(
+        v["explanation"]
+            .as_str()
+            .unwrap_or("")
+            .contains("toll-free"),
+        "{v}"
+    );
 }

@@ -12,7 +12,7 @@ use crate::domain::eligibility::{
     number_history_window,
 };
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
-use crate::domain::phone::also_zones;
+use crate::domain::phone::{also_zones, refused_as_lead};
 use crate::store::{self, Db, StoreError, models};
 
 /// Everything the gate used for one decision, owned.
@@ -135,6 +135,7 @@ pub fn campaign_facts(state: CampaignState, s: &CampaignSettings) -> CampaignFac
         max_attempts: s.max_attempts,
         max_attempts_per_day: s.max_attempts_per_day,
         consent: s.automated_consent,
+        allow_toll_free: s.allow_toll_free,
     }
 }
 
@@ -192,6 +193,7 @@ pub async fn decide(
             rules: &rules,
         },
         consent: consent.kind,
+        refused_type: refused_as_lead(&lead.phone),
     };
     let verdict = gate(&facts, &campaign, lists, now);
     Ok(Decision {

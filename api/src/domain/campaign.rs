@@ -287,6 +287,10 @@ pub struct CampaignSettings {
     /// What automated dial modes ask of a number's consent, on top of the
     /// called party's law.
     pub automated_consent: ConsentPolicy,
+    /// Toll-free numbers may be leads (a campaign calling businesses);
+    /// refused otherwise: they reach businesses, not people, and cost the
+    /// called party.
+    pub allow_toll_free: bool,
 }
 
 impl CampaignSettings {
@@ -309,6 +313,7 @@ impl CampaignSettings {
             machine_handling: MachineHandling::HangUp,
             safe_harbor_message: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
             automated_consent: ConsentPolicy::Law,
+            allow_toll_free: false,
         }
     }
 
@@ -492,6 +497,7 @@ mod tests {
             machine_handling: MachineHandling::HangUp,
             safe_harbor_message: "Sorry we missed you.".into(),
             automated_consent: ConsentPolicy::Law,
+            allow_toll_free: false,
         }
     }
 

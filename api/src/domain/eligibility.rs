@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use super::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode, str_enum};
 use super::consent::{ConsentKind, ConsentPolicy};
 use super::jurisdiction::{Law, Rule, rulebook};
+use super::phone::Refused;
 use super::window::CallingWindow;
 
 /// Where a lead stands in its campaign.
@@ -62,6 +63,9 @@ pub struct LeadFacts<'a> {
     pub law: Law<'a>,
     /// The consent standing for the number (the organization's log).
     pub consent: ConsentKind,
+    /// The number's class when it is one never dialed as a lead (toll-free
+    /// only by campaigns that allow it).
+    pub refused_type: Option<Refused>,
 }
 
 /// What the organization's calls say about a number, whichever campaign,
@@ -158,6 +162,8 @@ pub struct CampaignFacts {
     pub max_attempts_per_day: u32,
     /// What the campaign asks of consent in an automated dial mode.
     pub consent: ConsentPolicy,
+    /// The campaign calls businesses: toll-free leads are dialed.
+    pub allow_toll_free: bool,
 }
 
 /// The organization's lists, checked for the lead's number.
@@ -177,6 +183,9 @@ pub enum Verdict {
     /// Finished, or already being dialed.
     NotDialable(LeadStatus),
     NeedsTimeZone,
+    /// A number of a class never dialed as a lead (premium rate, shared
+    /// cost, a service number; toll-free unless the campaign allows it).
+    NumberType(Refused),
     /// An automated dial mode needs `needs` and the number has less.
     NoConsent {
         needs: ConsentKind,
@@ -225,6 +234,7 @@ impl Verdict {
             Verdict::NotDialable(_) => "FINISHED",
             Verdict::NeedsTimeZone => "NEEDS_TIME_ZONE",
             Verdict::NoConsent { .. } => "NO_CONSENT",
+            Verdict::NumberType(_) => "NUMBER_TYPE",
             Verdict::NumberInCall => "NUMBER_IN_CALL",
             Verdict::NumberCap { .. } => "NUMBER_CAP",
             Verdict::MaxAttempts => "MAX_ATTEMPTS",
@@ -293,6 +303,7 @@ impl Verdict {
             Verdict::NeedsTimeZone => {
                 "not dialable until its time zone is set: its local time cannot be known".into()
             }
+            Verdict::NumberType(r) => format!("never dialed: the number {}; {}", r.describe(), r.remedy()),
             Verdict::NoConsent { needs, rule } => format!(
                 "not dialed by this campaign's dial mode: {} without the called party's {} (preview and manual calls may dial it)",
                 if rule.is_some() {
@@ -447,6 +458,11 @@ pub fn gate(
     if lists.invalid {
         return Verdict::Invalid;
     }
+    if let Some(r) = lead.refused_type
+        && !(r == Refused::TollFree && campaign.allow_toll_free)
+    {
+        return Verdict::NumberType(r);
+    }
     match lead.status {
         LeadStatus::Finished | LeadStatus::Dialing => return Verdict::NotDialable(lead.status),
         LeadStatus::NeedsTimeZone => return Verdict::NeedsTimeZone,
@@ -583,6 +599,7 @@ mod tests {
             max_attempts: 3,
             max_attempts_per_day: 2,
             consent: ConsentPolicy::Law,
+            allow_toll_free: false,
         }
     }
 
@@ -598,6 +615,7 @@ mod tests {
             number: NumberFacts::default(),
             law: Law::NONE,
             consent: ConsentKind::None,
+            refused_type: None,
         }
     }
 
@@ -768,6 +786,24 @@ mod tests {
         let c = campaign(DialMode::Predictive);
         let ok = ListFacts::default();
         assert_eq!(gate(&lead(NY), &c, ok, now), Verdict::Eligible);
+        let toll_free = LeadFacts {
+            refused_type: Some(Refused::TollFree),
+            ..lead(NY)
+        };
+        assert_eq!(
+            gate(&toll_free, &c, ok, now),
+            Verdict::NumberType(Refused::TollFree)
+        );
+        let businesses = CampaignFacts {
+            allow_toll_free: true,
+            ..c
+        };
+        assert_eq!(gate(&toll_free, &businesses, ok, now), Verdict::Eligible);
+        let premium = LeadFacts {
+            refused_type: Some(Refused::PremiumRate),
+            ..lead(NY)
+        };
+        assert_eq!(gate(&premium, &businesses, ok, now).code(), "NUMBER_TYPE");
         let paused = CampaignFacts {
             state: CampaignState::Paused,
             ..c
@@ -1058,6 +1094,8 @@ mod tests {
             consent in 0usize..3,
             policy in 0usize..3,
             law_consent in proptest::option::of(1usize..3),
+            toll_free in proptest::bool::weighted(0.1),
+            allow_toll_free in proptest::bool::ANY,
         ) {
             const KINDS: [ConsentKind; 3] = [ConsentKind::None, ConsentKind::Express, ConsentKind::ExpressWritten];
             const POLICIES: [ConsentPolicy; 3] = [ConsentPolicy::Law, ConsentPolicy::Express, ConsentPolicy::ExpressWritten];
@@ -1075,6 +1113,7 @@ mod tests {
                 max_attempts,
                 max_attempts_per_day: per_day.min(max_attempts),
                 consent: POLICIES[policy],
+                allow_toll_free,
             };
             let recent: Vec<_> = recent_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
             let number_calls: Vec<_> = number_offsets.iter().map(|s| now - Duration::seconds(*s)).collect();
@@ -1100,11 +1139,13 @@ mod tests {
                 },
                 law,
                 consent: KINDS[consent],
+                refused_type: toll_free.then_some(Refused::TollFree),
             };
             let verdict = gate(&l, &c, ListFacts { do_not_call: dnc, invalid }, now);
             if verdict == Verdict::Eligible {
                 let tz = tz.expect("a zone");
                 prop_assert!(!dnc && !invalid);
+                prop_assert!(!toll_free || allow_toll_free, "a toll-free lead in a campaign that does not allow them");
                 prop_assert!(matches!(status, LeadStatus::New | LeadStatus::Retry | LeadStatus::Callback));
                 prop_assert!(attempts < max_attempts);
                 prop_assert!(l.not_before.is_none_or(|t| t <= now));

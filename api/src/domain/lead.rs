@@ -220,6 +220,7 @@ fn clean(s: Option<&str>) -> Option<String> {
 pub fn normalize(
     input: &LeadInput,
     default_region: &str,
+    allow_toll_free: bool,
 ) -> Result<(NormalizedLead, Option<RowIssue>), RowIssue> {
     let too_long = |s: &str| s.chars().count() > MAX_FIELD_CHARS;
     if input.custom_properties.len() > MAX_PROPERTIES
@@ -247,10 +248,10 @@ pub fn normalize(
         code: RowCode::BadNumber,
         message: format!("phone {:?} {e}", input.phone),
     })?;
-    if let Some(refused) = phone::refused_as_lead(&phone) {
+    if let Some(refused) = phone::refused_in_campaign(&phone, allow_toll_free) {
         return Err(RowIssue {
             code: RowCode::NumberType,
-            message: format!("phone {phone} {}: it is never dialed", refused.describe()),
+            message: format!("phone {phone} {}: {}", refused.describe(), refused.remedy()),
         });
     }
     let (time_zone, warning) = match clean(input.time_zone.as_deref()) {
@@ -425,8 +426,25 @@ mod tests {
     }
 
     #[test]
+    fn toll_free_leads_only_where_the_campaign_calls_businesses() {
+        let refused = normalize(&input("+1 800 555 0123", None), "US", false)
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(refused.code, RowCode::NumberType);
+        assert!(
+            refused.message.contains("allowTollFree"),
+            "{}",
+            refused.message
+        );
+        let (lead, _) = normalize(&input("+1 800 555 0123", None), "US", true).expect("allowed");
+        assert_eq!(lead.phone, "+18005550123");
+        // Premium rate stays refused.
+        assert!(normalize(&input("+1 900 555 0123", None), "US", true).is_err());
+    }
+
+    #[test]
     fn row_outcomes() {
-        let (lead, warning) = normalize(&input("(212) 555-0123", None), "US").expect("ok");
+        let (lead, warning) = normalize(&input("(212) 555-0123", None), "US", false).expect("ok");
         assert_eq!(lead.phone, "+12125550123");
         assert_eq!(lead.time_zone, Some(Tz::America__New_York));
         assert_eq!(lead.status, LeadStatus::New);
@@ -437,24 +455,24 @@ mod tests {
             "order kept"
         );
 
-        let (lead, warning) = normalize(&input("208 555 0123", None), "US").expect("ok");
+        let (lead, warning) = normalize(&input("208 555 0123", None), "US", false).expect("ok");
         assert_eq!(lead.status, LeadStatus::NeedsTimeZone);
         assert_eq!(warning.map(|w| w.code), Some(RowCode::NeedsTimeZone));
 
         let (lead, warning) =
-            normalize(&input("208 555 0123", Some("America/Boise")), "US").expect("ok");
+            normalize(&input("208 555 0123", Some("America/Boise")), "US", false).expect("ok");
         assert_eq!(lead.time_zone, Some(Tz::America__Boise));
         assert_eq!(warning, None);
 
         assert_eq!(
-            normalize(&input("12", None), "US")
+            normalize(&input("12", None), "US", false)
                 .map(|_| ())
                 .unwrap_err()
                 .code,
             RowCode::BadNumber
         );
         assert_eq!(
-            normalize(&input("2125550123", Some("Mars/Base")), "US")
+            normalize(&input("2125550123", Some("Mars/Base")), "US", false)
                 .map(|_| ())
                 .unwrap_err()
                 .code,

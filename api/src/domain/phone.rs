@@ -91,6 +91,16 @@ impl Refused {
             Refused::Emergency => "is an emergency number",
         }
     }
+
+    /// What can be done about it.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Refused::TollFree => {
+                "it is dialed only by a campaign that calls businesses (allowTollFree)"
+            }
+            _ => "it is never dialed",
+        }
+    }
 }
 
 /// The class of `e164` that is never dialed as a lead, if it is one.
@@ -106,6 +116,12 @@ pub fn refused_as_lead(e164: &str) -> Option<Refused> {
         Type::Emergency => Some(Refused::Emergency),
         _ => None,
     }
+}
+
+/// The class of `e164` that is never dialed as a lead of a campaign that
+/// does (`allow_toll_free`) or does not call toll-free numbers.
+pub fn refused_in_campaign(e164: &str, allow_toll_free: bool) -> Option<Refused> {
+    refused_as_lead(e164).filter(|r| !(allow_toll_free && *r == Refused::TollFree))
 }
 
 /// The class of `e164` that may not be shown as a caller ID (a toll-free

@@ -111,6 +111,9 @@ pub struct CampaignSettingsInput {
     /// top of the law (default LAW: what the called party's jurisdiction
     /// requires).
     pub automated_consent: Option<super::consent_api::AutomatedConsent>,
+    /// The campaign calls businesses: toll-free numbers may be its leads
+    /// (refused otherwise). Default false.
+    pub allow_toll_free: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -343,6 +346,9 @@ fn merge_checked(
     }
     if let Some(c) = input.automated_consent {
         s.automated_consent = c.into();
+    }
+    if let Some(t) = input.allow_toll_free {
+        s.allow_toll_free = t;
     }
     if let Some(m) = input.machine_handling {
         s.machine_handling = m.into();

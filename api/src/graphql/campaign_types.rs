@@ -242,6 +242,10 @@ impl Campaign {
     async fn automated_consent(&self) -> super::consent_api::AutomatedConsent {
         self.settings.automated_consent.into()
     }
+    /// The campaign calls businesses: toll-free numbers may be its leads.
+    async fn allow_toll_free(&self) -> bool {
+        self.settings.allow_toll_free
+    }
     /// Played to a live answer that cannot be connected to an agent.
     async fn safe_harbor_message(&self) -> &str {
         &self.settings.safe_harbor_message

@@ -52,9 +52,10 @@ pub async fn import_rows(
         code: issue.code,
         message: issue.message.clone(),
     };
+    let allow_toll_free = store::campaigns::settings_of(campaign)?.allow_toll_free;
     let mut consents: Vec<models::Consent> = Vec::new();
     for (i, input) in rows.iter().enumerate() {
-        let checked = dl::normalize(input, region).and_then(|(lead, warning)| {
+        let checked = dl::normalize(input, region, allow_toll_free).and_then(|(lead, warning)| {
             let consent = dl::normalize_consent(&input.consent, now.and_utc())?;
             Ok((lead, warning, consent))
         });

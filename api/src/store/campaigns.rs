@@ -81,6 +81,7 @@ pub fn settings_of(row: &Campaign) -> StoreResult<CampaignSettings> {
         safe_harbor_message: row.safe_harbor_message.clone(),
         automated_consent: ConsentPolicy::parse(&row.automated_consent)
             .ok_or_else(|| corrupt("automated consent", id))?,
+        allow_toll_free: row.allow_toll_free,
     })
 }
 
@@ -123,6 +124,7 @@ pub fn apply_settings(row: &mut Campaign, s: &CampaignSettings) {
     row.machine_handling = s.machine_handling.as_str().to_owned();
     row.safe_harbor_message = s.safe_harbor_message.clone();
     row.automated_consent = s.automated_consent.as_str().to_owned();
+    row.allow_toll_free = s.allow_toll_free;
 }
 
 /// A new DRAFT campaign's row in `cc`.
@@ -156,6 +158,7 @@ pub fn new_row(cc: &ContactCenter, name: String, settings: &CampaignSettings) ->
         created_at: now,
         updated_at: now,
         automated_consent: String::new(),
+        allow_toll_free: false,
     };
     apply_settings(&mut row, settings);
     row
@@ -244,6 +247,7 @@ pub async fn update(db: &Db, row: Campaign, audit: AuditEntry) -> StoreResult<Ca
                 campaigns::machine_handling.eq(&row.machine_handling),
                 campaigns::safe_harbor_message.eq(&row.safe_harbor_message),
                 campaigns::automated_consent.eq(&row.automated_consent),
+                campaigns::allow_toll_free.eq(row.allow_toll_free),
                 campaigns::updated_at.eq(now),
             ))
             .returning(Campaign::as_returning())

@@ -116,6 +116,7 @@ pub struct Campaign {
     pub updated_at: NaiveDateTime,
     /// LAW, EXPRESS or EXPRESS_WRITTEN (`ConsentPolicy`).
     pub automated_consent: String,
+    pub allow_toll_free: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

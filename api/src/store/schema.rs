@@ -109,6 +109,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         automated_consent -> Text,
+        allow_toll_free -> Bool,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::domain::call::{CallOrigin, CallState};
 use crate::domain::campaign::{CampaignState, DialMode};
 use crate::domain::eligibility::{CampaignFacts, Cited, LeadStatus, Verdict, closed_by};
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
-use crate::domain::phone::{also_zones, refused_as_lead};
+use crate::domain::phone::{also_zones, refused_in_campaign};
 use crate::domain::window::CallingWindow;
 use crate::store::{self, claims, models};
 
@@ -48,18 +48,20 @@ impl State {
                 "this number is marked invalid: it may not be called",
             ));
         }
-        if let Some(refused) = refused_as_lead(&phone) {
-            return Err(EngineError::Validation {
+        let refused = |allow_toll_free: bool| match refused_in_campaign(&phone, allow_toll_free) {
+            Some(r) => Err(EngineError::Validation {
                 field: "phone",
-                message: format!("{phone} {}: it is never dialed", refused.describe()),
-            });
-        }
+                message: format!("{phone} {}: {}", r.describe(), r.remedy()),
+            }),
+            None => Ok(()),
+        };
         let (settings, lead) = match lead {
             Some(lead) => {
                 let campaign = store::campaigns::get(&self.db, &lead.campaign_id)
                     .await?
                     .ok_or(EngineError::NotFound("campaign"))?;
                 let settings = store::campaigns::settings_of(&campaign)?;
+                refused(settings.allow_toll_free)?;
                 let facts = CampaignFacts {
                     state: CampaignState::Running,
                     dial_mode: DialMode::Preview,
@@ -69,6 +71,7 @@ impl State {
                     max_attempts_per_day: u32::MAX,
                     // A person chose to dial: no automated-mode consent.
                     consent: ConsentPolicy::Law,
+                    allow_toll_free: settings.allow_toll_free,
                 };
                 let mut as_new = lead.clone();
                 as_new.not_before = None;
@@ -86,6 +89,7 @@ impl State {
                 (Some(settings), Some(claimed))
             }
             None => {
+                refused(false)?;
                 // No lead: the number's possible zones (all of them) and
                 // the law of its jurisdictions, within the legal maximum.
                 let window = CallingWindow::default();

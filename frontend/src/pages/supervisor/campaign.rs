@@ -30,7 +30,7 @@ const CATEGORIES: [&str; 4] = ["CONTACT", "NON_CONTACT", "CALLBACK", "FINAL"];
 const SETTINGS: &str = "id name state dialMode callerId callingWindow { days start end } \
      ringTimeoutSeconds maxAttempts maxAttemptsPerDay retryDelays { noAnswerMinutes busyMinutes \
      machineMinutes abandonedMinutes failedMinutes } maxAbandonRate maxDialRatio wrapUpLimitSeconds \
-     machineHandling automatedConsent safeHarborMessage dispositions { code label category endsLead retryDelayMinutes conversion } \
+     machineHandling automatedConsent allowTollFree safeHarborMessage dispositions { code label category endsLead retryDelayMinutes conversion } \
      leadCounts { status count }";
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]
@@ -51,6 +51,7 @@ struct Loaded {
     wrap_up_limit_seconds: Option<i64>,
     machine_handling: String,
     automated_consent: String,
+    allow_toll_free: bool,
     safe_harbor_message: String,
     dispositions: Vec<LoadedDispo>,
     lead_counts: Vec<Count>,
@@ -118,6 +119,8 @@ struct Form {
     wrap_limit: String,
     machine_handling: String,
     automated_consent: String,
+    /// "true" or "false" (a select).
+    allow_toll_free: String,
     safe_harbor: String,
     dispositions: Vec<Dispo>,
 }
@@ -154,6 +157,7 @@ impl Form {
             wrap_limit: String::new(),
             machine_handling: "HANG_UP".into(),
             automated_consent: "LAW".into(),
+            allow_toll_free: "false".into(),
             safe_harbor: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
             dispositions: vec![
                 d(1, "INTERESTED", "Connected – Interested", "CONTACT", true, ""),
@@ -194,6 +198,7 @@ impl Form {
                 .unwrap_or_default(),
             machine_handling: c.machine_handling.clone(),
             automated_consent: c.automated_consent.clone(),
+            allow_toll_free: c.allow_toll_free.to_string(),
             safe_harbor: c.safe_harbor_message.clone(),
             dispositions: c
                 .dispositions
@@ -282,6 +287,10 @@ impl Form {
         m.insert("dispositions".into(), json!(dispositions));
         m.insert("machineHandling".into(), json!(self.machine_handling));
         m.insert("automatedConsent".into(), json!(self.automated_consent));
+        m.insert(
+            "allowTollFree".into(),
+            json!(self.allow_toll_free == "true"),
+        );
         m.insert("safeHarborMessage".into(), json!(self.safe_harbor));
         match self.abandon_pct.trim().parse::<f64>() {
             Ok(p) => m.insert("maxAbandonRate".into(), json!(p / 100.0)),
@@ -574,6 +583,8 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
                     select_input("c-machine", &[("HANG_UP", "Hang up and retry later"), ("LEAVE_MESSAGE", "Leave the message"), ("CONNECT_AGENT", "Connect an agent")], form, |f| &f.machine_handling, |f| &mut f.machine_handling))}
                 {row("c-consent", "Consent for predictive and progressive calls", "What a number needs before the dialer calls it by itself. The law asks written consent in Florida, Oklahoma and Maryland; preview calls are a person's choice.", &["automatedConsent"],
                     select_input("c-consent", &[("LAW", "What the called party's law requires"), ("EXPRESS", "Express consent everywhere"), ("EXPRESS_WRITTEN", "Written consent everywhere")], form, |f| &f.automated_consent, |f| &mut f.automated_consent))}
+                {row("c-toll-free", "Toll-free leads", "Toll-free numbers reach businesses; a campaign that calls businesses may dial them.", &["allowTollFree"],
+                    select_input("c-toll-free", &[("false", "Refused"), ("true", "Dialed (this campaign calls businesses)")], form, |f| &f.allow_toll_free, |f| &mut f.allow_toll_free))}
             </div>
             <h3>"Retry delays (minutes)"</h3>
             <div class="form-grid">

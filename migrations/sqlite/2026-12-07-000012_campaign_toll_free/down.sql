@@ -1,0 +1,1 @@
+ALTER TABLE campaigns DROP COLUMN allow_toll_free;
