@@ -146,6 +146,30 @@ async fn settings_are_validated_field_by_field(srv: TestServer) {
             "callingWindow.start",
         ),
         (json!({"callingWindow": {"days": []}}), "callingWindow.days"),
+        (
+            json!({"callingWindow": {"hours": [{"day": "SATURDAY", "start": "07:00", "end": "12:00"}]}}),
+            "callingWindow.hours",
+        ),
+        (
+            json!({"callingWindow": {"hours": [{"day": "MONDAY", "start": "09:00", "end": "12:00"}, {"day": "MONDAY", "start": "13:00", "end": "17:00"}]}}),
+            "callingWindow.hours",
+        ),
+        (
+            json!({"callingWindow": {"hours": [{"day": "MONDAY", "start": "12:00", "end": "12:10"}]}}),
+            "callingWindow.end",
+        ),
+        (
+            json!({"callingWindow": {"hours": [{"day": "MONDAY", "start": "17:00", "end": "09:00"}]}}),
+            "callingWindow.hours",
+        ),
+        (
+            json!({"callingWindow": {"hours": []}}),
+            "callingWindow.hours",
+        ),
+        (
+            json!({"callingWindow": {"days": ["MONDAY"], "hours": [{"day": "MONDAY", "start": "09:00", "end": "17:00"}]}}),
+            "callingWindow.hours",
+        ),
         (json!({"maxAbandonRate": 0.05}), "maxAbandonRate"),
         (
             json!({"maxAttempts": 3, "maxAttemptsPerDay": 4}),
@@ -188,6 +212,43 @@ async fn settings_are_validated_field_by_field(srv: TestServer) {
     assert_eq!(
         ok["callingWindow"],
         json!({"days": ["MONDAY", "FRIDAY"], "start": "09:30", "end": "17:00"})
+    );
+    // Each day its own hours: weekdays 09:00–20:00, Saturday 10:00–14:00,
+    // Sunday closed; read back exactly, and outlined by days/start/end.
+    let mut week: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+        .iter()
+        .map(|d| json!({"day": d, "start": "09:00", "end": "20:00"}))
+        .collect();
+    week.push(json!({"day": "SATURDAY", "start": "10:00", "end": "14:00"}));
+    let weekly = srv
+        .ok(
+            Some(&sup),
+            "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id callingWindow{days start end hours{day start end}}}}}",
+            json!({"i": with(json!({"name": "W", "callingWindow": {"hours": week}}))}),
+        )
+        .await["createCampaign"]["campaign"]
+        .clone();
+    assert_eq!(weekly["callingWindow"]["hours"], json!(week));
+    assert_eq!(weekly["callingWindow"]["start"], "09:00");
+    assert_eq!(weekly["callingWindow"]["end"], "20:00");
+    assert_eq!(
+        weekly["callingWindow"]["days"].as_array().map(Vec::len),
+        Some(6)
+    );
+    // Giving days/start/end again makes the hours the same on each day.
+    let uniform = srv
+        .ok(
+            Some(&sup),
+            "mutation($i:UpdateCampaignInput!){updateCampaign(input:$i){campaign{callingWindow{hours{day start end}}}}}",
+            json!({"i": {"id": weekly["id"], "callingWindow": {"days": ["SATURDAY", "SUNDAY"], "start": "11:00"}}}),
+        )
+        .await;
+    assert_eq!(
+        uniform["updateCampaign"]["campaign"]["callingWindow"]["hours"],
+        json!([
+            {"day": "SATURDAY", "start": "11:00", "end": "20:00"},
+            {"day": "SUNDAY", "start": "11:00", "end": "20:00"}
+        ])
     );
     // Duplicate names in a contact center conflict.
     assert_eq!(

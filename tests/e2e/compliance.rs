@@ -12,7 +12,8 @@ on_both_backends!(
     claims_leave_a_trail,
     the_called_partys_state_decides_and_is_cited,
     a_leads_zone_narrows_but_never_widens,
-    numbers_that_are_never_dialed
+    numbers_that_are_never_dialed,
+    a_campaigns_hours_per_weekday_narrow_the_law
 );
 
 /// Wednesday 2026-06-10 12:00 in New York.
@@ -920,4 +921,43 @@ async fn numbers_that_are_never_dialed(srv: TestServer) {
             .contains("toll-free"),
         "{v}"
     );
+}
+
+/// A campaign whose days have their own hours: the gate reads the lead's
+/// day, opens at that day's hour, and the trail records the week.
+async fn a_campaigns_hours_per_weekday_narrow_the_law(srv: TestServer) {
+    srv.seed_demo().await;
+    let mut week: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+        .iter()
+        .map(|d| json!({"day": d, "start": "09:00", "end": "20:00"}))
+        .collect();
+    week.push(json!({"day": "SATURDAY", "start": "10:00", "end": "14:00"}));
+    let f = fixture(
+        &srv,
+        "Weekly",
+        json!({"dialMode": "PREVIEW", "callingWindow": {"hours": week}}),
+        &["+12125550404"],
+    )
+    .await;
+    start(&srv, &f).await;
+    // Saturday 2026-06-13, New York (EDT, UTC−4).
+    let sat_1pm = eligibility(&srv, &f, 0, "2026-06-13T17:00:00Z".parse().expect("t")).await;
+    assert_eq!(sat_1pm["eligible"], true, "{sat_1pm}");
+    let window = &sat_1pm["facts"];
+    let facts: Value = serde_json::from_str(window.as_str().unwrap_or("{}")).expect("facts");
+    assert_eq!(
+        facts["window"]["hours"],
+        "09:00-20:00,09:00-20:00,09:00-20:00,09:00-20:00,09:00-20:00,10:00-14:00,-"
+    );
+    // 14:30 on Saturday: closed until Monday 09:00 (Sunday has no hours),
+    // though the law and Friday's hours would allow it.
+    let sat_late = eligibility(&srv, &f, 0, "2026-06-13T18:30:00Z".parse().expect("t")).await;
+    assert_eq!(sat_late["reason"], "OUTSIDE_WINDOW", "{sat_late}");
+    assert_eq!(sat_late["until"], "2026-06-15T13:00:00+00:00");
+    // Friday 19:00 is inside Friday's hours; Friday 08:30 opens at 09:00.
+    let fri = eligibility(&srv, &f, 0, "2026-06-12T23:00:00Z".parse().expect("t")).await;
+    assert_eq!(fri["eligible"], true, "{fri}");
+    let early = eligibility(&srv, &f, 0, "2026-06-12T12:30:00Z".parse().expect("t")).await;
+    assert_eq!(early["until"], "2026-06-12T13:00:00+00:00", "{early}");
+    srv.finish().await;
 }

@@ -13,6 +13,7 @@ use crate::domain::eligibility::{
 };
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
 use crate::domain::phone::{also_zones, refused_as_lead};
+use crate::domain::window::week_text;
 use crate::store::{self, Db, StoreError, models};
 
 /// Everything the gate used for one decision, owned.
@@ -81,9 +82,10 @@ impl Decision {
             "alsoZones": self.also_zones.iter().map(|z| z.name()).collect::<Vec<_>>(),
             "localTime": local,
             "window": {
-                "days": w.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-                "start": w.start.format("%H:%M").to_string(),
-                "end": w.end.format("%H:%M").to_string(),
+                "days": w.days().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                "start": w.earliest_start().format("%H:%M").to_string(),
+                "end": w.latest_end().format("%H:%M").to_string(),
+                "hours": week_text(&w.week()),
             },
             "ringTimeoutSeconds": self.campaign.ring_timeout.num_seconds(),
             "dnc": self.lists.do_not_call,

@@ -363,8 +363,10 @@ pub fn problems(s: &CampaignSettings) -> Vec<FieldError> {
             ),
         ));
     }
-    let w = s.calling_window;
-    if w.end - w.start < Duration::minutes(15) {
+    if s.calling_window
+        .shortest_day()
+        .is_some_and(|d| d < Duration::minutes(15))
+    {
         out.push(field(
             "callingWindow.end",
             "must be at least 15 minutes after the start",
@@ -541,7 +543,14 @@ mod tests {
         };
         check(|s| s.ring_timeout_secs = 14, "ringTimeoutSeconds");
         check(
-            |s| s.calling_window.start = s.calling_window.end - Duration::minutes(10),
+            |s| {
+                s.calling_window = CallingWindow::from_week(
+                    [Some((
+                        crate::domain::window::LEGAL_END - Duration::minutes(10),
+                        crate::domain::window::LEGAL_END,
+                    )); 7],
+                )
+            },
             "callingWindow.end",
         );
         check(|s| s.max_attempts_per_day = 6, "maxAttemptsPerDay");

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::consent::ConsentKind;
 use super::eligibility::RollingCap;
-use super::window::{CallingWindow, WEEK, Weekdays, first_instant_reading};
+use super::window::{CallingWindow, first_instant_reading};
 
 /// Why a rules table was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,7 +200,7 @@ impl Rule {
             return true;
         }
         match &self.kind {
-            RuleKind::Hours(week) => day_windows(week).any(|w| w.is_open_for(tz, at, span)),
+            RuleKind::Hours(week) => CallingWindow::from_week(*week).is_open_for(tz, at, span),
             RuleKind::Holidays(days) => {
                 let (a, b) = (
                     at.with_timezone(&tz).date_naive(),
@@ -235,18 +235,6 @@ impl Rule {
             .find(|(h, _)| *h == d)
             .map(|(_, name)| name.to_owned())
     }
-}
-
-fn day_windows(
-    week: &[Option<(NaiveTime, NaiveTime)>; 7],
-) -> impl Iterator<Item = CallingWindow> + '_ {
-    week.iter().zip(WEEK).filter_map(|(hours, day)| {
-        hours.map(|(start, end)| CallingWindow {
-            days: Weekdays::from_days([day]),
-            start,
-            end,
-        })
-    })
 }
 
 /// The rules that apply to one lead: its jurisdictions' rules.
@@ -326,7 +314,7 @@ impl<'a> Law<'a> {
                 .rules
                 .iter()
                 .filter_map(|r| r.openings(date))
-                .chain([window.start])
+                .chain(window.hours_on(date.weekday()).map(|(s, _)| s))
                 .collect();
             starts.sort();
             starts.dedup();

@@ -69,26 +69,27 @@ pub const WEEK: [Weekday; 7] = [
     Weekday::Sun,
 ];
 
+/// One day's hours: a call may start at or after the first time and must
+/// ring out before the second; `None`: no calls that day.
+pub type DayHours = Option<(NaiveTime, NaiveTime)>;
+
+/// The hours of each day of the week, Monday first, read on the lead's own
+/// clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallingWindow {
-    pub days: Weekdays,
-    pub start: NaiveTime,
-    pub end: NaiveTime,
+    week: [DayHours; 7],
 }
 
 impl Default for CallingWindow {
     /// Every day, 08:00–21:00: the legal maximum.
     fn default() -> Self {
-        CallingWindow {
-            days: Weekdays::ALL,
-            start: LEGAL_START,
-            end: LEGAL_END,
-        }
+        CallingWindow::from_week([Some((LEGAL_START, LEGAL_END)); 7])
     }
 }
 
 impl CallingWindow {
-    /// A window within the legal bounds; the error names the field.
+    /// The same hours on each of `days`, within the legal bounds; the error
+    /// names the field.
     pub fn new(days: Weekdays, start: NaiveTime, end: NaiveTime) -> Result<Self, FieldError> {
         if days.is_empty() {
             return Err(FieldError::new(
@@ -96,30 +97,101 @@ impl CallingWindow {
                 "must include at least one day",
             ));
         }
-        if start < LEGAL_START {
+        let mut week = [None; 7];
+        for d in days.iter() {
+            week[d.num_days_from_monday() as usize] = Some((start, end));
+        }
+        Self::weekly(week)
+    }
+
+    /// Each day its own hours (or closed), within the legal bounds; the
+    /// error names the field.
+    pub fn weekly(week: [DayHours; 7]) -> Result<Self, FieldError> {
+        if week.iter().all(Option::is_none) {
             return Err(FieldError::new(
-                "callingWindow.start",
-                "must not be before 08:00 in the lead's local time",
+                "callingWindow.days",
+                "must include at least one day",
             ));
         }
-        if end > LEGAL_END {
-            return Err(FieldError::new(
-                "callingWindow.end",
-                "must not be after 21:00 in the lead's local time",
-            ));
+        for (start, end) in week.iter().flatten() {
+            if *start < LEGAL_START {
+                return Err(FieldError::new(
+                    "callingWindow.start",
+                    "must not be before 08:00 in the lead's local time",
+                ));
+            }
+            if *end > LEGAL_END {
+                return Err(FieldError::new(
+                    "callingWindow.end",
+                    "must not be after 21:00 in the lead's local time",
+                ));
+            }
+            if start >= end {
+                return Err(FieldError::new(
+                    "callingWindow.end",
+                    "must be after the start",
+                ));
+            }
         }
-        if start >= end {
-            return Err(FieldError::new(
-                "callingWindow.end",
-                "must be after the start",
-            ));
-        }
-        Ok(CallingWindow { days, start, end })
+        Ok(CallingWindow { week })
+    }
+
+    /// The hours as given, unchecked: the law's own hours (Canada's run to
+    /// 21:30) and stored windows already checked when saved.
+    pub const fn from_week(week: [DayHours; 7]) -> Self {
+        CallingWindow { week }
+    }
+
+    /// Each day's hours, Monday first.
+    pub fn week(&self) -> [DayHours; 7] {
+        self.week
+    }
+
+    pub fn hours_on(&self, day: Weekday) -> DayHours {
+        self.week[day.num_days_from_monday() as usize]
+    }
+
+    /// The days with hours.
+    pub fn days(&self) -> Weekdays {
+        Weekdays::from_days(WEEK.into_iter().filter(|d| self.hours_on(*d).is_some()))
+    }
+
+    /// The earliest opening of any day (08:00 for a window with no day).
+    pub fn earliest_start(&self) -> NaiveTime {
+        self.week
+            .iter()
+            .flatten()
+            .map(|h| h.0)
+            .min()
+            .unwrap_or(LEGAL_START)
+    }
+
+    /// The latest close of any day.
+    pub fn latest_end(&self) -> NaiveTime {
+        self.week
+            .iter()
+            .flatten()
+            .map(|h| h.1)
+            .max()
+            .unwrap_or(LEGAL_START)
+    }
+
+    /// The shortest day's hours (a day with none is left out).
+    pub fn shortest_day(&self) -> Option<Duration> {
+        self.week.iter().flatten().map(|(s, e)| *e - *s).min()
+    }
+
+    /// The same hours on every open day: those hours.
+    pub fn uniform(&self) -> Option<(NaiveTime, NaiveTime)> {
+        let mut open = self.week.iter().flatten();
+        let first = *open.next()?;
+        open.all(|h| *h == first).then_some(first)
     }
 
     /// Whether the wall-clock reading `local` is inside the window.
     pub fn contains_local(&self, local: NaiveDateTime) -> bool {
-        self.days.contains(local.weekday()) && local.time() >= self.start && local.time() < self.end
+        self.hours_on(local.weekday())
+            .is_some_and(|(start, end)| local.time() >= start && local.time() < end)
     }
 
     /// Whether the window is open at `at` and stays open for all of `span`
@@ -132,7 +204,7 @@ impl CallingWindow {
         }
         if offset_secs(tz, at) == offset_secs(tz, end) {
             // No clock change in between: the local clock ran straight from
-            // `la` to `lb`, both inside one window interval.
+            // `la` to `lb`, both inside one day's hours.
             return true;
         }
         // A clock change inside the span: check both sides of it.
@@ -143,7 +215,7 @@ impl CallingWindow {
     }
 
     /// The first moment at or after `now` when the window is open for
-    /// `span`; `None` when it never is (a span longer than the window).
+    /// `span`; `None` when it never is (a span longer than every day).
     pub fn next_open(&self, tz: Tz, now: DateTime<Utc>, span: Duration) -> Option<DateTime<Utc>> {
         if self.is_open_for(tz, now, span) {
             return Some(now);
@@ -151,10 +223,38 @@ impl CallingWindow {
         let today = local(tz, now).date();
         (0..=8)
             .filter_map(|d| today.checked_add_signed(Duration::days(d)))
-            .filter(|date| self.days.contains(date.weekday()))
-            .map(|date| first_instant_reading(tz, date.and_time(self.start)))
+            .filter_map(|date| {
+                let (start, _) = self.hours_on(date.weekday())?;
+                Some(first_instant_reading(tz, date.and_time(start)))
+            })
             .find(|candidate| *candidate >= now && self.is_open_for(tz, *candidate, span))
     }
+}
+
+/// A week's hours as text, Monday first: "09:00-20:00,…,-" ("-": closed).
+pub fn week_text(week: &[DayHours; 7]) -> String {
+    week.iter()
+        .map(|h| match h {
+            Some((s, e)) => format!("{}-{}", s.format("%H:%M"), e.format("%H:%M")),
+            None => "-".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The week [`week_text`] wrote; `None` for anything else.
+pub fn parse_week(text: &str) -> Option<[DayHours; 7]> {
+    let mut week = [None; 7];
+    let mut days = text.split(',');
+    for slot in &mut week {
+        let day = days.next()?.trim();
+        if day != "-" {
+            let (s, e) = day.split_once('-')?;
+            let t = |v: &str| NaiveTime::parse_from_str(v.trim(), "%H:%M").ok();
+            *slot = Some((t(s)?, t(e)?));
+        }
+    }
+    days.next().is_none().then_some(week)
 }
 
 fn local(tz: Tz, t: DateTime<Utc>) -> NaiveDateTime {
@@ -331,16 +431,88 @@ mod tests {
         Tz::America__Sao_Paulo,
     ];
 
+    fn arb_hours() -> impl Strategy<Value = DayHours> {
+        proptest::option::weighted(0.8, (0u32..(13 * 60), 1u32..(13 * 60))).prop_map(|h| {
+            h.and_then(|(a, b)| {
+                let e = (a + b).min(13 * 60);
+                (e > a).then(|| {
+                    (
+                        LEGAL_START + Duration::minutes(a.into()),
+                        LEGAL_START + Duration::minutes(e.into()),
+                    )
+                })
+            })
+        })
+    }
+
+    /// Uniform windows and windows with each day its own hours.
     fn arb_window() -> impl Strategy<Value = CallingWindow> {
-        (1u8..128, 0u32..(13 * 60), 1u32..(13 * 60)).prop_filter_map(
-            "start before end",
-            |(bits, a, b)| {
-                let (s, e) = (a.min(a + b), (a + b).min(13 * 60));
-                let start = LEGAL_START + Duration::minutes(s.into());
-                let end = LEGAL_START + Duration::minutes(e.into());
-                CallingWindow::new(Weekdays::from_bits(bits), start, end).ok()
-            },
-        )
+        let uniform = (1u8..128, arb_hours()).prop_filter_map("a day", |(bits, h)| {
+            let (start, end) = h?;
+            CallingWindow::new(Weekdays::from_bits(bits), start, end).ok()
+        });
+        let weekly = proptest::array::uniform7(arb_hours())
+            .prop_filter_map("a day", |week| CallingWindow::weekly(week).ok());
+        prop_oneof![uniform, weekly]
+    }
+
+    #[test]
+    fn a_week_reads_back_as_written() {
+        let mut week = [Some((hm(9, 0), hm(20, 0))); 7];
+        week[5] = Some((hm(10, 0), hm(14, 30)));
+        week[6] = None;
+        let text = week_text(&week);
+        assert_eq!(
+            text,
+            "09:00-20:00,09:00-20:00,09:00-20:00,09:00-20:00,09:00-20:00,10:00-14:30,-"
+        );
+        assert_eq!(parse_week(&text), Some(week));
+        assert_eq!(parse_week("09:00-20:00"), None, "one day is not a week");
+        assert_eq!(parse_week(&format!("{text},-")), None, "eight days");
+        assert_eq!(parse_week(&text.replace("14:30", "25:00")), None);
+    }
+
+    #[test]
+    fn each_day_keeps_its_own_hours() {
+        // Mon–Fri 09:00–20:00, Saturday 10:00–14:00, Sunday closed.
+        let mut week = [Some((hm(9, 0), hm(20, 0))); 7];
+        week[5] = Some((hm(10, 0), hm(14, 0)));
+        week[6] = None;
+        let w = CallingWindow::weekly(week).expect("window");
+        let ny = Tz::America__New_York;
+        // Saturday 2026-06-13 13:59 EDT = 17:59 UTC: the ring ends after 14:00.
+        assert!(w.is_open_for(ny, utc(2026, 6, 13, 17, 30, 0), RING));
+        assert!(!w.is_open_for(ny, utc(2026, 6, 13, 17, 59, 50), RING));
+        // Saturday 15:00 → Monday 09:00 EDT (13:00 UTC), Sunday skipped.
+        assert_eq!(
+            w.next_open(ny, utc(2026, 6, 13, 19, 0, 0), RING),
+            Some(utc(2026, 6, 15, 13, 0, 0))
+        );
+        // Friday 08:30 opens at 09:00 and stays until 20:00, not 14:00.
+        assert_eq!(
+            w.next_open(ny, utc(2026, 6, 12, 12, 30, 0), RING),
+            Some(utc(2026, 6, 12, 13, 0, 0))
+        );
+        assert!(w.is_open_for(ny, utc(2026, 6, 12, 23, 0, 0), RING));
+        assert_eq!(w.days(), Weekdays::from_bits(0b011_1111));
+        assert_eq!((w.earliest_start(), w.latest_end()), (hm(9, 0), hm(20, 0)));
+        assert_eq!(w.uniform(), None);
+        assert_eq!(w.shortest_day(), Some(Duration::hours(4)));
+        // Each day within the legal bounds, and no day backwards.
+        week[5] = Some((hm(7, 0), hm(14, 0)));
+        assert_eq!(
+            CallingWindow::weekly(week).map_err(|e| e.field),
+            Err("callingWindow.start")
+        );
+        week[5] = Some((hm(14, 0), hm(10, 0)));
+        assert_eq!(
+            CallingWindow::weekly(week).map_err(|e| e.field),
+            Err("callingWindow.end")
+        );
+        assert_eq!(
+            CallingWindow::weekly([None; 7]).map_err(|e| e.field),
+            Err("callingWindow.days")
+        );
     }
 
     proptest! {
@@ -368,7 +540,8 @@ mod tests {
             let Some(next) = window.next_open(tz, now, span) else {
                 // Only a window too short for one ring never opens (a clock
                 // change can shorten a day's window by up to an hour).
-                prop_assert!(window.end - window.start <= span + Duration::hours(1));
+                let longest = window.week().iter().flatten().map(|(s, e)| *e - *s).max();
+                prop_assert!(longest.is_some_and(|l| l <= span + Duration::hours(1)));
                 return Ok(());
             };
             prop_assert!(next >= now);

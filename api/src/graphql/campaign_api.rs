@@ -3,7 +3,7 @@
 
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use chrono::NaiveTime;
+use chrono::{NaiveTime, Weekday as ChronoWeekday};
 
 use crate::app::App;
 use crate::auth::Actor;
@@ -52,6 +52,9 @@ pub async fn load_lead(app: &App, actor: &Actor, id: &str) -> ApiResult<(models:
     Ok((lead, campaign))
 }
 
+/// The same hours on some days (`days`, `start`, `end`; what is left out
+/// keeps the campaign's days, earliest opening and latest close), or each
+/// day its own (`hours`; days not listed are closed) — one or the other.
 #[derive(InputObject, Clone)]
 pub struct CallingWindowInput {
     /// Default: every day.
@@ -60,6 +63,45 @@ pub struct CallingWindowInput {
     pub start: Option<String>,
     /// "HH:MM" in the lead's local time; default and latest 21:00.
     pub end: Option<String>,
+    /// Each day's hours (08:00–21:00 at most, at least 15 minutes), each
+    /// day at most once; days not listed are closed.
+    pub hours: Option<Vec<DayHoursInput>>,
+}
+
+/// One day's hours.
+#[derive(InputObject, Clone)]
+pub struct DayHoursInput {
+    pub day: Weekday,
+    /// "HH:MM", local time.
+    pub start: String,
+    /// "HH:MM", local time (exclusive).
+    pub end: String,
+}
+
+/// The week `hours` describe (days not listed closed), or why not, named
+/// as `field`.
+pub fn week_of(
+    field: &'static str,
+    hours: Vec<DayHoursInput>,
+) -> Result<[crate::domain::window::DayHours; 7], FieldError> {
+    let mut week = [None; 7];
+    for h in hours {
+        let day = format!("{:?}", h.day);
+        let slot = &mut week[ChronoWeekday::from(h.day).num_days_from_monday() as usize];
+        if slot.is_some() {
+            return Err(FieldError::new(field, format!("lists {day} twice")));
+        }
+        let start = parse_hm(field, &h.start)?;
+        let end = parse_hm(field, &h.end)?;
+        if start >= end {
+            return Err(FieldError::new(
+                field,
+                format!("{day}: the end must be after the start"),
+            ));
+        }
+        *slot = Some((start, end));
+    }
+    Ok(week)
 }
 
 #[derive(InputObject, Clone)]
@@ -282,22 +324,39 @@ fn merge_checked(
         }
     }
     if let Some(w) = input.calling_window {
-        let days = match w.days {
-            Some(d) => Weekdays::from_days(d.into_iter().map(Into::into)),
-            None => s.calling_window.days,
-        };
-        let start = match w.start {
-            Some(t) => parse_hm("callingWindow.start", &t).map_err(|e| out.push(e)),
-            None => Ok(s.calling_window.start),
-        };
-        let end = match w.end {
-            Some(t) => parse_hm("callingWindow.end", &t).map_err(|e| out.push(e)),
-            None => Ok(s.calling_window.end),
-        };
-        if let (Ok(start), Ok(end)) = (start, end) {
-            match DomainWindow::new(days, start, end) {
-                Ok(w) => s.calling_window = w,
-                Err(e) => out.push(e),
+        match w.hours {
+            Some(_) if w.days.is_some() || w.start.is_some() || w.end.is_some() => {
+                out.push(FieldError::new(
+                    "callingWindow.hours",
+                    "give either each day's hours or days, start and end, not both",
+                ))
+            }
+            Some(hours) => {
+                match week_of("callingWindow.hours", hours).and_then(DomainWindow::weekly) {
+                    Ok(w) => s.calling_window = w,
+                    Err(e) => out.push(FieldError::new("callingWindow.hours", e.message)),
+                }
+            }
+            None => {
+                let current = s.calling_window;
+                let days = match w.days {
+                    Some(d) => Weekdays::from_days(d.into_iter().map(Into::into)),
+                    None => current.days(),
+                };
+                let start = match w.start {
+                    Some(t) => parse_hm("callingWindow.start", &t).map_err(|e| out.push(e)),
+                    None => Ok(current.earliest_start()),
+                };
+                let end = match w.end {
+                    Some(t) => parse_hm("callingWindow.end", &t).map_err(|e| out.push(e)),
+                    None => Ok(current.latest_end()),
+                };
+                if let (Ok(start), Ok(end)) = (start, end) {
+                    match DomainWindow::new(days, start, end) {
+                        Ok(w) => s.calling_window = w,
+                        Err(e) => out.push(e),
+                    }
+                }
             }
         }
     }

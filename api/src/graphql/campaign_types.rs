@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc, Weekday as ChronoWeekday};
 
 use crate::domain::campaign as dc;
 use crate::domain::eligibility::LeadStatus as DomainLeadStatus;
+use crate::domain::window::CallingWindow as DomainWindow;
 use crate::store::{self, models};
 
 use super::connection::{Cursor, connection, page_args};
@@ -101,11 +102,50 @@ impl From<ChronoWeekday> for Weekday {
 /// Days and local times a lead may be called, in the lead's own zone.
 #[derive(SimpleObject)]
 pub struct CallingWindow {
+    /// The days with hours.
     pub days: Vec<Weekday>,
-    /// "HH:MM", lead's local time.
+    /// "HH:MM", lead's local time: the earliest opening of any day.
     pub start: String,
-    /// "HH:MM", lead's local time (exclusive).
+    /// "HH:MM", lead's local time (exclusive): the latest close of any day.
     pub end: String,
+    /// Each day's own hours, Monday first (closed days left out): the
+    /// window exactly, when the days differ.
+    pub hours: Vec<DayHours>,
+}
+
+impl From<DomainWindow> for CallingWindow {
+    fn from(w: DomainWindow) -> Self {
+        CallingWindow {
+            days: w.days().iter().map(Weekday::from).collect(),
+            start: w.earliest_start().format("%H:%M").to_string(),
+            end: w.latest_end().format("%H:%M").to_string(),
+            hours: day_hours(&w.week()),
+        }
+    }
+}
+
+/// One day's calling hours.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct DayHours {
+    pub day: Weekday,
+    /// "HH:MM", local time.
+    pub start: String,
+    /// "HH:MM", local time (exclusive).
+    pub end: String,
+}
+
+/// The open days of `week` as [`DayHours`], Monday first.
+pub fn day_hours(week: &[crate::domain::window::DayHours; 7]) -> Vec<DayHours> {
+    week.iter()
+        .zip(crate::domain::window::WEEK)
+        .filter_map(|(h, day)| {
+            h.map(|(s, e)| DayHours {
+                day: day.into(),
+                start: s.format("%H:%M").to_string(),
+                end: e.format("%H:%M").to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Minutes to wait before retrying a lead, per outcome of its last call.
@@ -188,12 +228,7 @@ impl Campaign {
         &self.settings.caller_id
     }
     async fn calling_window(&self) -> CallingWindow {
-        let w = self.settings.calling_window;
-        CallingWindow {
-            days: w.days.iter().map(Weekday::from).collect(),
-            start: w.start.format("%H:%M").to_string(),
-            end: w.end.format("%H:%M").to_string(),
-        }
+        self.settings.calling_window.into()
     }
     async fn ring_timeout_seconds(&self) -> u32 {
         self.settings.ring_timeout_secs

@@ -51,7 +51,9 @@ pub async fn scenario_from_campaign(
     }
     let m = h.model();
     let w = settings.calling_window;
-    let secs = (w.end - w.start).num_seconds().max(3600) as f64;
+    let secs = (w.latest_end() - w.earliest_start())
+        .num_seconds()
+        .max(3600) as f64;
     let spread = |d: crate::dialer::pacer::LogNormal| Spread {
         mean: d.mean(),
         sd: d.sd(),

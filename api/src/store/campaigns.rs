@@ -14,7 +14,7 @@ use crate::domain::campaign::{
     CampaignSettings, CampaignState, DialMode, Disposition, DispositionCategory, MachineHandling,
     RetryDelays,
 };
-use crate::domain::window::{CallingWindow, Weekdays};
+use crate::domain::window::{CallingWindow, Weekdays, parse_week, week_text};
 
 #[derive(Serialize, Deserialize)]
 struct DispositionJson {
@@ -42,12 +42,21 @@ pub fn settings_of(row: &Campaign) -> StoreResult<CampaignSettings> {
     Ok(CampaignSettings {
         dial_mode: DialMode::parse(&row.dial_mode).ok_or_else(|| corrupt("dial mode", id))?,
         caller_id: row.caller_id.clone(),
-        calling_window: CallingWindow {
-            days: Weekdays::from_bits(
-                u8::try_from(row.window_days).map_err(|_| corrupt("days", id))?,
-            ),
-            start: time(&row.window_start)?,
-            end: time(&row.window_end)?,
+        calling_window: match &row.window_hours {
+            Some(text) => {
+                CallingWindow::from_week(parse_week(text).ok_or_else(|| corrupt("window", id))?)
+            }
+            None => {
+                let days = Weekdays::from_bits(
+                    u8::try_from(row.window_days).map_err(|_| corrupt("days", id))?,
+                );
+                let hours = Some((time(&row.window_start)?, time(&row.window_end)?));
+                let mut week = [None; 7];
+                for d in days.iter() {
+                    week[d.num_days_from_monday() as usize] = hours;
+                }
+                CallingWindow::from_week(week)
+            }
         },
         ring_timeout_secs: u(row.ring_timeout_secs)?,
         max_attempts: u(row.max_attempts)?,
@@ -94,9 +103,13 @@ pub fn apply_settings(row: &mut Campaign, s: &CampaignSettings) {
     let n = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
     row.dial_mode = s.dial_mode.as_str().to_owned();
     row.caller_id = s.caller_id.clone();
-    row.window_days = i32::from(s.calling_window.days.bits());
-    row.window_start = s.calling_window.start.format("%H:%M").to_string();
-    row.window_end = s.calling_window.end.format("%H:%M").to_string();
+    // The columns of the uniform form hold the week's outline; a week of
+    // different days is written out day by day.
+    let w = s.calling_window;
+    row.window_days = i32::from(w.days().bits());
+    row.window_start = w.earliest_start().format("%H:%M").to_string();
+    row.window_end = w.latest_end().format("%H:%M").to_string();
+    row.window_hours = w.uniform().is_none().then(|| week_text(&w.week()));
     row.ring_timeout_secs = n(s.ring_timeout_secs);
     row.max_attempts = n(s.max_attempts);
     row.max_attempts_per_day = n(s.max_attempts_per_day);
@@ -141,6 +154,7 @@ pub fn new_row(cc: &ContactCenter, name: String, settings: &CampaignSettings) ->
         window_days: 0,
         window_start: String::new(),
         window_end: String::new(),
+        window_hours: None,
         ring_timeout_secs: 0,
         max_attempts: 0,
         max_attempts_per_day: 0,
@@ -232,6 +246,7 @@ pub async fn update(db: &Db, row: Campaign, audit: AuditEntry) -> StoreResult<Ca
                 campaigns::window_days.eq(row.window_days),
                 campaigns::window_start.eq(&row.window_start),
                 campaigns::window_end.eq(&row.window_end),
+                campaigns::window_hours.eq(&row.window_hours),
                 campaigns::ring_timeout_secs.eq(row.ring_timeout_secs),
                 campaigns::max_attempts.eq(row.max_attempts),
                 campaigns::max_attempts_per_day.eq(row.max_attempts_per_day),

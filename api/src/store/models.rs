@@ -117,6 +117,8 @@ pub struct Campaign {
     /// LAW, EXPRESS or EXPRESS_WRITTEN (`ConsentPolicy`).
     pub automated_consent: String,
     pub allow_toll_free: bool,
+    /// Each day's hours when the days differ (`window::week_text`).
+    pub window_hours: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

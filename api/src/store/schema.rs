@@ -110,6 +110,7 @@ diesel::table! {
         updated_at -> Timestamp,
         automated_consent -> Text,
         allow_toll_free -> Bool,
+        window_hours -> Nullable<Text>,
     }
 }
 
@@ -323,6 +324,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    organization_policies (organization_id, revision) {
+        organization_id -> Text,
+        revision -> Integer,
+        policy -> Text,
+        set_at -> Timestamp,
+        set_by -> Text,
+    }
+}
+
+diesel::table! {
     agent_time (contact_center_id, hour, user_id, status) {
         contact_center_id -> Text,
         hour -> Timestamp,
@@ -430,6 +441,7 @@ diesel::joinable!(dial_attempts -> leads (lead_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
+    organization_policies,
     users,
     contact_centers,
     memberships,

@@ -339,11 +339,12 @@ fn the_next_opening_skips_closed_days() {
         version: "t",
         rules: &rules,
     };
-    let w = CallingWindow {
-        days: Weekdays::ALL,
-        start: NaiveTime::from_hms_opt(10, 0, 0).expect("t"),
-        end: NaiveTime::from_hms_opt(20, 0, 0).expect("t"),
-    };
+    let w = CallingWindow::new(
+        crate::domain::window::Weekdays::ALL,
+        NaiveTime::from_hms_opt(10, 0, 0).expect("t"),
+        NaiveTime::from_hms_opt(20, 0, 0).expect("t"),
+    )
+    .expect("window");
     assert_eq!(
         tx.next_open(&w, chi, utc(2026, 6, 14, 13, 0), RING),
         Some(utc(2026, 6, 14, 17, 0))

@@ -27,7 +27,7 @@ const DAYS: [(&str, &str); 7] = [
 ];
 const CATEGORIES: [&str; 4] = ["CONTACT", "NON_CONTACT", "CALLBACK", "FINAL"];
 
-const SETTINGS: &str = "id name state dialMode callerId callingWindow { days start end } \
+const SETTINGS: &str = "id name state dialMode callerId callingWindow { hours { day start end } } \
      ringTimeoutSeconds maxAttempts maxAttemptsPerDay retryDelays { noAnswerMinutes busyMinutes \
      machineMinutes abandonedMinutes failedMinutes } maxAbandonRate maxDialRatio wrapUpLimitSeconds \
      machineHandling automatedConsent allowTollFree safeHarborMessage dispositions { code label category endsLead retryDelayMinutes conversion } \
@@ -59,7 +59,12 @@ struct Loaded {
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]
 struct Window {
-    days: Vec<String>,
+    hours: Vec<DayHours>,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+struct DayHours {
+    day: String,
     start: String,
     end: String,
 }
@@ -103,9 +108,10 @@ struct Form {
     name: String,
     dial_mode: String,
     caller_id: String,
+    /// Each day: open, from, until (a closed day keeps its hours as typed).
     days: [bool; 7],
-    start: String,
-    end: String,
+    starts: [String; 7],
+    ends: [String; 7],
     ring: String,
     max_attempts: String,
     per_day: String,
@@ -142,8 +148,8 @@ impl Form {
             dial_mode: "PROGRESSIVE".into(),
             caller_id: String::new(),
             days: [true; 7],
-            start: "08:00".into(),
-            end: "21:00".into(),
+            starts: std::array::from_fn(|_| "08:00".into()),
+            ends: std::array::from_fn(|_| "21:00".into()),
             ring: "25".into(),
             max_attempts: "5".into(),
             per_day: "2".into(),
@@ -172,16 +178,22 @@ impl Form {
 
     fn from_loaded(c: &Loaded) -> Form {
         let mut days = [false; 7];
+        let mut starts: [String; 7] = std::array::from_fn(|_| "08:00".into());
+        let mut ends: [String; 7] = std::array::from_fn(|_| "21:00".into());
         for (i, (d, _)) in DAYS.iter().enumerate() {
-            days[i] = c.calling_window.days.iter().any(|x| x == d);
+            if let Some(h) = c.calling_window.hours.iter().find(|h| h.day == *d) {
+                days[i] = true;
+                starts[i] = h.start.clone();
+                ends[i] = h.end.clone();
+            }
         }
         Form {
             name: c.name.clone(),
             dial_mode: c.dial_mode.clone(),
             caller_id: c.caller_id.clone(),
             days,
-            start: c.calling_window.start.clone(),
-            end: c.calling_window.end.clone(),
+            starts,
+            ends,
             ring: c.ring_timeout_seconds.to_string(),
             max_attempts: c.max_attempts.to_string(),
             per_day: c.max_attempts_per_day.to_string(),
@@ -236,16 +248,13 @@ impl Form {
         m.insert("name".into(), json!(self.name));
         m.insert("dialMode".into(), json!(self.dial_mode));
         m.insert("callerId".into(), json!(self.caller_id));
-        let days: Vec<&str> = DAYS
+        let hours: Vec<Value> = DAYS
             .iter()
-            .zip(self.days)
-            .filter(|(_, on)| *on)
-            .map(|((d, _), _)| *d)
+            .enumerate()
+            .filter(|(i, _)| self.days[*i])
+            .map(|(i, (d, _))| json!({"day": d, "start": self.starts[i], "end": self.ends[i]}))
             .collect();
-        m.insert(
-            "callingWindow".into(),
-            json!({"days": days, "start": self.start, "end": self.end}),
-        );
+        m.insert("callingWindow".into(), json!({ "hours": hours }));
         m.insert(
             "ringTimeoutSeconds".into(),
             int("ringTimeoutSeconds", &self.ring),
@@ -553,20 +562,30 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
                     select_input("c-mode", &[("PREVIEW", "Preview"), ("PROGRESSIVE", "Progressive"), ("PREDICTIVE", "Predictive")], form, |f| &f.dial_mode, |f| &mut f.dial_mode))}
                 {row("c-caller", "Caller ID", "The number leads see. It must be a number they can call back (US Truth in Caller ID Act); written in the contact center's region or as +E.164.", &["callerId"],
                     text_input("c-caller", "tel", form, |f| &f.caller_id, |f| &mut f.caller_id))}
-                <fieldset class="field wide" data-field="callingWindow.days">
-                    <legend>"Calling days"</legend>
-                    <div class="days">
+                <fieldset class="field wide" data-field="callingWindow.hours">
+                    <legend>"Calling hours"</legend>
+                    <p class="help">"Read on each lead's own clock (its time zone). US rules (TCPA) allow 08:00 to 21:00, and the rules of the lead's state or country may allow less: the window only ever narrows what the law allows. \"Until\" is exclusive: no call starts at or after it."</p>
+                    <table class="week-hours">
+                        <thead><tr><th>"Day"</th><th>"From"</th><th>"Until"</th></tr></thead>
+                        <tbody>
                         {DAYS.iter().enumerate().map(|(i, (_, short))| view! {
-                            <label><input type="checkbox" prop:checked=move || form.with(|f| f.days[i])
-                                on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.days[i] = on); }/>{*short}</label>
+                            <tr>
+                                <td><label><input type="checkbox" id=format!("c-day-{i}") prop:checked=move || form.with(|f| f.days[i])
+                                    on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.days[i] = on); }/>{*short}</label></td>
+                                <td><input type="time" id=format!("c-start-{i}") aria-label=format!("{short} from")
+                                    prop:disabled=move || form.with(|f| !f.days[i])
+                                    prop:value=move || form.with(|f| f.starts[i].clone())
+                                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.starts[i] = v); }/></td>
+                                <td><input type="time" id=format!("c-end-{i}") aria-label=format!("{short} until")
+                                    prop:disabled=move || form.with(|f| !f.days[i])
+                                    prop:value=move || form.with(|f| f.ends[i].clone())
+                                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.ends[i] = v); }/></td>
+                            </tr>
                         }).collect_view()}
-                    </div>
-                    {move || problems.with(|ps| ps.iter().find(|p| p.field == "callingWindow.days").map(|p| view! { <p class="error field-problem">{crate::api::capitalize(&p.message)}</p> }))}
+                        </tbody>
+                    </table>
+                    {move || problems.with(|ps| ps.iter().find(|p| p.field.starts_with("callingWindow")).map(|p| view! { <p class="error field-problem">{crate::api::capitalize(&p.message)}</p> }))}
                 </fieldset>
-                {row("c-start", "Calls from", "The calling window is read on each lead's own clock (its time zone). US rules (TCPA) allow 08:00 to 21:00; the window cannot go outside it.", &["callingWindow.start"],
-                    text_input("c-start", "time", form, |f| &f.start, |f| &mut f.start))}
-                {row("c-end", "Calls until", "Exclusive: no call starts at or after this time.", &["callingWindow.end"],
-                    text_input("c-end", "time", form, |f| &f.end, |f| &mut f.end))}
                 {row("c-ring", "Ring timeout (seconds)", "How long an unanswered call rings. At least 15 seconds (FCC: 15 s or four rings), at most 120.", &["ringTimeoutSeconds"],
                     text_input("c-ring", "number", form, |f| &f.ring, |f| &mut f.ring))}
                 {row("c-attempts", "Attempts per lead", "Calls to one lead before it is finished (1–100).", &["maxAttempts"],

@@ -1,0 +1,2 @@
+DROP TABLE organization_policies;
+ALTER TABLE campaigns DROP COLUMN window_hours;
