@@ -1374,6 +1374,38 @@ async fn an_admin_manages_users_and_contact_centers() {
     b.set_value("#user-search", "").await;
     b.wait(&format!("#user-table tr[data-user-id='{me}']"))
         .await;
+    // The organization's own rules: a closing day every year and a
+    // stricter cap, saved as the first revision.
+    b.wait_text("#policy-revision", "Pinline's defaults").await;
+    b.set_value("#policy-closing-days", "12-24 Christmas Eve")
+        .await;
+    b.click("#add-cap").await;
+    b.click("#save-policy").await;
+    b.wait_text("#policy-saved", "revision 1").await;
+    b.wait_text("#policy-revision", "Revision 1").await;
+    let policy = site
+        .ok(
+            &admin,
+            "{ compliancePolicy { revision hours { day } closingDays { name date } caps { max withinHours } } }",
+            json!({}),
+        )
+        .await["compliancePolicy"]
+        .clone();
+    assert_eq!(
+        policy,
+        json!({
+            "revision": 1,
+            "hours": null,
+            "closingDays": [{"name": "Christmas Eve", "date": "12-24"}],
+            "caps": [{"max": 3, "withinHours": 24}, {"max": 1, "withinHours": 8}],
+        })
+    );
+    b.js(
+        "document.getElementById('compliance-policy').scrollIntoView(); return null",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&screenshot_path("compliance-policy")).await;
     no_horizontal_scroll(&b, "admin at 1280×900").await;
     every_control_is_named(&b, "admin").await;
     b.js(

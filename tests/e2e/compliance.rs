@@ -13,7 +13,8 @@ on_both_backends!(
     the_called_partys_state_decides_and_is_cited,
     a_leads_zone_narrows_but_never_widens,
     numbers_that_are_never_dialed,
-    a_campaigns_hours_per_weekday_narrow_the_law
+    a_campaigns_hours_per_weekday_narrow_the_law,
+    an_organizations_own_rules_narrow_the_law
 );
 
 /// Wednesday 2026-06-10 12:00 in New York.
@@ -959,5 +960,183 @@ async fn a_campaigns_hours_per_weekday_narrow_the_law(srv: TestServer) {
     assert_eq!(fri["eligible"], true, "{fri}");
     let early = eligibility(&srv, &f, 0, "2026-06-12T12:30:00Z".parse().expect("t")).await;
     assert_eq!(early["until"], "2026-06-12T13:00:00+00:00", "{early}");
+    srv.finish().await;
+}
+
+/// An organization's own hours, closing days and caps: set by admins
+/// (audited), applied by the gate from the instant they are set and cited
+/// by revision; an instant before answers as it stood then.
+async fn an_organizations_own_rules_narrow_the_law(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "Own rules",
+        json!({"dialMode": "PREVIEW"}),
+        &["+12125550404"],
+    )
+    .await;
+    start(&srv, &f).await;
+    let admin = srv.login_demo("admin").await;
+    let agent = srv.login_demo("agent1").await;
+    const READ: &str = "{ compliancePolicy { revision setAt setBy hours { day start end } closingDays { name date } caps { max withinHours } } }";
+    let initial = srv.ok(Some(&f.sup), READ, json!({})).await["compliancePolicy"].clone();
+    assert_eq!(initial["revision"], 0);
+    assert_eq!(initial["hours"], Value::Null);
+    assert_eq!(initial["caps"], json!([{"max": 3, "withinHours": 24}]));
+    assert_eq!(
+        srv.err_code(Some(&agent), READ, json!({})).await,
+        "FORBIDDEN"
+    );
+    const SET: &str = "mutation($i:CompliancePolicyInput!){setCompliancePolicy(input:$i){policy{revision hours{day start end} closingDays{name date} caps{max withinHours}}}}";
+    let hours: Vec<Value> = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+    ]
+    .iter()
+    .map(|d| json!({"day": d, "start": "09:00", "end": "19:00"}))
+    .collect();
+    let input = json!({
+        "hours": hours,
+        "closingDays": [{"name": "Inventory", "date": "2027-06-10"}, {"name": "Christmas Eve", "date": "12-24"}],
+        "caps": [{"max": 1, "withinHours": 8}, {"max": 2, "withinHours": 24}],
+    });
+    assert_eq!(
+        srv.err_code(Some(&f.sup), SET, json!({"i": input})).await,
+        "FORBIDDEN",
+        "only admins set the organization's rules"
+    );
+    for (bad, field) in [
+        (
+            json!({"closingDays": [{"name": "x", "date": "31-12"}]}),
+            "closingDays.date",
+        ),
+        (json!({"caps": []}), "caps"),
+        (json!({"caps": [{"max": 0, "withinHours": 24}]}), "caps.max"),
+        (
+            json!({"caps": [{"max": 1, "withinHours": 721}]}),
+            "caps.withinHours",
+        ),
+        (
+            json!({"hours": [{"day": "MONDAY", "start": "19:00", "end": "09:00"}]}),
+            "hours",
+        ),
+    ] {
+        let body = srv.gql(Some(&admin), SET, json!({"i": bad})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], field,
+            "{bad}: {body}"
+        );
+    }
+    let set = srv.ok(Some(&admin), SET, json!({"i": input})).await["setCompliancePolicy"]["policy"]
+        .clone();
+    assert_eq!(set["revision"], 1);
+    assert_eq!(set["hours"], json!(hours));
+    assert_eq!(
+        set["closingDays"][1],
+        json!({"name": "Christmas Eve", "date": "12-24"})
+    );
+    // Leaving a field out keeps it.
+    let again = srv
+        .ok(
+            Some(&admin),
+            SET,
+            json!({"i": {"caps": [{"max": 1, "withinHours": 8}, {"max": 2, "withinHours": 24}]}}),
+        )
+        .await["setCompliancePolicy"]["policy"]
+        .clone();
+    assert_eq!(again["revision"], 2);
+    assert_eq!(again["hours"], json!(hours));
+    let audit = srv
+        .ok(
+            Some(&admin),
+            "{ auditLog(first: 20) { edges { node { action } } } }",
+            json!({}),
+        )
+        .await;
+    let actions: Vec<&str> = audit["auditLog"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["action"].as_str())
+        .filter(|a| *a == "organization.policy")
+        .collect();
+    assert_eq!(actions.len(), 2);
+
+    let query = "query($l:ID!,$at:DateTime){eligibility(leadId:$l,at:$at){eligible reason until rule{jurisdiction citation summary holiday} facts}}";
+    let ask = |at: &str| {
+        let (srv, f) = (&srv, &f);
+        let at = at.to_owned();
+        async move {
+            srv.ok(Some(&f.sup), query, json!({"l": f.leads[0], "at": at}))
+                .await["eligibility"]
+                .clone()
+        }
+    };
+    // Wednesday 2027-06-09 19:30 EDT: the law allows it, the organization
+    // does not; Thursday is its closing day, so Friday 09:00.
+    let late = ask("2027-06-09T23:30:00Z").await;
+    assert_eq!(late["reason"], "OUTSIDE_WINDOW", "{late}");
+    assert_eq!(late["rule"]["jurisdiction"], "ORG");
+    assert_eq!(late["rule"]["citation"], "Organization policy, revision 2");
+    assert_eq!(late["until"], "2027-06-11T13:00:00+00:00");
+    let facts: Value = serde_json::from_str(late["facts"].as_str().unwrap_or("{}")).expect("facts");
+    assert_eq!(facts["law"]["organizationPolicy"], 2);
+    let closed = ask("2027-06-10T16:00:00Z").await;
+    assert_eq!(closed["rule"]["holiday"], "Inventory", "{closed}");
+    assert_eq!(
+        ask("2027-06-13T16:00:00Z").await["reason"],
+        "OUTSIDE_WINDOW",
+        "Sunday"
+    );
+    assert_eq!(ask("2027-06-09T16:00:00Z").await["eligible"], true);
+    // Before the policy was set, the instant is judged as it stood: the
+    // law alone (Wednesday 2026-06-10 19:30 EDT).
+    assert_eq!(ask("2026-06-10T23:30:00Z").await["eligible"], true);
+
+    // The organization's cap: one call in any 8 hours, whichever lead or
+    // campaign made it.
+    let campaign = store::campaigns::get(&srv.app.db, &f.campaign)
+        .await
+        .expect("db")
+        .expect("campaign");
+    let t: DateTime<Utc> = "2027-06-09T14:00:00Z".parse().expect("t");
+    let t = t.naive_utc();
+    let call = pinline::store::models::Call {
+        id: store::new_id(),
+        organization_id: campaign.organization_id.clone(),
+        contact_center_id: campaign.contact_center_id.clone(),
+        campaign_id: None,
+        lead_id: None,
+        agent_id: None,
+        target_agent_id: None,
+        origin: "MANUAL".into(),
+        phone: "+12125550404".into(),
+        caller_id: "+14155550100".into(),
+        state: "ENDED".into(),
+        outcome: Some("NO_ANSWER".into()),
+        answered_by: None,
+        muted: false,
+        on_hold: false,
+        created_at: t,
+        dialed_at: Some(t),
+        answered_at: None,
+        connected_at: None,
+        ended_at: Some(t + Duration::seconds(25)),
+        updated_at: t + Duration::seconds(25),
+        hold_ms: 0,
+        talk_ms: 0,
+        held_at: None,
+    };
+    store::calls::save(&srv.app.db, &call, &[], None)
+        .await
+        .expect("call saved");
+    let capped = ask("2027-06-09T16:00:00Z").await;
+    assert_eq!(capped["reason"], "NUMBER_CAP", "{capped}");
+    assert_eq!(capped["rule"]["jurisdiction"], "ORG");
+    assert_eq!(capped["until"], "2027-06-09T22:00:00+00:00");
     srv.finish().await;
 }

@@ -639,6 +639,42 @@ async fn manual_calls_are_manual_and_pass_the_gate(backend: Backend) {
     let c = f.call(&id).await;
     assert_eq!(c["state"], "ENDED", "{c}");
     assert_eq!(f.presence(0).await["status"], "WRAP_UP");
+    // The organization caps its numbers at one call in 8 hours: a second
+    // manual call to the bare number is refused, citing the policy.
+    let admin = f.srv.login_demo("admin").await;
+    f.srv
+        .ok(
+            Some(&admin),
+            "mutation{setCompliancePolicy(input:{caps:[{max:1,withinHours:8}]}){policy{revision}}}",
+            json!({}),
+        )
+        .await;
+    f.agent_ok(
+        0,
+        "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"NO_ANSWER\"}){wrapUp{id}}}",
+        json!({"c": id}),
+    )
+    .await;
+    f.set_status(0, "AVAILABLE").await;
+    let body = f
+        .srv
+        .gql(
+            Some(&f.agents[0].token),
+            q,
+            json!({"cc": f.cc, "p": "(202) 555-0162"}),
+        )
+        .await;
+    assert_eq!(
+        pinline_tests::error_code(&body).as_deref(),
+        Some("CONFLICT"),
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Organization policy, revision 1")),
+        "{body}"
+    );
     f.finish().await;
 }
 

@@ -36,6 +36,8 @@ pub struct Decision {
     pub also_zones: Vec<Tz>,
     /// The number's consent at the decision.
     pub consent: Standing,
+    /// The organization's policy revision in force (0: the default).
+    pub policy_revision: u32,
 }
 
 impl Decision {
@@ -116,6 +118,7 @@ impl Decision {
             "law": {
                 "version": rulebook().version,
                 "jurisdictions": self.jurisdictions,
+                "organizationPolicy": self.policy_revision,
                 "rule": self.verdict.rule().map(|r| json!({
                     "jurisdiction": r.jurisdiction,
                     "citation": r.citation,
@@ -160,11 +163,21 @@ pub async fn decide(
         .into_iter()
         .map(|t| t.and_utc())
         .collect();
+    let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
+    let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
+    let book = rulebook();
+    let policy = store::policies::in_force(db, &lead.organization_id, now).await?;
+    let org_rules = policy.rules();
+    let rules = book.rules_with(&jurisdictions, &org_rules);
+    let law = Law {
+        version: &book.version,
+        rules: &rules,
+    };
     let number = store::calls::number_history(
         db,
         &lead.organization_id,
         &lead.phone,
-        (now - number_history_window()).naive_utc(),
+        (now - number_history_window(&law)).naive_utc(),
         placing,
     )
     .await?;
@@ -172,11 +185,7 @@ pub async fn decide(
     let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());
     let (consent, _) =
         store::consents::standing_of(db, &lead.organization_id, &lead.phone, now).await?;
-    let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
-    let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
     let also_zones = also_zones(&lead.phone, time_zone, lead.time_zone_verified);
-    let book = rulebook();
-    let rules = book.rules_for(&jurisdictions);
     let facts = LeadFacts {
         status,
         time_zone,
@@ -190,10 +199,7 @@ pub async fn decide(
             last_abandoned_at: number_last_abandoned_at,
             recent_calls: &number_calls,
         },
-        law: Law {
-            version: &book.version,
-            rules: &rules,
-        },
+        law,
         consent: consent.kind,
         refused_type: refused_as_lead(&lead.phone),
     };
@@ -212,5 +218,6 @@ pub async fn decide(
         jurisdictions,
         also_zones,
         consent,
+        policy_revision: policy.revision,
     })
 }

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 
 use super::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode, str_enum};
 use super::consent::{ConsentKind, ConsentPolicy};
-use super::jurisdiction::{Law, Rule, rulebook};
+use super::jurisdiction::{Law, Rule};
 use super::phone::Refused;
 use super::window::CallingWindow;
 
@@ -78,7 +78,7 @@ pub struct NumberFacts<'a> {
     /// The last call to the number that was abandoned.
     pub last_abandoned_at: Option<DateTime<Utc>>,
     /// When calls to the number were placed, at least over the longest
-    /// of [`NUMBER_CAPS`]' windows.
+    /// window of the caps that apply ([`number_history_window`]).
     pub recent_calls: &'a [DateTime<Utc>],
 }
 
@@ -89,22 +89,17 @@ pub struct RollingCap {
     pub within: Duration,
 }
 
-/// The rolling caps every number is held to, across the organization:
-/// three calls in any 24 hours (Maryland's Stop the Spam Calls Act, the
-/// strictest US state cap, applied everywhere until the caps are keyed by
-/// jurisdiction).
-pub const NUMBER_CAPS: [RollingCap; 1] = [RollingCap {
-    max: 3,
-    within: Duration::hours(24),
-}];
-
-/// How far back a number's calls matter to the gate: the longest cap
-/// window or abandon lockout, the organization's or a jurisdiction's.
-pub fn number_history_window() -> Duration {
-    NUMBER_CAPS
+/// How far back a number's calls matter to the gate under `law`: its
+/// longest cap window or abandon lockout, or the predictive lockout.
+pub fn number_history_window(law: &Law<'_>) -> Duration {
+    law.rules
         .iter()
-        .map(|c| c.within)
-        .chain([ABANDON_LOCKOUT, rulebook().longest_lookback()])
+        .filter_map(|r| match r.kind {
+            super::jurisdiction::RuleKind::Cap(c) => Some(c.within),
+            super::jurisdiction::RuleKind::AbandonLockout(d) => Some(d),
+            _ => None,
+        })
+        .chain([ABANDON_LOCKOUT])
         .max()
         .unwrap_or(ABANDON_LOCKOUT)
 }
@@ -529,11 +524,9 @@ pub fn gate(
     };
     // The jurisdictions' caps first, so the verdict names the statute; then
     // the organization's.
-    let caps = law
-        .caps(tz, now)
-        .map(|(cap, rule)| (cap, Some(rule)))
-        .chain(NUMBER_CAPS.into_iter().map(|cap| (cap, None)));
-    for (cap, rule) in caps {
+    let mut caps: Vec<_> = law.caps(tz, now).collect();
+    caps.sort_by_key(|(_, rule)| rule.jurisdiction == super::policy::ORGANIZATION);
+    for (cap, rule) in caps.into_iter().map(|(c, r)| (c, Some(r))) {
         if let Some(until) = cap_lifts_at(cap, lead.number.recent_calls, now) {
             return Verdict::NumberCap {
                 cap,
@@ -903,20 +896,41 @@ mod tests {
             now - Duration::hours(13),
             now - Duration::hours(1),
         ];
+        // The organization's default policy: 3 calls in any 24 h.
+        let org = crate::domain::policy::Revision::initial().rules();
+        let org_refs: Vec<&Rule> = org.iter().collect();
+        let law = Law {
+            version: "t",
+            rules: &org_refs,
+        };
         let capped = LeadFacts {
             number: NumberFacts {
                 recent_calls: &calls,
                 ..NumberFacts::default()
             },
+            law,
             ..lead(NY)
         };
         assert_eq!(
             gate(&capped, &c, ok, now),
             Verdict::NumberCap {
-                cap: NUMBER_CAPS[0],
+                cap: crate::domain::policy::DEFAULT_CAPS[0],
                 until: now + Duration::hours(1),
-                rule: None,
+                rule: Some(Cited::of(&org[0], "t")),
             }
+        );
+        // Without the policy's cap (a law with none) it is not capped.
+        assert_eq!(
+            gate(
+                &LeadFacts {
+                    law: Law::NONE,
+                    ..capped.clone()
+                },
+                &c,
+                ok,
+                now
+            ),
+            Verdict::Eligible
         );
         let two = &calls[1..];
         let fine = LeadFacts {
@@ -924,6 +938,7 @@ mod tests {
                 recent_calls: two,
                 ..NumberFacts::default()
             },
+            law,
             ..lead(NY)
         };
         assert_eq!(gate(&fine, &c, ok, now), Verdict::Eligible);
@@ -1159,10 +1174,6 @@ mod tests {
                 }
                 // Per number, across the organization.
                 prop_assert!(!number_in_call);
-                for cap in NUMBER_CAPS {
-                    let inside = number_calls.iter().filter(|t| now - **t < cap.within).count();
-                    prop_assert!(inside < cap.max as usize, "{inside} calls in the window");
-                }
                 // Open in the lead's zone and in every other it may be in.
                 for z in std::iter::once(tz).chain(also.iter().copied()) {
                     let local_now = now.with_timezone(&z).naive_local();

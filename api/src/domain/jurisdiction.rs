@@ -99,6 +99,8 @@ pub enum HolidayDate {
     Easter(i64),
     /// The Tuesday after the first Monday of November.
     ElectionDay,
+    /// One day, in one year only (an organization's own closing day).
+    On(NaiveDate),
 }
 
 impl HolidayDate {
@@ -124,6 +126,7 @@ impl HolidayDate {
             HolidayDate::Easter(offset) => {
                 easter(year).and_then(|e| e.checked_add_signed(Duration::days(offset)))
             }
+            HolidayDate::On(date) => (date.year() == year).then_some(date),
             HolidayDate::ElectionDay => {
                 NaiveDate::from_weekday_of_month_opt(year, 11, Weekday::Mon, 1)
                     .and_then(|d| d.succ_opt())
@@ -462,18 +465,10 @@ impl Rulebook {
             .collect()
     }
 
-    /// The longest window any cap or lockout looks back over.
-    pub fn longest_lookback(&self) -> Duration {
-        self.jurisdictions
-            .iter()
-            .flat_map(|j| j.rules.iter())
-            .filter_map(|r| match r.kind {
-                RuleKind::Cap(c) => Some(c.within),
-                RuleKind::AbandonLockout(d) => Some(d),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(Duration::zero())
+    /// The rules of `ids` and then `own` (an organization's): what one
+    /// lead's law is made of.
+    pub fn rules_with<'a>(&'a self, ids: &[String], own: &'a [Rule]) -> Vec<&'a Rule> {
+        self.rules_for(ids).into_iter().chain(own).collect()
     }
 
     pub fn parse(text: &str) -> Result<Rulebook, RulesError> {

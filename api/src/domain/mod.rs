@@ -11,6 +11,7 @@ pub mod identity;
 pub mod jurisdiction;
 pub mod lead;
 pub mod phone;
+pub mod policy;
 pub mod report;
 pub mod window;
 pub mod wrap_up;

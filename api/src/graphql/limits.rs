@@ -82,7 +82,7 @@ pub fn max_chars(field: &str, type_name: &str) -> usize {
         "callerId" => 64,
         "timeZone" => 64,
         "defaultRegion" => 8,
-        "start" | "end" => 16,
+        "start" | "end" | "date" => 16,
         "name" | "label" | "reason" | "search" | "dispositionCode" | "code" => 200,
         "after" | "before" => 200,
         "message" | "safeHarborMessage" | "voicemailMessage" => 2_000,

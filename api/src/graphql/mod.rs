@@ -17,6 +17,7 @@ mod imports_api;
 pub mod limits;
 mod lists_api;
 mod live_api;
+mod policy_api;
 mod query;
 pub mod report_api;
 mod subscription;
@@ -39,6 +40,7 @@ pub struct Query(
     dialer_api::DialerQuery,
     report_api::ReportQuery,
     follow_up_api::FollowUpQuery,
+    policy_api::PolicyQuery,
 );
 
 /// All mutations.
@@ -50,6 +52,7 @@ pub struct Mutation(
     dialer_api::DialerMutation,
     follow_up_api::FollowUpMutation,
     consent_api::ConsentMutation,
+    policy_api::PolicyMutation,
 );
 
 /// All subscriptions.

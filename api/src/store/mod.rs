@@ -20,6 +20,7 @@ mod migrate;
 pub mod models;
 pub mod organizations;
 pub mod outbox;
+pub mod policies;
 pub mod presence;
 pub mod reports;
 pub mod schema;

@@ -268,3 +268,15 @@ pub struct Consent {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
 }
+
+/// One revision of an organization's own calling rules (`domain::policy`).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organization_policies)]
+pub struct OrganizationPolicy {
+    pub organization_id: String,
+    pub revision: i32,
+    /// `domain::policy::Policy::to_json`.
+    pub policy: String,
+    pub set_at: NaiveDateTime,
+    pub set_by: String,
+}

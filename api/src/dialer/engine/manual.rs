@@ -12,7 +12,9 @@ use crate::dialer::facts::decide;
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
 use crate::domain::call::{CallOrigin, CallState};
 use crate::domain::campaign::{CampaignState, DialMode};
-use crate::domain::eligibility::{CampaignFacts, Cited, LeadStatus, Verdict, closed_by};
+use crate::domain::eligibility::{
+    CampaignFacts, Cited, LeadStatus, Verdict, cap_lifts_at, closed_by, number_history_window,
+};
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
 use crate::domain::phone::{also_zones, refused_in_campaign};
 use crate::domain::window::CallingWindow;
@@ -102,7 +104,10 @@ impl State {
                     });
                 }
                 let book = rulebook();
-                let rules = book.rules_for(&jurisdictions_of(&phone, None));
+                let org_rules = store::policies::in_force(&self.db, organization_id, now)
+                    .await?
+                    .rules();
+                let rules = book.rules_with(&jurisdictions_of(&phone, None), &org_rules);
                 let law = Law {
                     version: &book.version,
                     rules: &rules,
@@ -112,7 +117,7 @@ impl State {
                     Some(Some((rule, _))) => {
                         let cited = Cited::of(rule, law.version);
                         return Err(conflict(format!(
-                            "it is outside the hours the law allows where this number is: {}",
+                            "it is outside the hours allowed where this number is: {}",
                             cited.line()
                         )));
                     }
@@ -120,6 +125,34 @@ impl State {
                         return Err(conflict(
                             "it is outside the calling window (08:00–21:00) where this number is",
                         ));
+                    }
+                }
+                // The number's calls across the organization: one at a
+                // time, and within every cap of the law and the
+                // organization (read in each zone it may be in).
+                let history = store::calls::number_history(
+                    &self.db,
+                    organization_id,
+                    &phone,
+                    (now - number_history_window(&law)).naive_utc(),
+                    None,
+                )
+                .await?;
+                if history.in_call {
+                    return Err(conflict("this number is being called already"));
+                }
+                let placed: Vec<_> = history.placed.iter().map(|t| t.and_utc()).collect();
+                for zone in &zones {
+                    for (cap, rule) in law.caps(*zone, now) {
+                        if let Some(until) = cap_lifts_at(cap, &placed, now) {
+                            return Err(conflict(format!(
+                                "this number has had {} calls in {} hours ({}); it may be called again at {}",
+                                cap.max,
+                                cap.within.num_hours(),
+                                Cited::of(rule, law.version).line(),
+                                until.to_rfc3339()
+                            )));
+                        }
                     }
                 }
                 (None, None)

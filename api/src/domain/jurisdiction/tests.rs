@@ -57,7 +57,16 @@ fn the_built_in_table_loads_with_every_rule_cited() {
             assert!(!r.checked.is_empty() && !r.summary.is_empty(), "{id}");
         }
     }
-    assert_eq!(book.longest_lookback(), Duration::hours(72));
+    let ids: Vec<String> = book.jurisdictions.iter().map(|j| j.id.clone()).collect();
+    let all = book.rules_for(&ids);
+    let law = Law {
+        version: "t",
+        rules: &all,
+    };
+    assert_eq!(
+        crate::domain::eligibility::number_history_window(&law),
+        Duration::hours(72)
+    );
 }
 
 #[test]

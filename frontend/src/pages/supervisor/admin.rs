@@ -183,6 +183,7 @@ pub fn Admin(token: String, me_id: String) -> impl IntoView {
                 <NewCenter token=token created=reload/>
             </div>
             <super::webhooks::Webhooks token=token/>
+            <super::policy::CompliancePolicy token=token/>
             <div class="card" id="centers">
                 <h2>"Contact centers"</h2>
                 {error_line(center_error)}

@@ -12,19 +12,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::campaigns::Count;
+use super::week::{DayHours, Week, week_table};
 use super::{error_line, words};
 use crate::api::graphql;
 use crate::pages::shell::Center;
 
-const DAYS: [(&str, &str); 7] = [
-    ("MONDAY", "Mon"),
-    ("TUESDAY", "Tue"),
-    ("WEDNESDAY", "Wed"),
-    ("THURSDAY", "Thu"),
-    ("FRIDAY", "Fri"),
-    ("SATURDAY", "Sat"),
-    ("SUNDAY", "Sun"),
-];
 const CATEGORIES: [&str; 4] = ["CONTACT", "NON_CONTACT", "CALLBACK", "FINAL"];
 
 const SETTINGS: &str = "id name state dialMode callerId callingWindow { hours { day start end } } \
@@ -60,13 +52,6 @@ struct Loaded {
 #[derive(Deserialize, Clone, Debug, PartialEq)]
 struct Window {
     hours: Vec<DayHours>,
-}
-
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-struct DayHours {
-    day: String,
-    start: String,
-    end: String,
 }
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]
@@ -108,10 +93,7 @@ struct Form {
     name: String,
     dial_mode: String,
     caller_id: String,
-    /// Each day: open, from, until (a closed day keeps its hours as typed).
-    days: [bool; 7],
-    starts: [String; 7],
-    ends: [String; 7],
+    week: Week,
     ring: String,
     max_attempts: String,
     per_day: String,
@@ -147,9 +129,7 @@ impl Form {
             name: String::new(),
             dial_mode: "PROGRESSIVE".into(),
             caller_id: String::new(),
-            days: [true; 7],
-            starts: std::array::from_fn(|_| "08:00".into()),
-            ends: std::array::from_fn(|_| "21:00".into()),
+            week: Week::default(),
             ring: "25".into(),
             max_attempts: "5".into(),
             per_day: "2".into(),
@@ -177,23 +157,11 @@ impl Form {
     }
 
     fn from_loaded(c: &Loaded) -> Form {
-        let mut days = [false; 7];
-        let mut starts: [String; 7] = std::array::from_fn(|_| "08:00".into());
-        let mut ends: [String; 7] = std::array::from_fn(|_| "21:00".into());
-        for (i, (d, _)) in DAYS.iter().enumerate() {
-            if let Some(h) = c.calling_window.hours.iter().find(|h| h.day == *d) {
-                days[i] = true;
-                starts[i] = h.start.clone();
-                ends[i] = h.end.clone();
-            }
-        }
         Form {
             name: c.name.clone(),
             dial_mode: c.dial_mode.clone(),
             caller_id: c.caller_id.clone(),
-            days,
-            starts,
-            ends,
+            week: Week::from_hours(&c.calling_window.hours),
             ring: c.ring_timeout_seconds.to_string(),
             max_attempts: c.max_attempts.to_string(),
             per_day: c.max_attempts_per_day.to_string(),
@@ -248,13 +216,10 @@ impl Form {
         m.insert("name".into(), json!(self.name));
         m.insert("dialMode".into(), json!(self.dial_mode));
         m.insert("callerId".into(), json!(self.caller_id));
-        let hours: Vec<Value> = DAYS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.days[*i])
-            .map(|(i, (d, _))| json!({"day": d, "start": self.starts[i], "end": self.ends[i]}))
-            .collect();
-        m.insert("callingWindow".into(), json!({ "hours": hours }));
+        m.insert(
+            "callingWindow".into(),
+            json!({ "hours": self.week.to_input() }),
+        );
         m.insert(
             "ringTimeoutSeconds".into(),
             int("ringTimeoutSeconds", &self.ring),
@@ -565,25 +530,7 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
                 <fieldset class="field wide" data-field="callingWindow.hours">
                     <legend>"Calling hours"</legend>
                     <p class="help">"Read on each lead's own clock (its time zone). US rules (TCPA) allow 08:00 to 21:00, and the rules of the lead's state or country may allow less: the window only ever narrows what the law allows. \"Until\" is exclusive: no call starts at or after it."</p>
-                    <table class="week-hours">
-                        <thead><tr><th>"Day"</th><th>"From"</th><th>"Until"</th></tr></thead>
-                        <tbody>
-                        {DAYS.iter().enumerate().map(|(i, (_, short))| view! {
-                            <tr>
-                                <td><label><input type="checkbox" id=format!("c-day-{i}") prop:checked=move || form.with(|f| f.days[i])
-                                    on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| f.days[i] = on); }/>{*short}</label></td>
-                                <td><input type="time" id=format!("c-start-{i}") aria-label=format!("{short} from")
-                                    prop:disabled=move || form.with(|f| !f.days[i])
-                                    prop:value=move || form.with(|f| f.starts[i].clone())
-                                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.starts[i] = v); }/></td>
-                                <td><input type="time" id=format!("c-end-{i}") aria-label=format!("{short} until")
-                                    prop:disabled=move || form.with(|f| !f.days[i])
-                                    prop:value=move || form.with(|f| f.ends[i].clone())
-                                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.ends[i] = v); }/></td>
-                            </tr>
-                        }).collect_view()}
-                        </tbody>
-                    </table>
+                    {week_table("c", form, |f| &f.week, |f| &mut f.week)}
                     {move || problems.with(|ps| ps.iter().find(|p| p.field.starts_with("callingWindow")).map(|p| view! { <p class="error field-problem">{crate::api::capitalize(&p.message)}</p> }))}
                 </fieldset>
                 {row("c-ring", "Ring timeout (seconds)", "How long an unanswered call rings. At least 15 seconds (FCC: 15 s or four rings), at most 120.", &["ringTimeoutSeconds"],

@@ -16,8 +16,10 @@ mod lead;
 mod leads;
 mod lists;
 mod pager;
+mod policy;
 mod reports;
 mod webhooks;
+mod week;
 
 use std::sync::Arc;
 
