@@ -33,6 +33,7 @@ pub struct AppInner {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
+    _review: Option<AbortOnDrop>,
 }
 
 /// A key for one purpose from the signing secret: HMAC-SHA256(secret, purpose).
@@ -143,8 +144,16 @@ impl App {
             events.clone(),
             config.webhooks.clone(),
         ));
+        let review = config.review.map(|cfg| {
+            AbortOnDrop(crate::dialer::review::spawn(
+                db.clone(),
+                engine.clock().clone(),
+                cfg,
+            ))
+        });
         Ok(App(Arc::new(AppInner {
             _webhooks: webhooks,
+            _review: review,
             stopping: tokio::sync::watch::channel(false).0,
             keys: TokenKeys::new(&secret),
             cursor_key: derive_key(&secret, b"pinline list cursors v1"),

@@ -56,6 +56,9 @@ pub struct Config {
     pub latency_probe: Option<std::sync::Arc<crate::dialer::engine::LatencyProbe>>,
     /// How webhooks are retried.
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// The review of leads the claim passes over (`dialer::review`); none:
+    /// not run (tests that count trail rows).
+    pub review: Option<crate::dialer::review::ReviewConfig>,
 }
 
 /// The edge's clocks (see [`Config::timeouts`]).
@@ -117,6 +120,7 @@ impl Default for Config {
             manual_clock_start: None,
             latency_probe: None,
             webhooks: crate::webhooks::WebhookConfig::default(),
+            review: Some(Default::default()),
         }
     }
 }

@@ -14,7 +14,8 @@ on_both_backends!(
     a_leads_zone_narrows_but_never_widens,
     numbers_that_are_never_dialed,
     a_campaigns_hours_per_weekday_narrow_the_law,
-    an_organizations_own_rules_narrow_the_law
+    an_organizations_own_rules_narrow_the_law,
+    the_trail_explains_the_leads_the_claim_passes_over
 );
 
 /// Wednesday 2026-06-10 12:00 in New York.
@@ -1139,4 +1140,195 @@ async fn an_organizations_own_rules_narrow_the_law(srv: TestServer) {
     assert_eq!(capped["rule"]["jurisdiction"], "ORG");
     assert_eq!(capped["until"], "2027-06-09T22:00:00+00:00");
     srv.finish().await;
+}
+
+/// The campaign's trail rows, oldest first: (phone, verdict, stage).
+async fn trail_rows(srv: &TestServer, f: &Fixture) -> Vec<(String, String, String)> {
+    let trail = srv
+        .ok(
+            Some(&f.sup),
+            "query($c:ID!,$from:DateTime!,$to:DateTime!){complianceTrail(campaignId:$c,from:$from,to:$to,first:200){edges{node{phone verdict facts}}}}",
+            json!({"c": f.campaign, "from": "2026-01-01T00:00:00Z", "to": "2028-01-01T00:00:00Z"}),
+        )
+        .await;
+    trail["complianceTrail"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            let n = &e["node"];
+            let facts: Value =
+                serde_json::from_str(n["facts"].as_str().unwrap_or("{}")).expect("facts");
+            (
+                n["phone"].as_str().unwrap_or("").to_owned(),
+                n["verdict"].as_str().unwrap_or("").to_owned(),
+                facts["stage"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Leads the claim's SQL skips (a Do-Not-Call number, a zone at night, no
+/// attempts left) get a trail row from the review, once per verdict: an
+/// auditor's export says why each lead was not dialed.
+async fn the_trail_explains_the_leads_the_claim_passes_over(srv: TestServer) {
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "Passed over",
+        json!({"dialMode": "PREVIEW", "maxAttempts": 2, "maxAttemptsPerDay": 1}),
+        // New York; Honolulu (06:00 at noon in New York); New York, on the
+        // DNC list; New York, tried once, and then the campaign allows one
+        // attempt only.
+        &[
+            "+12125550601",
+            "+18085550602",
+            "+12125550603",
+            "+12125550604",
+        ],
+    )
+    .await;
+    start(&srv, &f).await;
+    let add = "mutation($i:AddListEntriesInput!){addListEntries(input:$i){added}}";
+    srv.ok(
+        Some(&f.sup),
+        add,
+        json!({"i": {"list": "DO_NOT_CALL", "phones": ["+12125550603"], "reason": "asked"}}),
+    )
+    .await;
+    let noon = noon_ny();
+    attempt(
+        &srv,
+        &f.leads[3],
+        AttemptOutcome::NoAnswer,
+        noon - Duration::days(2),
+        &f,
+    )
+    .await;
+    srv.ok(
+        Some(&f.sup),
+        "mutation($i:UpdateCampaignInput!){updateCampaign(input:$i){campaign{maxAttempts}}}",
+        json!({"i": {"id": f.campaign, "maxAttempts": 1}}),
+    )
+    .await;
+    let campaign = store::campaigns::get(&srv.app.db, &f.campaign)
+        .await
+        .expect("get")
+        .expect("c");
+    // What the claim takes: only the first lead; the others leave no row.
+    let claimed = pinline::dialer::claim::claim_eligible(&srv.app.db, &campaign, noon, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(trail_rows(&srv, &f).await.len(), 1);
+    let review = |at: DateTime<Utc>| {
+        let (srv, campaign) = (&srv, &campaign);
+        async move {
+            pinline::dialer::review::review_campaign(&srv.app.db, campaign, at, 100)
+                .await
+                .expect("review")
+        }
+    };
+    let done = review(noon).await;
+    assert_eq!((done.judged, done.recorded), (3, 3), "{done:?}");
+    let rows = trail_rows(&srv, &f).await;
+    let of = |phone: &str| {
+        rows.iter()
+            .filter(|r| r.0 == phone && r.2 == "review")
+            .map(|r| r.1.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("+18085550602"), ["OUTSIDE_WINDOW"], "{rows:?}");
+    assert_eq!(of("+12125550603"), ["DNC"]);
+    assert_eq!(of("+12125550604"), ["MAX_ATTEMPTS"]);
+    assert!(of("+12125550601").is_empty(), "claimed, not reviewed");
+    // The same verdicts again write nothing; the refused leads are not even
+    // judged before their reasons may lift.
+    assert_eq!(
+        review(noon + Duration::minutes(1)).await,
+        Default::default()
+    );
+    // Honolulu opens at 08:00 HST (18:00 UTC): judged again, now eligible,
+    // no row. The DNC entry removed: eligible after its re-check.
+    srv.ok(
+        Some(&f.sup),
+        "mutation($i:RemoveListEntryInput!){removeListEntry(input:$i)}",
+        json!({"i": {"list": "DO_NOT_CALL", "phone": "+12125550603", "reason": "mistake"}}),
+    )
+    .await;
+    let later = noon + Duration::hours(2);
+    let done = review(later).await;
+    assert_eq!(done.recorded, 0, "{done:?}");
+    assert_eq!(trail_rows(&srv, &f).await.len(), 4);
+    let lead = store::leads::get(&srv.app.db, &f.leads[2])
+        .await
+        .expect("get")
+        .expect("lead");
+    assert_eq!(lead.last_verdict.as_deref(), Some("ELIGIBLE"));
+    // Listed again: a new row, for the new verdict.
+    srv.ok(
+        Some(&f.sup),
+        add,
+        json!({"i": {"list": "DO_NOT_CALL", "phones": ["+12125550603"], "reason": "asked again"}}),
+    )
+    .await;
+    review(later + Duration::hours(1)).await;
+    let rows = trail_rows(&srv, &f).await;
+    let dnc: Vec<_> = rows
+        .iter()
+        .filter(|r| r.0 == "+12125550603")
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(dnc, ["DNC", "DNC"], "{rows:?}");
+    srv.finish().await;
+}
+
+/// The review runs by itself in a server: a Do-Not-Call lead of a running
+/// campaign gets its trail row without anyone asking.
+async fn the_review_runs_in_the_server(backend: pinline_tests::Backend) {
+    let srv = TestServer::start_with(backend, |c| {
+        c.review = Some(pinline::dialer::review::ReviewConfig {
+            interval: std::time::Duration::from_millis(100),
+            batch: 50,
+        })
+    })
+    .await;
+    srv.seed_demo().await;
+    let f = fixture(
+        &srv,
+        "Reviewed",
+        json!({"dialMode": "PREVIEW"}),
+        &["+12125550611"],
+    )
+    .await;
+    srv.ok(
+        Some(&f.sup),
+        "mutation($i:AddListEntriesInput!){addListEntries(input:$i){added}}",
+        json!({"i": {"list": "DO_NOT_CALL", "phones": ["+12125550611"], "reason": "asked"}}),
+    )
+    .await;
+    start(&srv, &f).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let rows = trail_rows(&srv, &f).await;
+        if rows.iter().any(|r| r.1 == "DNC" && r.2 == "review") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no review row: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    srv.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_runs_in_the_server_sqlite() {
+    the_review_runs_in_the_server(pinline_tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_runs_in_the_server_postgres() {
+    the_review_runs_in_the_server(pinline_tests::Backend::Postgres).await;
 }

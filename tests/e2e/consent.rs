@@ -123,6 +123,26 @@ async fn consent_is_kept_per_number_and_asked_where_the_law_asks(srv: TestServer
     assert_eq!(written["phone"], "+13055550601");
     assert_eq!(written["consent"]["kind"], "EXPRESS_WRITTEN");
     assert_eq!(ask(&srv, &f, &florida, &noon).await["eligible"], true);
+    // A national number is read in the region given (default US).
+    let british = srv
+        .ok(
+            Some(&f.sup),
+            RECORD,
+            json!({"i": {"phone": "020 7946 0018", "defaultRegion": "gb", "consent": {"kind": "EXPRESS", "givenAt": "2026-06-02T00:00:00Z", "method": "web form"}}}),
+        )
+        .await;
+    assert_eq!(british["recordConsent"]["phone"], "+442079460018");
+    let bad_region = srv
+        .gql(
+            Some(&f.sup),
+            RECORD,
+            json!({"i": {"phone": "020 7946 0018", "defaultRegion": "Britain", "consent": {"kind": "EXPRESS", "givenAt": "2026-06-02T00:00:00Z", "method": "web form"}}}),
+        )
+        .await;
+    assert_eq!(
+        bad_region["errors"][0]["extensions"]["field"],
+        "defaultRegion"
+    );
     let none = srv
         .gql(Some(&f.sup), RECORD, record("NONE", "2026-06-02T00:00:00Z"))
         .await;

@@ -59,7 +59,9 @@ pub async fn claim_eligible(
         } else {
             // Back with the time it may be judged again.
             let retry = decision.verdict.judge_again_at(now);
-            claims::release(db, &lead.id, Some(retry.naive_utc())).await?;
+            let code = decision.verdict.code();
+            let judged = Some((code, now.naive_utc()));
+            claims::release(db, &lead.id, Some(retry.naive_utc()), judged).await?;
         }
     }
     store::trail::insert(db, &entries).await?;

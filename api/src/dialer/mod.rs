@@ -6,4 +6,5 @@ pub mod claim;
 pub mod engine;
 pub mod facts;
 pub mod pacer;
+pub mod review;
 pub mod router;

@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::consent::{ConsentKind as DomainKind, Standing};
-use crate::domain::identity::Role as DomainRole;
+use crate::domain::identity::{self, Role as DomainRole};
 use crate::domain::lead::{ConsentFields, NormalizedConsent, normalize_consent};
 use crate::domain::phone;
 use crate::store::{self, audit, consents, models};
@@ -161,14 +161,20 @@ impl ConsentInput {
 
 #[derive(InputObject)]
 pub struct RecordConsentInput {
-    /// The number, E.164 (or national, read as a US number).
+    /// The number, E.164, or national in `defaultRegion`.
     pub phone: String,
     pub consent: ConsentInput,
+    /// The region a number without a country code is read in (default US),
+    /// as in `addListEntries`.
+    pub default_region: Option<String>,
 }
 
 #[derive(InputObject)]
 pub struct RevokeConsentInput {
+    /// The number, E.164, or national in `defaultRegion`.
     pub phone: String,
+    /// The region a number without a country code is read in (default US).
+    pub default_region: Option<String>,
     /// When the called party revoked it; now when left out.
     pub revoked_at: Option<DateTime<Utc>>,
     /// How they said so: "email", "letter" … (at most 1 000 characters).
@@ -187,11 +193,13 @@ pub struct ConsentPayload {
 #[derive(Default)]
 pub struct ConsentMutation;
 
-fn e164(raw: &str) -> ApiResult<String> {
+fn e164(raw: &str, default_region: Option<&str>) -> ApiResult<String> {
     if raw.chars().count() > 64 {
         return Err(ApiError::validation("phone", "at most 64 characters"));
     }
-    phone::normalize(raw, "US").map_err(|e| ApiError::validation("phone", e.to_string()))
+    let region = identity::normalize_region(default_region.unwrap_or("US"))
+        .map_err(|_| ApiError::validation("defaultRegion", "must be a two-letter region"))?;
+    phone::normalize(raw, &region).map_err(|e| ApiError::validation("phone", e.to_string()))
 }
 
 /// Append one entry written by hand (`kind`: a given kind, or REVOKED) to
@@ -252,7 +260,7 @@ impl ConsentMutation {
     ) -> ApiResult<ConsentPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Supervisor)?;
-        let phone = e164(&input.phone)?;
+        let phone = e164(&input.phone, input.default_region.as_deref())?;
         let given = normalize_consent(&input.consent.fields(), app.engine.clock().now())
             .map_err(|issue| ApiError::validation("consent", issue.message))?
             .ok_or_else(|| {
@@ -276,7 +284,7 @@ impl ConsentMutation {
     ) -> ApiResult<ConsentPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         require_role(caller, DomainRole::Supervisor)?;
-        let phone = e164(&input.phone)?;
+        let phone = e164(&input.phone, input.default_region.as_deref())?;
         if input.method.trim().is_empty() {
             return Err(ApiError::validation(
                 "method",

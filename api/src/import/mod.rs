@@ -112,6 +112,8 @@ pub async fn import_rows(
                         time_zone: lead.time_zone.map(|z| z.name().to_owned()),
                         region: lead.region,
                         time_zone_verified: lead.time_zone_verified,
+                        last_verdict: None,
+                        judged_at: None,
                         custom_properties: serde_json::to_string(&lead.custom_properties)
                             .unwrap_or_else(|_| "[]".into()),
                         status: lead.status.as_str().to_owned(),

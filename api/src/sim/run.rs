@@ -606,7 +606,7 @@ impl<'a> Sim<'a> {
             agents: &self.agent_facts,
             calls: &self.call_facts,
             model: &model,
-            today: self.tally,
+            last_24h: self.tally,
             last_30_days: self.tally,
             max_abandon_rate: self.sc.max_abandon_rate,
             max_dial_ratio: self.sc.max_dial_ratio,

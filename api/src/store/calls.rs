@@ -292,6 +292,29 @@ pub async fn by_ids(db: &Db, ids: &[String]) -> StoreResult<Vec<Call>> {
     })
 }
 
+/// When each live answer of a campaign since `since` came, and whether
+/// it was abandoned, oldest first: the pacer's rolling windows.
+pub async fn answer_times_since(
+    db: &Db,
+    campaign_id: &str,
+    since: NaiveDateTime,
+) -> StoreResult<Vec<(NaiveDateTime, bool)>> {
+    with_conn!(db, |conn| {
+        let rows: Vec<(Option<NaiveDateTime>, Option<String>)> = calls::table
+            .filter(calls::campaign_id.eq(campaign_id))
+            .filter(calls::answered_at.ge(since))
+            .filter(calls::answered_by.eq("HUMAN"))
+            .order(calls::answered_at.asc())
+            .select((calls::answered_at, calls::outcome))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(at, outcome)| Some((at?, outcome.as_deref() == Some("ABANDONED"))))
+            .collect())
+    })
+}
+
 /// A campaign's most recent ended, dialed calls, newest first: what the
 /// pacer learns from when the campaign starts (or the what-if simulates).
 pub async fn recent_dialed_of_campaign(

@@ -138,10 +138,18 @@ pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
     }
 }
 
-/// Give a claimed lead back (the gate refused it): its previous status,
-/// and not before `not_before`.
-pub async fn release(db: &Db, lead_id: &str, not_before: Option<NaiveDateTime>) -> StoreResult<()> {
+/// Give a claimed lead back: its previous status, and not before
+/// `not_before`; `verdict`: the gate's refusal that sends it back and when
+/// it was taken (recorded as its last verdict).
+pub async fn release(
+    db: &Db,
+    lead_id: &str,
+    not_before: Option<NaiveDateTime>,
+    verdict: Option<(&str, NaiveDateTime)>,
+) -> StoreResult<()> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
     let now = super::now();
+    let (verdict, judged) = (verdict.map(|v| v.0), verdict.map(|v| v.1));
     with_conn!(db, |conn| {
         diesel::update(
             leads::table
@@ -156,6 +164,12 @@ pub async fn release(db: &Db, lead_id: &str, not_before: Option<NaiveDateTime>) 
             leads::claimed_at.eq(None::<NaiveDateTime>),
             leads::not_before.eq(not_before),
             leads::updated_at.eq(now),
+            leads::last_verdict.eq(diesel::dsl::sql::<Nullable<Text>>("COALESCE(")
+                .bind::<Nullable<Text>, _>(verdict)
+                .sql(", last_verdict)")),
+            leads::judged_at.eq(diesel::dsl::sql::<Nullable<Timestamp>>("COALESCE(")
+                .bind::<Nullable<Timestamp>, _>(judged)
+                .sql(", judged_at)")),
         ))
         .execute(conn)
         .await?;
@@ -221,5 +235,78 @@ pub async fn release_orphans(db: &Db, now: NaiveDateTime) -> StoreResult<usize> 
                 .execute(conn)
                 .await?,
         )
+    })
+}
+
+/// The statuses of leads waiting to be dialed, which the review judges.
+const WAITING: [&str; 4] = ["NEW", "RETRY", "CALLBACK", "NEEDS_TIME_ZONE"];
+
+/// Leads of `campaign_id` for the review of what the claim passes over:
+/// waiting, due at `now`, and not judged since `since` — never-judged
+/// first, then the longest ago.
+pub async fn to_review(
+    db: &Db,
+    campaign_id: &str,
+    now: NaiveDateTime,
+    since: NaiveDateTime,
+    limit: i64,
+) -> StoreResult<Vec<Lead>> {
+    with_conn!(db, |conn| {
+        let due = leads::not_before.is_null().or(leads::not_before.le(now));
+        let mut out: Vec<Lead> = leads::table
+            .filter(leads::campaign_id.eq(campaign_id))
+            .filter(leads::judged_at.is_null())
+            .filter(leads::status.eq_any(WAITING))
+            .filter(due)
+            .order(leads::id.asc())
+            .limit(limit)
+            .select(Lead::as_select())
+            .load(conn)
+            .await?;
+        let left = limit - out.len() as i64;
+        if left > 0 {
+            let due = leads::not_before.is_null().or(leads::not_before.le(now));
+            out.extend(
+                leads::table
+                    .filter(leads::campaign_id.eq(campaign_id))
+                    .filter(leads::judged_at.lt(since))
+                    .filter(leads::status.eq_any(WAITING))
+                    .filter(due)
+                    .order((leads::judged_at.asc(), leads::id.asc()))
+                    .limit(left)
+                    .select(Lead::as_select())
+                    .load::<Lead>(conn)
+                    .await?,
+            );
+        }
+        Ok(out)
+    })
+}
+
+/// Record the gate's verdict on a lead as judged at `now`; `not_before`:
+/// when it may be judged again (a refusal), or leave the lead's own. Only
+/// while the lead is as `lead` was read (not claimed or changed since):
+/// `false` otherwise.
+pub async fn judged(
+    db: &Db,
+    lead: &Lead,
+    verdict: &str,
+    not_before: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    with_conn!(db, |conn| {
+        let same = leads::table
+            .filter(leads::id.eq(&lead.id))
+            .filter(leads::status.eq(&lead.status))
+            .filter(leads::updated_at.eq(lead.updated_at));
+        let n = diesel::update(same)
+            .set((
+                leads::last_verdict.eq(Some(verdict)),
+                leads::judged_at.eq(Some(now)),
+                leads::not_before.eq(not_before.or(lead.not_before)),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(n == 1)
     })
 }

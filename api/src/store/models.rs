@@ -152,6 +152,10 @@ pub struct Lead {
     /// Someone confirmed `time_zone` where the number suggests others: only
     /// then does it alone decide the lead's local time.
     pub time_zone_verified: bool,
+    /// The gate's last verdict on the lead (at claim or in the review of
+    /// leads the claim passes over), and when.
+    pub last_verdict: Option<String>,
+    pub judged_at: Option<NaiveDateTime>,
 }
 
 /// A call: placed by the dialer, by an agent, or (later) inbound.

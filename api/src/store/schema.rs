@@ -138,6 +138,8 @@ diesel::table! {
         callback_agent_id -> Nullable<Text>,
         region -> Nullable<Text>,
         time_zone_verified -> Bool,
+        last_verdict -> Nullable<Text>,
+        judged_at -> Nullable<Timestamp>,
     }
 }
 

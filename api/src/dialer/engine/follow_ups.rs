@@ -219,6 +219,8 @@ fn copy_of(lead: &models::Lead, target: &str, now: DateTime<Utc>) -> models::Lea
         time_zone: lead.time_zone.clone(),
         region: lead.region.clone(),
         time_zone_verified: lead.time_zone_verified,
+        last_verdict: None,
+        judged_at: None,
         custom_properties: lead.custom_properties.clone(),
         status: status.as_str().into(),
         priority: lead.priority,

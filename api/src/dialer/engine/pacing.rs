@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::calls::{CallStep, LiveCall};
 use super::{EngineResult, State};
@@ -15,7 +15,7 @@ use crate::dialer::claim::claim_eligible;
 use crate::dialer::facts::{campaign_facts, decide};
 use crate::dialer::pacer::predictive::MIN_RING_BEFORE_HANG_UP;
 use crate::dialer::pacer::{
-    AgentNow, CallNow, DialOutcome, History, PacerDecision, PacerFacts, Tally, for_mode,
+    AgentNow, CallNow, DialOutcome, History, PacerDecision, PacerFacts, Rolling, for_mode,
 };
 use crate::dialer::router::{Candidate, pick};
 use crate::domain::agent::AgentStatus;
@@ -95,24 +95,23 @@ pub(crate) struct CampaignCtx {
     pub row: models::Campaign,
     pub settings: CampaignSettings,
     pub decision: Option<PacerDecision>,
-    /// Live answers and abandoned calls over the last 30 days (loaded at
-    /// first sight, then counted as calls end).
-    pub answers_30d: Tally,
-    pub today: (NaiveDate, Tally),
+    /// Live answers and abandoned calls over the last 24 hours and the
+    /// last 30 days, both rolling (loaded at first sight, then counted as
+    /// calls end).
+    pub answers_24h: Rolling,
+    pub answers_30d: Rolling,
     /// What the pacer has learned from the campaign's calls.
     pub history: History,
     pub agents_available: u32,
     pub calls_in_flight: u32,
 }
 
-impl CampaignCtx {
-    /// Today's tally, started afresh when the day has turned.
-    fn today_at(&mut self, day: NaiveDate) -> &mut Tally {
-        if self.today.0 != day {
-            self.today = (day, Tally::default());
-        }
-        &mut self.today.1
-    }
+/// The windows the abandonment rate is held to, and their buckets.
+fn windows() -> (Rolling, Rolling) {
+    (
+        Rolling::new(Duration::hours(24), Duration::minutes(1)),
+        Rolling::new(Duration::days(30), Duration::hours(1)),
+    )
 }
 
 /// A running campaign's live figures.
@@ -150,8 +149,9 @@ impl State {
             let human = row.answered_by.as_deref() == Some("HUMAN");
             if human {
                 let abandoned = row.outcome.as_deref() == Some("ABANDONED");
-                ctx.answers_30d.count(abandoned);
-                ctx.today_at(self.clock.now().date_naive()).count(abandoned);
+                let at = row.answered_at.map_or(self.clock.now(), |t| t.and_utc());
+                ctx.answers_24h.count(at, abandoned);
+                ctx.answers_30d.count(at, abandoned);
             }
         }
         let org = ctx.row.organization_id.clone();
@@ -168,10 +168,13 @@ impl State {
         if !self.campaigns.contains_key(&row.id) {
             let now = self.clock.now();
             let since30 = (now - Duration::days(30)).naive_utc();
-            let day = now.date_naive();
-            let midnight = day.and_hms_opt(0, 0, 0).unwrap_or(since30);
-            let answers_30d = store::reports::answers_since(&self.db, &row.id, since30).await?;
-            let t = store::reports::answers_since(&self.db, &row.id, midnight).await?;
+            let (mut answers_24h, mut answers_30d) = windows();
+            for (at, abandoned) in
+                store::calls::answer_times_since(&self.db, &row.id, since30).await?
+            {
+                answers_24h.count(at.and_utc(), abandoned);
+                answers_30d.count(at.and_utc(), abandoned);
+            }
             let past =
                 store::calls::recent_dialed_of_campaign(&self.db, &row.id, HISTORY_SEED).await?;
             let wraps = store::wrap_ups::recent_wrap_ms(&self.db, &row.id, HISTORY_SEED).await?;
@@ -181,17 +184,8 @@ impl State {
                     row: row.clone(),
                     settings: settings.clone(),
                     decision: None,
-                    answers_30d: Tally {
-                        answers: answers_30d.0,
-                        abandoned: answers_30d.1,
-                    },
-                    today: (
-                        day,
-                        Tally {
-                            answers: t.0,
-                            abandoned: t.1,
-                        },
-                    ),
+                    answers_24h,
+                    answers_30d,
                     history: history_from(&past, &wraps, f64::from(settings.ring_timeout_secs)),
                     agents_available: 0,
                     calls_in_flight: 0,
@@ -276,14 +270,15 @@ impl State {
             .unzip();
         let chunk = self.config.pace_chunk.max(1);
         let ctx = self.campaign_ctx(row).await?;
-        let today = *ctx.today_at(now.date_naive());
+        let last_24h = ctx.answers_24h.at(now);
+        let last_30_days = ctx.answers_30d.at(now);
         let model = ctx.history.model();
         let facts = PacerFacts {
             agents: &agents,
             calls: &in_flight,
             model: &model,
-            today,
-            last_30_days: ctx.answers_30d,
+            last_24h,
+            last_30_days,
             max_abandon_rate: ctx.settings.max_abandon_rate,
             max_dial_ratio: ctx.settings.max_dial_ratio,
             ring_timeout_secs: f64::from(ctx.settings.ring_timeout_secs),
@@ -358,7 +353,7 @@ impl State {
                     match pick(&view, None) {
                         Some(a) => Some(a.to_owned()),
                         None => {
-                            claims::release(&self.db, &lead.id, lead.not_before).await?;
+                            claims::release(&self.db, &lead.id, lead.not_before, None).await?;
                             continue;
                         }
                     }
@@ -376,7 +371,7 @@ impl State {
                 if !free {
                     // The named agent is busy or away: try again shortly.
                     let later = (now + Duration::minutes(1)).naive_utc();
-                    claims::release(&self.db, &lead.id, Some(later)).await?;
+                    claims::release(&self.db, &lead.id, Some(later), None).await?;
                     continue;
                 }
                 reserved.insert(t.clone());

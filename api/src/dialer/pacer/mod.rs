@@ -63,6 +63,65 @@ impl Tally {
     }
 }
 
+/// Live answers over a sliding window (the last 24 hours, the last 30
+/// days), kept in buckets of `bucket` so the sums move as time does: an
+/// answer leaves the window once its bucket is entirely older than it.
+#[derive(Debug, Clone)]
+pub struct Rolling {
+    window: chrono::Duration,
+    bucket: chrono::Duration,
+    /// (bucket start, its answers), oldest first.
+    buckets: std::collections::VecDeque<(chrono::DateTime<chrono::Utc>, Tally)>,
+    sum: Tally,
+}
+
+impl Rolling {
+    pub fn new(window: chrono::Duration, bucket: chrono::Duration) -> Rolling {
+        Rolling {
+            window,
+            bucket: bucket.max(chrono::Duration::seconds(1)),
+            buckets: Default::default(),
+            sum: Tally::default(),
+        }
+    }
+
+    fn bucket_of(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        let size = self.bucket.num_seconds();
+        let secs = at.timestamp();
+        chrono::DateTime::from_timestamp(secs - secs.rem_euclid(size), 0).unwrap_or(at)
+    }
+
+    /// One live answer at `at`, abandoned or not.
+    pub fn count(&mut self, at: chrono::DateTime<chrono::Utc>, abandoned: bool) {
+        let start = self.bucket_of(at);
+        match self.buckets.iter_mut().rev().find(|(b, _)| *b <= start) {
+            Some((b, t)) if *b == start => t.count(abandoned),
+            _ => {
+                // Usually the newest; an older answer (loaded out of order)
+                // goes in its place.
+                let mut t = Tally::default();
+                t.count(abandoned);
+                let i = self.buckets.partition_point(|(b, _)| *b < start);
+                self.buckets.insert(i, (start, t));
+            }
+        }
+        self.sum.count(abandoned);
+    }
+
+    /// The answers within the window ending at `now`.
+    pub fn at(&mut self, now: chrono::DateTime<chrono::Utc>) -> Tally {
+        while let Some((start, t)) = self.buckets.front().copied() {
+            if start + self.bucket > now - self.window {
+                break;
+            }
+            self.buckets.pop_front();
+            self.sum.answers -= t.answers;
+            self.sum.abandoned -= t.abandoned;
+        }
+        self.sum
+    }
+}
+
 /// What the engine knows about a campaign at this moment.
 #[derive(Debug, Clone, Copy)]
 pub struct PacerFacts<'a> {
@@ -72,7 +131,9 @@ pub struct PacerFacts<'a> {
     pub calls: &'a [CallNow],
     /// What the campaign's history says about its calls.
     pub model: &'a Model,
-    pub today: Tally,
+    /// Live answers over the last 24 hours (Ofcom: at most 3 % abandoned
+    /// per campaign in any 24 hours) and the last 30 days (FTC).
+    pub last_24h: Tally,
     pub last_30_days: Tally,
     pub max_abandon_rate: f64,
     /// Most calls in flight per working agent.
@@ -204,6 +265,66 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn abandonment_windows_roll() {
+        use chrono::{Duration, TimeZone, Utc};
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 6, 10, 22, 30, 0)
+            .single()
+            .expect("t");
+        let mut day = Rolling::new(Duration::hours(24), Duration::minutes(1));
+        let mut month = Rolling::new(Duration::days(30), Duration::hours(1));
+        // Two abandoned before midnight, one answered after: all three in
+        // the 24 hours that follow, whatever the calendar says.
+        for (at, abandoned) in [
+            (t0, true),
+            (t0 + Duration::minutes(20), true),
+            (t0 + Duration::hours(3), false),
+        ] {
+            day.count(at, abandoned);
+            month.count(at, abandoned);
+        }
+        let night = t0 + Duration::hours(4);
+        assert_eq!(
+            day.at(night),
+            Tally {
+                answers: 3,
+                abandoned: 2
+            }
+        );
+        // 24 h after the first, it leaves; 24 h after the second, that too.
+        assert_eq!(
+            day.at(t0 + Duration::hours(24) + Duration::minutes(1))
+                .abandoned,
+            1
+        );
+        assert_eq!(
+            day.at(t0 + Duration::hours(25)),
+            Tally {
+                answers: 1,
+                abandoned: 0
+            }
+        );
+        // The 30-day window drops what is older than 30 days (it used to
+        // keep counting since the campaign was first seen).
+        assert_eq!(month.at(t0 + Duration::days(29)).answers, 3);
+        assert_eq!(
+            month.at(t0 + Duration::days(30) + Duration::hours(4)),
+            Tally::default()
+        );
+        // An older answer loaded late goes in its place and leaves in time.
+        let mut late = Rolling::new(Duration::hours(24), Duration::minutes(1));
+        late.count(t0 + Duration::hours(2), false);
+        late.count(t0, true);
+        assert_eq!(
+            late.at(t0 + Duration::hours(24) + Duration::minutes(1)),
+            Tally {
+                answers: 1,
+                abandoned: 0
+            }
+        );
+    }
+
     /// A model learned from 200 dials: a quarter answered by a person.
     pub(crate) fn model() -> Model {
         model_with_rings(&[12.0])
@@ -232,7 +353,7 @@ mod tests {
             agents,
             calls,
             model: m,
-            today: Tally::default(),
+            last_24h: Tally::default(),
             last_30_days: Tally::default(),
             max_abandon_rate: 0.03,
             max_dial_ratio: 2.5,
@@ -332,11 +453,11 @@ mod tests {
         // After 2,000 answers with 20 abandoned (1 %, well under the
         // 2.55 % target) the unspent budget raises the threshold (an
         // integral controller)…
-        f.today = Tally {
+        f.last_24h = Tally {
             answers: 2000,
             abandoned: 20,
         };
-        f.last_30_days = f.today;
+        f.last_30_days = f.last_24h;
         let unspent = Predictive::STANDARD.decide(&f);
         assert!(
             unspent.calls_to_start > roomy.calls_to_start,
@@ -344,7 +465,7 @@ mod tests {
         );
         f.last_30_days = Tally::default();
         // …and 2.8 % of 1000 answers abandoned: little room under 90 % of 3 %.
-        f.today = Tally {
+        f.last_24h = Tally {
             answers: 1000,
             abandoned: 28,
         };
@@ -353,7 +474,7 @@ mod tests {
             tight.calls_to_start < roomy.calls_to_start,
             "{tight:?} vs {roomy:?}"
         );
-        f.today.abandoned = 30;
+        f.last_24h.abandoned = 30;
         let spent = Predictive::STANDARD.decide(&f);
         assert_eq!(
             spent.calls_to_start, 0,
@@ -362,7 +483,7 @@ mod tests {
         assert!(
             spent
                 .reason
-                .contains("progressive: abandonment 3.0 % today"),
+                .contains("progressive: abandonment 3.0 % over 24 hours"),
             "{}",
             spent.reason
         );
@@ -475,7 +596,7 @@ mod tests {
             let calls: Vec<CallNow> = ringing.iter().map(|r| CallNow::Ringing(*r)).collect();
             let mut f = facts(&agents, &calls, &m);
             f.max_dial_ratio = ratio;
-            f.today = Tally { answers: 1000, abandoned };
+            f.last_24h = Tally { answers: 1000, abandoned };
             let d = Predictive::STANDARD.decide(&f);
             let most = (ratio * agents.len() as f64).floor() as usize;
             let after = d.calls_to_start as usize + calls.len() - d.hang_up.len();

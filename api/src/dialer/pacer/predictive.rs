@@ -1,7 +1,7 @@
 //! The predictive pacer: dial ahead of agents about to be free, call by
 //! call, while the chance that the next call's live answer finds no agent
 //! within the connect deadline stays under a threshold; the threshold
-//! follows the abandonment budget left (today and over 30 days) and drops to
+//! follows the abandonment budget left (over the last 24 hours and 30 days) and drops to
 //! progressive dialing when the budget is spent.
 //!
 //! For a new call answered at time T (a few points of the learned ring-time
@@ -97,7 +97,10 @@ impl Predictive {
         let coming = f.agents.len() as f64 * self.horizon_secs / handle;
         let target = self.target_share * f.max_abandon_rate;
         let mut slack = f64::INFINITY;
-        for (name, t) in [("today", f.today), ("over 30 days", f.last_30_days)] {
+        for (name, t) in [
+            ("over 24 hours", f.last_24h),
+            ("over 30 days", f.last_30_days),
+        ] {
             // A rate over so few answers that the next horizon's outweigh
             // them is left to the budget below: at a day's start one or two
             // abandonments put it over the limit, and falling back to
@@ -418,11 +421,11 @@ impl Predictive {
             k => format!(", ending {k} calls rung past {MIN_RING_BEFORE_HANG_UP:.0} s"),
         };
         let reason = format!(
-            "dialing {n}: {} + {soon:.1} free soon, {} in flight; answers {:.0} %; abandoned {} today, {} over 30 days (limit {}){risk_note}{capped}{ending}",
+            "dialing {n}: {} + {soon:.1} free soon, {} in flight; answers {:.0} %; abandoned {} over 24 hours, {} over 30 days (limit {}){risk_note}{capped}{ending}",
             agents(idle),
             calls(in_flight),
             m.p_human * 100.0,
-            pct(f.today.rate()),
+            pct(f.last_24h.rate()),
             pct(f.last_30_days.rate()),
             pct(f.max_abandon_rate),
         );
