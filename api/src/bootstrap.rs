@@ -246,7 +246,9 @@ async fn seed_demo_campaign(db: &Db, cc: &models::ContactCenter) -> Result<(), B
     );
     let row = store::campaigns::insert(db, row, entry).await?;
     let leads = demo_leads();
-    crate::import::import_rows(db, &row, &cc.default_region, &leads).await?;
+    // The demo's own numbers are fictional: a real trunk refuses to dial
+    // them (media::sip), the simulator plays them.
+    crate::import::import_rows(db, &row, &cc.default_region, &leads, true).await?;
     Ok(())
 }
 

@@ -49,11 +49,11 @@ pub fn numbers_open_now() -> (&'static str, [&'static str; 5]) {
         (
             "America/Los_Angeles",
             [
-                "+12135550101",
-                "+12135550102",
-                "+12135550103",
-                "+12135550104",
-                "+12135550105",
+                "+12135550201",
+                "+12135550202",
+                "+12135550203",
+                "+12135550204",
+                "+12135550205",
             ],
         )
     }
@@ -187,7 +187,7 @@ async fn conferences_and_warm_transfers_to_numbers_work_on_sip_legs(backend: Bac
 
     f.agent_ok(
         0,
-        "mutation($c:ID!){addParticipant(input:{callId:$c,phone:\"+12025550171\"})}",
+        "mutation($c:ID!){addParticipant(input:{callId:$c,phone:\"+12025550271\"})}",
         v.clone(),
     )
     .await;
@@ -200,7 +200,7 @@ async fn conferences_and_warm_transfers_to_numbers_work_on_sip_legs(backend: Bac
     f.agent_ok(
         0,
         transfer,
-        json!({"c": id, "to": {"phone": "+12025550172"}, "m": "WARM"}),
+        json!({"c": id, "to": {"phone": "+12025550272"}, "m": "WARM"}),
     )
     .await;
     // Started, then the consulted number answered (and was joined).
@@ -388,5 +388,59 @@ async fn a_campaign_runs_over_sipp_leads_and_baresip_agents(backend: Backend) {
         calls_heard += tone_then_lead;
     }
     assert_eq!(calls_heard, 3);
+    f.finish().await;
+}
+
+/// With a real trunk, the 555-0100…0199 numbers the demo and the simulator
+/// use are refused as leads, as caller IDs and for manual calls: no one
+/// can answer them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fictional_numbers_never_reach_a_real_trunk() {
+    let mut sip = SipConfig::new("127.0.0.1:0".parse().expect("addr"), "127.0.0.1:9");
+    let lo = crate::provider::port_block();
+    sip.rtp_ports = (lo, lo + 99);
+    let f = Floor::new_with(
+        Backend::Sqlite,
+        move |c| c.media = MediaKind::Sip(Box::new(sip)),
+        json!({"dialMode": "PREVIEW"}),
+        vec![],
+        1,
+    )
+    .await;
+    let added = f
+        .srv
+        .ok(
+            Some(&f.sup),
+            "mutation($i:AddLeadsInput!){addLeads(input:$i){added rejected{code message}}}",
+            json!({"i": {"campaignId": f.campaign, "leads": [{"phone": "+12135550123"}, {"phone": "+12135550223"}]}}),
+        )
+        .await;
+    assert_eq!(added["addLeads"]["added"], 1, "{added}");
+    assert_eq!(added["addLeads"]["rejected"][0]["code"], "NUMBER_TYPE");
+    let update = f
+        .srv
+        .gql(
+            Some(&f.sup),
+            "mutation($i:UpdateCampaignInput!){updateCampaign(input:$i){campaign{callerId}}}",
+            json!({"i": {"id": f.campaign, "callerId": "+14155550100"}}),
+        )
+        .await;
+    assert_eq!(
+        update["errors"][0]["extensions"]["field"], "callerId",
+        "{update}"
+    );
+    f.set_status(0, "AVAILABLE").await;
+    let placed = f
+        .srv
+        .gql(
+            Some(&f.agents[0].token),
+            "mutation($cc:ID!,$p:String!){placeCall(input:{contactCenterId:$cc,phone:$p}){call{id}}}",
+            json!({"cc": f.cc, "p": "+12135550123"}),
+        )
+        .await;
+    assert_eq!(
+        placed["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{placed}"
+    );
     f.finish().await;
 }

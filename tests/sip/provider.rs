@@ -164,6 +164,30 @@ async fn a_busy_lead_is_busy_and_a_failing_trunk_is_a_failure_with_its_code() {
     }
 }
 
+/// A fictional number (555-0100…0199) is never sent to the trunk, as the
+/// number called nor as the caller ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fictional_numbers_are_not_sent_to_the_trunk() {
+    let sipp = no_audio_far_end(Answer::Refuse(486, "Busy Here"), End::OurBye);
+    let h = start(sipp.addr, None).await;
+    for (to, caller_id) in [
+        ("+12135550123", "+15550199999"),
+        ("+15550100001", "+14155550100"),
+    ] {
+        let placed = h.sip.originate(&Originate {
+            to: to.into(),
+            caller_id: caller_id.into(),
+            ring_timeout: Duration::from_secs(25),
+            purpose: LegPurpose::Lead,
+            hints: Vec::new(),
+        });
+        assert!(
+            matches!(&placed, Err(pinline::media::MediaError::Refused(m)) if m.contains("reserved for fiction")),
+            "{to} from {caller_id}: {placed:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sip_over_tcp_to_the_trunk_carries_calls_both_ways() {
     use pinline::media::sip::SipTransport;

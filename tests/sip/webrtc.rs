@@ -211,7 +211,7 @@ async fn browser_leg_journey(db_url: Option<&str>) {
         &sup,
         "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
         json!({"i": {"contactCenterId": cc, "name": "WebRTC", "dialMode": "PROGRESSIVE",
-                     "callerId": "+14155550100", "ringTimeoutSeconds": 20}}),
+                     "callerId": "+14155550200", "ringTimeoutSeconds": 20}}),
     )
     .await["createCampaign"]["campaign"]["id"]
         .as_str()

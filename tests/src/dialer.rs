@@ -123,7 +123,7 @@ impl Floor {
         let mut input = json!({
             "contactCenterId": cc,
             "name": "Engine test",
-            "callerId": "+14155550100",
+            "callerId": "+14155550200",
         });
         if let (Some(i), Some(extra)) = (input.as_object_mut(), settings.as_object()) {
             for (k, v) in extra {
@@ -280,7 +280,7 @@ impl Floor {
 
     /// A new DRAFT campaign in contact center `cc`, with `extra` settings.
     pub async fn campaign_in(&self, cc: &str, name: &str, extra: Value) -> String {
-        let mut i = json!({"contactCenterId": cc, "name": name, "callerId": "+14155550100"});
+        let mut i = json!({"contactCenterId": cc, "name": name, "callerId": "+14155550200"});
         for (k, v) in extra.as_object().into_iter().flatten() {
             i[k] = v.clone();
         }

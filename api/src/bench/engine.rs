@@ -203,7 +203,14 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
     let n = (b.agents as u64 * (b.seconds / u64::from(cycle.max(1)) + 2) * 2) as usize;
     progress(&format!("{n} leads, {} agents…", b.agents));
     for chunk in leads(n, b.talk, daytime_zone()).chunks(5000) {
-        crate::import::import_rows(&app.db, &campaign, &cc.default_region, chunk).await?;
+        crate::import::import_rows(
+            &app.db,
+            &campaign,
+            &cc.default_region,
+            chunk,
+            app.media.simulated(),
+        )
+        .await?;
     }
     let hash = crate::auth::password::hash_async("bench-password".into()).await?;
     let mut agents: Vec<models::User> = Vec::new();

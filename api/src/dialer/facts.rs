@@ -12,7 +12,7 @@ use crate::domain::eligibility::{
     number_history_window,
 };
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
-use crate::domain::phone::{also_zones, refused_as_lead};
+use crate::domain::phone::{Refused, also_zones, refused_as_lead};
 use crate::domain::window::week_text;
 use crate::store::{self, Db, StoreError, models};
 
@@ -201,7 +201,9 @@ pub async fn decide(
         },
         law,
         consent: consent.kind,
-        refused_type: refused_as_lead(&lead.phone),
+        // Fictional numbers are the carrier's to refuse: the simulator
+        // "dials" them, a real trunk never does (media::sip).
+        refused_type: refused_as_lead(&lead.phone).filter(|r| *r != Refused::Fictional),
     };
     let verdict = gate(&facts, &campaign, lists, now);
     Ok(Decision {

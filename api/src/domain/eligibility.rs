@@ -187,6 +187,11 @@ pub enum Verdict {
         /// The jurisdiction's rule; `None`: the campaign's own setting.
         rule: Option<Cited>,
     },
+    /// A predictive campaign, and the called party's law forbids
+    /// predictive calls.
+    DialMode {
+        rule: Cited,
+    },
     /// Another call to the same number is under way.
     NumberInCall,
     MaxAttempts,
@@ -229,6 +234,7 @@ impl Verdict {
             Verdict::NotDialable(_) => "FINISHED",
             Verdict::NeedsTimeZone => "NEEDS_TIME_ZONE",
             Verdict::NoConsent { .. } => "NO_CONSENT",
+            Verdict::DialMode { .. } => "DIAL_MODE",
             Verdict::NumberType(_) => "NUMBER_TYPE",
             Verdict::NumberInCall => "NUMBER_IN_CALL",
             Verdict::NumberCap { .. } => "NUMBER_CAP",
@@ -257,7 +263,7 @@ impl Verdict {
     /// consent lifts only when someone records one, which is rare: an hour.
     pub fn judge_again_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let soonest = match self {
-            Verdict::NoConsent { .. } => now + Duration::hours(1),
+            Verdict::NoConsent { .. } | Verdict::DialMode { .. } => now + Duration::hours(1),
             _ => now + Duration::minutes(1),
         };
         self.until().unwrap_or(soonest).max(soonest)
@@ -270,6 +276,7 @@ impl Verdict {
             | Verdict::NumberCap { rule, .. }
             | Verdict::NoConsent { rule, .. }
             | Verdict::OutsideWindow { rule, .. } => rule.as_ref(),
+            Verdict::DialMode { rule } => Some(rule),
             _ => None,
         }
     }
@@ -308,6 +315,7 @@ impl Verdict {
                 },
                 needs.describe()
             ),
+            Verdict::DialMode { .. } => "not dialed by a predictive campaign: the law of the called party's jurisdiction forbids predictive calls there (a progressive or preview campaign may dial it)".into(),
             Verdict::NumberInCall => {
                 "not dialable now: another call to the same number is under way".into()
             }
@@ -485,6 +493,13 @@ pub fn gate(
                 rule: rule.map(|r| Cited::of(r, lead.law.version)),
             };
         }
+    }
+    if campaign.dial_mode == DialMode::Predictive
+        && let Some(rule) = lead.law.forbidding_predictive(tz, now)
+    {
+        return Verdict::DialMode {
+            rule: Cited::of(rule, lead.law.version),
+        };
     }
     if lead.number.in_call {
         return Verdict::NumberInCall;
@@ -1109,6 +1124,7 @@ mod tests {
             consent in 0usize..3,
             policy in 0usize..3,
             law_consent in proptest::option::of(1usize..3),
+            law_no_predictive in proptest::bool::weighted(0.2),
             toll_free in proptest::bool::weighted(0.1),
             allow_toll_free in proptest::bool::ANY,
         ) {
@@ -1136,7 +1152,10 @@ mod tests {
             let also: Vec<Tz> = also_zone.map(|z| ZONES[z]).into_iter().collect();
             // A random rules table: hours per weekday, a holiday near
             // `now` in the lead's local date, a cap, a lockout.
-            let rules = random_rules(tz, now, law_hours, law_holiday, law_cap, law_lockout, law_consent.map(|k| KINDS[k]));
+            let mut rules = random_rules(tz, now, law_hours, law_holiday, law_cap, law_lockout, law_consent.map(|k| KINDS[k]));
+            if law_no_predictive {
+                rules.push(rule(rules.len(), RuleKind::NoPredictive));
+            }
             let rule_refs: Vec<&Rule> = rules.iter().collect();
             let law = Law { version: "prop", rules: &rule_refs };
             let l = LeadFacts {
@@ -1198,6 +1217,9 @@ mod tests {
                     if let RuleKind::Consent(k) = r.kind && mode.is_automated() {
                         prop_assert!(KINDS[consent] >= k, "{} needs {k:?}", r.citation);
                     }
+                    if r.kind == RuleKind::NoPredictive {
+                        prop_assert!(mode != DialMode::Predictive, "{} forbids predictive", r.citation);
+                    }
                 }
             }
             // A refusal that names a rule names one that forbids.
@@ -1221,6 +1243,9 @@ mod tests {
                     (Verdict::NoConsent { needs, .. }, RuleKind::Consent(k)) => {
                         prop_assert_eq!(needs, k);
                         prop_assert!(mode.is_automated() && KINDS[consent] < *k);
+                    }
+                    (Verdict::DialMode { .. }, RuleKind::NoPredictive) => {
+                        prop_assert_eq!(mode, DialMode::Predictive);
                     }
                     (v, k) => prop_assert!(false, "{v:?} names {k:?}"),
                 }

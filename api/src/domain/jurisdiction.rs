@@ -70,6 +70,10 @@ pub enum RuleKind {
     /// Calls placed by an automated dial mode (predictive, progressive)
     /// only to numbers with at least this consent.
     Consent(ConsentKind),
+    /// No predictive calls: a predictive dialer plays a recorded message
+    /// on a call it abandons, which makes it the recorded-message
+    /// "automated device" some laws restrict.
+    NoPredictive,
 }
 
 /// A day, worked out per year.
@@ -213,7 +217,10 @@ impl Rule {
                     .iter()
                     .all(|d| !holiday_dates(days, d.year()).iter().any(|(h, _)| h == d))
             }
-            RuleKind::Cap(_) | RuleKind::AbandonLockout(_) | RuleKind::Consent(_) => true,
+            RuleKind::Cap(_)
+            | RuleKind::AbandonLockout(_)
+            | RuleKind::Consent(_)
+            | RuleKind::NoPredictive => true,
         }
     }
 
@@ -281,6 +288,14 @@ impl<'a> Law<'a> {
                 _ => None,
             })
             .max_by_key(|(k, _)| *k)
+    }
+
+    /// The rule in force at `at` that forbids predictive calls, if any.
+    pub fn forbidding_predictive(&self, tz: Tz, at: DateTime<Utc>) -> Option<&'a Rule> {
+        self.rules
+            .iter()
+            .copied()
+            .find(|r| r.kind == RuleKind::NoPredictive && r.in_force(tz, at))
     }
 
     /// The every-mode abandon lockout in force at `at`, if any.
@@ -718,6 +733,7 @@ impl RawRule {
                     .ok_or("consent: needs = \"express\" or \"express-written\"")?;
                 Ok(RuleKind::Consent(needs))
             }
+            "no-predictive" => Ok(RuleKind::NoPredictive),
             other => Err(format!("unknown rule kind {other:?}")),
         }
     }
@@ -752,6 +768,9 @@ impl Rulebook {
                         "predictive and progressive calls only with the called party's {}",
                         k.describe()
                     ),
+                    RuleKind::NoPredictive => {
+                        "no predictive calls (progressive and preview calls allowed)".to_owned()
+                    }
                 };
                 let kind = match r.kind {
                     RuleKind::Hours(_) => "hours",
@@ -759,6 +778,7 @@ impl Rulebook {
                     RuleKind::Cap(_) => "cap",
                     RuleKind::AbandonLockout(_) => "abandon lockout",
                     RuleKind::Consent(_) => "consent",
+                    RuleKind::NoPredictive => "dial mode",
                 };
                 out.push_str(&format!(
                     "| {kind} | {what} | [{}]({}) | {} | {} |\n",

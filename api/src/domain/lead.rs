@@ -220,7 +220,7 @@ fn clean(s: Option<&str>) -> Option<String> {
 pub fn normalize(
     input: &LeadInput,
     default_region: &str,
-    allow_toll_free: bool,
+    allowed: phone::Allowed,
 ) -> Result<(NormalizedLead, Option<RowIssue>), RowIssue> {
     let too_long = |s: &str| s.chars().count() > MAX_FIELD_CHARS;
     if input.custom_properties.len() > MAX_PROPERTIES
@@ -248,7 +248,7 @@ pub fn normalize(
         code: RowCode::BadNumber,
         message: format!("phone {:?} {e}", input.phone),
     })?;
-    if let Some(refused) = phone::refused_in_campaign(&phone, allow_toll_free) {
+    if let Some(refused) = phone::refused_in_campaign(&phone, allowed) {
         return Err(RowIssue {
             code: RowCode::NumberType,
             message: format!("phone {phone} {}: {}", refused.describe(), refused.remedy()),
@@ -348,6 +348,30 @@ pub fn zone_verified_after_edit(new_zone: bool, verified: Option<bool>) -> Optio
 mod tests {
     use super::*;
 
+    // As on the simulated carrier: these tests use fictional numbers.
+    const PLAIN: phone::Allowed = phone::Allowed {
+        toll_free: false,
+        fictional: true,
+    };
+    const TOLL_FREE: phone::Allowed = phone::Allowed {
+        toll_free: true,
+        fictional: true,
+    };
+
+    #[test]
+    fn fictional_numbers_only_on_the_simulated_carrier() {
+        let real = phone::Allowed::default();
+        let refused = normalize(&input("(212) 555-0123", None), "US", real).expect_err("fiction");
+        assert_eq!(refused.code, RowCode::NumberType);
+        assert!(
+            refused.message.contains("reserved for fiction"),
+            "{}",
+            refused.message
+        );
+        assert!(normalize(&input("(212) 555-0223", None), "US", real).is_ok());
+        assert!(normalize(&input("(212) 555-0123", None), "US", PLAIN).is_ok());
+    }
+
     fn input(phone: &str, tz: Option<&str>) -> LeadInput {
         LeadInput {
             phone: phone.into(),
@@ -427,7 +451,7 @@ mod tests {
 
     #[test]
     fn toll_free_leads_only_where_the_campaign_calls_businesses() {
-        let refused = normalize(&input("+1 800 555 0123", None), "US", false)
+        let refused = normalize(&input("+1 800 555 0123", None), "US", PLAIN)
             .map(|_| ())
             .unwrap_err();
         assert_eq!(refused.code, RowCode::NumberType);
@@ -436,15 +460,16 @@ mod tests {
             "{}",
             refused.message
         );
-        let (lead, _) = normalize(&input("+1 800 555 0123", None), "US", true).expect("allowed");
+        let (lead, _) =
+            normalize(&input("+1 800 555 0123", None), "US", TOLL_FREE).expect("allowed");
         assert_eq!(lead.phone, "+18005550123");
         // Premium rate stays refused.
-        assert!(normalize(&input("+1 900 555 0123", None), "US", true).is_err());
+        assert!(normalize(&input("+1 900 555 0123", None), "US", TOLL_FREE).is_err());
     }
 
     #[test]
     fn row_outcomes() {
-        let (lead, warning) = normalize(&input("(212) 555-0123", None), "US", false).expect("ok");
+        let (lead, warning) = normalize(&input("(212) 555-0123", None), "US", PLAIN).expect("ok");
         assert_eq!(lead.phone, "+12125550123");
         assert_eq!(lead.time_zone, Some(Tz::America__New_York));
         assert_eq!(lead.status, LeadStatus::New);
@@ -455,24 +480,24 @@ mod tests {
             "order kept"
         );
 
-        let (lead, warning) = normalize(&input("208 555 0123", None), "US", false).expect("ok");
+        let (lead, warning) = normalize(&input("208 555 0123", None), "US", PLAIN).expect("ok");
         assert_eq!(lead.status, LeadStatus::NeedsTimeZone);
         assert_eq!(warning.map(|w| w.code), Some(RowCode::NeedsTimeZone));
 
         let (lead, warning) =
-            normalize(&input("208 555 0123", Some("America/Boise")), "US", false).expect("ok");
+            normalize(&input("208 555 0123", Some("America/Boise")), "US", PLAIN).expect("ok");
         assert_eq!(lead.time_zone, Some(Tz::America__Boise));
         assert_eq!(warning, None);
 
         assert_eq!(
-            normalize(&input("12", None), "US", false)
+            normalize(&input("12", None), "US", PLAIN)
                 .map(|_| ())
                 .unwrap_err()
                 .code,
             RowCode::BadNumber
         );
         assert_eq!(
-            normalize(&input("2125550123", Some("Mars/Base")), "US", false)
+            normalize(&input("2125550123", Some("Mars/Base")), "US", PLAIN)
                 .map(|_| ())
                 .unwrap_err()
                 .code,

@@ -76,6 +76,8 @@ pub enum Refused {
     Service,
     ShortCode,
     Emergency,
+    /// The North American 555-0100…0199 range, reserved for fiction.
+    Fictional,
 }
 
 impl Refused {
@@ -89,6 +91,9 @@ impl Refused {
             }
             Refused::ShortCode => "is a short code",
             Refused::Emergency => "is an emergency number",
+            Refused::Fictional => {
+                "is in the 555-0100…0199 range reserved for fiction: no one can answer it"
+            }
         }
     }
 
@@ -98,13 +103,35 @@ impl Refused {
             Refused::TollFree => {
                 "it is dialed only by a campaign that calls businesses (allowTollFree)"
             }
+            Refused::Fictional => "it is dialed only through the simulated carrier (the demo)",
             _ => "it is never dialed",
         }
     }
 }
 
+/// A number of the North American 555-0100…0199 range, reserved for
+/// fiction (films, books, demos): +1 NPA 555 01XX.
+pub fn is_fictional(e164: &str) -> bool {
+    let d = e164.as_bytes();
+    e164.len() == 12 && e164.starts_with("+1") && &d[5..8] == b"555" && &d[8..10] == b"01"
+}
+
+/// Which classes a campaign dials beyond ordinary numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allowed {
+    /// A campaign that calls businesses (`allowTollFree`).
+    pub toll_free: bool,
+    /// The simulated carrier, which calls nobody.
+    pub fictional: bool,
+}
+
 /// The class of `e164` that is never dialed as a lead, if it is one.
 pub fn refused_as_lead(e164: &str) -> Option<Refused> {
+    // A toll-free or premium 555 number is refused as what it costs.
+    refused_by_type(e164).or_else(|| is_fictional(e164).then_some(Refused::Fictional))
+}
+
+fn refused_by_type(e164: &str) -> Option<Refused> {
     use phonenumber::Type;
     let n = phonenumber::parse(None, e164).ok()?;
     match n.number_type(&phonenumber::metadata::DATABASE) {
@@ -118,16 +145,19 @@ pub fn refused_as_lead(e164: &str) -> Option<Refused> {
     }
 }
 
-/// The class of `e164` that is never dialed as a lead of a campaign that
-/// does (`allow_toll_free`) or does not call toll-free numbers.
-pub fn refused_in_campaign(e164: &str, allow_toll_free: bool) -> Option<Refused> {
-    refused_as_lead(e164).filter(|r| !(allow_toll_free && *r == Refused::TollFree))
+/// The class of `e164` that is never dialed as a lead where `allowed`
+/// classes are.
+pub fn refused_in_campaign(e164: &str, allowed: Allowed) -> Option<Refused> {
+    refused_by_type(e164)
+        .filter(|r| !(*r == Refused::TollFree && allowed.toll_free))
+        .or_else(|| (is_fictional(e164) && !allowed.fictional).then_some(Refused::Fictional))
 }
 
 /// The class of `e164` that may not be shown as a caller ID (a toll-free
-/// caller ID is a business's own and is allowed).
+/// caller ID is a business's own and is allowed; a fictional one only by
+/// the simulated carrier, which the caller checks).
 pub fn refused_as_caller_id(e164: &str) -> Option<Refused> {
-    refused_as_lead(e164).filter(|r| *r != Refused::TollFree)
+    refused_as_lead(e164).filter(|r| !matches!(r, Refused::TollFree | Refused::Fictional))
 }
 
 /// What a number says about its time zone.
@@ -388,7 +418,31 @@ mod tests {
             refused_as_lead("+448431234567"),
             Some(Refused::SharedCost | Refused::PremiumRate)
         ));
-        assert_eq!(refused_as_lead("+12125550123"), None);
+        assert_eq!(refused_as_lead("+12125551234"), None);
+        // The 555-0100…0199 range is fiction's; its neighbours are not.
+        assert_eq!(refused_as_lead("+12125550123"), Some(Refused::Fictional));
+        assert_eq!(refused_as_lead("+12125550100"), Some(Refused::Fictional));
+        assert_eq!(refused_as_lead("+12125550199"), Some(Refused::Fictional));
+        assert_eq!(refused_as_lead("+12125550200"), None);
+        assert_eq!(refused_as_lead("+12125550099"), None);
+        assert_eq!(
+            refused_as_lead("+12125550123").is_some(),
+            is_fictional("+12125550123")
+        );
+        let demo = Allowed {
+            toll_free: false,
+            fictional: true,
+        };
+        assert_eq!(refused_in_campaign("+12125550123", demo), None);
+        assert_eq!(
+            refused_in_campaign("+12125550123", Allowed::default()),
+            Some(Refused::Fictional)
+        );
+        assert_eq!(
+            refused_as_caller_id("+14155550100"),
+            None,
+            "checked by the caller"
+        );
         assert_eq!(refused_as_lead("+447400123456"), None, "a UK mobile");
         assert_eq!(
             refused_as_caller_id("+19005550123"),

@@ -295,13 +295,30 @@ fn parse_hm(field: &'static str, s: &str) -> Result<NaiveTime, FieldError> {
 fn merge_settings(
     base: CampaignSettings,
     input: CampaignSettingsInput,
-    region: &str,
+    carrier: Carrier<'_>,
 ) -> ApiResult<CampaignSettings> {
     let mut problems = Vec::new();
-    let s = merge_checked(base, input, region, &mut problems);
+    let s = merge_checked(base, input, carrier, &mut problems);
     match problems.into_iter().next() {
         Some(e) => Err(e.into()),
         None => Ok(s),
+    }
+}
+
+/// Where a campaign's calls go: numbers without a country code are read in
+/// `region`; the simulated carrier (`simulated`) may show fictional numbers.
+#[derive(Clone, Copy)]
+struct Carrier<'a> {
+    region: &'a str,
+    simulated: bool,
+}
+
+impl<'a> Carrier<'a> {
+    fn of(app: &App, cc: &'a models::ContactCenter) -> Carrier<'a> {
+        Carrier {
+            region: &cc.default_region,
+            simulated: app.media.simulated(),
+        }
     }
 }
 
@@ -310,9 +327,10 @@ fn merge_settings(
 fn merge_checked(
     base: CampaignSettings,
     input: CampaignSettingsInput,
-    region: &str,
+    carrier: Carrier<'_>,
     out: &mut Vec<FieldError>,
 ) -> CampaignSettings {
+    let region = carrier.region;
     let mut s = base;
     if let Some(m) = input.dial_mode {
         s.dial_mode = m.into();
@@ -415,6 +433,18 @@ fn merge_checked(
     if let Some(m) = input.safe_harbor_message {
         s.safe_harbor_message = m.trim().to_owned();
     }
+    if !carrier.simulated && phone::is_fictional(&s.caller_id) {
+        let f = phone::Refused::Fictional;
+        out.push(FieldError::new(
+            "callerId",
+            format!(
+                "{} {}: {}; show a number people can call back",
+                s.caller_id,
+                f.describe(),
+                f.remedy()
+            ),
+        ));
+    }
     for p in dc::problems(&s) {
         if !out.iter().any(|e| e.field == p.field) {
             out.push(p);
@@ -468,7 +498,7 @@ impl CampaignQuery {
         merge_checked(
             CampaignSettings::defaults(),
             input.settings,
-            &cc.default_region,
+            Carrier::of(app, &cc),
             &mut out,
         );
         let mut seen = Vec::new();
@@ -620,7 +650,7 @@ impl CampaignMutation {
         let settings = merge_settings(
             CampaignSettings::defaults(),
             input.settings,
-            &cc.default_region,
+            Carrier::of(app, &cc),
         )?;
         let row = store::campaigns::new_row(&cc, name, &settings);
         let entry = audit::entry(
@@ -647,7 +677,7 @@ impl CampaignMutation {
         let campaign = load_campaign(app, caller, &input.id).await?;
         dc::check_open(campaign.state, "cannot be changed").map_err(ApiError::Conflict)?;
         let cc = access::load_contact_center(app, caller, &campaign.row.contact_center_id).await?;
-        let settings = merge_settings(campaign.settings, input.settings, &cc.default_region)?;
+        let settings = merge_settings(campaign.settings, input.settings, Carrier::of(app, &cc))?;
         let mut row = campaign.row;
         if let Some(n) = input.name {
             row.name = identity::normalize_name("name", &n)?;
@@ -809,8 +839,14 @@ impl CampaignMutation {
                     .collect(),
             })
             .collect();
-        let report =
-            crate::import::import_rows(&app.db, &campaign.row, &cc.default_region, &rows).await?;
+        let report = crate::import::import_rows(
+            &app.db,
+            &campaign.row,
+            &cc.default_region,
+            &rows,
+            app.media.simulated(),
+        )
+        .await?;
         Ok(report.into())
     }
 }

@@ -271,7 +271,16 @@ async fn start(
                 },
             })
         };
-        if let Err(e) = run_csv_job(&app.db, &row, &cc.default_region, started, csv, publish).await
+        if let Err(e) = run_csv_job(
+            &app.db,
+            &row,
+            &cc.default_region,
+            app.media.simulated(),
+            started,
+            csv,
+            publish,
+        )
+        .await
         {
             tracing::error!(error = %e, "lead import failed");
         }

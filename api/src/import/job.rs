@@ -19,6 +19,7 @@ pub async fn run_csv_job<R: Read + Seek + Send + 'static>(
     db: &Db,
     campaign: &models::Campaign,
     region: &str,
+    fictional_ok: bool,
     mut job: store::imports::ImportJob,
     csv: LeadsCsv<R>,
     on_progress: impl Fn(&store::imports::ImportJob),
@@ -51,7 +52,7 @@ pub async fn run_csv_job<R: Read + Seek + Send + 'static>(
         report.extend(refused);
         if !batch.is_empty() {
             let inputs: Vec<LeadInput> = batch.iter().map(|r| r.lead.clone()).collect();
-            let outcome = match import_rows(db, campaign, region, &inputs).await {
+            let outcome = match import_rows(db, campaign, region, &inputs, fictional_ok).await {
                 Ok(o) => o,
                 Err(e) => {
                     let why = format!(

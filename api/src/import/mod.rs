@@ -40,6 +40,7 @@ pub async fn import_rows(
     campaign: &models::Campaign,
     region: &str,
     rows: &[LeadInput],
+    fictional_ok: bool,
 ) -> Result<ImportReport, StoreError> {
     let mut rejected = Vec::new();
     let mut warnings = Vec::new();
@@ -52,10 +53,13 @@ pub async fn import_rows(
         code: issue.code,
         message: issue.message.clone(),
     };
-    let allow_toll_free = store::campaigns::settings_of(campaign)?.allow_toll_free;
+    let allowed = crate::domain::phone::Allowed {
+        toll_free: store::campaigns::settings_of(campaign)?.allow_toll_free,
+        fictional: fictional_ok,
+    };
     let mut consents: Vec<models::Consent> = Vec::new();
     for (i, input) in rows.iter().enumerate() {
-        let checked = dl::normalize(input, region, allow_toll_free).and_then(|(lead, warning)| {
+        let checked = dl::normalize(input, region, allowed).and_then(|(lead, warning)| {
             let consent = dl::normalize_consent(&input.consent, now.and_utc())?;
             Ok((lead, warning, consent))
         });

@@ -166,6 +166,11 @@ pub const TONE: Duration = Duration::from_millis(150);
 
 pub trait MediaProvider: Send + Sync {
     fn name(&self) -> &'static str;
+    /// The simulated carrier: nobody is called, so the fictional numbers
+    /// (555-0100…0199) the demo uses may be dialed and shown.
+    fn simulated(&self) -> bool {
+        false
+    }
     /// The engine met an agent (first status change since start): their
     /// login, for providers that find the agent's phone by it.
     fn agent_known(&self, _agent_id: &str, _login: &str) {}

@@ -75,6 +75,10 @@ impl SimProvider {
 }
 
 impl MediaProvider for SimProvider {
+    fn simulated(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "sim"
     }

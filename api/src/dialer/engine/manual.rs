@@ -16,7 +16,7 @@ use crate::domain::eligibility::{
     CampaignFacts, Cited, LeadStatus, Verdict, cap_lifts_at, closed_by, number_history_window,
 };
 use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
-use crate::domain::phone::{also_zones, refused_in_campaign};
+use crate::domain::phone::{Allowed, also_zones, refused_in_campaign};
 use crate::domain::window::CallingWindow;
 use crate::store::{self, claims, models};
 
@@ -50,7 +50,14 @@ impl State {
                 "this number is marked invalid: it may not be called",
             ));
         }
-        let refused = |allow_toll_free: bool| match refused_in_campaign(&phone, allow_toll_free) {
+        let fictional = self.media.simulated();
+        let refused = |toll_free: bool| match refused_in_campaign(
+            &phone,
+            Allowed {
+                toll_free,
+                fictional,
+            },
+        ) {
             Some(r) => Err(EngineError::Validation {
                 field: "phone",
                 message: format!("{phone} {}: {}", r.describe(), r.remedy()),

@@ -44,7 +44,7 @@ fn the_built_in_table_loads_with_every_rule_cited() {
     assert!(!book.version.is_empty());
     for id in [
         "US", "CA", "GB", "AU", "US-FL", "US-OK", "US-MD", "US-CT", "US-WA", "US-TX", "US-MS",
-        "US-LA", "US-AL", "US-UT", "US-RI", "US-PA",
+        "US-LA", "US-AL", "US-UT", "US-RI", "US-PA", "US-ME",
     ] {
         let j = book
             .jurisdictions
@@ -405,4 +405,86 @@ fn regions_are_iso_3166_2() {
     for bad in ["Florida", "US-ZZ", "XX", "U-FL", "US-", "US-FL;drop", ""] {
         assert!(normalize_region(bad, "+12125550123").is_err(), "{bad}");
     }
+}
+
+/// Maine: no predictive calls (a recorded-message device); Utah: automated
+/// calls only with express consent. Progressive and preview calls to Maine,
+/// and preview calls to Utah without consent, go ahead.
+#[test]
+fn maine_and_utah_restrict_automated_calls() {
+    use crate::domain::campaign::{CampaignState, DialMode};
+    use crate::domain::consent::{ConsentKind, ConsentPolicy};
+    use crate::domain::eligibility::{
+        CampaignFacts, LeadFacts, LeadStatus, ListFacts, NumberFacts, Verdict, gate,
+    };
+    assert_eq!(jurisdictions_of("+12075550123", None), vec!["US", "US-ME"]);
+    let ny = Tz::America__New_York;
+    let noon = utc(2026, 6, 10, 16, 0); // Wednesday, 12:00 in Maine and Utah's 10:00
+    let verdict = |ids: &[&str], tz: Tz, mode: DialMode, consent: ConsentKind| {
+        let rules = law_of(ids);
+        let lead = LeadFacts {
+            status: LeadStatus::New,
+            time_zone: Some(tz),
+            also_zones: &[],
+            attempts: 0,
+            recent_attempts: &[],
+            not_before: None,
+            last_abandoned_at: None,
+            number: NumberFacts::default(),
+            law: Law {
+                version: "t",
+                rules: &rules,
+            },
+            consent,
+            refused_type: None,
+        };
+        let campaign = CampaignFacts {
+            state: CampaignState::Running,
+            dial_mode: mode,
+            window: CallingWindow::default(),
+            ring_timeout: RING,
+            max_attempts: 3,
+            max_attempts_per_day: 2,
+            consent: ConsentPolicy::Law,
+            allow_toll_free: false,
+        };
+        gate(&lead, &campaign, ListFacts::default(), noon)
+    };
+    let me = ["US", "US-ME"];
+    match verdict(&me, ny, DialMode::Predictive, ConsentKind::ExpressWritten) {
+        Verdict::DialMode { rule } => {
+            assert_eq!(rule.jurisdiction, "US-ME");
+            assert_eq!(rule.citation, "10 M.R.S. §1498(1)(A), (2), (3)");
+        }
+        v => panic!("{v:?}"),
+    }
+    for mode in [DialMode::Progressive, DialMode::Preview] {
+        assert_eq!(
+            verdict(&me, ny, mode, ConsentKind::None),
+            Verdict::Eligible,
+            "{mode:?}"
+        );
+    }
+    let ut = ["US", "US-UT"];
+    let denver = Tz::America__Denver;
+    for mode in [DialMode::Predictive, DialMode::Progressive] {
+        assert!(
+            matches!(
+                verdict(&ut, denver, mode, ConsentKind::None),
+                Verdict::NoConsent {
+                    needs: ConsentKind::Express,
+                    rule: Some(_)
+                }
+            ),
+            "{mode:?}"
+        );
+        assert_eq!(
+            verdict(&ut, denver, mode, ConsentKind::Express),
+            Verdict::Eligible
+        );
+    }
+    assert_eq!(
+        verdict(&ut, denver, DialMode::Preview, ConsentKind::None),
+        Verdict::Eligible
+    );
 }

@@ -1739,6 +1739,16 @@ impl MediaProvider for SipProvider {
     fn originate(&self, req: &Originate) -> Result<LegId, MediaError> {
         let i = &self.inner;
         let number = dialable(&req.to)?;
+        // The demo's fictional numbers never go to a real trunk, as the
+        // number called nor as the number shown.
+        for (what, n) in [("number", &req.to), ("caller ID", &req.caller_id)] {
+            if crate::domain::phone::is_fictional(n) {
+                return Err(MediaError::Refused(format!(
+                    "the {what} {n} {}",
+                    crate::domain::phone::Refused::Fictional.describe()
+                )));
+            }
+        }
         let ring = match req.purpose {
             LegPurpose::Lead => req.ring_timeout.max(MIN_LEAD_RING),
             _ => req.ring_timeout,
