@@ -264,6 +264,43 @@ pub fn default_dispositions() -> Vec<Disposition> {
     ]
 }
 
+/// The placeholder a safe-harbor message names the caller ID with.
+pub const CALLER_ID: &str = "{callerId}";
+
+/// A new campaign's safe-harbor (information) message: it says who called
+/// and a number to call back, as the FTC's safe harbor and Ofcom ask.
+pub const DEFAULT_SAFE_HARBOR: &str = "Sorry we missed you. This call was from {callerId}; we will try again later. To stop these calls, call us back on {callerId} and ask to be removed.";
+
+/// Whether a message gives a number to call back: the placeholder, or
+/// seven digits or more.
+fn names_a_number(message: &str) -> bool {
+    message.contains(CALLER_ID) || message.chars().filter(char::is_ascii_digit).count() >= 7
+}
+
+/// The safe-harbor message as spoken: `{callerId}` read out digit by
+/// digit, in groups ("4 1 5, 5 5 5, 0 1 0 0").
+pub fn spoken_message(s: &CampaignSettings) -> String {
+    let digits: Vec<char> = s
+        .caller_id
+        .trim_start_matches("+1")
+        .trim_start_matches('+')
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let groups: Vec<String> = if s.caller_id.starts_with("+1") && digits.len() == 10 {
+        [&digits[..3], &digits[3..6], &digits[6..]]
+            .iter()
+            .map(|g| g.iter().map(char::to_string).collect::<Vec<_>>().join(" "))
+            .collect()
+    } else {
+        digits
+            .chunks(3)
+            .map(|g| g.iter().map(char::to_string).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    s.safe_harbor_message.replace(CALLER_ID, &groups.join(", "))
+}
+
 /// The settings of a campaign, as validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignSettings {
@@ -311,7 +348,7 @@ impl CampaignSettings {
             wrap_up_limit_secs: None,
             dispositions: default_dispositions(),
             machine_handling: MachineHandling::HangUp,
-            safe_harbor_message: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
+            safe_harbor_message: DEFAULT_SAFE_HARBOR.into(),
             automated_consent: ConsentPolicy::Law,
             allow_toll_free: false,
         }
@@ -459,6 +496,13 @@ pub fn problems(s: &CampaignSettings) -> Vec<FieldError> {
     }
     if s.safe_harbor_message.trim().is_empty() || s.safe_harbor_message.chars().count() > 500 {
         out.push(field("safeHarborMessage", "must be 1–500 characters"));
+    } else if !names_a_number(&s.safe_harbor_message) {
+        out.push(field(
+            "safeHarborMessage",
+            format!(
+                "must give a number to call back: write {CALLER_ID} (read out as the campaign's caller ID) or the number itself (FTC 16 CFR 310.4(b)(4)(iii); Ofcom's information message). Name your company in it too"
+            ),
+        ));
     }
     out
 }
@@ -497,7 +541,7 @@ mod tests {
             wrap_up_limit_secs: Some(60),
             dispositions: default_dispositions(),
             machine_handling: MachineHandling::HangUp,
-            safe_harbor_message: "Sorry we missed you.".into(),
+            safe_harbor_message: "Sorry we missed you: call {callerId}.".into(),
             automated_consent: ConsentPolicy::Law,
             allow_toll_free: false,
         }
@@ -534,6 +578,24 @@ mod tests {
     }
 
     #[test]
+    fn the_safe_harbor_message_reads_out_the_caller_id() {
+        let mut s = CampaignSettings::defaults();
+        s.caller_id = "+14155550100".into();
+        assert_eq!(
+            spoken_message(&s),
+            "Sorry we missed you. This call was from 4 1 5, 5 5 5, 0 1 0 0; we will try again later. To stop these calls, call us back on 4 1 5, 5 5 5, 0 1 0 0 and ask to be removed."
+        );
+        s.caller_id = "+442079460018".into();
+        s.safe_harbor_message = "Acme here: ring {callerId}.".into();
+        assert_eq!(
+            spoken_message(&s),
+            "Acme here: ring 4 4 2, 0 7 9, 4 6 0, 0 1 8."
+        );
+        assert!(names_a_number("Acme: call 0800 123 4567"));
+        assert!(!names_a_number("Acme: call us back"));
+    }
+
+    #[test]
     fn settings_rules_name_the_field() {
         assert_eq!(validate(&settings()), Ok(()));
         let check = |f: fn(&mut CampaignSettings), name: &str| {
@@ -563,6 +625,10 @@ mod tests {
             "dispositions.code",
         );
         check(|s| s.safe_harbor_message = " ".into(), "safeHarborMessage");
+        check(
+            |s| s.safe_harbor_message = "Sorry we missed you.".into(),
+            "safeHarborMessage",
+        );
         // The 72-hour floor is for predictive campaigns only.
         let mut s = settings();
         s.dial_mode = DialMode::Progressive;

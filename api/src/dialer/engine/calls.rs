@@ -291,7 +291,7 @@ impl State {
                     let message = live
                         .settings
                         .as_ref()
-                        .map(|s| s.safe_harbor_message.clone())
+                        .map(crate::domain::campaign::spoken_message)
                         .unwrap_or_default();
                     if let Some(leg) = &live.lead_leg {
                         let _ = media.play(leg, &message, true);
@@ -485,7 +485,7 @@ impl State {
         let message = live
             .settings
             .as_ref()
-            .map(|s| s.safe_harbor_message.clone())
+            .map(crate::domain::campaign::spoken_message)
             .unwrap_or_default();
         if let Some(leg) = live.lead_leg.clone() {
             let _ = self.media.play(&leg, &message, true);

@@ -144,7 +144,7 @@ impl Form {
             machine_handling: "HANG_UP".into(),
             automated_consent: "LAW".into(),
             allow_toll_free: "false".into(),
-            safe_harbor: "Sorry we missed you. We were calling from our team and will try again later. To stop these calls, call us back and ask to be removed.".into(),
+            safe_harbor: "Sorry we missed you. This call was from {callerId}; we will try again later. To stop these calls, call us back on {callerId} and ask to be removed.".into(),
             dispositions: vec![
                 d(1, "INTERESTED", "Connected – Interested", "CONTACT", true, ""),
                 d(2, "NOT_INTERESTED", "Connected – Not interested", "FINAL", true, ""),
@@ -567,7 +567,7 @@ pub fn Editor(center: Center, token: String, id: Option<String>) -> impl IntoVie
                     <textarea id="c-harbor" rows="3" prop:value=move || form.with(|f| f.safe_harbor.clone())
                         on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.safe_harbor = v); }></textarea>
                     {move || problems.with(|ps| ps.iter().find(|p| p.field == "safeHarborMessage").map(|p| view! { <p class="error field-problem">{crate::api::capitalize(&p.message)}</p> }))}
-                    <p class="help">"Played within 2 seconds to a person who answers when no agent is free: who is calling and how to stop the calls (FTC). Such a call counts as abandoned."</p>
+                    <p class="help">"Played within 2 seconds to a person who answers when no agent is free (and to answering machines when the campaign leaves a message): name your company and a number to call back — {callerId} is read out as the campaign's caller ID (FTC safe harbor; Ofcom's information message). Such a call counts as abandoned."</p>
                 </div>
             </div>
             <h3>"Dispositions"</h3>
