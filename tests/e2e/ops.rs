@@ -133,3 +133,70 @@ async fn standard_introspection_passes_the_limits() {
     assert!(types.iter().any(|t| t["name"] == "ContactCenter"));
     srv.finish().await;
 }
+
+/// `/readyz` answers within a second when PostgreSQL stops answering (its
+/// processes frozen with SIGSTOP: connections hang rather than fail), says
+/// 503, and 200 again once the database answers. Its own throwaway
+/// cluster, so the other tests' server is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_answers_within_a_second_when_postgres_hangs() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-cluster.sh");
+    let out = std::process::Command::new(&script)
+        .arg("start")
+        .output()
+        .expect("pg-cluster.sh runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (dir, url) = line.split_once(' ').expect("dir and url");
+    let (dir, url) = (dir.to_owned(), url.to_owned());
+    let srv = TestServer::start_with(Backend::Postgres, |c| c.database_url = Some(url)).await;
+    assert_eq!(srv.get("/readyz").await.0, 200);
+    let pids = || -> Vec<String> {
+        let pid = std::fs::read_to_string(format!("{dir}/data/postmaster.pid")).expect("pid file");
+        let main = pid.lines().next().expect("pid").trim().to_owned();
+        let children = std::process::Command::new("pgrep")
+            .args(["-P", &main])
+            .output()
+            .expect("pgrep");
+        std::iter::once(main)
+            .chain(
+                String::from_utf8_lossy(&children.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned),
+            )
+            .collect()
+    };
+    let signal = |sig: &str, pids: &[String]| {
+        std::process::Command::new("kill")
+            .arg(sig)
+            .args(pids)
+            .status()
+            .expect("kill");
+    };
+    let frozen = pids();
+    signal("-STOP", &frozen);
+    let started = std::time::Instant::now();
+    let (status, _, body) = srv.get("/readyz").await;
+    let took = started.elapsed();
+    signal("-CONT", &frozen);
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        took < std::time::Duration::from_millis(1_500),
+        "took {took:?}"
+    );
+    assert_eq!(srv.get("/healthz").await.0, 200);
+    // Back: ready again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while srv.get("/readyz").await.0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "not ready again");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    srv.finish().await;
+    let _ = std::process::Command::new(&script)
+        .args(["stop", &dir])
+        .status();
+}

@@ -112,12 +112,24 @@ async fn web_not_built() -> Response {
         .into_response()
 }
 
+/// How long `/readyz` waits for the database: a load balancer's probe
+/// must get an answer before its own timeout, database or not.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn readyz(State(state): State<HttpState>) -> Response {
-    match state.app.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => {
+    match tokio::time::timeout(READY_WITHIN, state.app.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: the database did not answer within 1 s");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database not answering within 1 s\n",
+            )
+                .into_response()
         }
     }
 }
