@@ -155,25 +155,31 @@ async fn readiness_answers_within_a_second_when_postgres_hangs() {
     let (dir, url) = (dir.to_owned(), url.to_owned());
     let srv = TestServer::start_with(Backend::Postgres, |c| c.database_url = Some(url)).await;
     assert_eq!(srv.get("/readyz").await.0, 200);
+    // The postmaster and its children, read from /proc (no procps needed).
     let pids = || -> Vec<String> {
         let pid = std::fs::read_to_string(format!("{dir}/data/postmaster.pid")).expect("pid file");
         let main = pid.lines().next().expect("pid").trim().to_owned();
-        let children = std::process::Command::new("pgrep")
-            .args(["-P", &main])
-            .output()
-            .expect("pgrep");
-        std::iter::once(main)
-            .chain(
-                String::from_utf8_lossy(&children.stdout)
+        let children = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter_map(|e| {
+                let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+                // pid (comm) state ppid …: the fields after the last ')'.
+                let ppid = stat
+                    .rsplit_once(')')?
+                    .1
                     .split_whitespace()
-                    .map(str::to_owned),
-            )
-            .collect()
+                    .nth(1)?
+                    .to_owned();
+                (ppid == main).then(|| e.file_name().to_string_lossy().into_owned())
+            })
+            .collect::<Vec<_>>();
+        std::iter::once(main).chain(children).collect()
     };
+    // The shell's own `kill` (procps may not be installed).
     let signal = |sig: &str, pids: &[String]| {
-        std::process::Command::new("kill")
-            .arg(sig)
-            .args(pids)
+        std::process::Command::new("sh")
+            .args(["-c", &format!("kill {sig} {}", pids.join(" "))])
             .status()
             .expect("kill");
     };
