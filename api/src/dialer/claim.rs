@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::facts::{campaign_facts, decide};
+use super::facts::{OrgRules, campaign_facts, decide_under};
 use crate::domain::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode};
 use crate::domain::eligibility::{LeadStatus, Verdict};
 use crate::store::{self, Db, StoreError, claims, models};
@@ -44,6 +44,10 @@ pub async fn claim_eligible(
         limit: n,
     };
     let claimed = claims::claim(db, &spec).await?;
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = OrgRules::load(db, &campaign.organization_id, now).await?;
     let mut allowed = Vec::with_capacity(claimed.len());
     let mut entries = Vec::with_capacity(claimed.len());
     for lead in claimed {
@@ -52,7 +56,7 @@ pub async fn claim_eligible(
             .as_deref()
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
-        let decision = decide(db, facts, &lead, before, now, None).await?;
+        let decision = decide_under(db, facts, &lead, before, now, None, &org).await?;
         entries.push(decision.trail_entry(&lead, "claim"));
         if decision.verdict == Verdict::Eligible {
             allowed.push(lead);

@@ -11,7 +11,7 @@ use crate::domain::eligibility::{
     CampaignFacts, LeadFacts, LeadStatus, ListFacts, NumberFacts, Verdict, gate,
     number_history_window,
 };
-use crate::domain::jurisdiction::{Law, jurisdictions_of, rulebook};
+use crate::domain::jurisdiction::{Law, Rule, jurisdictions_of, rulebook};
 use crate::domain::phone::{Refused, also_zones, refused_as_lead};
 use crate::domain::window::week_text;
 use crate::store::{self, Db, StoreError, models};
@@ -156,6 +156,43 @@ pub async fn decide(
     now: DateTime<Utc>,
     placing: Option<&str>,
 ) -> Result<Decision, StoreError> {
+    let org = OrgRules::load(db, &lead.organization_id, now).await?;
+    decide_under(db, campaign, lead, status, now, placing, &org).await
+}
+
+/// The organization's own rules in force at an instant, read once for a
+/// batch of decisions (a claim, a review pass) rather than per lead.
+#[derive(Debug, Clone)]
+pub struct OrgRules {
+    /// The policy revision (0: the default).
+    pub revision: u32,
+    pub rules: Vec<Rule>,
+}
+
+impl OrgRules {
+    pub async fn load(
+        db: &Db,
+        organization_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OrgRules, StoreError> {
+        let policy = store::policies::in_force(db, organization_id, now).await?;
+        Ok(OrgRules {
+            revision: policy.revision,
+            rules: policy.rules(),
+        })
+    }
+}
+
+/// [`decide`] under the organization's rules `org`, read beforehand.
+pub async fn decide_under(
+    db: &Db,
+    campaign: CampaignFacts,
+    lead: &models::Lead,
+    status: LeadStatus,
+    now: DateTime<Utc>,
+    placing: Option<&str>,
+    org: &OrgRules,
+) -> Result<Decision, StoreError> {
     let lists = store::lists::verdicts(db, &lead.organization_id, &lead.phone).await?;
     let since = (now - Duration::hours(48)).naive_utc();
     let recent_attempts: Vec<DateTime<Utc>> = store::trail::attempts_since(db, &lead.id, since)
@@ -166,9 +203,7 @@ pub async fn decide(
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
     let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
     let book = rulebook();
-    let policy = store::policies::in_force(db, &lead.organization_id, now).await?;
-    let org_rules = policy.rules();
-    let rules = book.rules_with(&jurisdictions, &org_rules);
+    let rules = book.rules_with(&jurisdictions, &org.rules);
     let law = Law {
         version: &book.version,
         rules: &rules,
@@ -220,6 +255,6 @@ pub async fn decide(
         jurisdictions,
         also_zones,
         consent,
-        policy_revision: policy.revision,
+        policy_revision: org.revision,
     })
 }

@@ -12,7 +12,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::facts::{campaign_facts, decide};
+use super::facts::{OrgRules, campaign_facts, decide_under};
 use crate::clock::Clock;
 use crate::domain::eligibility::{LeadStatus, Verdict};
 use crate::store::{self, Db, StoreError, claims, models};
@@ -60,10 +60,14 @@ pub async fn review_campaign(
     let since = (now - ELIGIBLE_AGAIN).naive_utc();
     let leads = claims::to_review(db, &campaign.id, now.naive_utc(), since, limit).await?;
     let mut out = Reviewed::default();
+    if leads.is_empty() {
+        return Ok(out);
+    }
+    let org = OrgRules::load(db, &campaign.organization_id, now).await?;
     let mut entries = Vec::new();
     for lead in &leads {
         let status = LeadStatus::parse(&lead.status).unwrap_or(LeadStatus::New);
-        let decision = decide(db, facts, lead, status, now, None).await?;
+        let decision = decide_under(db, facts, lead, status, now, None, &org).await?;
         let code = decision.verdict.code();
         let refused = decision.verdict != Verdict::Eligible;
         // A refusal: not judged again (nor claimed) before it lifts; one

@@ -8,7 +8,7 @@ use chrono::Duration;
 
 use super::calls::LiveCall;
 use super::{EngineError, EngineResult, State, conflict};
-use crate::dialer::facts::decide;
+use crate::dialer::facts::{OrgRules, decide};
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
 use crate::domain::call::{CallOrigin, CallState};
 use crate::domain::campaign::{CampaignState, DialMode};
@@ -111,10 +111,8 @@ impl State {
                     });
                 }
                 let book = rulebook();
-                let org_rules = store::policies::in_force(&self.db, organization_id, now)
-                    .await?
-                    .rules();
-                let rules = book.rules_with(&jurisdictions_of(&phone, None), &org_rules);
+                let org = OrgRules::load(&self.db, organization_id, now).await?;
+                let rules = book.rules_with(&jurisdictions_of(&phone, None), &org.rules);
                 let law = Law {
                     version: &book.version,
                     rules: &rules,
