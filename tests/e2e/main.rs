@@ -29,3 +29,4 @@ mod whatif;
 mod workspace_api;
 mod wrapup;
 mod wrapup_ws;
+mod write_failures;

@@ -12,13 +12,32 @@ use crate::domain::campaign::{ABANDON_LOCKOUT, CampaignState, DialMode};
 use crate::domain::eligibility::{LeadStatus, Verdict};
 use crate::store::{self, Db, StoreError, claims, models};
 
+/// A claim that failed after leads were taken: they are still DIALING and
+/// must go back (when the database takes writes again), each with the
+/// time it may be tried.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Stranded {
+    pub leads: Vec<(String, Option<chrono::NaiveDateTime>)>,
+    pub error: StoreError,
+}
+
+impl From<StoreError> for Stranded {
+    fn from(error: StoreError) -> Self {
+        Stranded {
+            leads: Vec::new(),
+            error,
+        }
+    }
+}
+
 /// Claim up to `n` leads of `campaign` that the gate allows at `now`.
 pub async fn claim_eligible(
     db: &Db,
     campaign: &models::Campaign,
     now: DateTime<Utc>,
     n: usize,
-) -> Result<Vec<models::Lead>, StoreError> {
+) -> Result<Vec<models::Lead>, Stranded> {
     let state = store::campaigns::state_of(campaign)?;
     if state != CampaignState::Running || n == 0 {
         return Ok(Vec::new());
@@ -47,27 +66,54 @@ pub async fn claim_eligible(
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let org = OrgRules::load(db, &campaign.organization_id, now).await?;
+    // From here on, a failure leaves leads DIALING: the caller gets them
+    // back to release.
+    let stranded = |leads: &[models::Lead], error: StoreError| Stranded {
+        leads: leads.iter().map(|l| (l.id.clone(), l.not_before)).collect(),
+        error,
+    };
+    let org = match OrgRules::load(db, &campaign.organization_id, now).await {
+        Ok(org) => org,
+        Err(e) => return Err(stranded(&claimed, e)),
+    };
     let mut allowed = Vec::with_capacity(claimed.len());
     let mut entries = Vec::with_capacity(claimed.len());
-    for lead in claimed {
+    for (i, lead) in claimed.iter().enumerate() {
         let before = lead
             .claimed_from
             .as_deref()
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
-        let decision = decide_under(db, facts, &lead, before, now, None, &org).await?;
-        entries.push(decision.trail_entry(&lead, "claim"));
+        let decision = match decide_under(db, facts, lead, before, now, None, &org).await {
+            Ok(d) => d,
+            Err(e) => {
+                let mut left = allowed.clone();
+                left.extend_from_slice(&claimed[i..]);
+                return Err(stranded(&left, e));
+            }
+        };
+        entries.push(decision.trail_entry(lead, "claim"));
         if decision.verdict == Verdict::Eligible {
-            allowed.push(lead);
+            allowed.push(lead.clone());
         } else {
             // Back with the time it may be judged again.
             let retry = decision.verdict.judge_again_at(now);
             let code = decision.verdict.code();
             let judged = Some((code, now.naive_utc()));
-            claims::release(db, &lead.id, Some(retry.naive_utc()), judged).await?;
+            if let Err(e) = claims::release(db, &lead.id, Some(retry.naive_utc()), judged).await {
+                let mut left = allowed.clone();
+                left.extend_from_slice(&claimed[i..]);
+                let mut out = stranded(&left, e);
+                if let Some(l) = out.leads.iter_mut().find(|l| l.0 == lead.id) {
+                    l.1 = Some(retry.naive_utc());
+                }
+                return Err(out);
+            }
         }
     }
-    store::trail::insert(db, &entries).await?;
+    // No call without the decision on record.
+    if let Err(e) = store::trail::insert(db, &entries).await {
+        return Err(stranded(&allowed, e));
+    }
     Ok(allowed)
 }

@@ -25,6 +25,12 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The database cannot take it now (full disk, read-only, gone);
+    /// retrying after `retry_after_secs` may succeed.
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     Internal,
 }
 
@@ -39,6 +45,7 @@ impl ApiError {
             ApiError::Validation { .. } => "VALIDATION",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::Unavailable { .. } => "UNAVAILABLE",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -50,7 +57,9 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Conflict(m) => m.clone(),
             ApiError::Validation { field, message } => format!("{field} {message}"),
-            ApiError::RateLimited { message, .. } => message.clone(),
+            ApiError::RateLimited { message, .. } | ApiError::Unavailable { message, .. } => {
+                message.clone()
+            }
             ApiError::Internal => "internal error: the server log has the details".to_owned(),
         }
     }
@@ -75,6 +84,9 @@ impl From<ApiError> for async_graphql::Error {
                 ApiError::Validation { field, .. } => ext.set("field", field.as_str()),
                 ApiError::RateLimited {
                     retry_after_secs, ..
+                }
+                | ApiError::Unavailable {
+                    retry_after_secs, ..
                 } => ext.set("retryAfterSeconds", *retry_after_secs),
                 _ => {}
             }
@@ -86,6 +98,14 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate(what) => ApiError::Conflict(format!("{what} already exists")),
+            other if other.outage().is_some() => {
+                let cause = other.outage().unwrap_or(crate::store::Outage::Gone);
+                tracing::error!(error = %other, "the database is unavailable");
+                ApiError::Unavailable {
+                    message: format!("the database is unavailable ({cause}); try again shortly"),
+                    retry_after_secs: cause.retry_after_secs(),
+                }
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::Internal
@@ -105,6 +125,10 @@ impl From<crate::dialer::engine::EngineError> for ApiError {
                 message,
             },
             E::Store(s) => s.into(),
+            E::Unavailable { cause, message } => ApiError::Unavailable {
+                message,
+                retry_after_secs: cause.retry_after_secs(),
+            },
             E::Stopped => {
                 tracing::error!("the dialer engine has stopped");
                 ApiError::Internal

@@ -16,7 +16,7 @@ use diesel_async::RunQueryDsl;
 
 use super::models::Lead;
 use super::schema::{dnc_entries, invalid_numbers, leads};
-use super::{Db, StoreError, StoreResult, with_conn, with_tx};
+use super::{Db, StoreError, StoreResult, with_conn, with_tx, with_write};
 use crate::domain::eligibility::LeadStatus;
 
 /// What the claim may take.
@@ -111,31 +111,38 @@ pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
         return Ok(Vec::new());
     }
     let dialing = LeadStatus::Dialing.as_str();
-    match db {
-        Db::Pg(pool) => {
-            use diesel_async::AsyncConnection as _;
-            let mut conn = pool
-                .get()
+    db.writes().begin()?;
+    let seen = super::outage::Seen::default();
+    let result = match db {
+        Db::Pg(pg) => match pg.pool.get().await {
+            Ok(mut conn) => {
+                use diesel_async::AsyncConnection as _;
+                conn.transaction(async |conn| -> StoreResult<Vec<Lead>> {
+                    seen.keep(
+                        async { claim_loop!(conn, spec, dialing, .for_update().skip_locked()) }
+                            .await,
+                    )
+                })
                 .await
-                .map_err(|e| StoreError::Connection(e.to_string()))?;
-            conn.transaction(async |conn| -> StoreResult<Vec<Lead>> {
-                claim_loop!(conn, spec, dialing, .for_update().skip_locked())
-            })
-            .await
-        }
+            }
+            Err(e) => Err(StoreError::Connection(e.to_string())),
+        },
         Db::Sqlite(sqlite) => {
             let _writer = sqlite.writer.lock().await;
-            let mut conn = sqlite
-                .pool
-                .get()
-                .await
-                .map_err(|e| StoreError::Connection(e.to_string()))?;
-            conn.immediate_transaction(async |conn| -> StoreResult<Vec<Lead>> {
-                claim_loop!(conn, spec, dialing,)
-            })
-            .await
+            match sqlite.pool.get().await {
+                Ok(mut conn) => {
+                    conn.immediate_transaction(async |conn| -> StoreResult<Vec<Lead>> {
+                        seen.keep(async { claim_loop!(conn, spec, dialing,) }.await)
+                    })
+                    .await
+                }
+                Err(e) => Err(StoreError::Connection(e.to_string())),
+            }
         }
-    }
+    };
+    let result = seen.name(result);
+    db.writes().record(&result);
+    result
 }
 
 /// Give a claimed lead back: its previous status, and not before
@@ -150,7 +157,7 @@ pub async fn release(
     use diesel::sql_types::{Nullable, Text, Timestamp};
     let now = super::now();
     let (verdict, judged) = (verdict.map(|v| v.0), verdict.map(|v| v.1));
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         diesel::update(
             leads::table
                 .filter(leads::id.eq(lead_id))
@@ -294,7 +301,7 @@ pub async fn judged(
     not_before: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         let same = leads::table
             .filter(leads::id.eq(&lead.id))
             .filter(leads::status.eq(&lead.status))

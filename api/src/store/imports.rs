@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::import_jobs;
-use super::{Db, StoreResult, with_conn};
+use super::{Db, StoreResult, with_conn, with_write};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = import_jobs, treat_none_as_default_value = false)]
@@ -62,7 +62,7 @@ impl ImportJob {
 }
 
 pub async fn insert(db: &Db, job: &ImportJob) -> StoreResult<()> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         diesel::insert_into(import_jobs::table)
             .values(job)
             .execute(conn)
@@ -73,7 +73,7 @@ pub async fn insert(db: &Db, job: &ImportJob) -> StoreResult<()> {
 
 /// Save progress (counts, state, report).
 pub async fn save(db: &Db, job: &ImportJob) -> StoreResult<()> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         diesel::update(import_jobs::table.find(&job.id))
             .set((
                 import_jobs::state.eq(&job.state),
@@ -107,7 +107,7 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<ImportJob>> {
 /// Jobs a crash left RUNNING are FAILED (what they wrote stays written).
 pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
     let now = super::now();
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         Ok(
             diesel::update(import_jobs::table.filter(import_jobs::state.eq("RUNNING")))
                 .set((

@@ -19,6 +19,7 @@ pub mod lists;
 mod migrate;
 pub mod models;
 pub mod organizations;
+pub mod outage;
 pub mod outbox;
 pub mod policies;
 pub mod presence;
@@ -39,6 +40,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
 pub use migrate::run_migrations;
+pub use outage::{Outage, Writes};
 
 /// A pooled SQLite connection, driven on a blocking thread by diesel-async.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
@@ -58,8 +60,15 @@ const SQLITE_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_m
 /// The database: PostgreSQL in production, SQLite for the embedded default.
 #[derive(Clone)]
 pub enum Db {
-    Pg(Pool<AsyncPgConnection>),
+    Pg(PgDb),
     Sqlite(SqliteDb),
+}
+
+/// PostgreSQL: a pool, and the record of whether writes work.
+#[derive(Clone)]
+pub struct PgDb {
+    pub pool: Pool<AsyncPgConnection>,
+    pub writes: std::sync::Arc<Writes>,
 }
 
 /// The embedded database: a pool, and one in-process gate for write
@@ -72,6 +81,7 @@ pub struct SqliteDb {
     pub writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Held by every clone; the checkpointer stops when the last is gone.
     alive: std::sync::Arc<()>,
+    pub writes: std::sync::Arc<Writes>,
 }
 
 /// Which database a URL or data dir selects.
@@ -122,6 +132,10 @@ pub enum StoreError {
     Migration(String),
     #[error("{0} already exists")]
     Duplicate(&'static str),
+    /// The database cannot take the write (or answer) now; retrying later
+    /// may help.
+    #[error("{cause}: {detail}")]
+    Unavailable { cause: Outage, detail: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The operating system refused something the store's owner needs
@@ -132,7 +146,13 @@ pub enum StoreError {
 
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
-        StoreError::Query(e)
+        match outage::classify(&e) {
+            Some(cause) => StoreError::Unavailable {
+                cause,
+                detail: e.to_string(),
+            },
+            None => StoreError::Query(e),
+        }
     }
 }
 
@@ -143,7 +163,7 @@ impl StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 StoreError::Duplicate(what)
             }
-            other => StoreError::Query(other),
+            other => other.into(),
         }
     }
 }
@@ -154,8 +174,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Pg(pool) => {
-                let mut pooled = pool
+            $crate::store::Db::Pg(pg) => {
+                let mut pooled = pg
+                    .pool
                     .get()
                     .await
                     .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
@@ -179,33 +200,61 @@ macro_rules! with_conn {
 /// `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite (so a writer never
 /// fails to upgrade a read lock), after taking the SQLite write gate.
 macro_rules! with_tx {
-    ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Pg(pool) => {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let db: &$crate::store::Db = $db;
+        let writes = db.writes();
+        writes.begin()?;
+        let seen = $crate::store::outage::Seen::default();
+        let result = match db {
+            $crate::store::Db::Pg(pg) => {
                 use diesel_async::AsyncConnection as _;
-                let mut pooled = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
-                pooled
-                    .transaction(async |$conn| -> $crate::store::StoreResult<_> { $body })
-                    .await
+                match pg.pool.get().await {
+                    Ok(mut pooled) => {
+                        pooled
+                            .transaction(async |$conn| -> $crate::store::StoreResult<_> {
+                                seen.keep(async { $body }.await)
+                            })
+                            .await
+                    }
+                    Err(e) => Err($crate::store::StoreError::Connection(e.to_string())),
+                }
             }
             $crate::store::Db::Sqlite(sqlite) => {
                 let _writer = sqlite.writer.lock().await;
-                let mut pooled = sqlite
-                    .pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::store::StoreError::Connection(e.to_string()))?;
-                pooled
-                    .immediate_transaction(async |$conn| -> $crate::store::StoreResult<_> { $body })
-                    .await
+                match sqlite.pool.get().await {
+                    Ok(mut pooled) => {
+                        pooled
+                            .immediate_transaction(async |$conn| -> $crate::store::StoreResult<_> {
+                                seen.keep(async { $body }.await)
+                            })
+                            .await
+                    }
+                    Err(e) => Err($crate::store::StoreError::Connection(e.to_string())),
+                }
             }
-        }
-    };
+        };
+        let result = seen.name(result);
+        writes.record(&result);
+        result
+    }};
 }
-pub(crate) use {with_conn, with_tx};
+/// `with_conn!` for a single write outside a transaction: counted and
+/// recorded as a write (so an outage is noticed and tests can inject one).
+macro_rules! with_write {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let db: &$crate::store::Db = $db;
+        db.writes().begin()?;
+        let result = async { $crate::store::with_conn!(db, |$conn| $body) }.await;
+        let result: $crate::store::StoreResult<_> =
+            result.map_err(|e: $crate::store::StoreError| match e {
+                $crate::store::StoreError::Query(q) => q.into(),
+                other => other,
+            });
+        db.writes().record(&result);
+        result
+    }};
+}
+pub(crate) use {with_conn, with_tx, with_write};
 
 impl Db {
     /// Open the pool for `target`. SQLite creates its file (and directory) on
@@ -220,7 +269,10 @@ impl Db {
                     .build(manager)
                     .await
                     .map_err(|e| StoreError::Connection(e.to_string()))?;
-                Ok(Db::Pg(pool))
+                Ok(Db::Pg(PgDb {
+                    pool,
+                    writes: Default::default(),
+                }))
             }
             DbTarget::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -252,10 +304,19 @@ impl Db {
                     pool,
                     writer: Default::default(),
                     alive: Default::default(),
+                    writes: Default::default(),
                 };
                 spawn_checkpointer(&db);
                 Ok(Db::Sqlite(db))
             }
+        }
+    }
+
+    /// Whether writes work (and test-injected failures).
+    pub fn writes(&self) -> &Writes {
+        match self {
+            Db::Pg(pg) => &pg.writes,
+            Db::Sqlite(sqlite) => &sqlite.writes,
         }
     }
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{outbox, webhook_deliveries};
-use super::{Db, StoreResult, with_conn, with_tx};
+use super::{Db, StoreResult, with_conn, with_tx, with_write};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox, treat_none_as_null = true)]
@@ -148,7 +148,7 @@ pub async fn deliveries_of(db: &Db, outbox_id: &str) -> StoreResult<Vec<Delivery
 /// Everything an endpoint still owes falls due now (it was re-enabled or
 /// re-pointed: no reason to wait out the backoff).
 pub async fn wake_endpoint(db: &Db, endpoint_id: &str, now: NaiveDateTime) -> StoreResult<usize> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         Ok(diesel::update(
             outbox::table
                 .filter(outbox::endpoint_id.eq(endpoint_id))
@@ -162,7 +162,7 @@ pub async fn wake_endpoint(db: &Db, endpoint_id: &str, now: NaiveDateTime) -> St
 
 /// Send a row again now (an admin's "redeliver").
 pub async fn redeliver(db: &Db, id: &str, now: NaiveDateTime) -> StoreResult<bool> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         Ok(diesel::update(outbox::table.find(id))
             .set((
                 outbox::delivered_at.eq(None::<NaiveDateTime>),

@@ -8,10 +8,10 @@ use diesel_async::RunQueryDsl;
 
 use super::models::{Session, User};
 use super::schema::{sessions, users};
-use super::{Db, StoreResult, with_conn};
+use super::{Db, StoreResult, with_conn, with_write};
 
 pub async fn insert(db: &Db, session: &Session) -> StoreResult<()> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         diesel::insert_into(sessions::table)
             .values(session)
             .execute(conn)
@@ -35,7 +35,7 @@ pub async fn get_with_user(db: &Db, id: &str) -> StoreResult<Option<(Session, Us
 
 /// End a session; returns false when it was already ended.
 pub async fn end(db: &Db, id: &str, at: NaiveDateTime) -> StoreResult<bool> {
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         let n = diesel::update(
             sessions::table
                 .filter(sessions::id.eq(id))

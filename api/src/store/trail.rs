@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{compliance_trail, dial_attempts};
-use super::{Db, Page, StoreResult, with_conn};
+use super::{Db, Page, StoreResult, with_conn, with_write};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = compliance_trail)]
@@ -27,7 +27,7 @@ pub async fn insert(db: &Db, entries: &[TrailEntry]) -> StoreResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    with_conn!(db, |conn| {
+    with_write!(db, |conn| {
         for e in entries {
             diesel::insert_into(compliance_trail::table)
                 .values(e)

@@ -163,8 +163,10 @@ impl State {
         let Some(agent) = self.agents.get(agent_id) else {
             return Ok(());
         };
-        store::presence::save(&self.db, &agent.row(now)).await?;
+        let row = agent.row(now);
         let org = agent.organization_id.clone();
+        self.write(super::journal::Pending::Presence(Box::new(row)))
+            .await?;
         if let Some(view) = self.view(agent_id) {
             self.publish(&org, EventKind::Presence(Box::new(view)));
         }

@@ -145,7 +145,12 @@ impl State {
                 at: ts(*at),
             })
             .collect();
-        store::calls::save(&self.db, &row, &events, lead.as_ref()).await?;
+        self.write(super::journal::Pending::Call {
+            row: Box::new(row.clone()),
+            events,
+            lead,
+        })
+        .await?;
         for (step, at) in steps {
             self.publish_at(
                 &row.organization_id,
@@ -577,7 +582,14 @@ impl State {
         // the dialer goes with the call.
         self.sync_pinned_leg(agent_id)?;
         self.presence_changed(agent_id).await?;
-        self.wrap_up_required(&row.id).await?;
+        self.publish(
+            &row.organization_id,
+            EventKind::Call {
+                step: CallStep::WrapUpRequired,
+                call: Box::new(row.clone()),
+                detail: None,
+            },
+        );
         if let Some(secs) = wrap_limit {
             self.after(
                 Duration::seconds(secs.into()),

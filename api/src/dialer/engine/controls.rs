@@ -64,6 +64,21 @@ impl State {
         call_id: &str,
         control: Control,
     ) -> EngineResult<models::Call> {
+        if !self.calls.contains_key(call_id) && matches!(control, Control::HangUp) && self.behind()
+        {
+            // Its end may be among the writes waiting for the database.
+            return Err(self.unavailable("the call's end is not saved yet"));
+        }
+        if !self.calls.contains_key(call_id) && matches!(control, Control::HangUp) {
+            // Hanging up twice (a retry after a lost answer, or after
+            // UNAVAILABLE) ends the call once and answers the same.
+            if let Some(row) = store::calls::get(&self.db, call_id).await?
+                && row.state == CallState::Ended.as_str()
+                && row.agent_id.as_deref() == Some(agent_id)
+            {
+                return Ok(row);
+            }
+        }
         let live = self.live(call_id).map_err(|_| {
             // An ended call is no longer live: say so plainly.
             conflict("the call has ended (or is not yours)")

@@ -10,6 +10,7 @@ mod agents;
 mod calls;
 mod controls;
 mod follow_ups;
+mod journal;
 mod manual;
 mod pacing;
 mod recovery;
@@ -96,9 +97,27 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("the dialer engine has stopped")]
     Stopped,
+    /// The database is not taking writes; what was done is kept and
+    /// written when it does.
+    #[error("{message}")]
+    Unavailable {
+        cause: crate::store::Outage,
+        message: String,
+    },
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+impl EngineError {
+    /// The database could not take the write (retrying later helps).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            EngineError::Unavailable { .. } => true,
+            EngineError::Store(e) => e.outage().is_some(),
+            _ => false,
+        }
+    }
+}
 
 fn conflict(m: impl Into<String>) -> EngineError {
     EngineError::Conflict(m.into())
@@ -126,6 +145,8 @@ pub(crate) enum Due {
         agent_id: String,
         epoch: u64,
     },
+    /// Retry the writes the database did not take.
+    CatchUp,
 }
 
 /// What the API asks of the engine.
@@ -184,6 +205,20 @@ pub(crate) enum Command {
     Settle {
         reply: oneshot::Sender<()>,
     },
+    Health {
+        reply: oneshot::Sender<EngineHealth>,
+    },
+}
+
+/// What the engine holds that the database may not have yet.
+#[derive(Debug, Clone, Default)]
+pub struct EngineHealth {
+    /// Writes (and publications behind them) waiting for the database.
+    pub backlog: usize,
+    /// Why they wait.
+    pub outage: Option<crate::store::Outage>,
+    /// Calls the engine is handling, sorted.
+    pub live_calls: Vec<String>,
 }
 
 pub use wrapup::WrapUpSubmission;
@@ -254,6 +289,7 @@ impl Engine {
             campaigns: HashMap::new(),
             due_at: None,
             pace_queued: false,
+            journal: Default::default(),
         };
         // The engine runs on a thread of its own: however busy the API's
         // workers are (a flood of requests), a call's next step waits for
@@ -396,6 +432,11 @@ impl Engine {
         self.ask(|reply| Command::AdvanceTo { to, reply }).await
     }
 
+    /// The engine's backlog and live calls.
+    pub async fn health(&self) -> EngineResult<EngineHealth> {
+        self.ask(|reply| Command::Health { reply }).await
+    }
+
     /// Resolves once every command sent before it has been handled.
     pub async fn settle(&self) -> EngineResult<()> {
         self.ask(|reply| Command::Settle { reply }).await
@@ -448,6 +489,8 @@ pub(crate) struct State {
     pub due_at: Option<DateTime<Utc>>,
     /// A `PaceNow` is already queued (they coalesce).
     pub pace_queued: bool,
+    /// Writes the database did not take yet (and what waits behind them).
+    pub journal: journal::Journal,
 }
 
 impl State {
@@ -505,8 +548,20 @@ impl State {
                 self.pace_all().await
             }
             Due::ConnectDeadline { call_id } => self.connect_deadline(&call_id).await,
-            Due::WrapUpLimit { agent_id, call_id } => self.wrap_up_limit(&agent_id, &call_id).await,
+            Due::WrapUpLimit { agent_id, call_id } => {
+                let r = match self.writable().await {
+                    Ok(()) => self.wrap_up_limit(&agent_id, &call_id).await,
+                    Err(e) => Err(e),
+                };
+                if matches!(&r, Err(e) if e.is_unavailable()) {
+                    // The automatic wrap-up waits for the database.
+                    self.after(journal::RETRY_EVERY, Due::WrapUpLimit { agent_id, call_id });
+                    return Ok(());
+                }
+                r
+            }
             Due::Grace { agent_id, epoch } => self.grace_over(&agent_id, epoch).await,
+            Due::CatchUp => self.catch_up_due().await,
         }
     }
 
@@ -520,9 +575,21 @@ impl State {
                 reason,
                 reply,
             } => {
-                let r = self
-                    .set_status(&organization_id, &agent_id, &contact_center, status, reason)
-                    .await;
+                let r = match self.writable().await {
+                    Ok(()) => {
+                        let r = self
+                            .set_status(
+                                &organization_id,
+                                &agent_id,
+                                &contact_center,
+                                status,
+                                reason,
+                            )
+                            .await;
+                        self.written(r, "the status is changed but not saved yet")
+                    }
+                    Err(e) => Err(e),
+                };
                 let _ = reply.send(r);
             }
             Command::SessionEnded { agent_id, reply } => {
@@ -559,15 +626,21 @@ impl State {
                 lead,
                 reply,
             } => {
-                let r = self
-                    .place_call(
-                        &organization_id,
-                        &agent_id,
-                        &contact_center,
-                        phone,
-                        lead.map(|l| *l),
-                    )
-                    .await;
+                let r = match self.writable().await {
+                    Ok(()) => {
+                        let r = self
+                            .place_call(
+                                &organization_id,
+                                &agent_id,
+                                &contact_center,
+                                phone,
+                                lead.map(|l| *l),
+                            )
+                            .await;
+                        self.written(r, "the call is placed but not saved yet")
+                    }
+                    Err(e) => Err(e),
+                };
                 let _ = reply.send(r);
             }
             Command::Control {
@@ -576,7 +649,20 @@ impl State {
                 control,
                 reply,
             } => {
-                let r = self.control(&agent_id, &call_id, control).await;
+                // Hanging up always ends the call (the lead's line is
+                // real); anything else waits for the database.
+                let hang_up = matches!(control, Control::HangUp);
+                let r = match self.writable().await {
+                    Err(_) if hang_up => {
+                        let r = self.control(&agent_id, &call_id, control).await;
+                        self.written(r, "the call is ended but not saved yet")
+                    }
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        let r = self.control(&agent_id, &call_id, control).await;
+                        self.written(r, "done but not saved yet")
+                    }
+                };
                 let _ = reply.send(r);
             }
             Command::WrapUp {
@@ -584,7 +670,10 @@ impl State {
                 submission,
                 reply,
             } => {
-                let r = self.submit_wrap_up(&agent_id, submission).await;
+                let r = match self.writable().await {
+                    Ok(()) => self.submit_wrap_up(&agent_id, submission).await,
+                    Err(e) => Err(e),
+                };
                 let _ = reply.send(r);
             }
             Command::CampaignLive { campaign_id, reply } => {
@@ -602,25 +691,43 @@ impl State {
             Command::Settle { reply } => {
                 let _ = reply.send(());
             }
+            Command::Health { reply } => {
+                let mut live_calls: Vec<String> = self.calls.keys().cloned().collect();
+                live_calls.sort();
+                let _ = reply.send(EngineHealth {
+                    backlog: self.journal.len(),
+                    outage: self.journal.outage.filter(|_| self.behind()),
+                    live_calls,
+                });
+            }
         }
     }
 
-    pub(crate) fn publish(&self, organization_id: &str, kind: EventKind) {
+    pub(crate) fn publish(&mut self, organization_id: &str, kind: EventKind) {
         self.publish_at(organization_id, self.clock.now(), kind);
     }
 
     /// Publish what happened at `at` (a step's own time).
     pub(crate) fn publish_at(
-        &self,
+        &mut self,
         organization_id: &str,
         at: chrono::DateTime<chrono::Utc>,
         kind: EventKind,
     ) {
-        self.events.publish(Event {
+        self.publish_event(Event {
             organization_id: organization_id.to_owned(),
             at,
             kind,
         });
+    }
+
+    /// A command's answer: `UNAVAILABLE` when what it did is only kept
+    /// (the database did not take it yet).
+    fn written<T>(&self, r: EngineResult<T>, what: &str) -> EngineResult<T> {
+        match r {
+            Ok(_) if self.behind() => Err(self.unavailable(what)),
+            r => r,
+        }
     }
 
     pub(crate) fn after(&self, d: Duration, due: Due) {

@@ -23,7 +23,7 @@ use crate::domain::call::{CallOrigin, CallOutcome, CallState, awaiting_agent};
 use crate::domain::campaign::{CampaignSettings, CampaignState, DialMode};
 use crate::domain::eligibility::{LeadStatus, Verdict};
 use crate::events::EventKind;
-use crate::store::{self, claims, models};
+use crate::store::{self, models};
 
 /// How many of a campaign's past calls the pacer learns from at start.
 const HISTORY_SEED: i64 = 500;
@@ -212,6 +212,10 @@ impl State {
         if ready_ccs.is_empty() && self.campaigns.is_empty() {
             return Ok(());
         }
+        if self.behind() {
+            // No new calls while the database cannot record them.
+            return Ok(());
+        }
         let running = store::campaigns::running(&self.db).await?;
         let running_ids: HashSet<&str> = running.iter().map(|c| c.id.as_str()).collect();
         self.campaigns
@@ -328,7 +332,15 @@ impl State {
         if n == 0 {
             return Ok(());
         }
-        let leads = claim_eligible(&self.db, &campaign, now, n).await?;
+        let leads = match claim_eligible(&self.db, &campaign, now, n).await {
+            Ok(leads) => leads,
+            Err(stranded) => {
+                for (lead_id, not_before) in &stranded.leads {
+                    self.release(lead_id, *not_before).await?;
+                }
+                return Err(stranded.error.into());
+            }
+        };
         if wanted > n && leads.len() == n {
             // The rest in the next pass, after what falls due meanwhile.
             self.pace_soon();
@@ -353,7 +365,7 @@ impl State {
                     match pick(&view, None) {
                         Some(a) => Some(a.to_owned()),
                         None => {
-                            claims::release(&self.db, &lead.id, lead.not_before, None).await?;
+                            self.release(&lead.id, lead.not_before).await?;
                             continue;
                         }
                     }
@@ -371,7 +383,7 @@ impl State {
                 if !free {
                     // The named agent is busy or away: try again shortly.
                     let later = (now + Duration::minutes(1)).naive_utc();
-                    claims::release(&self.db, &lead.id, Some(later), None).await?;
+                    self.release(&lead.id, Some(later)).await?;
                     continue;
                 }
                 reserved.insert(t.clone());
@@ -458,7 +470,23 @@ impl State {
             .unwrap_or(LeadStatus::New);
         let facts = campaign_facts(CampaignState::Running, &settings);
         let decision = decide(&self.db, facts, &lead, before, now, Some(call_id)).await?;
-        store::trail::insert(&self.db, &[decision.trail_entry(&lead, "pre-dial")]).await?;
+        let recorded =
+            store::trail::insert(&self.db, &[decision.trail_entry(&lead, "pre-dial")]).await;
+        if let Err(e) = recorded {
+            // No call without its record: the lead goes back.
+            let Some(cause) = e.outage() else {
+                return Err(e.into());
+            };
+            return self
+                .end(
+                    call_id,
+                    crate::domain::call::CallOutcome::NotDialed,
+                    Some(format!(
+                        "not dialed: the compliance trail could not be written ({cause})"
+                    )),
+                )
+                .await;
+        }
         if decision.verdict == Verdict::Eligible {
             self.originate_call(call_id).await
         } else {
@@ -470,6 +498,20 @@ impl State {
             )
             .await
         }
+    }
+
+    /// A claimed lead that gets no call goes back.
+    async fn release(
+        &mut self,
+        lead_id: &str,
+        not_before: Option<chrono::NaiveDateTime>,
+    ) -> super::EngineResult<()> {
+        self.write(super::journal::Pending::Release {
+            lead_id: lead_id.to_owned(),
+            not_before,
+        })
+        .await
+        .map(|_| ())
     }
 
     pub(crate) async fn dial_preview(&mut self, call_id: &str) -> EngineResult<models::Call> {
