@@ -34,6 +34,7 @@ pub struct AppInner {
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
     _review: Option<AbortOnDrop>,
+    _heartbeat: AbortOnDrop,
 }
 
 /// A key for one purpose from the signing secret: HMAC-SHA256(secret, purpose).
@@ -151,7 +152,12 @@ impl App {
                 cfg,
             ))
         });
+        let clock = engine.clock().clone();
+        let heartbeat = AbortOnDrop(crate::store::heartbeats::spawn(db.clone(), move || {
+            clock.now()
+        }));
         Ok(App(Arc::new(AppInner {
+            _heartbeat: heartbeat,
             _webhooks: webhooks,
             _review: review,
             stopping: tokio::sync::watch::channel(false).0,

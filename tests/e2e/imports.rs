@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     messy_csv_rows_get_results,
-    fifty_megabytes_import_with_live_progress
+    fifty_megabytes_import_with_live_progress,
+    a_full_disk_is_named_to_importers_and_api_clients,
 );
 
 async fn campaign(srv: &TestServer, sup: &str, name: &str) -> String {
@@ -344,4 +345,45 @@ async fn list_csv_import(srv: TestServer) {
         .expect("upload");
     assert_eq!(bad.status().as_u16(), 400);
     srv.finish().await;
+}
+
+/// A database that cannot take writes (injected: the disk is full) is
+/// named as such: `UNAVAILABLE` with a retry time to API clients, the
+/// cause in an import job's error — and the same request works once the
+/// space is back.
+async fn a_full_disk_is_named_to_importers_and_api_clients(srv: TestServer) {
+    srv.seed_demo().await;
+    let sup = srv.login_demo("supervisor").await;
+    let c = campaign(&srv, &sup, "Full disk").await;
+    let add = "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}";
+    let input = json!({"i": {"campaignId": c, "leads": [{"phone": "+12125550141", "timeZone": "America/New_York"}]}});
+    let writes = srv.app.db.clone();
+    writes.writes().fail_all(true);
+    let body = srv.gql(Some(&sup), add, input.clone()).await;
+    let err = &body["errors"][0];
+    assert_eq!(err["extensions"]["code"], "UNAVAILABLE", "{body:#}");
+    assert_eq!(err["extensions"]["retryAfterSeconds"], 5, "{body:#}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("disk full"),
+        "{body:#}"
+    );
+    writes.writes().fail_all(false);
+    let done = srv.ok(Some(&sup), add, input).await;
+    assert_eq!(done["addLeads"]["added"], 1);
+
+    // An import whose first batch meets the full disk: the job says why.
+    writes.writes().fail_nth(2);
+    let file = b"Phone,First Name\n212 555 0142,Ann\n212 555 0143,Bo\n".to_vec();
+    let (status, body) = upload(&srv, &sup, &c, file).await;
+    assert_eq!(status, 202, "{body}");
+    let job = wait_done(&srv, &sup, body["jobId"].as_str().expect("job")).await;
+    assert_eq!(job["state"], "FAILED", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("disk full") && error.contains("rows before were kept"),
+        "{error}"
+    );
 }

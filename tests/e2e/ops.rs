@@ -206,3 +206,36 @@ async fn readiness_answers_within_a_second_when_postgres_hangs() {
         .args(["stop", &dir])
         .status();
 }
+
+/// `/readyz` says 503 while writes fail (a full disk, injected in the
+/// store: the server's heartbeat writes every second, so it notices
+/// within one even when nobody else writes), naming the cause, and 200
+/// again once writes work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_says_so_when_writes_fail() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let srv = TestServer::start(backend).await;
+        assert_eq!(srv.get("/readyz").await.0, 200);
+        let db = srv.app.db.clone();
+        db.writes().fail_all(true);
+        let until = |want: u16| {
+            let srv = &srv;
+            async move {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+                loop {
+                    let (status, _, body) = srv.get("/readyz").await;
+                    if status == want {
+                        return body;
+                    }
+                    assert!(std::time::Instant::now() < deadline, "{status} {body}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let body = until(503).await;
+        assert!(body.contains("writes failing: disk full"), "{body}");
+        db.writes().fail_all(false);
+        until(200).await;
+        srv.finish().await;
+    }
+}

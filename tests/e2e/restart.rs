@@ -118,7 +118,7 @@ impl Floor<'_> {
         self.s
             .ok(
                 Some(&self.sup),
-                "query($id:ID!){call(id:$id){state outcome events{step}}}",
+                "query($id:ID!){call(id:$id){state outcome connectedAt endedAt talkSeconds events{step}}}",
                 json!({"id": id}),
             )
             .await["call"]
@@ -216,9 +216,13 @@ async fn killed_mid_campaign(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The long call talks a few seconds more before the crash.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
 
+    let killed_at = chrono::Utc::now();
     first.kill().await;
+    // The next start comes well after: calls cut off must not end then.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let second = Served::start(dir.path(), db_url.as_deref(), &args).await;
     let f = sign_in(&second, &password).await;
 
@@ -228,6 +232,26 @@ async fn killed_mid_campaign(backend: Backend) {
         (c["state"].as_str(), c["outcome"].as_str()),
         (Some("ENDED"), Some("SERVER_RESTART")),
         "{c}"
+    );
+    // Ended at the last heartbeat before the kill (at most ~1 s old), with
+    // the talk time it had then — not at the restart.
+    let at = |k: &str| {
+        c[k].as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|| panic!("{k}: {c}"))
+    };
+    let (connected, ended) = (at("connectedAt"), at("endedAt"));
+    let before_kill = (killed_at - ended).num_milliseconds();
+    assert!(
+        (-100..=2_000).contains(&before_kill),
+        "ended {before_kill} ms before the kill: {c}"
+    );
+    let talk = c["talkSeconds"].as_f64().expect("talk time");
+    let span = (ended - connected).num_milliseconds() as f64 / 1000.0;
+    assert!(
+        talk >= 1.5 && (talk - span).abs() < 0.01,
+        "talk {talk} s, connected for {span} s: {c}"
     );
     for phone in ["+12025550202", "+12025550203"] {
         let l = f.lead(&progressive, phone).await;

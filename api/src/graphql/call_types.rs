@@ -237,6 +237,17 @@ impl Call {
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at.map(utc)
     }
+    /// Seconds the lead and the agent were connected, less time on hold;
+    /// set when the call ends (also for a call cut off by a stop or a
+    /// crash: up to the server's last heartbeat).
+    async fn talk_seconds(&self) -> Option<f64> {
+        self.0.ended_at.map(|_| f64::from(self.0.talk_ms) / 1000.0)
+    }
+    /// Seconds on hold (so far, for a call in progress: up to its last
+    /// step).
+    async fn hold_seconds(&self) -> f64 {
+        f64::from(self.0.hold_ms) / 1000.0
+    }
     async fn lead(&self, ctx: &Context<'_>) -> ApiResult<Option<Lead>> {
         match &self.0.lead_id {
             Some(id) => Ok(store::leads::get(&app(ctx).db, id).await?.map(Lead)),

@@ -117,6 +117,15 @@ async fn web_not_built() -> Response {
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 
 async fn readyz(State(state): State<HttpState>) -> Response {
+    // The last write failed (the heartbeat writes every second): reads may
+    // work, but the floor cannot go on.
+    if let Some((cause, _)) = state.app.db.writes().failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database writes failing: {cause}\n"),
+        )
+            .into_response();
+    }
     match tokio::time::timeout(READY_WITHIN, state.app.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
         Ok(Err(e)) => {

@@ -97,10 +97,28 @@ async fn fail(
     job.error = Some(why);
     job.finished_at = Some(store::now());
     job.report = report_json(report);
-    store::imports::save(db, &job).await?;
+    // Watchers learn at once; the record follows when the database takes
+    // writes again (a full disk is the likeliest reason to be here).
     on_progress(&job);
-    Ok(job)
+    let mut wait = std::time::Duration::from_millis(250);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match store::imports::save(db, &job).await {
+            Ok(()) => return Ok(job),
+            Err(e) if e.outage().is_some() && waited < SAVE_FAILED_WITHIN => {
+                tracing::warn!(job = %job.id, "recording the failed import: {e}; trying again");
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                wait = (wait * 2).min(std::time::Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
+
+/// How long a failed import's record is retried before it is left to the
+/// next start (which marks jobs left RUNNING as interrupted).
+const SAVE_FAILED_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 fn report_json(report: &mut [RowReport]) -> String {
     report.sort_by_key(|r| r.index);

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod consents;
 pub mod contact_centers;
 pub mod follow_ups;
+pub mod heartbeats;
 pub mod history;
 pub mod imports;
 pub mod leads;

@@ -163,6 +163,20 @@ impl Writes {
             .clone()
     }
 
+    /// Before a background write that tests do not count (the heartbeat,
+    /// which beats on the wall clock): only "every write fails" applies.
+    pub(crate) fn begin_uncounted(&self) -> Result<(), StoreError> {
+        if self.fail_all.load(Ordering::SeqCst) {
+            let e = StoreError::Unavailable {
+                cause: Outage::DiskFull,
+                detail: "injected write failure (test)".into(),
+            };
+            self.record(&Err::<(), _>(e.clone_outage()));
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Before a write transaction: an injected failure, if one is due.
     pub(crate) fn begin(&self) -> Result<(), StoreError> {
         let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;

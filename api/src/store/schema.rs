@@ -441,6 +441,14 @@ diesel::joinable!(campaigns -> contact_centers (contact_center_id));
 diesel::joinable!(leads -> campaigns (campaign_id));
 diesel::joinable!(dial_attempts -> leads (lead_id));
 
+diesel::table! {
+    server_heartbeats (instance_id) {
+        instance_id -> Text,
+        started_at -> Timestamp,
+        beat_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     organization_policies,
@@ -469,4 +477,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_up_rules,
     outbox,
     webhook_deliveries,
+    server_heartbeats,
 );

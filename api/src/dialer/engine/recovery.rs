@@ -2,11 +2,14 @@
 //! with outcome SERVER_RESTART (their leads are retried after the
 //! campaign's delay, so none is dialed twice at once), leads claimed but
 //! not dialed go back, and every agent is OFFLINE without a pinned leg —
-//! keeping the wrap-up they owed for when they come back.
+//! keeping the wrap-up they owed for when they come back. All of it at the
+//! last moment the server knew it was alive (its heartbeat, at most a
+//! second old when it died), so a call cut off keeps the talk time it had
+//! and the agents' time is not counted through the outage.
 
 use chrono::{DateTime, Utc};
 
-use super::calls::CallStep;
+use super::calls::{CallStep, account_time};
 use crate::domain::call::{CallOutcome, CallState};
 use crate::domain::campaign::{AttemptOutcome, after_attempt};
 use crate::domain::eligibility::LeadStatus;
@@ -14,14 +17,21 @@ use crate::store::{self, Db, StoreError, calls::LeadWrite, models};
 
 pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreError> {
     let t = now.naive_utc();
+    let last_alive = store::heartbeats::take_last(db).await?.filter(|b| *b < t);
+    // What the server last knew of: its heartbeat, or the record's own
+    // last change when that is later (never after now).
+    let alive_at = |known: chrono::NaiveDateTime| last_alive.map_or(t, |b| b.max(known).min(t));
     let open = store::calls::open(db).await?;
     let ended = open.len();
     for mut call in open {
         let placed = call.dialed_at.is_some();
+        let end = alive_at(call.updated_at);
         call.state = CallState::Ended.as_str().into();
         call.outcome = Some(CallOutcome::ServerRestart.as_str().into());
-        call.ended_at = Some(t);
+        call.ended_at = Some(end);
         call.updated_at = t;
+        call.on_hold = false;
+        account_time(&mut call, end);
         let lead_write = match &call.lead_id {
             Some(lead_id) => lead_write(db, lead_id, &call, placed, now).await?,
             None => None,
@@ -38,7 +48,7 @@ pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreErro
                 "state": "ENDED",
             })
             .to_string(),
-            at: t,
+            at: end,
         };
         store::calls::save(db, &call, &[event], lead_write.as_ref()).await?;
     }
@@ -48,7 +58,7 @@ pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreErro
         if p.status != "OFFLINE" {
             p.status = "OFFLINE".into();
             p.reason = Some("server restarted".into());
-            p.since = t;
+            p.since = alive_at(p.since);
             p.updated_at = t;
             store::presence::save(db, &p).await?;
             offline += 1;

@@ -1,0 +1,82 @@
+//! The server's heartbeat: one row per running server, its `beat_at`
+//! moved every second. It is the last moment the server knew its calls
+//! were live — what a start after a crash ends them at — and, being a
+//! write, it keeps the store's record of whether writes work fresh for
+//! `/readyz`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::server_heartbeats;
+use super::{Db, StoreResult, with_conn, with_write};
+
+/// Move this server's heartbeat to `at`.
+pub async fn beat(
+    db: &Db,
+    instance_id: &str,
+    started_at: NaiveDateTime,
+    at: NaiveDateTime,
+) -> StoreResult<()> {
+    db.writes().begin_uncounted()?;
+    let result = async {
+        with_conn!(db, |conn| {
+            diesel::insert_into(server_heartbeats::table)
+                .values((
+                    server_heartbeats::instance_id.eq(instance_id),
+                    server_heartbeats::started_at.eq(started_at),
+                    server_heartbeats::beat_at.eq(at),
+                ))
+                .on_conflict(server_heartbeats::instance_id)
+                .do_update()
+                .set(server_heartbeats::beat_at.eq(at))
+                .execute(conn)
+                .await
+                .map_err(super::StoreError::from)?;
+            Ok(())
+        })
+    }
+    .await;
+    db.writes().record(&result);
+    result
+}
+
+/// The last heartbeat of any server before this start (one server today:
+/// the one that stopped), and forget them all.
+pub async fn take_last(db: &Db) -> StoreResult<Option<NaiveDateTime>> {
+    let last: Option<NaiveDateTime> = with_conn!(db, |conn| {
+        server_heartbeats::table
+            .select(diesel::dsl::max(server_heartbeats::beat_at))
+            .first(conn)
+            .await?
+    });
+    with_write!(db, |conn| {
+        diesel::delete(server_heartbeats::table)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })?;
+    Ok(last)
+}
+
+/// How often the heartbeat moves.
+pub const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Beat every [`EVERY`] until aborted; `now` reads the server's clock.
+pub fn spawn(
+    db: Db,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let instance = super::new_id();
+    let started = now().naive_utc();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // A failure is logged by the store's write record (once per
+            // outage) and shows in /readyz.
+            let _ = beat(&db, &instance, started, now().naive_utc()).await;
+        }
+    })
+}
