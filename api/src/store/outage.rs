@@ -163,16 +163,24 @@ impl Writes {
             .clone()
     }
 
+    /// An injected failure, recorded as a real one would be.
+    fn injected(&self) -> StoreError {
+        let detail = "injected write failure (test)";
+        self.record(&Err::<(), _>(StoreError::Unavailable {
+            cause: Outage::DiskFull,
+            detail: detail.into(),
+        }));
+        StoreError::Unavailable {
+            cause: Outage::DiskFull,
+            detail: detail.into(),
+        }
+    }
+
     /// Before a background write that tests do not count (the heartbeat,
     /// which beats on the wall clock): only "every write fails" applies.
     pub(crate) fn begin_uncounted(&self) -> Result<(), StoreError> {
         if self.fail_all.load(Ordering::SeqCst) {
-            let e = StoreError::Unavailable {
-                cause: Outage::DiskFull,
-                detail: "injected write failure (test)".into(),
-            };
-            self.record(&Err::<(), _>(e.clone_outage()));
-            return Err(e);
+            return Err(self.injected());
         }
         Ok(())
     }
@@ -185,12 +193,7 @@ impl Writes {
             .compare_exchange(n, 0, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         if nth || self.fail_all.load(Ordering::SeqCst) {
-            let e = StoreError::Unavailable {
-                cause: Outage::DiskFull,
-                detail: "injected write failure (test)".into(),
-            };
-            self.record(&Err::<(), _>(e.clone_outage()));
-            return Err(e);
+            return Err(self.injected());
         }
         Ok(())
     }
@@ -248,18 +251,6 @@ impl Seen {
                 }
             }
             r => r,
-        }
-    }
-}
-
-impl StoreError {
-    fn clone_outage(&self) -> StoreError {
-        match self {
-            StoreError::Unavailable { cause, detail } => StoreError::Unavailable {
-                cause: *cause,
-                detail: detail.clone(),
-            },
-            other => StoreError::System(other.to_string()),
         }
     }
 }
