@@ -300,6 +300,27 @@ async fn killed_mid_campaign(backend: Backend) {
             agent + 1
         );
     }
+    // A wrap-up owed from before the restart can be submitted while
+    // still OFFLINE (the web app shows it before the agent goes
+    // Available); the agent stays OFFLINE.
+    let done = second
+        .ok(
+            Some(&f.agents[0]),
+            "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"NOT_INTERESTED\"}){presence{status wrapUpCall{id}}}}",
+            json!({"c": short}),
+        )
+        .await;
+    assert_eq!(
+        done["submitWrapUp"]["presence"],
+        json!({"status": "OFFLINE", "wrapUpCall": null}),
+        "{done}"
+    );
+    let p = f.presence(0).await;
+    assert_eq!(
+        (p["status"].as_str(), &p["wrapUpCall"]),
+        (Some("OFFLINE"), &Value::Null),
+        "{p}"
+    );
     // Coming back: the wrap-up first, then calls again.
     f.state(&progressive, "pauseCampaign").await;
     f.state(&preview, "startCampaign").await;

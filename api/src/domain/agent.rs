@@ -92,6 +92,10 @@ pub fn next(status: AgentStatus, event: AgentEvent) -> Result<AgentStatus, Refus
         (WrapUp, WrapUpSubmitted(_)) => Err(Refused(
             "after a wrap-up choose AVAILABLE, BREAK or OFFLINE",
         )),
+        // Owed from before a restart or a lost session: submitted while
+        // away, the agent stays OFFLINE (coming back is its own choice).
+        // Whether one is owed is the engine's to check.
+        (Offline, WrapUpSubmitted(_)) => Ok(Offline),
         (_, WrapUpSubmitted(_)) => Err(Refused("no wrap-up is pending")),
         (WrapUp, WrapUpTimedOut) => Ok(Available),
         (_, WrapUpTimedOut) => Err(Refused("no wrap-up is pending")),
@@ -164,6 +168,8 @@ mod tests {
         assert!(next(Available, CallEnded).is_err());
         assert!(next(WrapUp, WrapUpSubmitted(OnCall)).is_err());
         assert!(next(Available, WrapUpSubmitted(Available)).is_err());
+        assert_eq!(next(Offline, WrapUpSubmitted(Available)), Ok(Offline));
+        assert!(next(Offline, WrapUpTimedOut).is_err());
         assert_eq!(next(OnCall, SessionEnded), Ok(Offline));
         assert!(wrap_up_owed(OnCall) && wrap_up_owed(WrapUp) && !wrap_up_owed(Available));
         assert_eq!(next(OnCall, HandedOver), Ok(Available));

@@ -247,12 +247,18 @@ impl State {
         automatic: bool,
     ) -> EngineResult<(models::WrapUp, super::PresenceView)> {
         let now = self.clock.now();
+        // After a restart the agent is met here first: from their last
+        // written presence (OFFLINE, owing the wrap-up).
+        let _ = self.known_view(agent_id).await;
         let owed = self
             .agents
             .get(agent_id)
             .and_then(|a| a.wrap_up_call_id.clone());
         let status = self.agents.get(agent_id).map(|a| a.status);
-        if owed.as_deref() != Some(s.call_id.as_str()) || status != Some(AgentStatus::WrapUp) {
+        let away = status == Some(AgentStatus::Offline) && !automatic;
+        if owed.as_deref() != Some(s.call_id.as_str())
+            || !(status == Some(AgentStatus::WrapUp) || away)
+        {
             return Err(if owed.is_some() && status == Some(AgentStatus::OnCall) {
                 conflict("the call is still connected: hang up first")
             } else {
@@ -270,13 +276,11 @@ impl State {
             }
             _ => None,
         };
+        let from = status.unwrap_or(AgentStatus::WrapUp);
         let next_status = if automatic {
-            next(AgentStatus::WrapUp, AgentEvent::WrapUpTimedOut)
+            next(from, AgentEvent::WrapUpTimedOut)
         } else {
-            next(
-                AgentStatus::WrapUp,
-                AgentEvent::WrapUpSubmitted(s.next_status),
-            )
+            next(from, AgentEvent::WrapUpSubmitted(s.next_status))
         }
         .map_err(|r| EngineError::Validation {
             field: "nextStatus",
@@ -399,10 +403,14 @@ impl State {
             .agents
             .get_mut(agent_id)
             .ok_or(EngineError::NotFound("agent"))?;
+        if agent.status != next_status {
+            agent.since = now;
+        }
         agent.status = next_status;
-        agent.since = now;
         agent.wrap_up_call_id = None;
-        agent.reason = None;
+        if !away {
+            agent.reason = None;
+        }
         if next_status == AgentStatus::Available {
             agent.idle_since = now;
         }
@@ -411,8 +419,8 @@ impl State {
             organization_id: agent.organization_id.clone(),
             contact_center_id: agent.contact_center_id.clone(),
             status: next_status.as_str().into(),
-            reason: None,
-            since: ts(now),
+            reason: agent.reason.clone(),
+            since: ts(agent.since),
             pending_wrap_up_call_id: None,
             updated_at: ts(now),
         };
