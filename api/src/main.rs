@@ -229,6 +229,11 @@ enum Command {
         /// (doubling on each failure, at most an hour).
         #[arg(long, env = "PINLINE_WEBHOOK_RETRY_MS", default_value_t = 5000)]
         webhook_retry_ms: u64,
+        /// On SIGTERM or Ctrl-C: at most this many seconds to end live
+        /// calls (their ends written, ENDED published) before the
+        /// websockets close (1001) and the process exits.
+        #[arg(long, env = "PINLINE_DRAIN_SECS", default_value_t = 10)]
+        drain_secs: u64,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -778,6 +783,7 @@ async fn main() -> Result<()> {
             agent_grace_secs,
             sim_seed,
             webhook_retry_ms,
+            drain_secs,
         } => {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
@@ -849,7 +855,27 @@ async fn main() -> Result<()> {
             );
             eprintln!("\n  Pinline is up: http://{bound}   (GraphiQL: http://{bound}/graphql)\n");
             let media = app.media.clone();
-            pinline::http::serve(app, listener, shutdown_signal())
+            let engine = app.engine.clone();
+            let drain = Duration::from_secs(drain_secs.max(1));
+            // On the signal, the calls end first (agents see ENDED on their
+            // open websockets), then the HTTP side stops.
+            let stop = async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: ending live calls (at most {drain:?})");
+                match tokio::time::timeout(drain, engine.drain()).await {
+                    Ok(Ok(d)) => tracing::info!(
+                        calls_ended = d.calls_ended,
+                        agents_offline = d.agents_offline,
+                        unwritten = d.unwritten,
+                        "live calls ended"
+                    ),
+                    Ok(Err(e)) => tracing::error!("ending live calls: {e}"),
+                    Err(_) => tracing::error!(
+                        "ending live calls took longer than {drain:?}: the next start ends the rest"
+                    ),
+                }
+            };
+            pinline::http::serve(app, listener, stop)
                 .await
                 .context("serving")?;
             // Calls end with the server: BYE (or CANCEL) on every leg, and

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use pinline_tests::dialer;
 use pinline_tests::serve::Served;
+use pinline_tests::ws::WsClient;
 use pinline_tests::{Backend, pg};
 use serde_json::{Value, json};
 
@@ -155,22 +156,41 @@ fn id(v: &Value) -> String {
         .to_owned()
 }
 
-async fn killed_mid_campaign(backend: Backend) {
+/// A data dir (and a database on PostgreSQL) for two runs of the server.
+async fn data_for(backend: Backend) -> (tempfile::TempDir, Option<String>) {
     let dir = tempfile::tempdir().expect("dir");
     let db_url = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(pg::empty_database().await),
     };
-    // Agents keep their presence without a websocket for the test's length.
-    let args = [
+    (dir, db_url)
+}
+
+/// The demo, no simulated agents, and `then`.
+fn demo_args<'a>(then: [&'a str; 2]) -> [&'a str; 7] {
+    [
         "--seed-demo",
         "--demo-agents",
         "0",
         "--demo-days",
         "0",
-        "--agent-grace-secs",
-        "600",
-    ];
+        then[0],
+        then[1],
+    ]
+}
+
+/// A time field of `v`.
+fn time_of(v: &Value, k: &str) -> chrono::DateTime<chrono::Utc> {
+    v[k].as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| panic!("{k}: {v}"))
+}
+
+async fn killed_mid_campaign(backend: Backend) {
+    let (dir, db_url) = data_for(backend).await;
+    // Agents keep their presence without a websocket for the test's length.
+    let args = demo_args(["--agent-grace-secs", "600"]);
     let first = Served::start(dir.path(), db_url.as_deref(), &args).await;
     let password = first.password.clone().expect("demo logins");
     let f = sign_in(&first, &password).await;
@@ -235,13 +255,7 @@ async fn killed_mid_campaign(backend: Backend) {
     );
     // Ended at the last heartbeat before the kill (at most ~1 s old), with
     // the talk time it had then — not at the restart.
-    let at = |k: &str| {
-        c[k].as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(|| panic!("{k}: {c}"))
-    };
-    let (connected, ended) = (at("connectedAt"), at("endedAt"));
+    let (connected, ended) = (time_of(&c, "connectedAt"), time_of(&c, "endedAt"));
     let before_kill = (killed_at - ended).num_milliseconds();
     assert!(
         (-100..=2_000).contains(&before_kill),
@@ -367,4 +381,121 @@ async fn killed_mid_campaign_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_campaign_on_postgres() {
     killed_mid_campaign(Backend::Postgres).await;
+}
+
+/// SIGTERM with a call connected: the server ends it at once — the lead's
+/// leg hung up, the end and its talk time written, ENDED published to the
+/// agent and the supervisor on their open websockets — sets the agent
+/// OFFLINE owing the wrap-up, closes the sockets with 1001 and exits
+/// cleanly within the drain time. The next start has nothing to mend.
+async fn stopped_with_sigterm(backend: Backend) {
+    let (dir, db_url) = data_for(backend).await;
+    let args = demo_args(["--drain-secs", "5"]);
+    let first = Served::start(dir.path(), db_url.as_deref(), &args).await;
+    let password = first.password.clone().expect("demo logins");
+    let f = sign_in(&first, &password).await;
+    let ws_url = format!("{}/graphql/ws", first.url.replacen("http", "ws", 1));
+    let mut agent = WsClient::signed_in(&ws_url, &f.agents[0]).await;
+    agent
+        .subscribe(
+            "a",
+            "subscription { agentEvents { __typename ... on CallEvent { step call { id } } } }",
+        )
+        .await;
+    let mut sup = WsClient::signed_in(&ws_url, &f.sup).await;
+    sup.subscribe(
+        "s",
+        &format!(
+            "subscription {{ callEvents(contactCenterId: \"{}\") {{ step call {{ id }} }} }}",
+            f.cc
+        ),
+    )
+    .await;
+    let campaign = f.campaign("PROGRESSIVE").await;
+    f.add(&campaign, lead("+12025550211", "human", 1, 600))
+        .await;
+    f.available(0).await;
+    let p = f
+        .wait_for(0, "agent1 on a call", |p| {
+            p["activeCall"]["state"] == "CONNECTED"
+        })
+        .await;
+    let call = id(&p["activeCall"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let stopped = std::time::Instant::now();
+    let signalled = chrono::Utc::now();
+    let exit = tokio::spawn(first.stop());
+    // Each socket hears the call end, then the close with 1001.
+    for (ws, id, field) in [
+        (&mut agent, "a", "agentEvents"),
+        (&mut sup, "s", "callEvents"),
+    ] {
+        let mut ended = false;
+        let close = loop {
+            match ws.next(Duration::from_secs(10)).await {
+                Ok(v) => {
+                    let e = &v["payload"]["data"][field];
+                    if v["id"] == id && e["step"] == "ENDED" && e["call"]["id"] == call.as_str() {
+                        ended = true;
+                    }
+                }
+                Err(close) => break close,
+            }
+        };
+        assert!(ended, "{field}: no ENDED before the close ({close})");
+        assert!(close.starts_with("closed 1001"), "{field}: {close}");
+    }
+    assert!(exit.await.expect("joined"), "a clean exit");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(7),
+        "stopped in {:?} (drain 5 s)",
+        stopped.elapsed()
+    );
+
+    let second = Served::start(dir.path(), db_url.as_deref(), &args).await;
+    let f = sign_in(&second, &password).await;
+    let c = f.call(&call).await;
+    assert_eq!(
+        (c["state"].as_str(), c["outcome"].as_str()),
+        (Some("ENDED"), Some("SERVER_RESTART")),
+        "{c}"
+    );
+    let ended = time_of(&c, "endedAt");
+    let after_signal = (ended - signalled).num_milliseconds();
+    assert!(
+        (0..2_000).contains(&after_signal),
+        "ended {after_signal} ms after the signal: {c}"
+    );
+    let talk = c["talkSeconds"].as_f64().expect("talk");
+    assert!(talk >= 1.4, "talk {talk}: {c}");
+    let steps: Vec<&str> = c["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["step"].as_str())
+        .collect();
+    assert_eq!(steps.last(), Some(&"ENDED"), "{steps:?}");
+    let p = f.presence(0).await;
+    assert_eq!(
+        (p["status"].as_str(), p["wrapUpCall"]["id"].as_str()),
+        (Some("OFFLINE"), Some(call.as_str())),
+        "{p}"
+    );
+    let l = f.lead(&campaign, "+12025550211").await;
+    assert_eq!(l["status"], "RETRY", "{l}");
+    assert!(second.stop().await);
+    if let Some(url) = db_url {
+        pg::drop_database(&url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_with_sigterm_on_sqlite() {
+    stopped_with_sigterm(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_with_sigterm_on_postgres() {
+    stopped_with_sigterm(Backend::Postgres).await;
 }

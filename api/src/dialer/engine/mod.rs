@@ -9,6 +9,7 @@
 mod agents;
 mod calls;
 mod controls;
+mod drain;
 mod follow_ups;
 mod journal;
 mod manual;
@@ -208,6 +209,21 @@ pub(crate) enum Command {
     Health {
         reply: oneshot::Sender<EngineHealth>,
     },
+    Drain {
+        reply: oneshot::Sender<Drained>,
+    },
+}
+
+/// What a clean stop did.
+#[derive(Debug, Clone, Default)]
+pub struct Drained {
+    /// Calls ended (their ends written and published).
+    pub calls_ended: usize,
+    /// Agents set OFFLINE.
+    pub agents_offline: usize,
+    /// Writes still waiting for the database at the end (the next start
+    /// ends those calls at the last heartbeat).
+    pub unwritten: usize,
 }
 
 /// What the engine holds that the database may not have yet.
@@ -290,6 +306,7 @@ impl Engine {
             due_at: None,
             pace_queued: false,
             journal: Default::default(),
+            draining: false,
         };
         // The engine runs on a thread of its own: however busy the API's
         // workers are (a flood of requests), a call's next step waits for
@@ -437,6 +454,14 @@ impl Engine {
         self.ask(|reply| Command::Health { reply }).await
     }
 
+    /// A clean stop: no new calls; every live call ends now (media hung
+    /// up, its end and talk time written, ENDED published), every agent
+    /// goes OFFLINE keeping any wrap-up they owe. The engine keeps
+    /// answering (refusing new calls) until the process exits.
+    pub async fn drain(&self) -> EngineResult<Drained> {
+        self.ask(|reply| Command::Drain { reply }).await
+    }
+
     /// Resolves once every command sent before it has been handled.
     pub async fn settle(&self) -> EngineResult<()> {
         self.ask(|reply| Command::Settle { reply }).await
@@ -491,6 +516,8 @@ pub(crate) struct State {
     pub pace_queued: bool,
     /// Writes the database did not take yet (and what waits behind them).
     pub journal: journal::Journal,
+    /// The server is stopping: no new calls.
+    pub draining: bool,
 }
 
 impl State {
@@ -575,7 +602,11 @@ impl State {
                 reason,
                 reply,
             } => {
-                let r = match self.writable().await {
+                let r = match self.not_stopping() {
+                    Ok(()) => self.writable().await,
+                    Err(e) => Err(e),
+                };
+                let r = match r {
                     Ok(()) => {
                         let r = self
                             .set_status(
@@ -626,7 +657,11 @@ impl State {
                 lead,
                 reply,
             } => {
-                let r = match self.writable().await {
+                let r = match self.not_stopping() {
+                    Ok(()) => self.writable().await,
+                    Err(e) => Err(e),
+                };
+                let r = match r {
                     Ok(()) => {
                         let r = self
                             .place_call(
@@ -690,6 +725,10 @@ impl State {
             }
             Command::Settle { reply } => {
                 let _ = reply.send(());
+            }
+            Command::Drain { reply } => {
+                let drained = self.drain().await;
+                let _ = reply.send(drained);
             }
             Command::Health { reply } => {
                 let mut live_calls: Vec<String> = self.calls.keys().cloned().collect();

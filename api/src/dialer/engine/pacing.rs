@@ -212,8 +212,9 @@ impl State {
         if ready_ccs.is_empty() && self.campaigns.is_empty() {
             return Ok(());
         }
-        if self.behind() {
-            // No new calls while the database cannot record them.
+        if self.behind() || self.draining {
+            // No new calls while the database cannot record them, nor
+            // while the server stops.
             return Ok(());
         }
         let running = store::campaigns::running(&self.db).await?;

@@ -178,18 +178,7 @@ impl Connection {
                     }
                 }
                 Some((id, result)) = self.operations.next(), if !self.operations.is_empty() => {
-                    let sent = match result {
-                        Some(response) => {
-                            let payload = serde_json::to_value(code_untyped_errors(response))
-                                .unwrap_or(Value::Null);
-                            self.send(protocol::next(self.proto, &id, &payload)).await
-                        }
-                        None => {
-                            self.operations.remove(&id);
-                            self.send(protocol::complete(&id)).await
-                        }
-                    };
-                    if !sent {
+                    if !self.forward(id, result).await {
                         return End::Gone;
                     }
                 }
@@ -202,6 +191,9 @@ impl Connection {
                     }
                 }
                 _ = stopping.changed() => {
+                    // What was published before the stop (the calls'
+                    // ENDED) still goes out, then the close.
+                    self.flush_operations().await;
                     return self.close(close::GOING_AWAY, "the server is stopping").await;
                 }
                 _ = keep_alive.tick() => {
@@ -215,6 +207,40 @@ impl Connection {
                         return End::Gone;
                     }
                 }
+            }
+        }
+    }
+
+    /// Send what the subscriptions have ready: until 100 ms pass without
+    /// anything, 500 ms at most.
+    async fn flush_operations(&mut self) {
+        let until = tokio::time::Instant::now() + std::time::Duration::from_millis(500);
+        while !self.operations.is_empty() {
+            let quiet =
+                (tokio::time::Instant::now() + std::time::Duration::from_millis(100)).min(until);
+            let Ok(Some((id, result))) =
+                tokio::time::timeout_at(quiet, self.operations.next()).await
+            else {
+                return;
+            };
+            if !self.forward(id, result).await {
+                return;
+            }
+        }
+    }
+
+    /// Send an operation's next result (or its completion); false when the
+    /// socket is gone.
+    async fn forward(&mut self, id: String, result: Option<async_graphql::Response>) -> bool {
+        match result {
+            Some(response) => {
+                let payload =
+                    serde_json::to_value(code_untyped_errors(response)).unwrap_or(Value::Null);
+                self.send(protocol::next(self.proto, &id, &payload)).await
+            }
+            None => {
+                self.operations.remove(&id);
+                self.send(protocol::complete(&id)).await
             }
         }
     }
