@@ -22,6 +22,7 @@ mod imports;
 mod ops;
 mod reports;
 mod restart;
+mod sign_in_burst;
 mod supervisor_only;
 mod webhook_restart;
 mod websocket;

@@ -167,7 +167,7 @@ async fn data_for(backend: Backend) -> (tempfile::TempDir, Option<String>) {
 }
 
 /// The demo, no simulated agents, and `then`.
-fn demo_args<'a>(then: [&'a str; 2]) -> [&'a str; 7] {
+fn demo_args(then: [&str; 2]) -> [&str; 7] {
     [
         "--seed-demo",
         "--demo-agents",

@@ -137,6 +137,22 @@ impl From<crate::dialer::engine::EngineError> for ApiError {
     }
 }
 
+impl From<crate::auth::password::PasswordError> for ApiError {
+    fn from(e: crate::auth::password::PasswordError) -> Self {
+        use crate::auth::password::PasswordError as P;
+        match e {
+            P::Busy(secs) => ApiError::Unavailable {
+                message: format!("too many sign-ins at once: try again in {secs} s"),
+                retry_after_secs: secs,
+            },
+            P::Hash(m) => {
+                tracing::error!(error = %m, "hashing a password");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         ApiError::Validation {

@@ -165,11 +165,11 @@ impl Mutation {
         // when there is none, so the answer takes as long).
         let mut opened = Vec::new();
         if accounts.is_empty() {
-            password::verify_async(input.password.clone(), None).await;
+            password::verify_async(input.password.clone(), None).await?;
         }
         for account in accounts {
             let hash = Some(account.password_hash.clone());
-            if password::verify_async(input.password.clone(), hash).await {
+            if password::verify_async(input.password.clone(), hash).await? {
                 opened.push(account);
             }
         }
@@ -340,10 +340,7 @@ impl Mutation {
         for id in &input.contact_center_ids {
             centers.push(access::load_contact_center(app, caller, id).await?.id);
         }
-        let hash = password::hash_async(input.password).await.map_err(|e| {
-            tracing::error!(error = %e, "hashing a password");
-            ApiError::Internal
-        })?;
+        let hash = password::hash_async(input.password).await?;
         let now = store::now();
         let role = DomainRole::from(input.role);
         let user = models::User {
@@ -399,10 +396,7 @@ impl Mutation {
         let password_hash = match input.password {
             Some(p) => {
                 identity::check_password(&p)?;
-                Some(password::hash_async(p).await.map_err(|e| {
-                    tracing::error!(error = %e, "hashing a password");
-                    ApiError::Internal
-                })?)
+                Some(password::hash_async(p).await?)
             }
             None => None,
         };

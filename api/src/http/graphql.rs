@@ -430,12 +430,19 @@ pub async fn spend(state: &HttpState, peer: SocketAddr, media: Media) -> Option<
 
 /// `503 UNAVAILABLE`: every place for anonymous work stayed taken.
 fn busy(media: Media) -> Response {
-    let mut r = request_error(
+    let body = json!({"errors": [{
+        "message": "the server is busy with requests without a token: try again shortly",
+        "extensions": {"code": "UNAVAILABLE", "retryAfterSeconds": 1}
+    }]});
+    let mut r = (
         StatusCode::SERVICE_UNAVAILABLE,
-        media,
-        "UNAVAILABLE",
-        "the server is busy with requests without a token: try again shortly",
-    );
+        [
+            (header::CONTENT_TYPE, media.content_type()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response();
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r
