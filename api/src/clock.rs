@@ -123,6 +123,21 @@ impl<T> Timeline<T> {
         q.1.remove(&key).map(|item| (key.0, item))
     }
 
+    /// The earliest item due at or before `now` that `wanted` accepts,
+    /// leaving the others queued.
+    pub fn pop_due_only(
+        &self,
+        now: DateTime<Utc>,
+        wanted: impl Fn(&T) -> bool,
+    ) -> Option<(DateTime<Utc>, T)> {
+        let mut q = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let key =
+            q.1.range(..=(now, u64::MAX))
+                .find(|(_, item)| wanted(item))
+                .map(|(k, _)| *k)?;
+        q.1.remove(&key).map(|item| (key.0, item))
+    }
+
     pub fn len(&self) -> usize {
         self.inner
             .queue

@@ -193,13 +193,6 @@ pub async fn decide_under(
     placing: Option<&str>,
     org: &OrgRules,
 ) -> Result<Decision, StoreError> {
-    let lists = store::lists::verdicts(db, &lead.organization_id, &lead.phone).await?;
-    let since = (now - Duration::hours(48)).naive_utc();
-    let recent_attempts: Vec<DateTime<Utc>> = store::trail::attempts_since(db, &lead.id, since)
-        .await?
-        .into_iter()
-        .map(|t| t.and_utc())
-        .collect();
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
     let jurisdictions = jurisdictions_of(&lead.phone, lead.region.as_deref());
     let book = rulebook();
@@ -208,18 +201,24 @@ pub async fn decide_under(
         version: &book.version,
         rules: &rules,
     };
-    let number = store::calls::number_history(
-        db,
-        &lead.organization_id,
-        &lead.phone,
-        (now - number_history_window(&law)).naive_utc(),
-        placing,
-    )
-    .await?;
+    let since = (now - Duration::hours(48)).naive_utc();
+    // The four reads are independent: one round trip's wait, not four
+    // (this runs on the dialer's path, before every call).
+    let (lists, attempts, number, (consent, _)) = tokio::try_join!(
+        store::lists::verdicts(db, &lead.organization_id, &lead.phone),
+        store::trail::attempts_since(db, &lead.id, since),
+        store::calls::number_history(
+            db,
+            &lead.organization_id,
+            &lead.phone,
+            (now - number_history_window(&law)).naive_utc(),
+            placing,
+        ),
+        store::consents::standing_of(db, &lead.organization_id, &lead.phone, now),
+    )?;
+    let recent_attempts: Vec<DateTime<Utc>> = attempts.into_iter().map(|t| t.and_utc()).collect();
     let number_calls: Vec<DateTime<Utc>> = number.placed.iter().map(|t| t.and_utc()).collect();
     let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());
-    let (consent, _) =
-        store::consents::standing_of(db, &lead.organization_id, &lead.phone, now).await?;
     let also_zones = also_zones(&lead.phone, time_zone, lead.time_zone_verified);
     let facts = LeadFacts {
         status,

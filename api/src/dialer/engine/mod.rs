@@ -562,6 +562,27 @@ impl State {
         }
     }
 
+    /// Live answers already due, handled now: called between the pieces
+    /// of longer work (a pacing pass's claim, decisions and dials), so an
+    /// answer waits for at most one database round trip, not a whole
+    /// pass. Real clock only (a manual clock keeps strict order).
+    pub(crate) async fn answers_first(&mut self) {
+        if self.clock.is_manual() {
+            return;
+        }
+        let outer = self.due_at;
+        let now = self.clock.now();
+        while let Some((at, Due::Media(event))) = self.timeline.pop_due_only(now, |d| {
+            matches!(d, Due::Media(MediaEvent::Answered { .. }))
+        }) {
+            self.due_at = Some(at);
+            if let Err(e) = self.media_event(event).await {
+                tracing::error!("dialer engine step failed: {e}");
+            }
+        }
+        self.due_at = outer;
+    }
+
     async fn due(&mut self, due: Due) -> EngineResult<()> {
         match due {
             Due::Media(event) => self.media_event(event).await,

@@ -333,6 +333,7 @@ impl State {
         if n == 0 {
             return Ok(());
         }
+        self.answers_first().await;
         let leads = match claim_eligible(&self.db, &campaign, now, n).await {
             Ok(leads) => leads,
             Err(stranded) => {
@@ -348,6 +349,7 @@ impl State {
         }
         let mut reserved: HashSet<String> = HashSet::new();
         for lead in leads {
+            self.answers_first().await;
             // Who the call is for: a named callback's agent; in PREVIEW
             // the longest-idle agent; otherwise whoever is free at answer.
             let target = match (&lead.callback_agent_id, mode) {
@@ -471,6 +473,7 @@ impl State {
             .unwrap_or(LeadStatus::New);
         let facts = campaign_facts(CampaignState::Running, &settings);
         let decision = decide(&self.db, facts, &lead, before, now, Some(call_id)).await?;
+        self.answers_first().await;
         let recorded =
             store::trail::insert(&self.db, &[decision.trail_entry(&lead, "pre-dial")]).await;
         if let Err(e) = recorded {

@@ -326,6 +326,9 @@ impl State {
                 now,
             )
             .await?;
+        // The reads are done: answers due meanwhile go first (the agent in
+        // wrap-up is not one they can reach).
+        self.answers_first().await;
         let reason = format!("marked at wrap-up of call {}", call.id);
         let mut marks: Vec<Mark<'_>> = Vec::new();
         let mut mark = |list: List| {
