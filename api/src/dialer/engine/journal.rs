@@ -52,6 +52,10 @@ pub(crate) struct Journal {
     refused: u32,
     /// The outage that started the backlog.
     pub outage: Option<Outage>,
+    /// When catching up last failed: a write or a command within
+    /// [`RETRY_EVERY`] of it does not try again (a database that is gone
+    /// can take seconds to say so, and the engine would wait each time).
+    failed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Journal {
@@ -61,6 +65,11 @@ impl Journal {
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Catching up failed less than [`RETRY_EVERY`] before `now`.
+    fn just_failed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.failed_at.is_some_and(|t| now - t < RETRY_EVERY)
     }
 }
 
@@ -87,7 +96,8 @@ impl State {
     /// Write `p` now, or keep it (after anything already kept) when the
     /// database cannot take it. `Ok(false)`: kept.
     pub(crate) async fn write(&mut self, p: Pending) -> EngineResult<bool> {
-        if self.behind() && !self.catch_up().await {
+        let now = self.clock.now();
+        if self.behind() && (self.journal.just_failed(now) || !self.catch_up().await) {
             self.keep(p);
             return Ok(false);
         }
@@ -97,6 +107,7 @@ impl State {
                 Some(cause) => {
                     tracing::error!(%cause, "dialer engine: a write failed ({e}); kept until the database takes writes again");
                     self.journal.outage = Some(cause);
+                    self.journal.failed_at = Some(now);
                     self.keep(p);
                     Ok(false)
                 }
@@ -142,11 +153,13 @@ impl State {
                 }
                 Err(e) if e.outage().is_some() => {
                     self.journal.outage = e.outage();
+                    self.journal.failed_at = Some(self.clock.now());
                     return false;
                 }
                 Err(e) => {
                     self.journal.refused += 1;
                     if self.journal.refused < GIVE_UP_AFTER {
+                        self.journal.failed_at = Some(self.clock.now());
                         return false;
                     }
                     tracing::error!(
@@ -164,6 +177,7 @@ impl State {
                 "dialer engine: the database takes writes again; the kept writes are in"
             );
             self.journal.outage = None;
+            self.journal.failed_at = None;
             self.pace_soon();
         }
         true
@@ -172,6 +186,7 @@ impl State {
     /// The retry timer.
     pub(crate) async fn catch_up_due(&mut self) -> EngineResult<()> {
         self.journal.retry_queued = false;
+        self.journal.failed_at = None;
         if self.catch_up().await {
             // Answers that waited for an agent meanwhile.
             self.route_waiting().await
@@ -184,7 +199,8 @@ impl State {
 
     /// Before a command that would add to a backlog: catch up or refuse.
     pub(crate) async fn writable(&mut self) -> EngineResult<()> {
-        if !self.behind() || self.catch_up().await {
+        let now = self.clock.now();
+        if !self.behind() || (!self.journal.just_failed(now) && self.catch_up().await) {
             return Ok(());
         }
         Err(self.unavailable("nothing was changed"))
