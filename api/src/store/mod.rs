@@ -245,12 +245,8 @@ macro_rules! with_write {
     ($db:expr, |$conn:ident| $body:expr) => {{
         let db: &$crate::store::Db = $db;
         db.writes().begin()?;
-        let result = async { $crate::store::with_conn!(db, |$conn| $body) }.await;
         let result: $crate::store::StoreResult<_> =
-            result.map_err(|e: $crate::store::StoreError| match e {
-                $crate::store::StoreError::Query(q) => q.into(),
-                other => other,
-            });
+            async { $crate::store::with_conn!(db, |$conn| $body) }.await;
         db.writes().record(&result);
         result
     }};

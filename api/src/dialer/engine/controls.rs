@@ -64,12 +64,11 @@ impl State {
         call_id: &str,
         control: Control,
     ) -> EngineResult<models::Call> {
-        if !self.calls.contains_key(call_id) && matches!(control, Control::HangUp) && self.behind()
-        {
-            // Its end may be among the writes waiting for the database.
-            return Err(self.unavailable("the call's end is not saved yet"));
-        }
         if !self.calls.contains_key(call_id) && matches!(control, Control::HangUp) {
+            if self.behind() {
+                // Its end may be among the writes waiting for the database.
+                return Err(self.unavailable("the call's end is not saved yet"));
+            }
             // Hanging up twice (a retry after a lost answer, or after
             // UNAVAILABLE) ends the call once and answers the same.
             if let Some(row) = store::calls::get(&self.db, call_id).await?

@@ -623,11 +623,7 @@ impl State {
                 reason,
                 reply,
             } => {
-                let r = match self.not_stopping() {
-                    Ok(()) => self.writable().await,
-                    Err(e) => Err(e),
-                };
-                let r = match r {
+                let r = match self.may_begin().await {
                     Ok(()) => {
                         let r = self
                             .set_status(
@@ -678,11 +674,7 @@ impl State {
                 lead,
                 reply,
             } => {
-                let r = match self.not_stopping() {
-                    Ok(()) => self.writable().await,
-                    Err(e) => Err(e),
-                };
-                let r = match r {
+                let r = match self.may_begin().await {
                     Ok(()) => {
                         let r = self
                             .place_call(
@@ -779,6 +771,13 @@ impl State {
             at,
             kind,
         });
+    }
+
+    /// Before a command that starts something (a status, a call): not
+    /// while stopping, and not while writes wait for the database.
+    async fn may_begin(&mut self) -> EngineResult<()> {
+        self.not_stopping()?;
+        self.writable().await
     }
 
     /// A command's answer: `UNAVAILABLE` when what it did is only kept
