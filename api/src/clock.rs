@@ -93,6 +93,14 @@ impl<T> Timeline<T> {
         q.1.keys().next().map(|(at, _)| *at)
     }
 
+    /// When the earliest item that `wanted` accepts is due.
+    pub fn next_due_of(&self, wanted: impl Fn(&T) -> bool) -> Option<DateTime<Utc>> {
+        let q = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.1.iter()
+            .find(|(_, item)| wanted(item))
+            .map(|((at, _), _)| *at)
+    }
+
     /// The earliest item due at or before `now`.
     pub fn pop_due(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, T)> {
         let mut q = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());

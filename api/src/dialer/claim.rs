@@ -38,15 +38,28 @@ pub async fn claim_eligible(
     now: DateTime<Utc>,
     n: usize,
 ) -> Result<Vec<models::Lead>, Stranded> {
+    let zones = claims::zones_of_campaign(db, &campaign.id).await?;
+    claim_eligible_in(db, campaign, now, n, &zones).await
+}
+
+/// [`claim_eligible`] given the zones the campaign's leads are in (the
+/// engine keeps them: reading them scans every lead of the campaign).
+pub async fn claim_eligible_in(
+    db: &Db,
+    campaign: &models::Campaign,
+    now: DateTime<Utc>,
+    n: usize,
+    zones: &[String],
+) -> Result<Vec<models::Lead>, Stranded> {
     let state = store::campaigns::state_of(campaign)?;
     if state != CampaignState::Running || n == 0 {
         return Ok(Vec::new());
     }
     let settings = store::campaigns::settings_of(campaign)?;
     let facts = campaign_facts(state, &settings);
-    let open_zones: Vec<String> = claims::zones_of_campaign(db, &campaign.id)
-        .await?
-        .into_iter()
+    let open_zones: Vec<String> = zones
+        .iter()
+        .cloned()
         .filter(|z| {
             z.parse::<Tz>()
                 .is_ok_and(|tz| facts.window.is_open_for(tz, now, facts.ring_timeout))

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::models::{Call, CallEventRow};
+use super::models::{Call, CallEventRow, Presence};
 use super::schema::{call_events, calls, dial_attempts, leads};
 use super::{Db, StoreResult, with_conn, with_tx};
 
@@ -72,6 +72,42 @@ macro_rules! write_lead {
     }};
 }
 
+/// The call, its new events and its lead, on the transaction's connection.
+macro_rules! call_save {
+    ($conn:expr, $call:expr, $events:expr, $lead:expr) => {{
+        let (call, events, lead): (&Call, &[CallEventRow], Option<&LeadWrite>) =
+            ($call, $events, $lead);
+        if call.state == "ENDED" {
+            let before: Option<String> = calls::table
+                .find(&call.id)
+                .select(calls::state)
+                .first($conn)
+                .await
+                .optional()?;
+            if before.as_deref() != Some("ENDED") {
+                super::reports::call_hours_add!($conn, call);
+            }
+        }
+        diesel::insert_into(calls::table)
+            .values(call)
+            .on_conflict(calls::id)
+            .do_update()
+            .set(call)
+            .execute($conn)
+            .await?;
+        for e in events {
+            diesel::insert_into(call_events::table)
+                .values(e)
+                .execute($conn)
+                .await?;
+        }
+        if let Some(w) = lead {
+            write_lead!($conn, call, w)?;
+        }
+        Ok::<(), super::StoreError>(())
+    }};
+}
+
 /// Write the call as it is now, its new events, and (when it ended) its
 /// lead's next status, in one transaction.
 pub async fn save(
@@ -80,33 +116,43 @@ pub async fn save(
     events: &[CallEventRow],
     lead: Option<&LeadWrite>,
 ) -> StoreResult<()> {
+    with_tx!(db, |conn| call_save!(conn, call, events, lead))
+}
+
+/// One of the dialer engine's writes (its writer commits them in groups:
+/// `dialer/engine/writer.rs`).
+#[derive(Debug, Clone)]
+pub enum EngineWrite {
+    /// A step of a call: [`save`].
+    Call {
+        row: Box<Call>,
+        events: Vec<CallEventRow>,
+        lead: Option<LeadWrite>,
+    },
+    /// An agent's presence: [`super::presence::save`].
+    Presence(Box<Presence>),
+    /// A claimed lead goes back: [`super::claims::release`].
+    Release {
+        lead_id: String,
+        not_before: Option<NaiveDateTime>,
+    },
+}
+
+/// Several of the engine's writes in one transaction, in order: all or
+/// none.
+pub async fn save_all(db: &Db, writes: &[&EngineWrite]) -> StoreResult<()> {
     with_tx!(db, |conn| {
-        if call.state == "ENDED" {
-            let before: Option<String> = calls::table
-                .find(&call.id)
-                .select(calls::state)
-                .first(conn)
-                .await
-                .optional()?;
-            if before.as_deref() != Some("ENDED") {
-                super::reports::call_hours_add!(conn, call);
+        for w in writes {
+            match w {
+                EngineWrite::Call { row, events, lead } => {
+                    call_save!(conn, row, events, lead.as_ref())?
+                }
+                EngineWrite::Presence(p) => super::presence::presence_upsert!(conn, p),
+                EngineWrite::Release {
+                    lead_id,
+                    not_before,
+                } => super::claims::lead_release!(conn, lead_id, *not_before, None),
             }
-        }
-        diesel::insert_into(calls::table)
-            .values(call)
-            .on_conflict(calls::id)
-            .do_update()
-            .set(call)
-            .execute(conn)
-            .await?;
-        for e in events {
-            diesel::insert_into(call_events::table)
-                .values(e)
-                .execute(conn)
-                .await?;
-        }
-        if let Some(w) = lead {
-            write_lead!(conn, call, w)?;
         }
         Ok(())
     })

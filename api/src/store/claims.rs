@@ -154,23 +154,31 @@ pub async fn release(
     not_before: Option<NaiveDateTime>,
     verdict: Option<(&str, NaiveDateTime)>,
 ) -> StoreResult<()> {
-    use diesel::sql_types::{Nullable, Text, Timestamp};
-    let now = super::now();
-    let (verdict, judged) = (verdict.map(|v| v.0), verdict.map(|v| v.1));
     with_write!(db, |conn| {
+        lead_release!(conn, lead_id, not_before, verdict);
+        Ok(())
+    })
+}
+
+/// [`release`]'s statement, on a given connection (the engine's writer
+/// runs it inside its group transactions).
+macro_rules! lead_release {
+    ($conn:expr, $lead_id:expr, $not_before:expr, $verdict:expr) => {{
+        use diesel::sql_types::{Nullable, Text, Timestamp};
+        use $crate::store::schema::leads;
+        let verdict: Option<(&str, chrono::NaiveDateTime)> = $verdict;
+        let (verdict, judged) = (verdict.map(|v| v.0), verdict.map(|v| v.1));
         diesel::update(
-            leads::table
-                .filter(leads::id.eq(lead_id))
-                .filter(leads::status.eq(LeadStatus::Dialing.as_str())),
+            leads::table.filter(leads::id.eq($lead_id)).filter(
+                leads::status.eq($crate::domain::eligibility::LeadStatus::Dialing.as_str()),
+            ),
         )
         .set((
-            leads::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                "COALESCE(claimed_from, 'NEW')",
-            )),
+            leads::status.eq(diesel::dsl::sql::<Text>("COALESCE(claimed_from, 'NEW')")),
             leads::claimed_from.eq(None::<String>),
-            leads::claimed_at.eq(None::<NaiveDateTime>),
-            leads::not_before.eq(not_before),
-            leads::updated_at.eq(now),
+            leads::claimed_at.eq(None::<chrono::NaiveDateTime>),
+            leads::not_before.eq($not_before),
+            leads::updated_at.eq($crate::store::now()),
             leads::last_verdict.eq(diesel::dsl::sql::<Nullable<Text>>("COALESCE(")
                 .bind::<Nullable<Text>, _>(verdict)
                 .sql(", last_verdict)")),
@@ -178,11 +186,11 @@ pub async fn release(
                 .bind::<Nullable<Timestamp>, _>(judged)
                 .sql(", judged_at)")),
         ))
-        .execute(conn)
+        .execute($conn)
         .await?;
-        Ok(())
-    })
+    }};
 }
+pub(crate) use lead_release;
 
 /// The zones a campaign's leads are in (for working out which are open).
 pub async fn zones_of_campaign(db: &Db, campaign_id: &str) -> StoreResult<Vec<String>> {

@@ -129,7 +129,7 @@ impl State {
             .is_some_and(|a| !a.organization_id.is_empty());
         if !known {
             let now = self.clock.now();
-            let row = store::presence::get(&self.db, agent_id).await?;
+            let row = store::presence::get(&self.db().await, agent_id).await?;
             if let Some(user) = store::users::get(&self.db, agent_id).await? {
                 self.media.agent_known(agent_id, &user.email);
             }
@@ -165,8 +165,10 @@ impl State {
         };
         let row = agent.row(now);
         let org = agent.organization_id.clone();
-        self.write(super::journal::Pending::Presence(Box::new(row)))
-            .await?;
+        self.write(super::journal::Pending::Write(
+            crate::store::calls::EngineWrite::Presence(Box::new(row)),
+        ))
+        .await?;
         if let Some(view) = self.view(agent_id) {
             self.publish(&org, EventKind::Presence(Box::new(view)));
         }
@@ -252,7 +254,7 @@ impl State {
             .get(agent_id)
             .is_some_and(|a| !a.organization_id.is_empty());
         if !known {
-            match store::presence::get(&self.db, agent_id).await {
+            match store::presence::get(&self.db().await, agent_id).await {
                 Ok(Some(row)) => {
                     if let Err(e) = self.agent_entry(&row.organization_id, agent_id).await {
                         tracing::error!("loading {agent_id}'s presence: {e}");

@@ -18,7 +18,11 @@ use crate::domain::campaign::{
 use crate::domain::eligibility::LeadStatus;
 use crate::events::EventKind;
 use crate::media::{AnsweredBy, LegId, LegPurpose, MediaEvent, Originate};
-use crate::store::{self, calls::LeadWrite, models};
+use crate::store::{
+    self,
+    calls::{EngineWrite, LeadWrite},
+    models,
+};
 
 /// A step in a call's life, as logged and published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,11 +149,11 @@ impl State {
                 at: ts(*at),
             })
             .collect();
-        self.write(super::journal::Pending::Call {
+        self.write(super::journal::Pending::Write(EngineWrite::Call {
             row: Box::new(row.clone()),
             events,
             lead,
-        })
+        }))
         .await?;
         for (step, at) in steps {
             self.publish_at(
@@ -325,20 +329,8 @@ impl State {
                 } else {
                     CallStep::Answered
                 };
-                let published = self.connect(call_id, &agent_id, Some(step)).await?;
-                let took = published.duration_since(started);
-                self.metrics.answer_to_connect.observe(took.as_secs_f64());
-                if let Some(probe) = &self.config.latency_probe {
-                    probe
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(super::ConnectSample {
-                            call_id: call_id.to_owned(),
-                            answered: started,
-                            published: took,
-                            queued: late,
-                        });
-                }
+                self.connect(call_id, &agent_id, Some(step), Some((started, late)))
+                    .await?;
             }
             None => {
                 let step = if by == AnsweredBy::Machine {
@@ -404,13 +396,16 @@ impl State {
     /// when this is its first word (an answer that waited for an agent had
     /// it published then). Each step carries its time: ANSWERED the
     /// answer's, TONE the bridge's, CONNECTED the tone's end, when the
-    /// agent hears the lead. Returns when CONNECTED was published.
+    /// agent hears the lead. `timed`: when the answer came (and how long
+    /// it waited in the queue), for the answer→connected measurements
+    /// taken when CONNECTED is published (after its write).
     pub(crate) async fn connect(
         &mut self,
         call_id: &str,
         agent_id: &str,
         answered: Option<CallStep>,
-    ) -> EngineResult<std::time::Instant> {
+        timed: Option<(std::time::Instant, std::time::Duration)>,
+    ) -> EngineResult<()> {
         let media = self.media.clone();
         let now = self.clock.now();
         let pinned = self
@@ -453,9 +448,31 @@ impl State {
         steps.push((CallStep::Tone, now));
         steps.push((CallStep::Connected, tone_end));
         self.steps(call_id, &steps, None, None).await?;
-        let published = std::time::Instant::now();
+        if let Some((started, queued)) = timed {
+            let histogram = self.metrics.answer_to_connect.clone();
+            let probe = self.config.latency_probe.clone();
+            let call_id = call_id.to_owned();
+            self.after_written(Box::new(move |outage| {
+                if outage.is_some() {
+                    return;
+                }
+                let took = started.elapsed();
+                histogram.observe(took.as_secs_f64());
+                if let Some(probe) = probe {
+                    probe
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(super::ConnectSample {
+                            call_id,
+                            answered: started,
+                            published: took,
+                            queued,
+                        });
+                }
+            }));
+        }
         self.presence_changed(agent_id).await?;
-        Ok(published)
+        Ok(())
     }
 
     /// An agent became ready: give them the oldest live answer waiting.
@@ -474,7 +491,7 @@ impl State {
         waiting.sort();
         for (_, call_id) in waiting {
             if let Some(agent_id) = self.pick_agent(&call_id) {
-                self.connect(&call_id, &agent_id, None).await?;
+                self.connect(&call_id, &agent_id, None, None).await?;
             }
         }
         Ok(())
@@ -604,7 +621,7 @@ impl State {
 
     /// Tell the agent (again) that the call's wrap-up is owed.
     pub(crate) async fn wrap_up_required(&mut self, call_id: &str) -> EngineResult<()> {
-        let Some(row) = store::calls::get(&self.db, call_id).await? else {
+        let Some(row) = store::calls::get(&self.db().await, call_id).await? else {
             return Ok(());
         };
         let org = row.organization_id.clone();

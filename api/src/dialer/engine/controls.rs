@@ -71,7 +71,7 @@ impl State {
             }
             // Hanging up twice (a retry after a lost answer, or after
             // UNAVAILABLE) ends the call once and answers the same.
-            if let Some(row) = store::calls::get(&self.db, call_id).await?
+            if let Some(row) = store::calls::get(&self.db().await, call_id).await?
                 && row.state == CallState::Ended.as_str()
                 && row.agent_id.as_deref() == Some(agent_id)
             {
@@ -168,10 +168,10 @@ impl State {
         }
     }
 
-    pub(crate) async fn ended_row(&self, call_id: &str) -> EngineResult<models::Call> {
+    pub(crate) async fn ended_row(&mut self, call_id: &str) -> EngineResult<models::Call> {
         match self.calls.get(call_id) {
             Some(live) => Ok(live.row.clone()),
-            None => store::calls::get(&self.db, call_id)
+            None => store::calls::get(&self.db().await, call_id)
                 .await?
                 .ok_or(EngineError::NotFound("call")),
         }
@@ -246,7 +246,7 @@ impl State {
                     None,
                 )
                 .await?;
-                self.connect(call_id, &target, None).await?;
+                self.connect(call_id, &target, None, None).await?;
                 self.ended_row(call_id).await
             }
             (TransferTo::Agent(target), TransferMode::Warm) => {

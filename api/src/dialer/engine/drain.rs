@@ -47,6 +47,7 @@ impl State {
                 }
             }
         }
+        self.synced().await;
         if self.behind() {
             self.catch_up().await;
         }

@@ -11,11 +11,10 @@
 
 use std::collections::VecDeque;
 
-use chrono::NaiveDateTime;
-
+use super::writer::{After, Job};
 use super::{Due, EngineError, EngineResult, State};
 use crate::events::Event;
-use crate::store::{self, Db, Outage, StoreError, calls::LeadWrite, models};
+use crate::store::{self, Db, Outage, StoreError, calls::EngineWrite};
 
 /// How often a backlog is retried.
 pub(crate) const RETRY_EVERY: chrono::Duration = chrono::Duration::seconds(1);
@@ -28,17 +27,7 @@ const GIVE_UP_AFTER: u32 = 5;
 /// One write or publication waiting for the database.
 #[derive(Debug)]
 pub(crate) enum Pending {
-    Call {
-        row: Box<models::Call>,
-        events: Vec<models::CallEventRow>,
-        lead: Option<LeadWrite>,
-    },
-    Presence(Box<models::Presence>),
-    /// A claimed lead goes back to where it was.
-    Release {
-        lead_id: String,
-        not_before: Option<NaiveDateTime>,
-    },
+    Write(EngineWrite),
     Publish(Box<Event>),
 }
 
@@ -75,45 +64,101 @@ impl Journal {
 
 async fn apply(db: &Db, p: &Pending) -> Result<(), StoreError> {
     match p {
-        Pending::Call { row, events, lead } => {
-            store::calls::save(db, row, events, lead.as_ref()).await
-        }
-        Pending::Presence(row) => store::presence::save(db, row).await,
-        Pending::Release {
-            lead_id,
-            not_before,
-        } => store::claims::release(db, lead_id, *not_before, None).await,
+        Pending::Write(w) => store::calls::save_all(db, &[w]).await,
         Pending::Publish(_) => Ok(()),
     }
 }
 
 impl State {
-    /// Writes are waiting for the database.
+    /// Writes are waiting for the database (kept here, or held by the
+    /// writer after an outage it met).
     pub(crate) fn behind(&self) -> bool {
-        !self.journal.is_empty()
+        !self.journal.is_empty() || self.writer.failed()
     }
 
-    /// Write `p` now, or keep it (after anything already kept) when the
-    /// database cannot take it. `Ok(false)`: kept.
+    /// Hand `p` to the writer, or keep it (after anything already kept)
+    /// when the database cannot take it. `Ok(false)`: kept.
     pub(crate) async fn write(&mut self, p: Pending) -> EngineResult<bool> {
         let now = self.clock.now();
+        self.take_back().await;
         if self.behind() && (self.journal.just_failed(now) || !self.catch_up().await) {
             self.keep(p);
             return Ok(false);
         }
-        match apply(&self.db, &p).await {
-            Ok(()) => Ok(true),
-            Err(e) => match e.outage() {
-                Some(cause) => {
-                    tracing::error!(%cause, "dialer engine: a write failed ({e}); kept until the database takes writes again");
-                    self.journal.outage = Some(cause);
-                    self.journal.failed_at = Some(now);
-                    self.keep(p);
-                    Ok(false)
-                }
-                None => Err(e.into()),
-            },
+        self.writer.send(Job::Write(p));
+        Ok(true)
+    }
+
+    /// Everything handed to the writer is written: before a read that
+    /// depends on the engine's own writes (the gate's history of a number,
+    /// a claim, a call's row). What the writer held after an outage comes
+    /// back to the journal.
+    pub(crate) async fn synced(&mut self) {
+        let back = self.writer.sync().await;
+        self.kept_by_writer(back);
+    }
+
+    /// The database, once everything handed to the writer is written.
+    pub(crate) async fn db(&mut self) -> Db {
+        self.synced().await;
+        self.db.clone()
+    }
+
+    /// [`State::db`] while handling live answers as they fall due
+    /// ([`State::meanwhile`]: only where a step may be interleaved).
+    pub(crate) async fn db_meanwhile(&mut self) -> Db {
+        if let Some(rx) = self.writer.barrier() {
+            let back = self.meanwhile(rx).await.unwrap_or_default();
+            self.kept_by_writer(back);
         }
+        self.db.clone()
+    }
+
+    /// The writer met an outage: take back what it holds.
+    pub(crate) async fn take_back(&mut self) {
+        if self.writer.failed() {
+            self.synced().await;
+        }
+    }
+
+    fn kept_by_writer(&mut self, back: super::writer::Handback) {
+        if back.entries.is_empty() && back.outage.is_none() {
+            return;
+        }
+        self.journal.outage = back.outage.or(self.journal.outage);
+        self.journal.failed_at = Some(self.clock.now());
+        for p in back.entries {
+            self.keep(p);
+        }
+    }
+
+    /// Run `f` once what was handed to the writer before is written and
+    /// published (`None`), or held after an outage (the outage).
+    pub(crate) fn after_written(&mut self, f: After) {
+        if !self.journal.is_empty() {
+            f(self.journal.outage.or(Some(Outage::Gone)));
+        } else if self.writer.idle() {
+            f(None);
+        } else {
+            self.writer.send(Job::After(f));
+        }
+    }
+
+    /// A command's answer, once what it wrote is written: `UNAVAILABLE`
+    /// (`what` happened but is not saved yet) when it is only kept.
+    pub(crate) fn answer<T: Send + 'static>(
+        &mut self,
+        reply: tokio::sync::oneshot::Sender<EngineResult<T>>,
+        r: EngineResult<T>,
+        what: Option<&'static str>,
+    ) {
+        self.after_written(Box::new(move |outage| {
+            let r = match (r, outage, what) {
+                (Ok(_), Some(cause), Some(what)) => Err(unavailable(cause, what)),
+                (r, _, _) => r,
+            };
+            let _ = reply.send(r);
+        }));
     }
 
     fn keep(&mut self, p: Pending) {
@@ -124,14 +169,18 @@ impl State {
         }
     }
 
-    /// Publish now, or after the writes still waiting.
+    /// Publish now, or after the writes still waiting (kept, or with the
+    /// writer).
     pub(crate) fn publish_event(&mut self, event: Event) {
-        if self.behind() {
+        if !self.journal.is_empty() {
             self.journal
                 .entries
                 .push_back(Pending::Publish(Box::new(event)));
-        } else {
+        } else if self.writer.idle() {
             self.events.publish(event);
+        } else {
+            self.writer
+                .send(Job::Write(Pending::Publish(Box::new(event))));
         }
     }
 
@@ -185,6 +234,7 @@ impl State {
 
     /// The retry timer.
     pub(crate) async fn catch_up_due(&mut self) -> EngineResult<()> {
+        self.take_back().await;
         self.journal.retry_queued = false;
         self.journal.failed_at = None;
         if self.catch_up().await {
@@ -199,6 +249,7 @@ impl State {
 
     /// Before a command that would add to a backlog: catch up or refuse.
     pub(crate) async fn writable(&mut self) -> EngineResult<()> {
+        self.take_back().await;
         let now = self.clock.now();
         if !self.behind() || (!self.journal.just_failed(now) && self.catch_up().await) {
             return Ok(());
@@ -208,12 +259,13 @@ impl State {
 
     /// The answer while writes wait: what happened, and when to retry.
     pub(crate) fn unavailable(&self, what: &str) -> EngineError {
-        let cause = self.journal.outage.unwrap_or(Outage::Gone);
-        EngineError::Unavailable {
-            cause,
-            message: format!(
-                "the database is not taking writes ({cause}): {what}; try again shortly"
-            ),
-        }
+        unavailable(self.journal.outage.unwrap_or(Outage::Gone), what)
+    }
+}
+
+fn unavailable(cause: Outage, what: &str) -> EngineError {
+    EngineError::Unavailable {
+        cause,
+        message: format!("the database is not taking writes ({cause}): {what}; try again shortly"),
     }
 }

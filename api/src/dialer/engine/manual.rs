@@ -84,7 +84,8 @@ impl State {
                 };
                 let mut as_new = lead.clone();
                 as_new.not_before = None;
-                let decision = decide(&self.db, facts, &as_new, LeadStatus::New, now, None).await?;
+                let decision =
+                    decide(&self.db().await, facts, &as_new, LeadStatus::New, now, None).await?;
                 store::trail::insert(&self.db, &[decision.trail_entry(&lead, "manual")]).await?;
                 if decision.verdict != Verdict::Eligible {
                     return Err(conflict(format!(
@@ -92,7 +93,7 @@ impl State {
                         decision.verdict.explain(decision.time_zone)
                     )));
                 }
-                let claimed = claims::claim_one(&self.db, &lead.id, now.naive_utc())
+                let claimed = claims::claim_one(&self.db().await, &lead.id, now.naive_utc())
                     .await?
                     .ok_or_else(|| conflict("this lead is being called already"))?;
                 (Some(settings), Some(claimed))
@@ -136,7 +137,7 @@ impl State {
                 // time, and within every cap of the law and the
                 // organization (read in each zone it may be in).
                 let history = store::calls::number_history(
-                    &self.db,
+                    &self.db().await,
                     organization_id,
                     &phone,
                     (now - number_history_window(&law)).naive_utc(),

@@ -16,6 +16,7 @@ mod manual;
 mod pacing;
 mod recovery;
 mod wrapup;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -148,6 +149,8 @@ pub(crate) enum Due {
     },
     /// Retry the writes the database did not take.
     CatchUp,
+    /// The writer met an outage: take back what it holds.
+    WriterFailed,
 }
 
 /// What the API asks of the engine.
@@ -291,8 +294,15 @@ impl Engine {
         let (tx, rx) = mpsc::unbounded_channel();
         let clock = parts.clock.clone();
         timeline.push(now, Due::Tick);
+        let writer = writer::Writer::start(
+            parts.db.clone(),
+            parts.events.clone(),
+            parts.clock.clone(),
+            timeline.clone(),
+        )?;
         let state = State {
             db: parts.db,
+            writer,
             events: parts.events,
             metrics: parts.metrics,
             clock: parts.clock,
@@ -471,6 +481,12 @@ impl Engine {
 /// Sleep until `at` on the real clock. tokio's timer wakes on whole
 /// milliseconds (up to ~1 ms late), which would add to every answer's
 /// connect time: the last sub-millisecond is slept on the thread.
+/// A lead's answer: the one thing that may not wait (its 2 s to an agent
+/// are running).
+fn is_answer(d: &Due) -> bool {
+    matches!(d, Due::Media(MediaEvent::Answered { .. }))
+}
+
 async fn precise_sleep_until(at: DateTime<Utc>) {
     const TICK: std::time::Duration = std::time::Duration::from_millis(1);
     let wait = (at - Utc::now()).to_std().unwrap_or_default();
@@ -516,6 +532,8 @@ pub(crate) struct State {
     pub pace_queued: bool,
     /// Writes the database did not take yet (and what waits behind them).
     pub journal: journal::Journal,
+    /// Commits the engine's writes in groups, and publishes after them.
+    pub writer: writer::Writer,
     /// The server is stopping: no new calls.
     pub draining: bool,
 }
@@ -551,7 +569,7 @@ impl State {
         // (its 2 s to an agent are running); a manual clock keeps strict
         // order so runs repeat exactly.
         let real = !self.clock.is_manual();
-        let urgent = |d: &Due| real && matches!(d, Due::Media(MediaEvent::Answered { .. }));
+        let urgent = |d: &Due| real && is_answer(d);
         while let Some((at, due)) = self.timeline.pop_due_preferring(now, urgent) {
             self.due_at = Some(at);
             let handled = self.due(due).await;
@@ -572,15 +590,42 @@ impl State {
         }
         let outer = self.due_at;
         let now = self.clock.now();
-        while let Some((at, Due::Media(event))) = self.timeline.pop_due_only(now, |d| {
-            matches!(d, Due::Media(MediaEvent::Answered { .. }))
-        }) {
+        while let Some((at, Due::Media(event))) = self.timeline.pop_due_only(now, is_answer) {
             self.due_at = Some(at);
             if let Err(e) = self.media_event(event).await {
                 tracing::error!("dialer engine step failed: {e}");
             }
         }
         self.due_at = outer;
+    }
+
+    /// Await `work` (a database round trip that holds nothing of the
+    /// engine's) while handling live answers as they fall due: a pacing
+    /// pass's claim or a pre-dial check no longer holds an answer back.
+    /// Only where a step may be interleaved as [`State::answers_first`]
+    /// allows; real clock only (a manual clock keeps strict order).
+    pub(crate) async fn meanwhile<T>(&mut self, work: impl std::future::Future<Output = T>) -> T {
+        if self.clock.is_manual() {
+            return work.await;
+        }
+        let mut work = std::pin::pin!(work);
+        loop {
+            self.answers_first().await;
+            let timeline = self.timeline.clone();
+            let answer_due = async move {
+                loop {
+                    let pushed = timeline.pushed();
+                    match timeline.next_due_of(is_answer) {
+                        Some(at) => return precise_sleep_until(at).await,
+                        None => pushed.await,
+                    }
+                }
+            };
+            match futures::future::select(work.as_mut(), std::pin::pin!(answer_due)).await {
+                futures::future::Either::Left((done, _)) => return done,
+                futures::future::Either::Right(((), _)) => {}
+            }
+        }
     }
 
     async fn due(&mut self, due: Due) -> EngineResult<()> {
@@ -610,6 +655,10 @@ impl State {
             }
             Due::Grace { agent_id, epoch } => self.grace_over(&agent_id, epoch).await,
             Due::CatchUp => self.catch_up_due().await,
+            Due::WriterFailed => {
+                self.take_back().await;
+                Ok(())
+            }
         }
     }
 
@@ -622,29 +671,22 @@ impl State {
                 status,
                 reason,
                 reply,
-            } => {
-                let r = match self.may_begin().await {
-                    Ok(()) => {
-                        let r = self
-                            .set_status(
-                                &organization_id,
-                                &agent_id,
-                                &contact_center,
-                                status,
-                                reason,
-                            )
-                            .await;
-                        self.written(r, "the status is changed but not saved yet")
-                    }
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(r);
-            }
+            } => match self.may_begin().await {
+                Ok(()) => {
+                    let r = self
+                        .set_status(&organization_id, &agent_id, &contact_center, status, reason)
+                        .await;
+                    self.answer(reply, r, Some("the status is changed but not saved yet"));
+                }
+                Err(e) => self.answer(reply, Err(e), None),
+            },
             Command::SessionEnded { agent_id, reply } => {
                 if let Err(e) = self.end_session(&agent_id).await {
                     tracing::error!("ending {agent_id}'s session: {e}");
                 }
-                let _ = reply.send(());
+                self.after_written(Box::new(move |_| {
+                    let _ = reply.send(());
+                }));
             }
             Command::Connection { agent_id, open } => self.connection(&agent_id, open),
             Command::Presence { agent_id, reply } => {
@@ -673,24 +715,21 @@ impl State {
                 phone,
                 lead,
                 reply,
-            } => {
-                let r = match self.may_begin().await {
-                    Ok(()) => {
-                        let r = self
-                            .place_call(
-                                &organization_id,
-                                &agent_id,
-                                &contact_center,
-                                phone,
-                                lead.map(|l| *l),
-                            )
-                            .await;
-                        self.written(r, "the call is placed but not saved yet")
-                    }
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(r);
-            }
+            } => match self.may_begin().await {
+                Ok(()) => {
+                    let r = self
+                        .place_call(
+                            &organization_id,
+                            &agent_id,
+                            &contact_center,
+                            phone,
+                            lead.map(|l| *l),
+                        )
+                        .await;
+                    self.answer(reply, r, Some("the call is placed but not saved yet"));
+                }
+                Err(e) => self.answer(reply, Err(e), None),
+            },
             Command::Control {
                 agent_id,
                 call_id,
@@ -700,18 +739,17 @@ impl State {
                 // Hanging up always ends the call (the lead's line is
                 // real); anything else waits for the database.
                 let hang_up = matches!(control, Control::HangUp);
-                let r = match self.writable().await {
+                match self.writable().await {
                     Err(_) if hang_up => {
                         let r = self.control(&agent_id, &call_id, control).await;
-                        self.written(r, "the call is ended but not saved yet")
+                        self.answer(reply, r, Some("the call is ended but not saved yet"));
                     }
-                    Err(e) => Err(e),
+                    Err(e) => self.answer(reply, Err(e), None),
                     Ok(()) => {
                         let r = self.control(&agent_id, &call_id, control).await;
-                        self.written(r, "done but not saved yet")
+                        self.answer(reply, r, Some("done but not saved yet"));
                     }
-                };
-                let _ = reply.send(r);
+                }
             }
             Command::WrapUp {
                 agent_id,
@@ -722,7 +760,7 @@ impl State {
                     Ok(()) => self.submit_wrap_up(&agent_id, submission).await,
                     Err(e) => Err(e),
                 };
-                let _ = reply.send(r);
+                self.answer(reply, r, None);
             }
             Command::CampaignLive { campaign_id, reply } => {
                 let _ = reply.send(self.campaign_live(&campaign_id));
@@ -734,16 +772,21 @@ impl State {
                 }
                 self.clock.set(to);
                 self.drain_due().await;
-                let _ = reply.send(());
+                self.after_written(Box::new(move |_| {
+                    let _ = reply.send(());
+                }));
             }
             Command::Settle { reply } => {
-                let _ = reply.send(());
+                self.after_written(Box::new(move |_| {
+                    let _ = reply.send(());
+                }));
             }
             Command::Drain { reply } => {
                 let drained = self.drain().await;
                 let _ = reply.send(drained);
             }
             Command::Health { reply } => {
+                self.synced().await;
                 let mut live_calls: Vec<String> = self.calls.keys().cloned().collect();
                 live_calls.sort();
                 let _ = reply.send(EngineHealth {
@@ -778,15 +821,6 @@ impl State {
     async fn may_begin(&mut self) -> EngineResult<()> {
         self.not_stopping()?;
         self.writable().await
-    }
-
-    /// A command's answer: `UNAVAILABLE` when what it did is only kept
-    /// (the database did not take it yet).
-    fn written<T>(&self, r: EngineResult<T>, what: &str) -> EngineResult<T> {
-        match r {
-            Ok(_) if self.behind() => Err(self.unavailable(what)),
-            r => r,
-        }
     }
 
     pub(crate) fn after(&self, d: Duration, due: Due) {

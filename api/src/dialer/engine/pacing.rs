@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::calls::{CallStep, LiveCall};
 use super::{EngineResult, State};
-use crate::dialer::claim::claim_eligible;
+use crate::dialer::claim::claim_eligible_in;
 use crate::dialer::facts::{campaign_facts, decide};
 use crate::dialer::pacer::predictive::MIN_RING_BEFORE_HANG_UP;
 use crate::dialer::pacer::{
@@ -23,7 +23,7 @@ use crate::domain::call::{CallOrigin, CallOutcome, CallState, awaiting_agent};
 use crate::domain::campaign::{CampaignSettings, CampaignState, DialMode};
 use crate::domain::eligibility::{LeadStatus, Verdict};
 use crate::events::EventKind;
-use crate::store::{self, models};
+use crate::store::{self, StoreError, models};
 
 /// How many of a campaign's past calls the pacer learns from at start.
 const HISTORY_SEED: i64 = 500;
@@ -104,7 +104,15 @@ pub(crate) struct CampaignCtx {
     pub history: History,
     pub agents_available: u32,
     pub calls_in_flight: u32,
+    /// The zones the campaign's leads are in, and when they were read
+    /// (reading them scans every lead): read again after
+    /// [`ZONES_KEPT`], or when a claim came back short (a lead in a zone
+    /// not read yet is then found).
+    pub zones: Option<(DateTime<Utc>, Vec<String>)>,
 }
+
+/// How long the zones of a campaign's leads are kept.
+const ZONES_KEPT: Duration = Duration::seconds(10);
 
 /// The windows the abandonment rate is held to, and their buckets.
 fn windows() -> (Rolling, Rolling) {
@@ -170,13 +178,14 @@ impl State {
             let since30 = (now - Duration::days(30)).naive_utc();
             let (mut answers_24h, mut answers_30d) = windows();
             for (at, abandoned) in
-                store::calls::answer_times_since(&self.db, &row.id, since30).await?
+                store::calls::answer_times_since(&self.db().await, &row.id, since30).await?
             {
                 answers_24h.count(at.and_utc(), abandoned);
                 answers_30d.count(at.and_utc(), abandoned);
             }
             let past =
-                store::calls::recent_dialed_of_campaign(&self.db, &row.id, HISTORY_SEED).await?;
+                store::calls::recent_dialed_of_campaign(&self.db().await, &row.id, HISTORY_SEED)
+                    .await?;
             let wraps = store::wrap_ups::recent_wrap_ms(&self.db, &row.id, HISTORY_SEED).await?;
             self.campaigns.insert(
                 row.id.clone(),
@@ -189,6 +198,7 @@ impl State {
                     history: history_from(&past, &wraps, f64::from(settings.ring_timeout_secs)),
                     agents_available: 0,
                     calls_in_flight: 0,
+                    zones: None,
                 },
             );
         }
@@ -333,8 +343,34 @@ impl State {
         if n == 0 {
             return Ok(());
         }
-        self.answers_first().await;
-        let leads = match claim_eligible(&self.db, &campaign, now, n).await {
+        let kept = self
+            .campaigns
+            .get(&campaign_id)
+            .and_then(|c| c.zones.clone())
+            .filter(|(at, _)| now - *at < ZONES_KEPT);
+        let zones = match kept {
+            Some((_, zones)) => zones,
+            None => {
+                let db = self.db.clone();
+                let zones = self
+                    .meanwhile(store::claims::zones_of_campaign(&db, &campaign_id))
+                    .await?;
+                if let Some(c) = self.campaigns.get_mut(&campaign_id) {
+                    c.zones = Some((now, zones.clone()));
+                }
+                zones
+            }
+        };
+        let db = self.db_meanwhile().await;
+        let claimed = self
+            .meanwhile(claim_eligible_in(&db, &campaign, now, n, &zones))
+            .await;
+        if claimed.as_ref().is_ok_and(|l| l.len() < n)
+            && let Some(c) = self.campaigns.get_mut(&campaign_id)
+        {
+            c.zones = None;
+        }
+        let leads = match claimed {
             Ok(leads) => leads,
             Err(stranded) => {
                 for (lead_id, not_before) in &stranded.leads {
@@ -472,10 +508,15 @@ impl State {
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
         let facts = campaign_facts(CampaignState::Running, &settings);
-        let decision = decide(&self.db, facts, &lead, before, now, Some(call_id)).await?;
-        self.answers_first().await;
-        let recorded =
-            store::trail::insert(&self.db, &[decision.trail_entry(&lead, "pre-dial")]).await;
+        let db = self.db_meanwhile().await;
+        let (decision, recorded) = self
+            .meanwhile(async {
+                let decision = decide(&db, facts, &lead, before, now, Some(call_id)).await?;
+                let recorded =
+                    store::trail::insert(&db, &[decision.trail_entry(&lead, "pre-dial")]).await;
+                Ok::<_, StoreError>((decision, recorded))
+            })
+            .await?;
         if let Err(e) = recorded {
             // No call without its record: the lead goes back.
             let Some(cause) = e.outage() else {
@@ -510,10 +551,12 @@ impl State {
         lead_id: &str,
         not_before: Option<chrono::NaiveDateTime>,
     ) -> super::EngineResult<()> {
-        self.write(super::journal::Pending::Release {
-            lead_id: lead_id.to_owned(),
-            not_before,
-        })
+        self.write(super::journal::Pending::Write(
+            crate::store::calls::EngineWrite::Release {
+                lead_id: lead_id.to_owned(),
+                not_before,
+            },
+        ))
         .await
         .map(|_| ())
     }

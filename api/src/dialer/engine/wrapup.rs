@@ -156,7 +156,7 @@ impl State {
                     .into(),
             });
         }
-        let call = store::calls::get(&self.db, &existing.call_id)
+        let call = store::calls::get(&self.db().await, &existing.call_id)
             .await?
             .ok_or(EngineError::NotFound("call"))?;
         let CallContext { campaign, lead } = self.call_context(&call).await?;
@@ -207,8 +207,14 @@ impl State {
                 now,
             )
             .await?;
-        store::wrap_ups::correct(&self.db, &wrap, lead_write.as_ref(), &audit, &follow.outbox)
-            .await?;
+        store::wrap_ups::correct(
+            &self.db().await,
+            &wrap,
+            lead_write.as_ref(),
+            &audit,
+            &follow.outbox,
+        )
+        .await?;
         self.publish(
             &wrap.organization_id,
             EventKind::WrapUp {
@@ -222,7 +228,7 @@ impl State {
 
     /// What a wrap-up of `call` needs besides the call: its campaign with
     /// settings, and its lead, as stored now.
-    async fn call_context(&self, call: &models::Call) -> EngineResult<CallContext> {
+    async fn call_context(&mut self, call: &models::Call) -> EngineResult<CallContext> {
         let campaign = match &call.campaign_id {
             Some(id) => match store::campaigns::get(&self.db, id).await? {
                 Some(c) => {
@@ -234,7 +240,7 @@ impl State {
             None => None,
         };
         let lead = match &call.lead_id {
-            Some(lead_id) => store::leads::get(&self.db, lead_id).await?,
+            Some(lead_id) => store::leads::get(&self.db().await, lead_id).await?,
             None => None,
         };
         Ok(CallContext { campaign, lead })
@@ -265,7 +271,7 @@ impl State {
                 conflict("no wrap-up is pending for this call")
             });
         }
-        let call = store::calls::get(&self.db, &s.call_id)
+        let call = store::calls::get(&self.db().await, &s.call_id)
             .await?
             .ok_or(EngineError::NotFound("call"))?;
         let CallContext { campaign, lead } = self.call_context(&call).await?;
@@ -428,7 +434,7 @@ impl State {
             updated_at: ts(now),
         };
         if let Err(e) = store::wrap_ups::submit(
-            &self.db,
+            &self.db().await,
             &wrap,
             lead_write.as_ref(),
             &marks,
