@@ -957,3 +957,57 @@ async fn the_pacer_ends_calls_rung_15_s_when_no_agent_will_be_free(backend: Back
     }
     f.finish().await;
 }
+
+engine_tests!(a_lead_in_a_zone_new_to_the_campaign_is_reached_within_seconds);
+
+/// The engine keeps the zones of a campaign's leads for a few seconds
+/// (reading them scans every lead): a lead added in a zone none of the
+/// others is in is still called within seconds, not once the others run
+/// out.
+async fn a_lead_in_a_zone_new_to_the_campaign_is_reached_within_seconds(backend: Backend) {
+    let leads: Vec<Value> = (0..40)
+        .map(|i| lead(&format!("+1202555{:04}", 3100 + i), "busy", 1, 0))
+        .collect();
+    let mut f = Floor::new(backend, json!({"dialMode": "PROGRESSIVE"}), leads, 1).await;
+    f.start_campaign().await;
+    f.set_status(0, "AVAILABLE").await;
+    f.advance(3).await;
+    let dialed = |l: &Value| l["attempts"].as_i64().unwrap_or(0) > 0 || l["status"] == "DIALING";
+    let busy_before = f
+        .leads_of(&f.campaign)
+        .await
+        .iter()
+        .filter(|l| dialed(l))
+        .count();
+    assert!(busy_before > 0, "the campaign is dialing");
+    let mut chicago = lead("+13125550100", "busy", 1, 0);
+    chicago["timeZone"] = json!("America/Chicago");
+    let campaign = f.campaign.clone();
+    f.add_lead(&campaign, chicago).await;
+    // First in line among the new leads.
+    let id = f.lead_by_phone("+13125550100").await["id"].clone();
+    f.srv
+        .ok(
+            Some(&f.sup),
+            "mutation($i:UpdateLeadInput!){updateLead(input:$i){lead{id}}}",
+            json!({"i": {"id": id, "priority": 100}}),
+        )
+        .await;
+    let mut reached = None;
+    for s in 0..20 {
+        if dialed(&f.lead_by_phone("+13125550100").await) {
+            reached = Some(s);
+            break;
+        }
+        f.advance(1).await;
+    }
+    let s = reached.expect("the lead in the new zone was called within 20 s");
+    let left = f
+        .leads_of(&f.campaign)
+        .await
+        .iter()
+        .filter(|l| !dialed(l))
+        .count();
+    assert!(left > 0, "called before the other leads ran out ({s} s)");
+    f.finish().await;
+}

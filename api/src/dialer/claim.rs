@@ -59,11 +59,11 @@ pub async fn claim_eligible_in(
     let facts = campaign_facts(state, &settings);
     let open_zones: Vec<String> = zones
         .iter()
-        .cloned()
         .filter(|z| {
             z.parse::<Tz>()
                 .is_ok_and(|tz| facts.window.is_open_for(tz, now, facts.ring_timeout))
         })
+        .cloned()
         .collect();
     let spec = claims::ClaimSpec {
         organization_id: &campaign.organization_id,

@@ -25,7 +25,7 @@ pub struct LeadWrite {
 
 /// The lead's side of a call's end, on the transaction's connection.
 macro_rules! write_lead {
-    ($conn:expr, $call:expr, $w:expr) => {{
+    (@[$($aw:tt)*] $conn:expr, $call:expr, $w:expr) => {{
         let (call, w) = ($call, $w);
         let at = call.updated_at;
         if let Some(outcome) = &w.attempt {
@@ -41,7 +41,7 @@ macro_rules! write_lead {
                     dial_attempts::ended_at.eq(call.ended_at),
                 ))
                 .execute($conn)
-                .await?;
+                $($aw)*?;
             diesel::update(leads::table.find(&w.lead_id))
                 .set((
                     leads::attempts.eq(leads::attempts + 1),
@@ -49,13 +49,13 @@ macro_rules! write_lead {
                     leads::last_outcome.eq(Some(outcome)),
                 ))
                 .execute($conn)
-                .await?;
+                $($aw)*?;
         }
         if w.abandoned {
             diesel::update(leads::table.find(&w.lead_id))
                 .set(leads::last_abandoned_at.eq(call.answered_at.or(Some(at))))
                 .execute($conn)
-                .await?;
+                $($aw)*?;
         }
         diesel::update(leads::table.find(&w.lead_id))
             .set((
@@ -67,14 +67,17 @@ macro_rules! write_lead {
                 leads::updated_at.eq(at),
             ))
             .execute($conn)
-            .await?;
+            $($aw)*?;
         Ok::<(), super::StoreError>(())
     }};
 }
 
 /// The call, its new events and its lead, on the transaction's connection.
 macro_rules! call_save {
-    ($conn:expr, $call:expr, $events:expr, $lead:expr) => {{
+    ($conn:expr, $call:expr, $events:expr, $lead:expr) => {
+        call_save!(@[.await] $conn, $call, $events, $lead)
+    };
+    (@[$($aw:tt)*] $conn:expr, $call:expr, $events:expr, $lead:expr) => {{
         let (call, events, lead): (&Call, &[CallEventRow], Option<&LeadWrite>) =
             ($call, $events, $lead);
         if call.state == "ENDED" {
@@ -82,10 +85,10 @@ macro_rules! call_save {
                 .find(&call.id)
                 .select(calls::state)
                 .first($conn)
-                .await
+                $($aw)*
                 .optional()?;
             if before.as_deref() != Some("ENDED") {
-                super::reports::call_hours_add!($conn, call);
+                super::reports::call_hours_add!(@[$($aw)*] $conn, call);
             }
         }
         diesel::insert_into(calls::table)
@@ -94,19 +97,20 @@ macro_rules! call_save {
             .do_update()
             .set(call)
             .execute($conn)
-            .await?;
+            $($aw)*?;
         for e in events {
             diesel::insert_into(call_events::table)
                 .values(e)
                 .execute($conn)
-                .await?;
+                $($aw)*?;
         }
         if let Some(w) = lead {
-            write_lead!($conn, call, w)?;
+            write_lead!(@[$($aw)*] $conn, call, w)?;
         }
         Ok::<(), super::StoreError>(())
     }};
 }
+pub(crate) use {call_save, write_lead};
 
 /// Write the call as it is now, its new events, and (when it ended) its
 /// lead's next status, in one transaction.
@@ -141,6 +145,10 @@ pub enum EngineWrite {
 /// Several of the engine's writes in one transaction, in order: all or
 /// none.
 pub async fn save_all(db: &Db, writes: &[&EngineWrite]) -> StoreResult<()> {
+    if let Db::Sqlite(sqlite) = db {
+        let owned = writes.iter().map(|w| (*w).clone()).collect();
+        return super::engine_sqlite::save_all(sqlite, owned).await;
+    }
     with_tx!(db, |conn| {
         for w in writes {
             match w {

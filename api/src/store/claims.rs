@@ -36,7 +36,7 @@ pub struct ClaimSpec<'a> {
 /// Claimed in this order: callbacks due, retries due, new leads; within a
 /// class by priority, then oldest (ids are time-ordered). One index,
 /// `leads_for_claim (campaign_id, status, priority DESC, id)`, serves each.
-const CLASSES: [&str; 3] = ["CALLBACK", "RETRY", "NEW"];
+pub(super) const CLASSES: [&str; 3] = ["CALLBACK", "RETRY", "NEW"];
 
 /// The candidate query, shared by both backends; `$extra` appends the
 /// backend's locking clause.
@@ -77,7 +77,10 @@ macro_rules! candidate {
 
 /// Claim one lead at a time, class by class, until `limit` or none left.
 macro_rules! claim_loop {
-    ($conn:ident, $spec:expr, $dialing:expr, $($lock:tt)*) => {{
+    ($conn:ident, $spec:expr, $dialing:expr, $($lock:tt)*) => {
+        claim_loop!(@[.await] $conn, $spec, $dialing, $($lock)*)
+    };
+    (@[$($aw:tt)*] $conn:ident, $spec:expr, $dialing:expr, $($lock:tt)*) => {{
         let spec = $spec;
         let mut out = Vec::with_capacity(spec.limit);
         let mut classes = CLASSES.iter();
@@ -93,7 +96,7 @@ macro_rules! claim_loop {
                 ))
                 .returning(Lead::as_returning())
                 .get_result($conn)
-                .await
+                $($aw)*
                 .optional()?;
             match claimed {
                 Some(lead) => out.push(lead),
@@ -103,12 +106,16 @@ macro_rules! claim_loop {
         Ok(out)
     }};
 }
+pub(crate) use {candidate, claim_loop};
 
 /// Claim up to `spec.limit` leads; each is now DIALING with `claimed_from`
 /// holding its previous status.
 pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
     if spec.open_zones.is_empty() || spec.limit == 0 {
         return Ok(Vec::new());
+    }
+    if let Db::Sqlite(sqlite) = db {
+        return super::engine_sqlite::claim(sqlite, spec).await;
     }
     let dialing = LeadStatus::Dialing.as_str();
     db.writes().begin()?;
@@ -163,7 +170,10 @@ pub async fn release(
 /// [`release`]'s statement, on a given connection (the engine's writer
 /// runs it inside its group transactions).
 macro_rules! lead_release {
-    ($conn:expr, $lead_id:expr, $not_before:expr, $verdict:expr) => {{
+    ($conn:expr, $lead_id:expr, $not_before:expr, $verdict:expr) => {
+        $crate::store::claims::lead_release!(@[.await] $conn, $lead_id, $not_before, $verdict)
+    };
+    (@[$($aw:tt)*] $conn:expr, $lead_id:expr, $not_before:expr, $verdict:expr) => {{
         use diesel::sql_types::{Nullable, Text, Timestamp};
         use $crate::store::schema::leads;
         let verdict: Option<(&str, chrono::NaiveDateTime)> = $verdict;
@@ -187,7 +197,7 @@ macro_rules! lead_release {
                 .sql(", judged_at)")),
         ))
         .execute($conn)
-        .await?;
+        $($aw)*?;
     }};
 }
 pub(crate) use lead_release;

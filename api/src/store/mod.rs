@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod claims;
 pub mod consents;
 pub mod contact_centers;
+mod engine_sqlite;
 pub mod follow_ups;
 pub mod heartbeats;
 pub mod history;

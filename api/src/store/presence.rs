@@ -38,14 +38,17 @@ pub fn hour_pieces(from: NaiveDateTime, to: NaiveDateTime) -> Vec<(NaiveDateTime
 /// the span the agent leaves (its status from its `since` to the new
 /// `since`) to `agent_time`.
 macro_rules! presence_upsert {
-    ($conn:expr, $p:expr) => {{
+    ($conn:expr, $p:expr) => {
+        $crate::store::presence::presence_upsert!(@[.await] $conn, $p)
+    };
+    (@[$($aw:tt)*] $conn:expr, $p:expr) => {{
         use $crate::store::schema::{agent_presence as ap, agent_time as at};
         let p: &$crate::store::models::Presence = $p;
         let before: Option<$crate::store::models::Presence> = ap::table
             .find(&p.user_id)
             .select($crate::store::models::Presence::as_select())
             .first($conn)
-            .await
+            $($aw)*
             .optional()?;
         if let Some(b) = before.filter(|b| b.since < p.since && b.status != "OFFLINE") {
             if let Some(cc) = &b.contact_center_id {
@@ -63,7 +66,7 @@ macro_rules! presence_upsert {
                         .do_update()
                         .set(at::ms.eq(at::ms + diesel::upsert::excluded(at::ms)))
                         .execute($conn)
-                        .await?;
+                        $($aw)*?;
                 }
             }
         }
@@ -73,7 +76,7 @@ macro_rules! presence_upsert {
             .do_update()
             .set(p)
             .execute($conn)
-            .await?;
+            $($aw)*?;
     }};
 }
 pub(crate) use presence_upsert;

@@ -29,7 +29,10 @@ pub fn hour_floor(t: NaiveDateTime) -> NaiveDateTime {
 /// Add a call that just ended to `call_hours`, on the transaction's
 /// connection (the caller checks it was not ended before).
 macro_rules! call_hours_add {
-    ($conn:expr, $call:expr) => {{
+    ($conn:expr, $call:expr) => {
+        $crate::store::reports::call_hours_add!(@[.await] $conn, $call)
+    };
+    (@[$($aw:tt)*] $conn:expr, $call:expr) => {{
         use $crate::store::schema::call_hours as h;
         let c: &$crate::store::models::Call = $call;
         diesel::insert_into(h::table)
@@ -63,7 +66,7 @@ macro_rules! call_hours_add {
                 h::hold_ms.eq(h::hold_ms + diesel::upsert::excluded(h::hold_ms)),
             ))
             .execute($conn)
-            .await?;
+            $($aw)*?;
     }};
 }
 pub(crate) use call_hours_add;
