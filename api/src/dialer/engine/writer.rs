@@ -271,3 +271,108 @@ impl Job {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::events::{Event, EventKind, LocalBus};
+    use crate::store::DbTarget;
+
+    fn release(lead: &str) -> Job {
+        Job::Write(Pending::Write(EngineWrite::Release {
+            lead_id: lead.into(),
+            not_before: None,
+        }))
+    }
+
+    fn publish(campaign: &str) -> Job {
+        Job::Write(Pending::Publish(Box::new(Event {
+            organization_id: "org".into(),
+            at: chrono::Utc::now(),
+            kind: EventKind::CampaignStats {
+                campaign_id: campaign.into(),
+            },
+        })))
+    }
+
+    /// What the jobs before it came to: `None` written, else the outage.
+    async fn outcome(w: &mut Writer) -> Option<Outage> {
+        let (tx, rx) = oneshot::channel();
+        w.send(Job::After(Box::new(move |o| {
+            let _ = tx.send(o);
+        })));
+        rx.await.expect("the writer answers")
+    }
+
+    fn campaign_of(e: &Event) -> &str {
+        match &e.kind {
+            EventKind::CampaignStats { campaign_id } => campaign_id,
+            _ => "",
+        }
+    }
+
+    #[tokio::test]
+    async fn publishes_after_the_commit_and_hands_back_what_an_outage_held() {
+        let dir = std::env::temp_dir().join(format!("pinline-writer-{}", store::new_id()));
+        let target = DbTarget::Sqlite(dir.join("w.sqlite3"));
+        store::run_migrations(&target).await.expect("migrate");
+        let db = Db::connect(&target, 2).await.expect("db");
+        let bus = Arc::new(LocalBus::new(64));
+        let mut seen = bus.subscribe();
+        let clock = Clock::manual(chrono::Utc::now());
+        let timeline: Timeline<Due> = Timeline::default();
+        let mut w = Writer::start(db.clone(), bus.clone(), clock.clone(), timeline.clone())
+            .expect("writer");
+
+        // Writes waiting together go in together; what follows them is
+        // published once they are in.
+        let before = db.writes().count();
+        for lead in ["a", "b", "c", "d"] {
+            w.send(release(lead));
+        }
+        w.send(publish("first"));
+        assert_eq!(outcome(&mut w).await, None);
+        let groups = db.writes().count() - before;
+        assert!((1..=4).contains(&groups), "{groups} transactions");
+        assert!(w.idle());
+        let e = seen.next().await.expect("published");
+        assert_eq!(campaign_of(&e), "first");
+
+        // An outage: the group and everything after it are held, nothing
+        // is published, the engine is told, and gets them back in order.
+        db.writes().fail_all(true);
+        w.send(release("x"));
+        w.send(publish("held"));
+        w.send(release("y"));
+        assert_eq!(outcome(&mut w).await, Some(Outage::DiskFull));
+        assert!(w.failed() && !w.idle());
+        w.send(release("z"));
+        assert_eq!(outcome(&mut w).await, Some(Outage::DiskFull), "still held");
+        let told = timeline.pop_due(clock.now()).map(|(_, d)| d);
+        assert!(matches!(told, Some(Due::WriterFailed)), "{told:?}");
+        let back = w.sync().await;
+        assert_eq!(back.outage, Some(Outage::DiskFull));
+        let order: Vec<String> = back
+            .entries
+            .iter()
+            .map(|p| match p {
+                Pending::Write(EngineWrite::Release { lead_id, .. }) => lead_id.clone(),
+                Pending::Publish(e) => campaign_of(e).to_owned(),
+                Pending::Write(_) => "?".into(),
+            })
+            .collect();
+        assert_eq!(order, ["x", "held", "y", "z"]);
+        assert!(!w.failed() && w.idle(), "the writer takes work again");
+        let nothing = tokio::time::timeout(std::time::Duration::from_millis(50), seen.next()).await;
+        assert!(nothing.is_err(), "nothing held was published");
+
+        db.writes().fail_all(false);
+        w.send(publish("after"));
+        assert_eq!(outcome(&mut w).await, None);
+        let e = seen.next().await.expect("published");
+        assert_eq!(campaign_of(&e), "after");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
