@@ -321,14 +321,7 @@ impl Engine {
         // The engine runs on a thread of its own: however busy the API's
         // workers are (a flood of requests), a call's next step waits for
         // the OS to schedule one thread, not behind every ready request.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::System(format!("the engine's runtime: {e}")))?;
-        std::thread::Builder::new()
-            .name("pinline-engine".into())
-            .spawn(move || runtime.block_on(state.run(rx)))
-            .map_err(|e| StoreError::System(format!("the engine's thread: {e}")))?;
+        on_own_thread("pinline-engine", move || state.run(rx))?;
         Ok(Engine { tx, clock })
     }
 
@@ -481,6 +474,23 @@ impl Engine {
 /// Sleep until `at` on the real clock. tokio's timer wakes on whole
 /// milliseconds (up to ~1 ms late), which would add to every answer's
 /// connect time: the last sub-millisecond is slept on the thread.
+/// Run the future `make` builds on a thread of its own, with a runtime of
+/// its own (the engine, its writer).
+pub(crate) fn on_own_thread<F: std::future::Future<Output = ()>>(
+    name: &str,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> Result<(), StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::System(format!("{name}'s runtime: {e}")))?;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || runtime.block_on(make()))
+        .map_err(|e| StoreError::System(format!("{name}'s thread: {e}")))?;
+    Ok(())
+}
+
 /// A lead's answer: the one thing that may not wait (its 2 s to an agent
 /// are running).
 fn is_answer(d: &Due) -> bool {

@@ -90,14 +90,7 @@ impl Writer {
             held: Vec::new(),
             outage: None,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::System(format!("the engine writer's runtime: {e}")))?;
-        std::thread::Builder::new()
-            .name("pinline-writer".into())
-            .spawn(move || runtime.block_on(task.run(rx)))
-            .map_err(|e| StoreError::System(format!("the engine writer's thread: {e}")))?;
+        super::on_own_thread("pinline-writer", move || task.run(rx))?;
         Ok(Writer {
             tx,
             sent: 0,
