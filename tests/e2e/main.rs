@@ -31,3 +31,4 @@ mod workspace_api;
 mod wrapup;
 mod wrapup_ws;
 mod write_failures;
+mod writer_groups;

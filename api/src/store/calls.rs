@@ -78,18 +78,25 @@ macro_rules! call_save {
         call_save!(@[.await] $conn, $call, $events, $lead)
     };
     (@[$($aw:tt)*] $conn:expr, $call:expr, $events:expr, $lead:expr) => {{
-        let (call, events, lead): (&Call, &[CallEventRow], Option<&LeadWrite>) =
-            ($call, $events, $lead);
-        if call.state == "ENDED" {
-            let before: Option<String> = calls::table
+        let call: &Call = $call;
+        let ended = call.state == "ENDED"
+            && calls::table
                 .find(&call.id)
                 .select(calls::state)
-                .first($conn)
+                .first::<String>($conn)
                 $($aw)*
-                .optional()?;
-            if before.as_deref() != Some("ENDED") {
-                super::reports::call_hours_add!(@[$($aw)*] $conn, call);
-            }
+                .optional()?
+                .as_deref()
+                == Some("ENDED");
+        call_save!(@[$($aw)*] @ended_before(ended) $conn, call, $events, $lead)
+    }};
+    // `ended_before`: the call's row already says ENDED (its hours are
+    // counted). The pipelined group knows it beforehand (`engine_pg.rs`).
+    (@[$($aw:tt)*] @ended_before($ended:expr) $conn:expr, $call:expr, $events:expr, $lead:expr) => {{
+        let (call, events, lead): (&Call, &[CallEventRow], Option<&LeadWrite>) =
+            ($call, $events, $lead);
+        if call.state == "ENDED" && !$ended {
+            super::reports::call_hours_add!(@[$($aw)*] $conn, call);
         }
         diesel::insert_into(calls::table)
             .values(call)
@@ -145,26 +152,21 @@ pub enum EngineWrite {
 /// Several of the engine's writes in one transaction, in order: all or
 /// none.
 pub async fn save_all(db: &Db, writes: &[&EngineWrite]) -> StoreResult<()> {
-    if let Db::Sqlite(sqlite) = db {
-        let owned = writes.iter().map(|w| (*w).clone()).collect();
-        return super::engine_sqlite::save_all(sqlite, owned).await;
-    }
-    with_tx!(db, |conn| {
-        for w in writes {
-            match w {
-                EngineWrite::Call { row, events, lead } => {
-                    call_save!(conn, row, events, lead.as_ref())?
-                }
-                EngineWrite::Presence(p) => super::presence::presence_upsert!(conn, p),
-                EngineWrite::Release {
-                    lead_id,
-                    not_before,
-                } => super::claims::lead_release!(conn, lead_id, *not_before, None),
-            }
-        }
-        Ok(())
-    })
+    save_all_kept(db, &mut Kept::default(), writes).await
 }
+
+/// [`save_all`] on a connection kept between calls (the engine's writer).
+pub async fn save_all_kept(db: &Db, kept: &mut Kept, writes: &[&EngineWrite]) -> StoreResult<()> {
+    match db {
+        Db::Sqlite(sqlite) => {
+            let owned = writes.iter().map(|w| (*w).clone()).collect();
+            super::engine_sqlite::save_all(sqlite, owned).await
+        }
+        Db::Pg(pg) => super::engine_pg::save_all(pg, kept, writes).await,
+    }
+}
+
+pub use super::engine_pg::Kept;
 
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Call>> {
     with_conn!(db, |conn| {

@@ -175,26 +175,34 @@ macro_rules! lead_release {
     };
     (@[$($aw:tt)*] $conn:expr, $lead_id:expr, $not_before:expr, $verdict:expr) => {{
         use diesel::sql_types::{Nullable, Text, Timestamp};
+        use $crate::store::coalesce;
         use $crate::store::schema::leads;
         let verdict: Option<(&str, chrono::NaiveDateTime)> = $verdict;
         let (verdict, judged) = (verdict.map(|v| v.0), verdict.map(|v| v.1));
+        let new = $crate::domain::eligibility::LeadStatus::New.as_str();
         diesel::update(
             leads::table.filter(leads::id.eq($lead_id)).filter(
                 leads::status.eq($crate::domain::eligibility::LeadStatus::Dialing.as_str()),
             ),
         )
         .set((
-            leads::status.eq(diesel::dsl::sql::<Text>("COALESCE(claimed_from, 'NEW')")),
+            leads::status.eq(coalesce::<Nullable<Text>, _, _>(
+                leads::claimed_from,
+                Some(new).into_sql::<Nullable<Text>>(),
+            )
+            .assume_not_null()),
             leads::claimed_from.eq(None::<String>),
             leads::claimed_at.eq(None::<chrono::NaiveDateTime>),
             leads::not_before.eq($not_before),
             leads::updated_at.eq($crate::store::now()),
-            leads::last_verdict.eq(diesel::dsl::sql::<Nullable<Text>>("COALESCE(")
-                .bind::<Nullable<Text>, _>(verdict)
-                .sql(", last_verdict)")),
-            leads::judged_at.eq(diesel::dsl::sql::<Nullable<Timestamp>>("COALESCE(")
-                .bind::<Nullable<Timestamp>, _>(judged)
-                .sql(", judged_at)")),
+            leads::last_verdict.eq(coalesce::<Nullable<Text>, _, _>(
+                verdict.into_sql::<Nullable<Text>>(),
+                leads::last_verdict,
+            )),
+            leads::judged_at.eq(coalesce::<Nullable<Timestamp>, _, _>(
+                judged.into_sql::<Nullable<Timestamp>>(),
+                leads::judged_at,
+            )),
         ))
         .execute($conn)
         $($aw)*?;

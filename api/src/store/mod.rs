@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod claims;
 pub mod consents;
 pub mod contact_centers;
+mod engine_pg;
 mod engine_sqlite;
 pub mod follow_ups;
 pub mod heartbeats;
@@ -71,6 +72,7 @@ pub enum Db {
 pub struct PgDb {
     pub pool: Pool<AsyncPgConnection>,
     pub writes: std::sync::Arc<Writes>,
+    url: std::sync::Arc<str>,
 }
 
 /// The embedded database: a pool, and one in-process gate for write
@@ -198,6 +200,14 @@ macro_rules! with_conn {
     };
 }
 
+diesel::define_sql_function! {
+    /// `COALESCE(a, b)`: a statement using it may be kept prepared, where
+    /// one with a literal SQL fragment is prepared again every time (a
+    /// round trip more on PostgreSQL).
+    #[sql_name = "COALESCE"]
+    fn coalesce<ST: diesel::sql_types::SingleValue>(a: ST, b: ST) -> ST;
+}
+
 /// Run `$body` (an expression yielding `StoreResult<T>`) in one transaction:
 /// `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite (so a writer never
 /// fails to upgrade a read lock), after taking the SQLite write gate.
@@ -270,6 +280,7 @@ impl Db {
                 Ok(Db::Pg(PgDb {
                     pool,
                     writes: Default::default(),
+                    url: url.as_str().into(),
                 }))
             }
             DbTarget::Sqlite(path) => {
@@ -307,6 +318,31 @@ impl Db {
                 spawn_checkpointer(&db);
                 Ok(Db::Sqlite(db))
             }
+        }
+    }
+
+    /// The same database through a pool of its own, opened on the calling
+    /// runtime (at most `max_connections`): a PostgreSQL connection's I/O
+    /// runs as a task on the runtime that opened it, so a thread with a
+    /// runtime of its own (the dialer engine, its writer) then waits on
+    /// its own tasks only, not behind the server's. What writes meet
+    /// (outages, injected failures) is shared. SQLite: the same pool.
+    pub fn own_pool(&self, max_connections: u32) -> Db {
+        match self {
+            Db::Pg(pg) => {
+                let manager =
+                    AsyncDieselConnectionManager::<AsyncPgConnection>::new(pg.url.to_string());
+                let pool = Pool::builder()
+                    .max_size(max_connections)
+                    .connection_timeout(std::time::Duration::from_secs(10))
+                    .build_unchecked(manager);
+                Db::Pg(PgDb {
+                    pool,
+                    writes: pg.writes.clone(),
+                    url: pg.url.clone(),
+                })
+            }
+            Db::Sqlite(_) => self.clone(),
         }
     }
 

@@ -42,7 +42,7 @@ macro_rules! presence_upsert {
         $crate::store::presence::presence_upsert!(@[.await] $conn, $p)
     };
     (@[$($aw:tt)*] $conn:expr, $p:expr) => {{
-        use $crate::store::schema::{agent_presence as ap, agent_time as at};
+        use $crate::store::schema::agent_presence as ap;
         let p: &$crate::store::models::Presence = $p;
         let before: Option<$crate::store::models::Presence> = ap::table
             .find(&p.user_id)
@@ -50,6 +50,14 @@ macro_rules! presence_upsert {
             .first($conn)
             $($aw)*
             .optional()?;
+        $crate::store::presence::presence_upsert!(@[$($aw)*] @before(before) $conn, p)
+    }};
+    // `before`: the agent's row as it is (the pipelined group knows it
+    // beforehand: `engine_pg.rs`).
+    (@[$($aw:tt)*] @before($before:expr) $conn:expr, $p:expr) => {{
+        use $crate::store::schema::{agent_presence as ap, agent_time as at};
+        let p: &$crate::store::models::Presence = $p;
+        let before: Option<$crate::store::models::Presence> = $before;
         if let Some(b) = before.filter(|b| b.since < p.since && b.status != "OFFLINE") {
             if let Some(cc) = &b.contact_center_id {
                 for (hour, ms) in $crate::store::presence::hour_pieces(b.since, p.since) {

@@ -471,9 +471,10 @@ impl Engine {
     }
 }
 
-/// Sleep until `at` on the real clock. tokio's timer wakes on whole
-/// milliseconds (up to ~1 ms late), which would add to every answer's
-/// connect time: the last sub-millisecond is slept on the thread.
+/// The engine's own connections (a pacing pass's read and the answers
+/// handled meanwhile, with room to spare).
+const ENGINE_CONNECTIONS: u32 = 4;
+
 /// Run the future `make` builds on a thread of its own, with a runtime of
 /// its own (the engine, its writer).
 pub(crate) fn on_own_thread<F: std::future::Future<Output = ()>>(
@@ -497,6 +498,9 @@ fn is_answer(d: &Due) -> bool {
     matches!(d, Due::Media(MediaEvent::Answered { .. }))
 }
 
+/// Sleep until `at` on the real clock. tokio's timer wakes on whole
+/// milliseconds (up to ~1 ms late), which would add to every answer's
+/// connect time: the last sub-millisecond is slept on the thread.
 async fn precise_sleep_until(at: DateTime<Utc>) {
     const TICK: std::time::Duration = std::time::Duration::from_millis(1);
     let wait = (at - Utc::now()).to_std().unwrap_or_default();
@@ -550,6 +554,8 @@ pub(crate) struct State {
 
 impl State {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        // Its connections' I/O on this thread's runtime (`Db::own_pool`).
+        self.db = self.db.own_pool(ENGINE_CONNECTIONS);
         loop {
             self.drain_due().await;
             let next = self.timeline.next_due();

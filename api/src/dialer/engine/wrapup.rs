@@ -229,21 +229,7 @@ impl State {
     /// What a wrap-up of `call` needs besides the call: its campaign with
     /// settings, and its lead, as stored now.
     async fn call_context(&mut self, call: &models::Call) -> EngineResult<CallContext> {
-        let campaign = match &call.campaign_id {
-            Some(id) => match store::campaigns::get(&self.db, id).await? {
-                Some(c) => {
-                    let settings = store::campaigns::settings_of(&c)?;
-                    Some((c, settings))
-                }
-                None => None,
-            },
-            None => None,
-        };
-        let lead = match &call.lead_id {
-            Some(lead_id) => store::leads::get(&self.db().await, lead_id).await?,
-            None => None,
-        };
-        Ok(CallContext { campaign, lead })
+        read_context(&self.db().await, call).await
     }
 
     pub(crate) async fn record_wrap_up(
@@ -271,10 +257,14 @@ impl State {
                 conflict("no wrap-up is pending for this call")
             });
         }
-        let call = store::calls::get(&self.db().await, &s.call_id)
+        // From here answers due go on while the database is awaited: the
+        // agent in wrap-up is not one they can reach.
+        let db = self.db_meanwhile().await;
+        let call = self
+            .meanwhile(store::calls::get(&db, &s.call_id))
             .await?
             .ok_or(EngineError::NotFound("call"))?;
-        let CallContext { campaign, lead } = self.call_context(&call).await?;
+        let CallContext { campaign, lead } = self.meanwhile(read_context(&db, &call)).await?;
         let settings = campaign.as_ref().map(|(_, s)| s);
         let mut lead_write = match (&lead, settings) {
             (Some(lead), Some(settings)) => {
@@ -394,11 +384,43 @@ impl State {
                 ),
             )
         });
+        // The agent stays in wrap-up in memory (no answer can reach them)
+        // until the wrap-up is written: answers due meanwhile go on.
+        let agent = self
+            .agents
+            .get(agent_id)
+            .ok_or(EngineError::NotFound("agent"))?;
+        let since = if agent.status != next_status {
+            now
+        } else {
+            agent.since
+        };
+        let reason = if away { agent.reason.clone() } else { None };
+        let row = models::Presence {
+            user_id: agent.agent_id.clone(),
+            organization_id: agent.organization_id.clone(),
+            contact_center_id: agent.contact_center_id.clone(),
+            status: next_status.as_str().into(),
+            reason: reason.clone(),
+            since: ts(since),
+            pending_wrap_up_call_id: None,
+            updated_at: ts(now),
+        };
+        let db = self.db_meanwhile().await;
+        self.meanwhile(store::wrap_ups::submit(
+            &db,
+            &wrap,
+            lead_write.as_ref(),
+            &marks,
+            revocation.as_ref(),
+            &row,
+            &follow,
+        ))
+        .await?;
         let agent = self
             .agents
             .get_mut(agent_id)
             .ok_or(EngineError::NotFound("agent"))?;
-        let before = agent.clone();
         if agent.status == AgentStatus::WrapUp
             && let Some(ctx) = call
                 .campaign_id
@@ -408,44 +430,12 @@ impl State {
             let secs = (now - agent.since).num_milliseconds() as f64 / 1000.0;
             ctx.history.wrap(secs);
         }
-        let agent = self
-            .agents
-            .get_mut(agent_id)
-            .ok_or(EngineError::NotFound("agent"))?;
-        if agent.status != next_status {
-            agent.since = now;
-        }
+        agent.since = since;
         agent.status = next_status;
         agent.wrap_up_call_id = None;
-        if !away {
-            agent.reason = None;
-        }
+        agent.reason = reason;
         if next_status == AgentStatus::Available {
             agent.idle_since = now;
-        }
-        let row = models::Presence {
-            user_id: agent.agent_id.clone(),
-            organization_id: agent.organization_id.clone(),
-            contact_center_id: agent.contact_center_id.clone(),
-            status: next_status.as_str().into(),
-            reason: agent.reason.clone(),
-            since: ts(agent.since),
-            pending_wrap_up_call_id: None,
-            updated_at: ts(now),
-        };
-        if let Err(e) = store::wrap_ups::submit(
-            &self.db().await,
-            &wrap,
-            lead_write.as_ref(),
-            &marks,
-            revocation.as_ref(),
-            &row,
-            &follow,
-        )
-        .await
-        {
-            self.agents.insert(agent_id.to_owned(), before);
-            return Err(e.into());
         }
         drop(marks);
         if s.do_not_call || s.invalid_number.is_some() {
@@ -488,6 +478,26 @@ impl State {
         }
         Ok((wrap, view))
     }
+}
+
+/// [`State::call_context`] once the engine's writes are in (`db` from
+/// [`State::db`]).
+async fn read_context(db: &store::Db, call: &models::Call) -> EngineResult<CallContext> {
+    let campaign = match &call.campaign_id {
+        Some(id) => match store::campaigns::get(db, id).await? {
+            Some(c) => {
+                let settings = store::campaigns::settings_of(&c)?;
+                Some((c, settings))
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let lead = match &call.lead_id {
+        Some(lead_id) => store::leads::get(db, lead_id).await?,
+        None => None,
+    };
+    Ok(CallContext { campaign, lead })
 }
 
 impl State {

@@ -89,6 +89,7 @@ impl Writer {
             shared: shared.clone(),
             held: Vec::new(),
             outage: None,
+            kept: Default::default(),
         };
         super::on_own_thread("pinline-writer", move || task.run(rx))?;
         Ok(Writer {
@@ -163,10 +164,15 @@ struct Task {
     /// Held after an outage, in order, until the engine takes them back.
     held: Vec<Pending>,
     outage: Option<Outage>,
+    /// Its connection, from one group to the next.
+    kept: store::calls::Kept,
 }
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        // Its connections' I/O on this thread's runtime (`Db::own_pool`);
+        // a group uses one, the one-by-one search after a refusal another.
+        self.db = self.db.own_pool(2);
         let mut group = Vec::with_capacity(MAX_GROUP);
         while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
             self.group(std::mem::take(&mut group)).await;
@@ -213,7 +219,7 @@ impl Task {
         if writes.is_empty() {
             return jobs.len();
         }
-        let e = match store::calls::save_all(&self.db, &writes).await {
+        let e = match store::calls::save_all_kept(&self.db, &mut self.kept, &writes).await {
             Ok(()) => return jobs.len(),
             Err(e) => e,
         };
