@@ -264,25 +264,25 @@ macro_rules! with_write {
 }
 pub(crate) use {with_conn, with_tx, with_write};
 
+/// A PostgreSQL pool; it connects on first use (no connection is kept
+/// idle ahead of need), from the runtime that uses it.
+fn pg_pool(url: &str, max_connections: u32) -> Pool<AsyncPgConnection> {
+    Pool::builder()
+        .max_size(max_connections)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build_unchecked(AsyncDieselConnectionManager::<AsyncPgConnection>::new(url))
+}
+
 impl Db {
     /// Open the pool for `target`. SQLite creates its file (and directory) on
     /// first use. Does not migrate: call [`Db::migrate`].
     pub async fn connect(target: &DbTarget, max_connections: u32) -> StoreResult<Db> {
         match target {
-            DbTarget::Postgres(url) => {
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
-                let pool = Pool::builder()
-                    .max_size(max_connections)
-                    .connection_timeout(std::time::Duration::from_secs(10))
-                    .build(manager)
-                    .await
-                    .map_err(|e| StoreError::Connection(e.to_string()))?;
-                Ok(Db::Pg(PgDb {
-                    pool,
-                    writes: Default::default(),
-                    url: url.as_str().into(),
-                }))
-            }
+            DbTarget::Postgres(url) => Ok(Db::Pg(PgDb {
+                pool: pg_pool(url, max_connections),
+                writes: Default::default(),
+                url: url.as_str().into(),
+            })),
             DbTarget::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| {
@@ -329,19 +329,11 @@ impl Db {
     /// (outages, injected failures) is shared. SQLite: the same pool.
     pub fn own_pool(&self, max_connections: u32) -> Db {
         match self {
-            Db::Pg(pg) => {
-                let manager =
-                    AsyncDieselConnectionManager::<AsyncPgConnection>::new(pg.url.to_string());
-                let pool = Pool::builder()
-                    .max_size(max_connections)
-                    .connection_timeout(std::time::Duration::from_secs(10))
-                    .build_unchecked(manager);
-                Db::Pg(PgDb {
-                    pool,
-                    writes: pg.writes.clone(),
-                    url: pg.url.clone(),
-                })
-            }
+            Db::Pg(pg) => Db::Pg(PgDb {
+                pool: pg_pool(&pg.url, max_connections),
+                writes: pg.writes.clone(),
+                url: pg.url.clone(),
+            }),
             Db::Sqlite(_) => self.clone(),
         }
     }
