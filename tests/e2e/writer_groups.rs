@@ -14,6 +14,7 @@ use pinline_tests::{TestServer, on_both_backends};
 on_both_backends!(
     a_group_of_engine_writes_counts_what_the_writes_one_by_one_count,
     a_group_refused_midway_writes_nothing_and_the_next_group_goes_in,
+    a_long_span_is_capped_and_cut_by_the_hour_alike_in_a_group,
 );
 
 struct Who {
@@ -105,6 +106,20 @@ fn shift(who: &Who, call: &str) -> Vec<EngineWrite> {
     ]
 }
 
+/// One agent's rows of `time_by_status`: (hour, status, ms), sorted.
+fn time_of(
+    time: &[(NaiveDateTime, String, String, i64)],
+    agent: &str,
+) -> Vec<(NaiveDateTime, String, i64)> {
+    let mut rows: Vec<(NaiveDateTime, String, i64)> = time
+        .iter()
+        .filter(|r| r.1 == agent)
+        .map(|r| (r.0, r.2.clone(), r.3))
+        .collect();
+    rows.sort();
+    rows
+}
+
 async fn who(db: &Db, name: &str) -> Who {
     let user = store::users::with_email(db, &format!("{name}@demo.pinline.test"), 1)
         .await
@@ -148,15 +163,7 @@ async fn a_group_of_engine_writes_counts_what_the_writes_one_by_one_count(srv: T
     let time = presence::time_by_status(db, &grouped.cc, from, to)
         .await
         .expect("time");
-    let of = |agent: &str| {
-        let mut rows: Vec<(NaiveDateTime, String, i64)> = time
-            .iter()
-            .filter(|r| r.1 == agent)
-            .map(|r| (r.0, r.2.clone(), r.3))
-            .collect();
-        rows.sort();
-        rows
-    };
+    let of = |agent: &str| time_of(&time, agent);
     let (nine, ten) = (at(-40), at(20));
     assert_eq!(
         of(&grouped.agent),
@@ -233,5 +240,73 @@ async fn a_group_refused_midway_writes_nothing_and_the_next_group_goes_in(srv: T
     assert_eq!(row.map(|p| p.status), Some("READY".into()));
     let call = calls::get(db, "call-next").await.expect("get");
     assert_eq!(call.map(|c| c.state), Some("CONNECTED".into()));
+    srv.finish().await;
+}
+
+/// A status left standing for days is credited for one day at most, cut
+/// at UTC hours to the millisecond, the same in a group as one by one
+/// (on PostgreSQL the group counts it in SQL from the stored row).
+async fn a_long_span_is_capped_and_cut_by_the_hour_alike_in_a_group(srv: TestServer) {
+    srv.seed_demo().await;
+    let db = &srv.app.db;
+    let (grouped, single) = (who(db, "agent4").await, who(db, "agent5").await);
+    let micros = TimeDelta::microseconds;
+    let with_since = |w: EngineWrite, since: NaiveDateTime| match w {
+        EngineWrite::Presence(mut p) => {
+            p.since = since;
+            EngineWrite::Presence(p)
+        }
+        w => w,
+    };
+    for who in [&grouped, &single] {
+        let long_ago = with_since(presence_at(who, "READY", 0), at(-3 * 24 * 60) + micros(123));
+        let EngineWrite::Presence(p) = &long_ago else {
+            unreachable!()
+        };
+        presence::save(db, p).await.expect("stored long ago");
+    }
+    let later = |who: &Who| {
+        vec![
+            with_since(presence_at(who, "BREAK", 0), at(0) + micros(456_789)),
+            with_since(presence_at(who, "READY", 7), at(7) + micros(1)),
+            presence_at(who, "OFFLINE", 9),
+        ]
+    };
+    let writes = later(&grouped);
+    let refs: Vec<&EngineWrite> = writes.iter().collect();
+    calls::save_all(db, &refs).await.expect("the group");
+    for w in later(&single) {
+        let EngineWrite::Presence(p) = &w else {
+            unreachable!()
+        };
+        presence::save(db, p).await.expect("one write");
+    }
+
+    let time = presence::time_by_status(db, &grouped.cc, at(-4 * 24 * 60), at(60))
+        .await
+        .expect("time");
+    let of = |agent: &str| time_of(&time, agent);
+    let ready: i64 = of(&grouped.agent)
+        .iter()
+        .filter(|r| r.1 == "READY")
+        .map(|r| r.2)
+        .sum();
+    // Three days before the break, one day credited (25 hours touched;
+    // the pieces cut to whole milliseconds), then two minutes more.
+    assert!(
+        (86_520_000 - 3..=86_520_000).contains(&ready),
+        "one day of READY at most, and two minutes: {ready}"
+    );
+    assert_eq!(
+        of(&grouped.agent).iter().filter(|r| r.1 == "READY").count(),
+        25,
+        "cut at every hour: {:?}",
+        of(&grouped.agent)
+    );
+    assert_eq!(
+        of(&grouped.agent),
+        of(&single.agent),
+        "group and one by one"
+    );
     srv.finish().await;
 }
