@@ -46,7 +46,8 @@ fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// A task that ends with its owner.
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -103,8 +104,17 @@ impl App {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let events: Arc<dyn EventBus> = Arc::new(LocalBus::new(4096));
         let metrics = Metrics::new(db.backend());
+        // This process among the instances sharing the database.
+        let instance = crate::store::new_id();
+        let events: Arc<dyn EventBus> = match &db {
+            // Other instances may share a PostgreSQL database: events go
+            // to them too.
+            Db::Pg(_) => {
+                crate::events::pg::PgBus::start(&db, instance.clone(), 4096, metrics.bus.clone())
+            }
+            Db::Sqlite(_) => Arc::new(LocalBus::new(4096)),
+        };
         let clock = match config.manual_clock_start {
             Some(start) => Clock::manual(start),
             None => Clock::Real,
@@ -153,9 +163,11 @@ impl App {
             ))
         });
         let clock = engine.clock().clone();
-        let heartbeat = AbortOnDrop(crate::store::heartbeats::spawn(db.clone(), move || {
-            clock.now()
-        }));
+        let heartbeat = AbortOnDrop(crate::store::heartbeats::spawn(
+            db.clone(),
+            instance.clone(),
+            move || clock.now(),
+        ));
         Ok(App(Arc::new(AppInner {
             _heartbeat: heartbeat,
             _webhooks: webhooks,

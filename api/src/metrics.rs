@@ -26,6 +26,24 @@ pub struct Metrics {
     pub ws_connections_open: Gauge,
     pub ws_connections: Counter,
     pub engine: EngineMetrics,
+    pub bus: BusMetrics,
+}
+
+/// The event bus between instances (`events/pg.rs`; zero on SQLite).
+#[derive(Clone, Debug)]
+pub struct BusMetrics {
+    pub sent: Counter,
+    pub received: Counter,
+    /// Events too large for a notification, kept in a table.
+    pub parked: Counter,
+    /// Events not sent: the database did not take them in time.
+    pub dropped: Counter,
+    /// Times the listening connection was lost (what was sent meanwhile
+    /// did not arrive).
+    pub gaps: Counter,
+    /// Seconds from an event's publication on another instance to its
+    /// arrival here.
+    pub lag: Histogram,
 }
 
 /// What the dialer engine records (cheap to clone: shared counters).
@@ -85,6 +103,48 @@ impl Metrics {
             "Calls ended, by outcome",
             engine.calls_ended.clone(),
         );
+        let bus = BusMetrics {
+            sent: Counter::default(),
+            received: Counter::default(),
+            parked: Counter::default(),
+            dropped: Counter::default(),
+            gaps: Counter::default(),
+            lag: Histogram::new([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0]),
+        };
+        for (name, help, counter) in [
+            (
+                "bus_events_sent",
+                "Events sent to the other instances",
+                &bus.sent,
+            ),
+            (
+                "bus_events_received",
+                "Events received from the other instances",
+                &bus.received,
+            ),
+            (
+                "bus_events_parked",
+                "Events too large for a notification, sent through a table",
+                &bus.parked,
+            ),
+            (
+                "bus_events_dropped",
+                "Events not sent: the database did not take them in time",
+                &bus.dropped,
+            ),
+            (
+                "bus_gaps",
+                "Times the bus's listening connection was lost (events missed meanwhile)",
+                &bus.gaps,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "bus_lag_seconds",
+            "Time from an event's publication on another instance to its arrival here",
+            bus.lag.clone(),
+        );
         registry.register(
             "build",
             "Version and database backend of this server",
@@ -100,6 +160,7 @@ impl Metrics {
             ws_connections_open,
             ws_connections,
             engine,
+            bus,
         }
     }
 

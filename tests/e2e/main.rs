@@ -19,6 +19,7 @@ mod floor;
 mod follow_ups;
 mod frontend_ops;
 mod imports;
+mod instances;
 mod ops;
 mod reports;
 mod restart;

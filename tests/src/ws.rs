@@ -94,6 +94,17 @@ impl WsClient {
         }
     }
 
+    /// How the socket ends (results already on their way are skipped):
+    /// `Err("closed 4403: …")`, or `Ok` with another message.
+    pub async fn until_closed(&mut self, within: Duration) -> Result<Value, String> {
+        loop {
+            match self.next(within).await {
+                Ok(v) if v["type"] == "next" || v["type"] == "data" => continue,
+                other => return other,
+            }
+        }
+    }
+
     pub async fn init(&mut self, payload: Value) -> InitOutcome {
         self.send(json!({"type": "connection_init", "payload": payload}))
             .await;

@@ -151,7 +151,7 @@ pub enum MediaError {
 }
 
 /// What carries an agent's pinned leg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PinnedLegKind {
     /// The built-in simulated carrier.
     Simulated,

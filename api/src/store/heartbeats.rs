@@ -62,12 +62,13 @@ pub async fn take_last(db: &Db) -> StoreResult<Option<NaiveDateTime>> {
 /// How often the heartbeat moves.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Beat every [`EVERY`] until aborted; `now` reads the server's clock.
+/// Beat every [`EVERY`] for `instance` until aborted; `now` reads the
+/// server's clock.
 pub fn spawn(
     db: Db,
+    instance: String,
     now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
-    let instance = super::new_id();
     let started = now().naive_utc();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);

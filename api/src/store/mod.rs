@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod bench_seed;
+pub mod bus;
 pub mod calls;
 pub mod campaigns;
 pub mod claims;
@@ -72,7 +73,7 @@ pub enum Db {
 pub struct PgDb {
     pub pool: Pool<AsyncPgConnection>,
     pub writes: std::sync::Arc<Writes>,
-    url: std::sync::Arc<str>,
+    pub(crate) url: std::sync::Arc<str>,
 }
 
 /// The embedded database: a pool, and one in-process gate for write

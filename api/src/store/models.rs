@@ -159,7 +159,18 @@ pub struct Lead {
 }
 
 /// A call: placed by the dialer, by an agent, or (later) inbound.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[diesel(table_name = calls, treat_none_as_null = true)]
 pub struct Call {
     pub id: String,
@@ -224,7 +235,17 @@ pub struct Presence {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Queryable,
+    Selectable,
+    Insertable,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[diesel(table_name = wrap_ups)]
 pub struct WrapUp {
     pub id: String,

@@ -449,6 +449,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bus_events (id) {
+        id -> BigInt,
+        payload -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     organization_policies,
@@ -478,4 +486,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     webhook_deliveries,
     server_heartbeats,
+    bus_events,
 );

@@ -12,7 +12,7 @@ use crate::events::EventKind;
 use crate::media::{LegId, PinnedLegKind};
 use crate::store::{self, models};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PinnedLegState {
     Connecting,
     Idle,
@@ -27,7 +27,7 @@ crate::domain::campaign::str_enum!(PinnedLegState {
     Disconnected => "DISCONNECTED",
 });
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PinnedLeg {
     pub id: LegId,
     pub state: PinnedLegState,
@@ -56,7 +56,7 @@ pub struct Agent {
 }
 
 /// An agent's presence, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PresenceView {
     pub agent_id: String,
     pub contact_center_id: Option<String>,

@@ -25,7 +25,7 @@ use crate::store::{
 };
 
 /// A step in a call's life, as logged and published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CallStep {
     Offered,
     Dialing,

@@ -1,22 +1,28 @@
 //! The event bus: what happened, fanned out to subscribers (GraphQL
-//! subscriptions today). In-process broadcast now; a cross-instance
-//! transport (PostgreSQL LISTEN/NOTIFY) can sit behind the same trait.
+//! subscriptions, the webhook worker's wake-ups). [`LocalBus`] is the
+//! in-process broadcast (SQLite: one instance); on PostgreSQL,
+//! [`pg::PgBus`] also carries every event to the other instances sharing
+//! the database (LISTEN/NOTIFY), so a subscriber on any instance sees what
+//! happened on all of them.
+
+pub mod pg;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
 /// Something that happened in an organization.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub organization_id: String,
     pub at: DateTime<Utc>,
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     /// A user was created or changed (name, role, active).
     UserChanged { user_id: String },
@@ -52,7 +58,7 @@ pub enum EventKind {
 }
 
 /// What a revocation covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Revoked {
     /// One login session (logout).
     Session { session_id: String },

@@ -1,0 +1,219 @@
+//! Several instances on one PostgreSQL database: what one publishes, the
+//! others' subscribers receive (`events/pg.rs`), and an ended session ends
+//! on every instance.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use pinline::events::pg::PgBus;
+use pinline::events::{Event, EventBus, EventKind, Revoked};
+use pinline::metrics::Metrics;
+use pinline::store::{Db, DbTarget};
+use pinline_tests::ws::WsClient;
+use pinline_tests::{Backend, TestServer, pg};
+use serde_json::json;
+
+fn user_changed(id: &str) -> Event {
+    Event {
+        organization_id: "org".into(),
+        at: Utc::now(),
+        kind: EventKind::UserChanged { user_id: id.into() },
+    }
+}
+
+/// An event larger than a notification may carry (8,000 bytes).
+fn large(id: &str) -> Event {
+    Event {
+        organization_id: "org".into(),
+        at: Utc::now(),
+        kind: EventKind::ContactCenterChanged {
+            contact_center_id: format!("{id}-{}", "x".repeat(20_000)),
+        },
+    }
+}
+
+fn id_of(e: &Event) -> String {
+    match &e.kind {
+        EventKind::UserChanged { user_id } => user_id.clone(),
+        EventKind::ContactCenterChanged { contact_center_id } => {
+            contact_center_id.split('-').next().unwrap_or("").to_owned()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+async fn next_within(stream: &mut futures::stream::BoxStream<'static, Event>) -> Option<Event> {
+    tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .ok()
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_every_instance_in_order_large_ones_too() {
+    let url = pg::fresh_database().await;
+    let db = Db::connect(&DbTarget::Postgres(url.clone()), 4)
+        .await
+        .expect("db");
+    let metrics_b = Metrics::new("postgresql");
+    let a = PgBus::start(
+        &db,
+        "instance-a".into(),
+        256,
+        Metrics::new("postgresql").bus,
+    );
+    let b = PgBus::start(&db, "instance-b".into(), 256, metrics_b.bus.clone());
+    let mut on_a = a.subscribe();
+    let mut on_b = b.subscribe();
+    let mut revoked_on_b = b.subscribe_revocations();
+    // Both listen before anything is sent (LISTEN is not retroactive).
+    let started = Instant::now();
+    loop {
+        a.publish(user_changed("probe"));
+        if tokio::time::timeout(Duration::from_millis(200), on_b.next())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "B never heard A"
+        );
+    }
+    while tokio::time::timeout(Duration::from_millis(300), on_b.next())
+        .await
+        .is_ok()
+    {}
+    while tokio::time::timeout(Duration::from_millis(10), on_a.next())
+        .await
+        .is_ok()
+    {}
+
+    let sent: Vec<Event> = (0..60)
+        .map(|i| {
+            if i % 20 == 7 {
+                large(&format!("big{i}"))
+            } else {
+                user_changed(&format!("e{i}"))
+            }
+        })
+        .collect();
+    for e in &sent {
+        a.publish(e.clone());
+    }
+    let want: Vec<String> = sent.iter().map(id_of).collect();
+    let mut got_b = Vec::new();
+    while got_b.len() < want.len() {
+        match next_within(&mut on_b).await {
+            Some(e) => got_b.push(id_of(&e)),
+            None => break,
+        }
+    }
+    assert_eq!(got_b, want, "B receives A's events, in A's order");
+    let mut got_a = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(500), on_a.next()).await {
+        got_a.push(id_of(&e));
+    }
+    assert_eq!(got_a, want, "A's own subscribers get each event once");
+    let rendered = metrics_b.render();
+    assert!(
+        rendered.contains("pinline_bus_events_received_total"),
+        "{rendered}"
+    );
+
+    // Revocations cross too (every socket of an ended session closes).
+    a.publish(Event {
+        organization_id: "org".into(),
+        at: Utc::now(),
+        kind: EventKind::AccessRevoked(Revoked::User {
+            user_id: "u1".into(),
+        }),
+    });
+    let r = tokio::time::timeout(Duration::from_secs(5), revoked_on_b.next())
+        .await
+        .expect("in time");
+    assert_eq!(
+        r,
+        Some(Revoked::User {
+            user_id: "u1".into()
+        })
+    );
+    drop((a, b));
+    pg::drop_database(&url).await;
+}
+
+/// A second server on the first one's database.
+async fn second_instance(first: &TestServer) -> TestServer {
+    let shared = first.database_url.clone();
+    TestServer::start_with(Backend::Postgres, move |c| c.database_url = Some(shared)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_and_sessions_span_instances() {
+    let a = TestServer::start(Backend::Postgres).await;
+    a.seed_demo().await;
+    let b = second_instance(&a).await;
+
+    // An admin watching the directory on B sees a change made through A.
+    let admin = a.login_demo("admin").await;
+    let mut watch = WsClient::signed_in(&b.ws_url(), &admin).await;
+    watch
+        .subscribe("d", "subscription { directoryEvents { change userId } }")
+        .await;
+    let agent_id = a
+        .ok(
+            Some(&admin),
+            "{ users(first: 50) { edges { node { id email } } } }",
+            json!({}),
+        )
+        .await["users"]["edges"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|e| e["node"]["email"] == "agent2@demo.pinline.test")
+        .map(|e| e["node"]["id"].as_str().expect("id").to_owned())
+        .expect("agent2");
+    // The subscription is live once the first change arrives: retry the
+    // change until it does (LISTEN and the subscription start async).
+    let started = Instant::now();
+    let got = loop {
+        a.ok(
+            Some(&admin),
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
+            json!({"i": {"id": agent_id, "name": format!("Agent Two {}", started.elapsed().as_millis())}}),
+        )
+        .await;
+        match watch.next_data("d", Duration::from_millis(500)).await {
+            Ok(v) => break v,
+            Err(e) if e == "timeout" && started.elapsed() < Duration::from_secs(10) => continue,
+            Err(e) => panic!("no directory event on B: {e}"),
+        }
+    };
+    assert_eq!(
+        got["data"]["directoryEvents"]["userId"], agent_id,
+        "the change made on A, seen on B: {got}"
+    );
+
+    // Logging out on A closes the session's socket on B within a second.
+    let agent = a.login_demo("agent1").await;
+    let mut ws = WsClient::signed_in(&b.ws_url(), &agent).await;
+    ws.subscribe("1", "subscription { agentEvents { __typename } }")
+        .await;
+    let _ = ws.next(Duration::from_secs(2)).await;
+    a.ok(Some(&agent), "mutation { logout }", json!({})).await;
+    let ended = Instant::now();
+    let closed = ws.until_closed(Duration::from_secs(3)).await;
+    assert!(
+        matches!(&closed, Err(e) if e.starts_with("closed 4403")),
+        "{closed:?}"
+    );
+    assert!(
+        ended.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        ended.elapsed()
+    );
+    b.finish().await;
+    a.finish().await;
+}
