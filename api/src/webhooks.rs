@@ -176,11 +176,20 @@ async fn run_due(
     cfg: &WebhookConfig,
 ) -> Result<bool, store::StoreError> {
     const BATCH: i64 = 16;
-    let due = store::outbox::due(db, Utc::now().naive_utc(), BATCH).await?;
+    const PARALLEL: usize = 8;
+    // Held for the longest the batch may take (sent `PARALLEL` at a time,
+    // each within the timeout), and a margin: a sender that dies
+    // mid-delivery leaves its rows to another instance after that.
+    let now = Utc::now().naive_utc();
+    let rounds = (BATCH as u32).div_ceil(PARALLEL as u32) + 1;
+    let hold = chrono::Duration::from_std(cfg.timeout.saturating_mul(rounds))
+        .unwrap_or(chrono::Duration::seconds(60))
+        + chrono::Duration::seconds(5);
+    let due = store::outbox::claim_due(db, now, BATCH, now + hold).await?;
     let full = due.len() as i64 == BATCH;
     let results: Vec<Result<(), store::StoreError>> = futures::stream::iter(due)
         .map(|row| deliver(db, client, cfg, row))
-        .buffer_unordered(8)
+        .buffer_unordered(PARALLEL)
         .collect()
         .await;
     for r in results {

@@ -9,9 +9,10 @@ use futures::StreamExt;
 use pinline::events::pg::PgBus;
 use pinline::events::{Event, EventBus, EventKind, Revoked};
 use pinline::metrics::Metrics;
+use pinline::store::outbox::{self, OutboxRow};
 use pinline::store::{Db, DbTarget};
 use pinline_tests::ws::WsClient;
-use pinline_tests::{Backend, TestServer, pg};
+use pinline_tests::{Backend, TestServer, on_both_backends, pg};
 use serde_json::json;
 
 fn user_changed(id: &str) -> Event {
@@ -216,4 +217,90 @@ async fn subscribers_and_sessions_span_instances() {
     );
     b.finish().await;
     a.finish().await;
+}
+
+on_both_backends!(an_owed_webhook_is_claimed_by_one_sender);
+
+/// Several senders (instances) claiming the outbox at once: every row
+/// goes to exactly one of them.
+async fn an_owed_webhook_is_claimed_by_one_sender(srv: TestServer) {
+    srv.seed_demo().await;
+    let admin = srv.login_demo("admin").await;
+    srv.ok(
+        Some(&admin),
+        "mutation { createWebhookEndpoint(input: {name: \"CRM\", url: \"http://127.0.0.1:9/hook\"}) { endpoint { id } } }",
+        json!({}),
+    )
+    .await;
+    let db = &srv.app.db;
+    let user = pinline::store::users::with_email(db, "admin@demo.pinline.test", 1)
+        .await
+        .expect("users")
+        .pop()
+        .expect("admin");
+    let endpoint = pinline::store::follow_ups::endpoints_of(db, &user.organization_id)
+        .await
+        .expect("endpoints")
+        .pop()
+        .expect("the endpoint");
+    // Due tomorrow: the server's own sender leaves them alone; the
+    // claimers below look from tomorrow.
+    let tomorrow = Utc::now().naive_utc() + chrono::Duration::days(1);
+    let rows: Vec<OutboxRow> = (0..60)
+        .map(|i| OutboxRow {
+            id: format!("msg-{i:02}"),
+            organization_id: user.organization_id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            event: "test".into(),
+            payload: "{}".into(),
+            created_at: tomorrow,
+            next_attempt_at: tomorrow,
+            attempts: 0,
+            delivered_at: None,
+            last_error: None,
+        })
+        .collect();
+    outbox::add(db, &rows).await.expect("rows");
+    let hold = tomorrow + chrono::Duration::minutes(5);
+    let claimer = |db: Db| async move {
+        let mut mine = Vec::new();
+        loop {
+            let got = outbox::claim_due(&db, tomorrow, 4, hold)
+                .await
+                .expect("claim");
+            if got.is_empty() {
+                return mine;
+            }
+            mine.extend(got.into_iter().map(|r| r.id));
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        tokio::spawn(claimer(db.clone())),
+        tokio::spawn(claimer(db.clone())),
+        tokio::spawn(claimer(db.clone()))
+    );
+    let (a, b, c) = (a.expect("a"), b.expect("b"), c.expect("c"));
+    let mut all: Vec<String> = a.iter().chain(&b).chain(&c).cloned().collect();
+    all.sort();
+    let want: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(
+        all,
+        want,
+        "each row claimed once ({} / {} / {})",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    // Held: not due again until the hold passes, then due to one sender.
+    assert!(
+        outbox::claim_due(db, tomorrow, 100, hold)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let again = outbox::claim_due(db, hold, 100, hold + chrono::Duration::minutes(5))
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), rows.len());
+    srv.finish().await;
 }

@@ -52,17 +52,53 @@ macro_rules! outbox_insert {
 }
 pub(crate) use outbox_insert;
 
-/// Undelivered rows due at `now`, oldest due first.
-pub async fn due(db: &Db, now: NaiveDateTime, limit: i64) -> StoreResult<Vec<OutboxRow>> {
-    with_conn!(db, |conn| {
-        Ok(outbox::table
+/// Claim up to `limit` undelivered rows due at `now`, oldest due first,
+/// for one sender: each is due again only at `hold_until` (when a sender
+/// that died mid-delivery is given up on; the attempt's record sets the
+/// real next time). Several instances claim at once and each row goes to
+/// one of them: on PostgreSQL a claimer that meets a row another is
+/// claiming waits for it and then checks it again (an `UPDATE`
+/// re-evaluates its condition on the row as the other left it: no longer
+/// due), on SQLite claims take turns.
+pub async fn claim_due(
+    db: &Db,
+    now: NaiveDateTime,
+    limit: i64,
+    hold_until: NaiveDateTime,
+) -> StoreResult<Vec<OutboxRow>> {
+    let mut rows: Vec<OutboxRow> = with_tx!(db, |conn| {
+        let due: Vec<String> = outbox::table
             .filter(outbox::delivered_at.is_null())
             .filter(outbox::next_attempt_at.le(now))
             .order(outbox::next_attempt_at.asc())
             .limit(limit)
-            .select(OutboxRow::as_select())
+            .select(outbox::id)
             .load(conn)
-            .await?)
+            .await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(diesel::update(
+            outbox::table
+                .filter(outbox::id.eq_any(&due))
+                .filter(outbox::delivered_at.is_null())
+                .filter(outbox::next_attempt_at.le(now)),
+        )
+        .set(outbox::next_attempt_at.eq(hold_until))
+        .returning(OutboxRow::as_returning())
+        .get_results(conn)
+        .await?)
+    })?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(rows)
+}
+
+/// Add rows outside a wrap-up (tools and tests; wrap-ups write theirs in
+/// their own transaction).
+pub async fn add(db: &Db, rows: &[OutboxRow]) -> StoreResult<()> {
+    with_tx!(db, |conn| {
+        outbox_insert!(conn, rows);
+        Ok(())
     })
 }
 
