@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod bootstrap;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod dialer;

@@ -304,3 +304,164 @@ async fn an_owed_webhook_is_claimed_by_one_sender(srv: TestServer) {
     assert_eq!(again.len(), rows.len());
     srv.finish().await;
 }
+
+/// Leases spread contact centers over the live instances, move to another
+/// instance when their owner stops renewing (under a new epoch, naming
+/// the owner it was taken from), and the fence refuses the old owner's
+/// writes from then on; a write under way holds a taking off until it
+/// ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_spread_move_on_and_fence_the_old_owner() {
+    use pinline::cluster::{Keeper, LeaseConfig};
+    use pinline::store::{StoreError, heartbeats, leases};
+
+    // A database of its own, without a server (whose heartbeat would
+    // count as one more instance): the demo's center and two more.
+    let url = pg::fresh_database().await;
+    let db = &Db::connect(&DbTarget::Postgres(url.clone()), 4)
+        .await
+        .expect("db");
+    pinline::bootstrap::seed_demo(db, Some("demo-password-123"))
+        .await
+        .expect("seeded");
+    let org = pinline::store::users::with_email(db, "admin@demo.pinline.test", 1)
+        .await
+        .expect("users")
+        .pop()
+        .expect("admin")
+        .organization_id;
+    let demo = pinline::store::contact_centers::list(db, &org, None, None, 10)
+        .await
+        .expect("centers")
+        .items
+        .pop()
+        .expect("the demo center");
+    for name in ["North", "South"] {
+        let now = Utc::now().naive_utc();
+        let cc = pinline::store::models::ContactCenter {
+            id: pinline::store::new_id(),
+            name: name.into(),
+            created_at: now,
+            updated_at: now,
+            ..demo.clone()
+        };
+        let audit = pinline::store::models::AuditEntry {
+            id: pinline::store::new_id(),
+            organization_id: cc.organization_id.clone(),
+            actor_id: None,
+            action: "test".into(),
+            subject_id: cc.id.clone(),
+            detail: "{}".into(),
+            created_at: now,
+        };
+        pinline::store::contact_centers::insert(db, cc, audit)
+            .await
+            .expect("center");
+    }
+    let cfg = LeaseConfig {
+        ttl: Duration::from_secs(2),
+        renew_every: Duration::from_millis(200),
+    };
+    let beat = |who: &'static str| async move {
+        let now = Utc::now().naive_utc();
+        heartbeats::beat(db, who, now, now).await.expect("beat");
+    };
+    let mut a = Keeper::new(db.clone(), "instance-a".into(), cfg);
+    beat("instance-a").await;
+    a.step(|_| true).await.expect("a");
+    let (centers, live) = leases::census(db, "instance-a", cfg.ttl)
+        .await
+        .expect("census");
+    assert_eq!((centers, live), (3, 1), "a lease row for each center");
+    assert_eq!(a.held().len(), 3, "alone, A takes them all");
+
+    let mut b = Keeper::new(db.clone(), "instance-b".into(), cfg);
+    beat("instance-b").await;
+    b.step(|_| true).await.expect("b");
+    a.step(|_| true)
+        .await
+        .expect("a gives back what is over its share");
+    b.step(|_| true).await.expect("b takes it");
+    let held_a: Vec<String> = a.held().keys().cloned().collect();
+    let held_b: Vec<String> = b.held().keys().cloned().collect();
+    assert_eq!(
+        (held_a.len(), held_b.len()),
+        (2, 1),
+        "{held_a:?} / {held_b:?}"
+    );
+    assert!(held_a.iter().all(|c| !held_b.contains(c)), "one owner each");
+    let holders = leases::holders(db).await.expect("holders");
+    for (center, owner, epoch) in &holders {
+        let mine = if owner == "instance-a" {
+            a.held()
+        } else {
+            b.held()
+        };
+        assert_eq!(mine.get(center), Some(epoch), "{holders:?}");
+    }
+
+    let (center, epoch) = a
+        .held()
+        .iter()
+        .next()
+        .map(|(c, e)| (c.clone(), *e))
+        .expect("held");
+    leases::check_fence(db, &center, epoch)
+        .await
+        .expect("A's epoch passes");
+
+    // A stops renewing (paused): after the TTL, B takes A's centers under
+    // new epochs and knows whom from.
+    // A write of A's under way (its fence holds the lease row) when the
+    // lease expires: B does not take that center until the write ends.
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let mut writing = AsyncPgConnection::establish(&url).await.expect("connect");
+    writing
+        .batch_execute(&format!(
+            "BEGIN; SELECT pinline_fence('{center}', {epoch});"
+        ))
+        .await
+        .expect("A's write begins");
+    tokio::time::sleep(cfg.ttl + Duration::from_millis(300)).await;
+    beat("instance-b").await;
+    b.step(|_| true).await.expect("b");
+    assert!(
+        !b.held().contains_key(&center),
+        "not taken while A's write is under way"
+    );
+    writing
+        .batch_execute("COMMIT")
+        .await
+        .expect("A's write ends");
+    b.step(|_| true).await.expect("b");
+    assert!(
+        held_a.iter().all(|c| b.held().contains_key(c)),
+        "B holds A's centers: {:?}",
+        b.held()
+    );
+    assert_eq!(b.held().get(&center), Some(&(epoch + 1)), "a new epoch");
+    let from: Vec<Option<String>> = b
+        .taken_over()
+        .into_iter()
+        .map(|l| l.previous_owner)
+        .collect();
+    assert!(from.contains(&Some("instance-a".into())), "{from:?}");
+    // A's writes under the old epoch are refused; B's pass.
+    let refused = leases::check_fence(db, &center, epoch).await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost(_))),
+        "{refused:?}"
+    );
+    leases::check_fence(db, &center, epoch + 1)
+        .await
+        .expect("B's epoch passes");
+    // A wakes: its renewal finds the centers gone, and it holds nothing.
+    a.step(|_| false).await.expect("a");
+    assert!(
+        held_a.iter().all(|c| !a.held().contains_key(c)),
+        "A let go: {:?}",
+        a.held()
+    );
+    drop((a, b));
+    pg::drop_database(&url).await;
+}

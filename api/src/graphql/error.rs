@@ -98,6 +98,16 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate(what) => ApiError::Conflict(format!("{what} already exists")),
+            // The center changed hands while this was under way: the new
+            // owner has it in a moment.
+            StoreError::LeaseLost(m) => {
+                tracing::warn!("a write refused by the lease fence: {m}");
+                ApiError::Unavailable {
+                    message: "the contact center is moving to another server; try again shortly"
+                        .into(),
+                    retry_after_secs: 2,
+                }
+            }
             other if other.outage().is_some() => {
                 let cause = other.outage().unwrap_or(crate::store::Outage::Gone);
                 tracing::error!(error = %other, "the database is unavailable");

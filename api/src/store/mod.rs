@@ -19,6 +19,7 @@ pub mod heartbeats;
 pub mod history;
 pub mod imports;
 pub mod leads;
+pub mod leases;
 pub mod lists;
 mod migrate;
 pub mod models;
@@ -143,14 +144,26 @@ pub enum StoreError {
     Unavailable { cause: Outage, detail: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A write for a contact center whose lease this instance no longer
+    /// holds (another instance took it): refused by the fence.
+    #[error("{0}")]
+    LeaseLost(String),
     /// The operating system refused something the store's owner needs
     /// (a thread, a runtime).
     #[error("{0}")]
     System(String),
 }
 
+/// What `pinline_fence` says when it refuses (the migration's words).
+const LEASE_LOST: &str = "pinline: lease lost";
+
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
+        if let DieselError::DatabaseError(_, info) = &e
+            && info.message().starts_with(LEASE_LOST)
+        {
+            return StoreError::LeaseLost(info.message().to_owned());
+        }
         match outage::classify(&e) {
             Some(cause) => StoreError::Unavailable {
                 cause,

@@ -450,12 +450,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    center_leases (contact_center_id) {
+        contact_center_id -> Text,
+        owner -> Nullable<Text>,
+        epoch -> BigInt,
+        expires_at -> Timestamp,
+        taken_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     bus_events (id) {
         id -> BigInt,
         payload -> Text,
         at -> Timestamp,
     }
 }
+
+diesel::joinable!(center_leases -> contact_centers (contact_center_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -487,4 +499,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     server_heartbeats,
     bus_events,
+    center_leases,
 );

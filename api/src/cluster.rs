@@ -1,0 +1,208 @@
+//! Instances sharing one PostgreSQL database divide the contact centers
+//! between them by lease (`store::leases`): the [`Keeper`] takes this
+//! instance's share, renews it every second, gives back what is over its
+//! share when another instance joins, and tells the engine which centers
+//! it holds and under which epoch (the engine's writes for a center carry
+//! it; the database's fence refuses them once the lease has moved on).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::store::{self, Db, StoreResult, leases::Lease};
+
+/// How long a lease lasts without renewal (a dead owner's centers wait
+/// this long before another instance takes them), and how often it is
+/// renewed.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseConfig {
+    pub ttl: Duration,
+    pub renew_every: Duration,
+}
+
+impl Default for LeaseConfig {
+    fn default() -> Self {
+        LeaseConfig {
+            ttl: Duration::from_secs(10),
+            renew_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What to do about this instance's share: take up to `take` more, give
+/// back `give`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub take: i64,
+    pub give: i64,
+}
+
+/// The share of `centers` for each of `live` instances (rounded up, so
+/// every center has room), against the `held` ones.
+pub fn plan(held: i64, centers: i64, live: i64) -> Plan {
+    let share = if live <= 0 {
+        centers
+    } else {
+        (centers + live - 1) / live
+    };
+    Plan {
+        take: (share - held).max(0),
+        give: (held - share).max(0),
+    }
+}
+
+/// The centers held and their epochs.
+pub type Held = BTreeMap<String, i64>;
+
+/// Keeps this instance's leases (one per instance; a task calls
+/// [`Keeper::step`] every `renew_every`).
+pub struct Keeper {
+    db: Db,
+    instance: String,
+    cfg: LeaseConfig,
+    held: Held,
+    /// Until when the held leases are certainly this instance's (the last
+    /// renewal sent, plus the TTL): past it without a renewal they are
+    /// dropped here too.
+    valid_until: Option<Instant>,
+    tx: watch::Sender<Held>,
+    /// Leases taken from an instance that stopped renewing, not yet seen
+    /// by the engine (it ends that instance's calls).
+    taken_over: Vec<Lease>,
+}
+
+impl Keeper {
+    pub fn new(db: Db, instance: String, cfg: LeaseConfig) -> Keeper {
+        Keeper {
+            db,
+            instance,
+            cfg,
+            held: Held::new(),
+            valid_until: None,
+            tx: watch::channel(Held::new()).0,
+            taken_over: Vec::new(),
+        }
+    }
+
+    /// The held centers, as they change.
+    pub fn watch(&self) -> watch::Receiver<Held> {
+        self.tx.subscribe()
+    }
+
+    pub fn held(&self) -> &Held {
+        &self.held
+    }
+
+    /// Leases taken from another instance since the last call.
+    pub fn taken_over(&mut self) -> Vec<Lease> {
+        std::mem::take(&mut self.taken_over)
+    }
+
+    /// Renew, then take or give back to reach this instance's share.
+    /// `may_give` says which held centers can be given back now (a center
+    /// with live calls is handed over once they end).
+    pub async fn step(&mut self, may_give: impl Fn(&str) -> bool) -> StoreResult<()> {
+        let sent = Instant::now();
+        let result = self.renew_and_share(&may_give).await;
+        match &result {
+            Ok(()) => self.valid_until = Some(sent + self.cfg.ttl),
+            Err(_) => {
+                if self.valid_until.is_some_and(|t| Instant::now() >= t) && !self.held.is_empty() {
+                    tracing::warn!(
+                        "leases: not renewed within {:?}; every center given up here",
+                        self.cfg.ttl
+                    );
+                    self.held.clear();
+                }
+            }
+        }
+        self.tx.send_if_modified(|h| {
+            if *h == self.held {
+                false
+            } else {
+                h.clone_from(&self.held);
+                true
+            }
+        });
+        result
+    }
+
+    async fn renew_and_share(&mut self, may_give: &impl Fn(&str) -> bool) -> StoreResult<()> {
+        store::leases::add_missing(&self.db).await?;
+        let mine: Vec<String> = self.held.keys().cloned().collect();
+        let renewed: Held = store::leases::renew(&self.db, &self.instance, &mine, self.cfg.ttl)
+            .await?
+            .into_iter()
+            .collect();
+        for (center, epoch) in &self.held {
+            if renewed.get(center) != Some(epoch) {
+                tracing::warn!(center, epoch, "leases: lost to another instance");
+            }
+        }
+        self.held.retain(|c, e| renewed.get(c) == Some(e));
+        let (centers, live) = store::leases::census(&self.db, &self.instance, self.cfg.ttl).await?;
+        let plan = plan(self.held.len() as i64, centers, live);
+        if plan.give > 0 {
+            let give: Vec<String> = self
+                .held
+                .keys()
+                .rev()
+                .filter(|c| may_give(c))
+                .take(usize::try_from(plan.give).unwrap_or(0))
+                .cloned()
+                .collect();
+            store::leases::release(&self.db, &self.instance, &give).await?;
+            for c in &give {
+                self.held.remove(c);
+                tracing::info!(center = %c, "leases: given back (over this instance's share)");
+            }
+        }
+        if plan.take > 0 {
+            for lease in
+                store::leases::take(&self.db, &self.instance, self.cfg.ttl, plan.take).await?
+            {
+                tracing::info!(
+                    center = %lease.contact_center_id,
+                    epoch = lease.epoch,
+                    from = ?lease.previous_owner,
+                    "leases: taken"
+                );
+                self.held
+                    .insert(lease.contact_center_id.clone(), lease.epoch);
+                if lease.previous_owner.is_some() {
+                    self.taken_over.push(lease);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Give every lease back (a clean stop, after the centers are drained).
+    pub async fn release_all(&mut self) -> StoreResult<()> {
+        let mine: Vec<String> = self.held.keys().cloned().collect();
+        store::leases::release(&self.db, &self.instance, &mine).await?;
+        self.held.clear();
+        self.tx.send_replace(Held::new());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_round_up_and_move_one_way() {
+        assert_eq!(plan(0, 3, 1), Plan { take: 3, give: 0 });
+        // A second instance: the first gives one back, the second takes it.
+        assert_eq!(plan(3, 3, 2), Plan { take: 0, give: 1 });
+        assert_eq!(plan(0, 3, 2), Plan { take: 2, give: 0 });
+        // Settled: 2 + 1, nobody moves.
+        assert_eq!(plan(2, 3, 2), Plan { take: 0, give: 0 });
+        assert_eq!(plan(1, 3, 2), Plan { take: 1, give: 0 });
+        // No centers, no instances counted: nothing to do / take all.
+        assert_eq!(plan(0, 0, 3), Plan { take: 0, give: 0 });
+        assert_eq!(plan(0, 4, 0), Plan { take: 4, give: 0 });
+    }
+}

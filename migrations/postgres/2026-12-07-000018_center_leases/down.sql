@@ -1,0 +1,2 @@
+DROP FUNCTION pinline_fence(TEXT, BIGINT);
+DROP TABLE center_leases;
