@@ -35,6 +35,8 @@ pub struct AppInner {
     _webhooks: AbortOnDrop,
     _review: Option<AbortOnDrop>,
     _heartbeat: AbortOnDrop,
+    /// SQLite: the lock that keeps a second server off the file.
+    _sqlite_lock: Option<std::fs::File>,
 }
 
 /// A key for one purpose from the signing secret: HMAC-SHA256(secret, purpose).
@@ -72,6 +74,47 @@ pub enum StartError {
     NoMedia,
     #[error("the SIP provider cannot start: {0}")]
     Sip(#[from] crate::media::sip::SipStartError),
+    #[error(
+        "another Pinline server is using {0}: one SQLite database serves one server. \
+         Stop the other one first, or run several servers on PostgreSQL (docs/operations.md)"
+    )]
+    AlreadyRunning(String),
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// One server per SQLite file: an exclusive lock on `<file>.lock`, held
+/// while the server runs (the system lets it go when the process ends,
+/// however it ends).
+fn lock_sqlite(path: &std::path::Path) -> Result<std::fs::File, StartError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StartError::Lock {
+            path: lock_path.display().to_string(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StartError::AlreadyRunning(path.display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(StartError::Lock {
+            path: lock_path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 impl App {
@@ -79,6 +122,10 @@ impl App {
     /// secret, and build the state.
     pub async fn start(config: Config) -> Result<App, StartError> {
         let target = DbTarget::resolve(config.database_url.as_deref(), &config.data_dir);
+        let sqlite_lock = match &target {
+            DbTarget::Sqlite(path) => Some(lock_sqlite(path)?),
+            DbTarget::Postgres(_) => None,
+        };
         let applied = crate::store::run_migrations(&target).await?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
@@ -170,6 +217,7 @@ impl App {
         ));
         Ok(App(Arc::new(AppInner {
             _heartbeat: heartbeat,
+            _sqlite_lock: sqlite_lock,
             _webhooks: webhooks,
             _review: review,
             stopping: tokio::sync::watch::channel(false).0,

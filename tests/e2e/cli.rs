@@ -316,3 +316,37 @@ async fn the_demo_floor_is_alive_and_a_call_comes_within_seconds() {
         started.elapsed()
     );
 }
+
+/// One SQLite file serves one server: a second `serve` on the same data
+/// says so and exits, and the first goes on; once the first has stopped
+/// (even killed), a new one starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_one_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first = pinline_tests::serve::Served::start(dir.path(), None, &[]).await;
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new(pinline_tests::pinline_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output(),
+    )
+    .await
+    .expect("the second exits at once")
+    .expect("runs");
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("another Pinline server is using") && said.contains("PostgreSQL"),
+        "{said}"
+    );
+    let healthy = |s: &pinline_tests::serve::Served| {
+        let req = s.client.get(format!("{}/healthz", s.url));
+        async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    };
+    assert_eq!(healthy(&first).await, 200, "the first goes on");
+    first.kill().await;
+    let again = pinline_tests::serve::Served::start(dir.path(), None, &[]).await;
+    assert_eq!(healthy(&again).await, 200);
+}
