@@ -349,6 +349,25 @@ enum BenchWhat {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The event bus between instances (PostgreSQL): events a second from
+    /// one instance to another, and their lag, at each rate.
+    Bus {
+        /// A scratch PostgreSQL database.
+        #[arg(long)]
+        database_url: String,
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "500,1000,2000,5000,10000,20000"
+        )]
+        rates: Vec<u64>,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Each event's size as JSON (a call's step is ~1 KB; over
+        /// 7,900 it goes through the table).
+        #[arg(long, default_value_t = 1000)]
+        bytes: usize,
+    },
     /// A CSV import of many rows through the upload job code.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -692,6 +711,34 @@ async fn main() -> Result<()> {
                         ms(t.warm.p50),
                         ms(t.warm.max),
                         t.check
+                    );
+                }
+                Ok(())
+            }
+            BenchWhat::Bus {
+                database_url,
+                rates,
+                seconds,
+                bytes,
+            } => {
+                let (db, what) = bench_db(Some(database_url)).await?;
+                if !matches!(db, Db::Pg(_)) {
+                    anyhow::bail!("bench bus needs a PostgreSQL --database-url");
+                }
+                eprintln!("bench bus: {bytes}-byte events on {what}");
+                let steps = pinline::bench::bus::run(&db, &rates, seconds.max(1), bytes, |m| {
+                    eprintln!("  {m}")
+                })
+                .await;
+                println!("rate/s   received        lag p50     p99       max");
+                for s in steps {
+                    let (p50, p99, max) = match s.lag {
+                        Some(p) => (ms(p.p50), ms(p.p99), ms(p.max)),
+                        None => ("-".into(), "-".into(), "-".into()),
+                    };
+                    println!(
+                        "{:<8} {:>7}/{:<7} {:>9} {:>9} {:>9}",
+                        s.rate, s.received, s.sent, p50, p99, max
                     );
                 }
                 Ok(())

@@ -57,13 +57,16 @@ async fn events_reach_every_instance_in_order_large_ones_too() {
     let db = Db::connect(&DbTarget::Postgres(url.clone()), 4)
         .await
         .expect("db");
+    // A bus sends only while another instance beats.
+    for who in ["instance-a", "instance-b"] {
+        let now = Utc::now().naive_utc();
+        pinline::store::heartbeats::beat(&db, who, now, now)
+            .await
+            .expect("beat");
+    }
+    let metrics_a = Metrics::new("postgresql");
     let metrics_b = Metrics::new("postgresql");
-    let a = PgBus::start(
-        &db,
-        "instance-a".into(),
-        256,
-        Metrics::new("postgresql").bus,
-    );
+    let a = PgBus::start(&db, "instance-a".into(), 256, metrics_a.bus.clone());
     let b = PgBus::start(&db, "instance-b".into(), 256, metrics_b.bus.clone());
     let mut on_a = a.subscribe();
     let mut on_b = b.subscribe();
@@ -141,6 +144,26 @@ async fn events_reach_every_instance_in_order_large_ones_too() {
             user_id: "u1".into()
         })
     );
+
+    // Alone (no other heartbeat), an instance sends nothing: its events
+    // stay with its own subscribers.
+    pinline::store::heartbeats::take_last(&db)
+        .await
+        .expect("forget beats");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for stream in [&mut on_a, &mut on_b] {
+        while tokio::time::timeout(Duration::from_millis(100), stream.next())
+            .await
+            .is_ok()
+        {}
+    }
+    let sent = metrics_a.bus.sent.get();
+    a.publish(user_changed("alone"));
+    let mine = next_within(&mut on_a).await.expect("still delivered here");
+    assert_eq!(id_of(&mine), "alone");
+    let heard = tokio::time::timeout(Duration::from_secs(1), on_b.next()).await;
+    assert!(heard.is_err(), "nothing sent: {heard:?}");
+    assert_eq!(metrics_a.bus.sent.get(), sent);
     drop((a, b));
     pg::drop_database(&url).await;
 }

@@ -9,10 +9,13 @@
 //!   holding websockets (see [`engine`]).
 //! - `sip`: the `sip` provider bridging N calls against sipp farms: 200 OK
 //!   → agent latency, packet loss (see [`sip`]).
+//! - `bus`: the event bus between instances on PostgreSQL, events a
+//!   second and their lag (see [`bus`]).
 //! - `reports`: campaign analytics and agent performance over a campaign
 //!   of N calls (see [`reports`]).
 
 pub mod attack;
+pub mod bus;
 pub mod engine;
 pub mod reports;
 pub mod sip;

@@ -16,6 +16,7 @@
 //! when they reconnect (the web app does on every reconnect).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -34,6 +35,10 @@ const BATCH: usize = 256;
 const SEND_FOR: Duration = Duration::from_secs(5);
 /// Parked payloads older than this are swept.
 const PARKED_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// How often other instances are looked for, and how recent a heartbeat
+/// counts as alive.
+const PEERS_EVERY: Duration = Duration::from_secs(1);
+const PEER_ALIVE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 /// A quiet listening connection is checked this often.
 const PING_EVERY: Duration = Duration::from_secs(5);
 
@@ -55,7 +60,10 @@ struct Envelope {
 pub struct PgBus {
     local: LocalBus,
     out: mpsc::UnboundedSender<Event>,
-    _tasks: [AbortOnDrop; 2],
+    /// Another instance is alive (its heartbeat moved lately): only then
+    /// are events sent (a lone instance pays nothing for the bus).
+    others: Arc<AtomicBool>,
+    _tasks: [AbortOnDrop; 3],
 }
 
 impl PgBus {
@@ -63,13 +71,20 @@ impl PgBus {
     /// running instances).
     pub fn start(db: &Db, instance: String, capacity: usize, stats: BusMetrics) -> Arc<PgBus> {
         let (out, rx) = mpsc::unbounded_channel();
+        let others = Arc::new(AtomicBool::new(true));
         Arc::new_cyclic(|weak: &std::sync::Weak<PgBus>| {
             let sender = tokio::spawn(send(db.clone(), instance.clone(), rx, stats.clone()));
+            let peers = tokio::spawn(watch_peers(db.clone(), instance.clone(), others.clone()));
             let listener = tokio::spawn(listen(db.clone(), instance, weak.clone(), stats.clone()));
             PgBus {
                 local: LocalBus::new(capacity),
                 out,
-                _tasks: [AbortOnDrop(sender), AbortOnDrop(listener)],
+                others,
+                _tasks: [
+                    AbortOnDrop(sender),
+                    AbortOnDrop(listener),
+                    AbortOnDrop(peers),
+                ],
             }
         })
     }
@@ -77,7 +92,9 @@ impl PgBus {
 
 impl EventBus for PgBus {
     fn publish(&self, event: Event) {
-        let _ = self.out.send(event.clone());
+        if self.others.load(Ordering::Relaxed) {
+            let _ = self.out.send(event.clone());
+        }
         self.local.publish(event);
     }
 
@@ -91,6 +108,37 @@ impl EventBus for PgBus {
 
     fn subscribe_revocations(&self) -> BoxStream<'static, Revoked> {
         self.local.subscribe_revocations()
+    }
+}
+
+/// Whether another instance is alive, looked at every second (a joining
+/// instance is sent events within a second of its first heartbeat; its
+/// subscribers read the state they start from anyway).
+async fn watch_peers(db: Db, instance: String, others: Arc<AtomicBool>) {
+    let mut tick = tokio::time::interval(PEERS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let since = (Utc::now() - PEER_ALIVE).naive_utc();
+        match store::bus::others_alive(&db, &instance, since).await {
+            Ok(alive) => {
+                if others.swap(alive, Ordering::Relaxed) != alive {
+                    tracing::info!(
+                        "event bus: {}",
+                        if alive {
+                            "another instance is up: sending events to it"
+                        } else {
+                            "no other instance: events stay here"
+                        }
+                    );
+                }
+            }
+            // In doubt, send.
+            Err(e) => {
+                tracing::debug!("event bus: cannot look for other instances: {e}");
+                others.store(true, Ordering::Relaxed);
+            }
+        }
     }
 }
 

@@ -96,6 +96,21 @@ pub async fn sweep(db: &Db, before: NaiveDateTime) -> StoreResult<usize> {
     })
 }
 
+/// Whether another instance's heartbeat moved since `since` (heartbeats
+/// are written by each instance's clock).
+pub async fn others_alive(db: &Db, instance: &str, since: NaiveDateTime) -> StoreResult<bool> {
+    use super::schema::server_heartbeats as h;
+    super::with_conn!(db, |conn| {
+        let n: i64 = h::table
+            .filter(h::instance_id.ne(instance))
+            .filter(h::beat_at.gt(since))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(n > 0)
+    })
+}
+
 /// A connection of its own that listens to [`CHANNEL`].
 pub struct Listener(AsyncPgConnection);
 
