@@ -328,6 +328,26 @@ async fn an_owed_webhook_is_claimed_by_one_sender(srv: TestServer) {
     srv.finish().await;
 }
 
+/// A fresh PostgreSQL database with the demo seeded, and no server on it.
+async fn demo_database() -> (String, Db) {
+    let url = pg::fresh_database().await;
+    let db = Db::connect(&DbTarget::Postgres(url.clone()), 4)
+        .await
+        .expect("db");
+    pinline::bootstrap::seed_demo(&db, Some(pinline_tests::DEMO_PASSWORD))
+        .await
+        .expect("seeded");
+    (url, db)
+}
+
+async fn demo_user(db: &Db, who: &str) -> pinline::store::models::User {
+    pinline::store::users::with_email(db, &format!("{who}@demo.pinline.test"), 1)
+        .await
+        .expect("users")
+        .pop()
+        .expect("a demo user")
+}
+
 /// Leases spread contact centers over the live instances, move to another
 /// instance when their owner stops renewing (under a new epoch, naming
 /// the owner it was taken from), and the fence refuses the old owner's
@@ -340,19 +360,9 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
 
     // A database of its own, without a server (whose heartbeat would
     // count as one more instance): the demo's center and two more.
-    let url = pg::fresh_database().await;
-    let db = &Db::connect(&DbTarget::Postgres(url.clone()), 4)
-        .await
-        .expect("db");
-    pinline::bootstrap::seed_demo(db, Some("demo-password-123"))
-        .await
-        .expect("seeded");
-    let org = pinline::store::users::with_email(db, "admin@demo.pinline.test", 1)
-        .await
-        .expect("users")
-        .pop()
-        .expect("admin")
-        .organization_id;
+    let (url, db) = demo_database().await;
+    let db = &db;
+    let org = demo_user(db, "admin").await.organization_id;
     let demo = pinline::store::contact_centers::list(db, &org, None, None, 10)
         .await
         .expect("centers")
@@ -486,5 +496,88 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
         a.held()
     );
     drop((a, b));
+    pg::drop_database(&url).await;
+}
+
+/// The engine's writes for a center carry the epoch of its lease: a group
+/// made under an epoch that has moved on is refused whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_under_a_lost_lease_is_refused_whole() {
+    use pinline::store::calls::{self, EngineWrite, Fence, Kept};
+    use pinline::store::{StoreError, leases, presence};
+
+    let (url, db) = demo_database().await;
+    let db = &db;
+    let agent = demo_user(db, "agent1").await;
+    let cc = pinline::store::contact_centers::ids_of_member(db, &agent.id)
+        .await
+        .expect("centers")
+        .pop()
+        .expect("a center");
+    let status_write = |status: &str| {
+        let now = Utc::now().naive_utc();
+        EngineWrite::Presence(Box::new(pinline::store::models::Presence {
+            user_id: agent.id.clone(),
+            organization_id: agent.organization_id.clone(),
+            contact_center_id: Some(cc.clone()),
+            status: status.into(),
+            reason: None,
+            since: now,
+            pending_wrap_up_call_id: None,
+            updated_at: now,
+        }))
+    };
+    let status = || async {
+        presence::get(db, &agent.id)
+            .await
+            .expect("presence")
+            .map(|p| p.status)
+    };
+    leases::add_missing(db).await.expect("rows");
+    let ttl = Duration::from_secs(10);
+    let first = leases::take(db, "instance-a", ttl, 10).await.expect("take");
+    let epoch = first
+        .iter()
+        .find(|l| l.contact_center_id == cc)
+        .expect("A holds the center")
+        .epoch;
+    let under = |epoch: i64| Fence {
+        contact_center_id: cc.clone(),
+        epoch,
+    };
+    let ready = status_write("READY");
+    calls::save_all_kept(db, &mut Kept::default(), Some(&under(epoch)), &[&ready])
+        .await
+        .expect("written under A's epoch");
+    assert_eq!(status().await.as_deref(), Some("READY"));
+
+    // B takes the center over: A's group under the old epoch is refused,
+    // and nothing of it is written.
+    leases::release(db, "instance-a", std::slice::from_ref(&cc))
+        .await
+        .expect("release");
+    let taken = leases::take(db, "instance-b", ttl, 10).await.expect("take");
+    assert!(
+        taken
+            .iter()
+            .any(|l| l.contact_center_id == cc && l.epoch == epoch + 1)
+    );
+    let on_break = status_write("BREAK");
+    let refused =
+        calls::save_all_kept(db, &mut Kept::default(), Some(&under(epoch)), &[&on_break]).await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost(_))),
+        "{refused:?}"
+    );
+    assert_eq!(status().await.as_deref(), Some("READY"), "nothing written");
+    calls::save_all_kept(
+        db,
+        &mut Kept::default(),
+        Some(&under(epoch + 1)),
+        &[&on_break],
+    )
+    .await
+    .expect("written under B's epoch");
+    assert_eq!(status().await.as_deref(), Some("BREAK"));
     pg::drop_database(&url).await;
 }

@@ -152,17 +152,34 @@ pub enum EngineWrite {
 /// Several of the engine's writes in one transaction, in order: all or
 /// none.
 pub async fn save_all(db: &Db, writes: &[&EngineWrite]) -> StoreResult<()> {
-    save_all_kept(db, &mut Kept::default(), writes).await
+    save_all_kept(db, &mut Kept::default(), None, writes).await
+}
+
+/// The lease a group of writes is made under: the contact center and its
+/// epoch (`store::leases`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub contact_center_id: String,
+    pub epoch: i64,
 }
 
 /// [`save_all`] on a connection kept between calls (the engine's writer).
-pub async fn save_all_kept(db: &Db, kept: &mut Kept, writes: &[&EngineWrite]) -> StoreResult<()> {
+/// With a `fence` (PostgreSQL), the transaction starts with
+/// `pinline_fence`: refused whole ([`super::StoreError::LeaseLost`]) once
+/// the center's lease has moved on. (SQLite: one instance owns every
+/// center; there is no fence.)
+pub async fn save_all_kept(
+    db: &Db,
+    kept: &mut Kept,
+    fence: Option<&Fence>,
+    writes: &[&EngineWrite],
+) -> StoreResult<()> {
     match db {
         Db::Sqlite(sqlite) => {
             let owned = writes.iter().map(|w| (*w).clone()).collect();
             super::engine_sqlite::save_all(sqlite, owned).await
         }
-        Db::Pg(pg) => super::engine_pg::save_all(pg, kept, writes).await,
+        Db::Pg(pg) => super::engine_pg::save_all(pg, kept, fence, writes).await,
     }
 }
 

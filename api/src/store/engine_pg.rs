@@ -27,7 +27,7 @@ use futures::future::BoxFuture;
 
 use chrono::NaiveDateTime;
 
-use super::calls::{EngineWrite, LeadWrite, call_save, write_lead};
+use super::calls::{EngineWrite, Fence, LeadWrite, call_save, write_lead};
 use super::models::{Call, CallEventRow, Presence};
 use super::outage::Seen;
 use super::schema::{agent_presence, call_events, calls, dial_attempts, leads};
@@ -45,6 +45,7 @@ use super::{PgDb, StoreError, StoreResult};
 pub(super) async fn save_all(
     db: &PgDb,
     kept: &mut Kept,
+    fence: Option<&Fence>,
     writes: &[&EngineWrite],
 ) -> StoreResult<()> {
     db.writes.begin()?;
@@ -64,7 +65,7 @@ pub(super) async fn save_all(
     let result = match conn {
         Ok(conn) => {
             let c: &AsyncPgConnection = &conn;
-            let result = seen.keep(group(c, writes).await);
+            let result = seen.keep(group(c, fence, writes).await);
             if result.is_err() {
                 // Whatever of the group was sent ends here (after a failed
                 // statement the pipelined COMMIT has rolled back already,
@@ -89,9 +90,18 @@ pub(super) async fn save_all(
 #[derive(Default)]
 pub struct Kept(Option<PooledConnection<'static, AsyncPgConnection>>);
 
-async fn group(mut c: &AsyncPgConnection, writes: &[&EngineWrite]) -> StoreResult<()> {
+async fn group(
+    mut c: &AsyncPgConnection,
+    fence: Option<&Fence>,
+    writes: &[&EngineWrite],
+) -> StoreResult<()> {
     let pipeline = Pipeline::default();
     Tx::Begin.execute(&mut c).pipe(&pipeline)?;
+    if let Some(fence) = fence {
+        // First: the lease row held FOR SHARE until COMMIT, or the whole
+        // group refused (every statement after a failed one fails too).
+        FenceCheck(fence).execute(&mut c).pipe(&pipeline)?;
+    }
     let (mut ended, mut presence) = before(c, writes, &pipeline).await?;
     for w in writes {
         match w {
@@ -142,6 +152,29 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Tx {
             Tx::Commit => "COMMIT",
             Tx::Rollback => "ROLLBACK",
         });
+        Ok(())
+    }
+}
+
+/// `SELECT pinline_fence(center, epoch)`, kept prepared like any other
+/// statement so that it can be pipelined.
+struct FenceCheck<'a>(&'a Fence);
+
+impl diesel::query_builder::QueryId for FenceCheck<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for FenceCheck<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("SELECT pinline_fence(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.0.contact_center_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.0.epoch)?;
+        out.push_sql(")");
         Ok(())
     }
 }
