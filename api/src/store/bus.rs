@@ -20,15 +20,6 @@ pub const CHANNEL: &str = "pinline_events";
 /// 8,000 bytes); a larger one is parked in `bus_events`.
 pub const MAX_NOTIFY_BYTES: usize = 7_900;
 
-fn pg(db: &Db) -> StoreResult<&super::PgDb> {
-    match db {
-        Db::Pg(pg) => Ok(pg),
-        Db::Sqlite(_) => Err(StoreError::System(
-            "the event bus between instances needs PostgreSQL".into(),
-        )),
-    }
-}
-
 /// `SELECT pg_notify(channel, p) FROM unnest($1) p`: every payload in one
 /// statement, delivered in order (a transaction's notifications are), and
 /// kept prepared (unlike literal SQL).
@@ -52,7 +43,7 @@ impl diesel::query_builder::QueryFragment<Pg> for NotifyAll<'_> {
 
 /// Notify every listener of each payload, in order.
 pub async fn notify(db: &Db, payloads: &[String]) -> StoreResult<()> {
-    let pg = pg(db)?;
+    let pg = db.pg("the event bus between instances")?;
     let mut conn = pg
         .pool
         .get()
@@ -117,7 +108,7 @@ pub struct Listener(AsyncPgConnection);
 /// `LISTEN` on a new connection (not the pool's: it stays open, and its
 /// notifications are read as they come).
 pub async fn listen(db: &Db) -> StoreResult<Listener> {
-    let pg = pg(db)?;
+    let pg = db.pg("the event bus between instances")?;
     let mut conn = AsyncPgConnection::establish(&pg.url)
         .await
         .map_err(|e| StoreError::Connection(e.to_string()))?;

@@ -43,18 +43,9 @@ struct Count {
     n: i64,
 }
 
-fn pg(db: &Db) -> StoreResult<&super::PgDb> {
-    match db {
-        Db::Pg(pg) => Ok(pg),
-        Db::Sqlite(_) => Err(StoreError::System(
-            "leases are for instances sharing a PostgreSQL database".into(),
-        )),
-    }
-}
-
 macro_rules! on_pg {
     ($db:expr, |$conn:ident| $body:expr) => {{
-        let pg = pg($db)?;
+        let pg = $db.pg("leases between instances")?;
         let mut pooled = pg
             .pool
             .get()

@@ -360,6 +360,15 @@ impl Db {
         }
     }
 
+    /// The PostgreSQL database, for `what` that only PostgreSQL does
+    /// (several instances sharing it).
+    pub fn pg(&self, what: &str) -> StoreResult<&PgDb> {
+        match self {
+            Db::Pg(pg) => Ok(pg),
+            Db::Sqlite(_) => Err(StoreError::System(format!("{what} needs PostgreSQL"))),
+        }
+    }
+
     /// Which backend this is, for logs and metrics.
     pub fn backend(&self) -> &'static str {
         match self {
