@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod campaigns;
+mod centers;
 mod claims;
 mod cli;
 mod compliance;

@@ -97,14 +97,15 @@ pub async fn claim_eligible_in(
             .as_deref()
             .and_then(LeadStatus::parse)
             .unwrap_or(LeadStatus::New);
-        let decision = match decide_under(db, facts, lead, before, now, None, &org).await {
-            Ok(d) => d,
-            Err(e) => {
-                let mut left = allowed.clone();
-                left.extend_from_slice(&claimed[i..]);
-                return Err(stranded(&left, e));
-            }
-        };
+        let decision =
+            match decide_under(db, facts, lead, before, now, Default::default(), &org).await {
+                Ok(d) => d,
+                Err(e) => {
+                    let mut left = allowed.clone();
+                    left.extend_from_slice(&claimed[i..]);
+                    return Err(stranded(&left, e));
+                }
+            };
         entries.push(decision.trail_entry(lead, "claim"));
         if decision.verdict == Verdict::Eligible {
             allowed.push(lead.clone());

@@ -148,13 +148,23 @@ pub fn campaign_facts(state: CampaignState, s: &CampaignSettings) -> CampaignFac
 /// gate should see it (for a lead just claimed: the status before the claim).
 /// `placing`: the call about to be placed to it, which its number's history
 /// leaves out.
+/// The call a decision is for, when it is about to be placed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placing<'a> {
+    /// Its id (left out of the number's history).
+    pub call_id: Option<&'a str>,
+    /// Another call to the number is live in this process though not
+    /// written yet (another contact center's).
+    pub busy_here: bool,
+}
+
 pub async fn decide(
     db: &Db,
     campaign: CampaignFacts,
     lead: &models::Lead,
     status: LeadStatus,
     now: DateTime<Utc>,
-    placing: Option<&str>,
+    placing: Placing<'_>,
 ) -> Result<Decision, StoreError> {
     let org = OrgRules::load(db, &lead.organization_id, now).await?;
     decide_under(db, campaign, lead, status, now, placing, &org).await
@@ -190,7 +200,7 @@ pub async fn decide_under(
     lead: &models::Lead,
     status: LeadStatus,
     now: DateTime<Utc>,
-    placing: Option<&str>,
+    placing: Placing<'_>,
     org: &OrgRules,
 ) -> Result<Decision, StoreError> {
     let time_zone = lead.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
@@ -212,10 +222,12 @@ pub async fn decide_under(
             &lead.organization_id,
             &lead.phone,
             (now - number_history_window(&law)).naive_utc(),
-            placing,
+            placing.call_id,
         ),
         store::consents::standing_of(db, &lead.organization_id, &lead.phone, now),
     )?;
+    let mut number = number;
+    number.in_call |= placing.busy_here;
     let recent_attempts: Vec<DateTime<Utc>> = attempts.into_iter().map(|t| t.and_utc()).collect();
     let number_calls: Vec<DateTime<Utc>> = number.placed.iter().map(|t| t.and_utc()).collect();
     let number_last_abandoned_at = number.last_abandoned_at.map(|t| t.and_utc());

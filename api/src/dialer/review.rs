@@ -67,7 +67,7 @@ pub async fn review_campaign(
     let mut entries = Vec::new();
     for lead in &leads {
         let status = LeadStatus::parse(&lead.status).unwrap_or(LeadStatus::New);
-        let decision = decide_under(db, facts, lead, status, now, None, &org).await?;
+        let decision = decide_under(db, facts, lead, status, now, Default::default(), &org).await?;
         let code = decision.verdict.code();
         let refused = decision.verdict != Verdict::Eligible;
         // A refusal: not judged again (nor claimed) before it lifts; one

@@ -135,7 +135,7 @@ impl ComplianceQuery {
         let now = at.unwrap_or_else(Utc::now);
         let status = LeadStatus::parse(&lead.status).ok_or(ApiError::Internal)?;
         let facts = campaign_facts(campaign.state, &campaign.settings);
-        let decision = decide(&app.db, facts, &lead, status, now, None).await?;
+        let decision = decide(&app.db, facts, &lead, status, now, Default::default()).await?;
         let facts = decision.facts_json(&lead);
         Ok(Eligibility {
             eligible: decision.verdict == Verdict::Eligible,

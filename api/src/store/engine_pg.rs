@@ -90,6 +90,23 @@ pub(super) async fn save_all(
 #[derive(Default)]
 pub struct Kept(Option<PooledConnection<'static, AsyncPgConnection>>);
 
+impl Kept {
+    /// A connection is kept.
+    pub fn holds(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Give the connection back when the pool has none idle (others may
+    /// be waiting for one).
+    pub fn give_back_if_scarce(&mut self, db: &super::Db) {
+        if let (Some(_), super::Db::Pg(pg)) = (&self.0, db)
+            && pg.pool.state().idle_connections == 0
+        {
+            self.0 = None;
+        }
+    }
+}
+
 async fn group(
     mut c: &AsyncPgConnection,
     fence: Option<&Fence>,

@@ -477,6 +477,24 @@ impl State {
         self.presence_changed(agent_id).await
     }
 
+    /// The agent moves to another center's engine: their pinned leg goes
+    /// down and offers held for them go back; refused while they are on
+    /// a call or in wrap-up here.
+    pub(crate) async fn release_agent(&mut self, agent_id: &str) -> EngineResult<()> {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Ok(());
+        };
+        if matches!(agent.status, AgentStatus::OnCall | AgentStatus::WrapUp) {
+            return Err(conflict(
+                "you are on a call or in wrap-up in another contact center: finish there first",
+            ));
+        }
+        self.release_offers_of(agent_id).await?;
+        self.drop_pinned_leg(agent_id);
+        self.agents.remove(agent_id);
+        Ok(())
+    }
+
     pub(crate) fn connection(&mut self, agent_id: &str, open: bool) {
         let Some(agent) = self.agents.get_mut(agent_id) else {
             if open {

@@ -168,6 +168,8 @@ impl State {
         }
         if row.state == CallState::Ended.as_str() {
             if let Some(live) = self.calls.remove(call_id) {
+                self.numbers
+                    .end(&live.row.organization_id, &live.row.phone, call_id);
                 for leg in live
                     .lead_leg
                     .iter()

@@ -8,7 +8,7 @@ use chrono::Duration;
 
 use super::calls::LiveCall;
 use super::{EngineError, EngineResult, State, conflict};
-use crate::dialer::facts::{OrgRules, decide};
+use crate::dialer::facts::{OrgRules, Placing, decide};
 use crate::domain::agent::{AgentEvent, AgentStatus, next};
 use crate::domain::call::{CallOrigin, CallState};
 use crate::domain::campaign::{CampaignState, DialMode};
@@ -84,8 +84,19 @@ impl State {
                 };
                 let mut as_new = lead.clone();
                 as_new.not_before = None;
-                let decision =
-                    decide(&self.db().await, facts, &as_new, LeadStatus::New, now, None).await?;
+                let placing = Placing {
+                    call_id: None,
+                    busy_here: self.numbers.busy(organization_id, &phone, None),
+                };
+                let decision = decide(
+                    &self.db().await,
+                    facts,
+                    &as_new,
+                    LeadStatus::New,
+                    now,
+                    placing,
+                )
+                .await?;
                 store::trail::insert(&self.db, &[decision.trail_entry(&lead, "manual")]).await?;
                 if decision.verdict != Verdict::Eligible {
                     return Err(conflict(format!(
@@ -144,7 +155,7 @@ impl State {
                     None,
                 )
                 .await?;
-                if history.in_call {
+                if history.in_call || self.numbers.busy(organization_id, &phone, None) {
                     return Err(conflict("this number is being called already"));
                 }
                 let placed: Vec<_> = history.placed.iter().map(|t| t.and_utc()).collect();
@@ -203,6 +214,7 @@ impl State {
             talk_ms: 0,
             held_at: None,
         };
+        self.numbers.begin(&row.organization_id, &row.phone, &id);
         self.calls.insert(
             id.clone(),
             LiveCall {

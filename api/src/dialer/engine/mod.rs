@@ -1,18 +1,22 @@
-//! The engine: one task that owns the live state of agents, calls and
-//! running campaigns, and is the only place that awaits. The API sends it
-//! commands; the media provider's events and the engine's own timers come
-//! through one time-ordered [`Timeline`]. Every step is written to the
-//! store (calls, the call event log, presence) and published on the event
-//! bus. On a manual clock, time moves only when told ([`Engine::advance`]),
+//! The engine: for each contact center, one task that owns the live
+//! state of its agents, calls and running campaigns (`centers.rs` starts
+//! them and finds a command's center). The API sends it commands; the
+//! media provider's events and the engine's own timers come through the
+//! center's time-ordered [`Timeline`]. Every step is written to the store
+//! (calls, the call event log, presence) and published on the event bus.
+//! On a manual clock, time moves only when told ([`Engine::advance`]),
 //! which makes whole campaigns run deterministically in tests.
 
 mod agents;
 mod calls;
+mod centers;
 mod controls;
 mod drain;
 mod follow_ups;
 mod journal;
+mod legs;
 mod manual;
+mod numbers;
 mod pacing;
 mod recovery;
 mod wrapup;
@@ -28,7 +32,7 @@ use crate::clock::{Clock, Timeline};
 use crate::domain::agent::AgentStatus;
 use crate::domain::call::CallState;
 use crate::events::{Event, EventBus, EventKind};
-use crate::media::{LegId, MediaEvent, MediaProvider, MediaSink};
+use crate::media::{MediaEvent, MediaProvider, MediaSink};
 use crate::metrics::EngineMetrics;
 use crate::store::{Db, StoreError, models};
 
@@ -215,6 +219,19 @@ pub(crate) enum Command {
     Drain {
         reply: oneshot::Sender<Drained>,
     },
+    /// The agent moves to another center: out of this one (refused while
+    /// they are on a call or in wrap-up here).
+    Release {
+        agent_id: String,
+        reply: oneshot::Sender<EngineResult<()>>,
+    },
+    /// The number was marked (DNC, invalid) in another center: its
+    /// offers here are withdrawn.
+    Withdraw {
+        organization_id: String,
+        phone: String,
+        reply: oneshot::Sender<EngineResult<()>>,
+    },
 }
 
 /// What a clean stop did.
@@ -242,30 +259,10 @@ pub struct EngineHealth {
 
 pub use wrapup::WrapUpSubmission;
 
-/// The sink the media provider emits into: the engine's timeline.
-pub(crate) struct TimelineSink {
-    clock: Clock,
-    timeline: Timeline<Due>,
-}
-
-impl MediaSink for TimelineSink {
-    fn emit(&self, after: std::time::Duration, event: MediaEvent) {
-        let after = Duration::from_std(after).unwrap_or(Duration::zero());
-        self.timeline
-            .push(self.clock.now() + after, Due::Media(event));
-    }
-}
-
-impl TimelineSink {
-    pub(crate) fn new(clock: Clock, timeline: Timeline<Due>) -> Self {
-        TimelineSink { clock, timeline }
-    }
-}
-
 /// A handle to the running engine (cheap to clone).
 #[derive(Clone)]
 pub struct Engine {
-    tx: mpsc::UnboundedSender<Command>,
+    centers: Arc<centers::Centers>,
     clock: Clock,
 }
 
@@ -279,62 +276,39 @@ pub struct EngineParts {
 }
 
 impl Engine {
-    /// Recover from the last stop, then start the engine task. `media` is
-    /// built by the caller around the sink returned by `make_sink`.
+    /// Recover from the last stop, then start the engine (each contact
+    /// center's task starts when the center is first needed). `media` is
+    /// built by the caller around the sink it is given.
     pub async fn start(
         parts: EngineParts,
         media: impl FnOnce(Arc<dyn MediaSink>) -> Arc<dyn MediaProvider>,
     ) -> Result<Engine, StoreError> {
-        let timeline: Timeline<Due> = Timeline::default();
-        let sink: Arc<dyn MediaSink> =
-            Arc::new(TimelineSink::new(parts.clock.clone(), timeline.clone()));
-        let media = media(sink);
-        let now = parts.clock.now();
-        recovery::recover(&parts.db, now).await?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let routes = legs::LegRoutes::new(parts.clock.clone());
+        let media = media(routes.clone());
+        recovery::recover(&parts.db, parts.clock.now()).await?;
         let clock = parts.clock.clone();
-        timeline.push(now, Due::Tick);
-        let writer = writer::Writer::start(
-            parts.db.clone(),
-            parts.events.clone(),
-            parts.clock.clone(),
-            timeline.clone(),
-        )?;
-        let state = State {
-            db: parts.db,
-            writer,
-            events: parts.events,
-            metrics: parts.metrics,
-            clock: parts.clock,
-            config: parts.config,
-            media,
-            timeline,
-            agents: HashMap::new(),
-            calls: HashMap::new(),
-            legs: HashMap::new(),
-            campaigns: HashMap::new(),
-            due_at: None,
-            pace_queued: false,
-            journal: Default::default(),
-            draining: false,
-        };
-        // The engine runs on a thread of its own: however busy the API's
-        // workers are (a flood of requests), a call's next step waits for
-        // the OS to schedule one thread, not behind every ready request.
-        on_own_thread("pinline-engine", move || state.run(rx))?;
-        Ok(Engine { tx, clock })
+        let centers = centers::Centers::start(parts, media, routes)?;
+        Ok(Engine {
+            centers: Arc::new(centers),
+            clock,
+        })
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> EngineResult<T> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)
+    /// Ask the engine of the agent's center (`None` when the agent is in
+    /// none: never seen, or no presence written).
+    async fn ask_agent<T>(
+        &self,
+        agent_id: &str,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> EngineResult<Option<T>> {
+        match self.centers.agent_home(agent_id).await? {
+            Some(center) => Ok(Some(self.centers.center(&center).ask(make).await?)),
+            None => Ok(None),
+        }
     }
 
     pub async fn set_status(
@@ -345,50 +319,60 @@ impl Engine {
         status: AgentStatus,
         reason: Option<String>,
     ) -> EngineResult<PresenceView> {
-        self.ask(|reply| Command::SetStatus {
-            organization_id: organization_id.to_owned(),
-            agent_id: agent_id.to_owned(),
-            contact_center: Box::new(contact_center),
-            status,
-            reason,
-            reply,
-        })
-        .await?
+        let center = contact_center.id.clone();
+        self.centers
+            .move_agent(agent_id, &center, |reply| Command::SetStatus {
+                organization_id: organization_id.to_owned(),
+                agent_id: agent_id.to_owned(),
+                contact_center: Box::new(contact_center),
+                status,
+                reason,
+                reply,
+            })
+            .await?
     }
 
     /// Logout (or a deactivated user): pinned leg down, OFFLINE.
     pub async fn session_ended(&self, agent_id: &str) -> EngineResult<()> {
-        self.ask(|reply| Command::SessionEnded {
+        self.ask_agent(agent_id, |reply| Command::SessionEnded {
             agent_id: agent_id.to_owned(),
             reply,
         })
         .await
+        .map(|_| ())
     }
 
     /// An agent's live connection opened or closed (the session grace
     /// period runs while none is open).
     pub fn connection(&self, agent_id: &str, open: bool) {
-        let _ = self.tx.send(Command::Connection {
-            agent_id: agent_id.to_owned(),
-            open,
-        });
+        self.centers.connection(agent_id, open);
     }
 
     pub async fn presence(&self, agent_id: &str) -> EngineResult<Option<PresenceView>> {
-        self.ask(|reply| Command::Presence {
-            agent_id: agent_id.to_owned(),
-            reply,
-        })
-        .await
+        match self
+            .ask_agent(agent_id, |reply| Command::Presence {
+                agent_id: agent_id.to_owned(),
+                reply,
+            })
+            .await?
+        {
+            Some(view) => Ok(view),
+            None => Ok(self.centers.unplaced_view(agent_id)),
+        }
     }
 
     /// Every agent present in a contact center (not OFFLINE).
     pub async fn floor(&self, contact_center_id: &str) -> EngineResult<Vec<PresenceView>> {
-        self.ask(|reply| Command::Floor {
-            contact_center_id: contact_center_id.to_owned(),
-            reply,
-        })
-        .await
+        match self.centers.running(contact_center_id) {
+            Some(c) => {
+                c.ask(|reply| Command::Floor {
+                    contact_center_id: contact_center_id.to_owned(),
+                    reply,
+                })
+                .await
+            }
+            None => Ok(Vec::new()),
+        }
     }
 
     pub async fn place_call(
@@ -399,15 +383,22 @@ impl Engine {
         phone: String,
         lead: Option<models::Lead>,
     ) -> EngineResult<models::Call> {
-        self.ask(|reply| Command::PlaceCall {
-            organization_id: organization_id.to_owned(),
-            agent_id: agent_id.to_owned(),
-            contact_center: Box::new(contact_center),
-            phone,
-            lead: lead.map(Box::new),
-            reply,
-        })
-        .await?
+        // The agent's own center (which refuses a call for another).
+        let center = match self.centers.agent_home(agent_id).await? {
+            Some(c) => c,
+            None => contact_center.id.clone(),
+        };
+        self.centers
+            .center(&center)
+            .ask(|reply| Command::PlaceCall {
+                organization_id: organization_id.to_owned(),
+                agent_id: agent_id.to_owned(),
+                contact_center: Box::new(contact_center),
+                phone,
+                lead: lead.map(Box::new),
+                reply,
+            })
+            .await?
     }
 
     pub async fn control(
@@ -416,13 +407,14 @@ impl Engine {
         call_id: &str,
         control: Control,
     ) -> EngineResult<models::Call> {
-        self.ask(|reply| Command::Control {
+        self.ask_agent(agent_id, |reply| Command::Control {
             agent_id: agent_id.to_owned(),
             call_id: call_id.to_owned(),
             control,
             reply,
         })
         .await?
+        .unwrap_or(Err(EngineError::NotFound("call")))
     }
 
     pub async fn wrap_up(
@@ -430,31 +422,68 @@ impl Engine {
         agent_id: &str,
         submission: WrapUpSubmission,
     ) -> EngineResult<(models::WrapUp, PresenceView)> {
-        self.ask(|reply| Command::WrapUp {
-            agent_id: agent_id.to_owned(),
-            submission,
-            reply,
-        })
-        .await?
+        // The agent's center, or (never seen, no presence) the call's.
+        let center = match self.centers.agent_home(agent_id).await? {
+            Some(c) => c,
+            None => match crate::store::calls::get(&self.centers.db, &submission.call_id).await? {
+                Some(call) => call.contact_center_id,
+                None => return Err(EngineError::NotFound("call")),
+            },
+        };
+        let done = self
+            .centers
+            .center(&center)
+            .ask(|reply| Command::WrapUp {
+                agent_id: agent_id.to_owned(),
+                submission,
+                reply,
+            })
+            .await??;
+        let wrap = &done.0;
+        if wrap.do_not_call || wrap.invalid_number.is_some() {
+            // Offers to the number in the organization's other centers go
+            // too (the center of the call withdrew its own).
+            if let Some(call) = crate::store::calls::get(&self.centers.db, &wrap.call_id).await? {
+                for (id, c) in self.centers.all() {
+                    if id != center {
+                        c.ask(|reply| Command::Withdraw {
+                            organization_id: call.organization_id.clone(),
+                            phone: call.phone.clone(),
+                            reply,
+                        })
+                        .await??;
+                    }
+                }
+            }
+        }
+        Ok(done)
     }
 
     pub async fn campaign_live(&self, campaign_id: &str) -> EngineResult<Option<CampaignLive>> {
-        self.ask(|reply| Command::CampaignLive {
-            campaign_id: campaign_id.to_owned(),
-            reply,
-        })
-        .await
+        let Some(center) = self.centers.campaign_home(campaign_id).await? else {
+            return Ok(None);
+        };
+        match self.centers.running(&center) {
+            Some(c) => {
+                c.ask(|reply| Command::CampaignLive {
+                    campaign_id: campaign_id.to_owned(),
+                    reply,
+                })
+                .await
+            }
+            None => Ok(None),
+        }
     }
 
     /// Manual clock: run everything due up to `now + by`, in time order.
     pub async fn advance(&self, by: Duration) -> EngineResult<()> {
         let to = self.clock.now() + by;
-        self.ask(|reply| Command::AdvanceTo { to, reply }).await
+        self.centers.advance_to(to).await
     }
 
     /// The engine's backlog and live calls.
     pub async fn health(&self) -> EngineResult<EngineHealth> {
-        self.ask(|reply| Command::Health { reply }).await
+        self.centers.health().await
     }
 
     /// A clean stop: no new calls; every live call ends now (media hung
@@ -462,34 +491,23 @@ impl Engine {
     /// goes OFFLINE keeping any wrap-up they owe. The engine keeps
     /// answering (refusing new calls) until the process exits.
     pub async fn drain(&self) -> EngineResult<Drained> {
-        self.ask(|reply| Command::Drain { reply }).await
+        let mut out = Drained::default();
+        for (_, c) in self.centers.all() {
+            let d = c.ask(|reply| Command::Drain { reply }).await?;
+            out.calls_ended += d.calls_ended;
+            out.agents_offline += d.agents_offline;
+            out.unwritten += d.unwritten;
+        }
+        Ok(out)
     }
 
     /// Resolves once every command sent before it has been handled.
     pub async fn settle(&self) -> EngineResult<()> {
-        self.ask(|reply| Command::Settle { reply }).await
+        for (_, c) in self.centers.all() {
+            c.ask(|reply| Command::Settle { reply }).await?;
+        }
+        Ok(())
     }
-}
-
-/// The engine's own connections (a pacing pass's read and the answers
-/// handled meanwhile, with room to spare).
-const ENGINE_CONNECTIONS: u32 = 4;
-
-/// Run the future `make` builds on a thread of its own, with a runtime of
-/// its own (the engine, its writer).
-pub(crate) fn on_own_thread<F: std::future::Future<Output = ()>>(
-    name: &str,
-    make: impl FnOnce() -> F + Send + 'static,
-) -> Result<(), StoreError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::System(format!("{name}'s runtime: {e}")))?;
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || runtime.block_on(make()))
-        .map_err(|e| StoreError::System(format!("{name}'s thread: {e}")))?;
-    Ok(())
 }
 
 /// A lead's answer: the one thing that may not wait (its 2 s to an agent
@@ -529,6 +547,8 @@ pub(crate) enum LegOf {
 }
 
 pub(crate) struct State {
+    /// The contact center whose live state this is.
+    pub center: String,
     pub db: Db,
     pub events: Arc<dyn EventBus>,
     pub metrics: EngineMetrics,
@@ -538,7 +558,9 @@ pub(crate) struct State {
     pub timeline: Timeline<Due>,
     pub agents: HashMap<String, agents::Agent>,
     pub calls: HashMap<String, calls::LiveCall>,
-    pub legs: HashMap<LegId, LegOf>,
+    pub legs: legs::Legs,
+    /// The numbers every center of this process is calling.
+    pub numbers: Arc<numbers::Numbers>,
     pub campaigns: HashMap<String, pacing::CampaignCtx>,
     /// When the item being handled was due (real clock: how late we are).
     pub due_at: Option<DateTime<Utc>>,
@@ -554,8 +576,6 @@ pub(crate) struct State {
 
 impl State {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        // Its connections' I/O on this thread's runtime (`Db::own_pool`).
-        self.db = self.db.own_pool(ENGINE_CONNECTIONS);
         loop {
             self.drain_due().await;
             let next = self.timeline.next_due();
@@ -800,6 +820,18 @@ impl State {
             Command::Drain { reply } => {
                 let drained = self.drain().await;
                 let _ = reply.send(drained);
+            }
+            Command::Release { agent_id, reply } => {
+                let r = self.release_agent(&agent_id).await;
+                self.answer(reply, r, None);
+            }
+            Command::Withdraw {
+                organization_id,
+                phone,
+                reply,
+            } => {
+                let r = self.withdraw_calls_to(&organization_id, &phone).await;
+                self.answer(reply, r, None);
             }
             Command::Health { reply } => {
                 self.synced().await;

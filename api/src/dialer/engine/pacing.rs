@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::calls::{CallStep, LiveCall};
 use super::{EngineResult, State};
 use crate::dialer::claim::claim_eligible_in;
-use crate::dialer::facts::{campaign_facts, decide};
+use crate::dialer::facts::{Placing, campaign_facts, decide};
 use crate::dialer::pacer::predictive::MIN_RING_BEFORE_HANG_UP;
 use crate::dialer::pacer::{
     AgentNow, CallNow, DialOutcome, History, PacerDecision, PacerFacts, Rolling, for_mode,
@@ -227,7 +227,8 @@ impl State {
             // while the server stops.
             return Ok(());
         }
-        let running = store::campaigns::running(&self.db).await?;
+        let mut running = store::campaigns::running(&self.db).await?;
+        running.retain(|c| c.contact_center_id == self.center);
         let running_ids: HashSet<&str> = running.iter().map(|c| c.id.as_str()).collect();
         self.campaigns
             .retain(|id, _| running_ids.contains(id.as_str()));
@@ -473,6 +474,7 @@ impl State {
             talk_ms: 0,
             held_at: None,
         };
+        self.numbers.begin(&row.organization_id, &row.phone, &id);
         self.calls.insert(
             id.clone(),
             LiveCall {
@@ -509,9 +511,15 @@ impl State {
             .unwrap_or(LeadStatus::New);
         let facts = campaign_facts(CampaignState::Running, &settings);
         let db = self.db_meanwhile().await;
+        let placing = Placing {
+            call_id: Some(call_id),
+            busy_here: self
+                .numbers
+                .busy(&lead.organization_id, &lead.phone, Some(call_id)),
+        };
         let (decision, recorded) = self
             .meanwhile(async {
-                let decision = decide(&db, facts, &lead, before, now, Some(call_id)).await?;
+                let decision = decide(&db, facts, &lead, before, now, placing).await?;
                 let recorded =
                     store::trail::insert(&db, &[decision.trail_entry(&lead, "pre-dial")]).await;
                 Ok::<_, StoreError>((decision, recorded))

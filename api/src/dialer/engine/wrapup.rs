@@ -505,7 +505,11 @@ impl State {
     /// claimed but not placed (preview offers) in any campaign of the
     /// organization are withdrawn. (Claimed leads not yet offered are
     /// stopped by the check right before dialing.)
-    async fn withdraw_calls_to(&mut self, organization_id: &str, phone: &str) -> EngineResult<()> {
+    pub(crate) async fn withdraw_calls_to(
+        &mut self,
+        organization_id: &str,
+        phone: &str,
+    ) -> EngineResult<()> {
         let offered: Vec<String> = self
             .calls
             .values()

@@ -1,5 +1,5 @@
-//! The engine's writer: a task on a thread of its own that commits the
-//! engine's writes in groups and publishes what follows them once they
+//! A center's writer: a task on the writers' thread that commits the
+//! center's engine's writes in groups and publishes what follows them once they
 //! are in. The engine hands a write over and goes on with the next step
 //! (the next answer is not kept waiting behind this one's transaction);
 //! whatever the engine publishes or answers after a write is published or
@@ -35,6 +35,10 @@ use crate::store::{self, Db, Outage, StoreError, calls::EngineWrite};
 
 /// At most this many jobs in one transaction.
 const MAX_GROUP: usize = 512;
+
+/// A writer keeps its connection this long after its last group (the
+/// writers share a few).
+const KEEP_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Run after the jobs before it are written and published: `None` when
 /// they are, the outage when they are held.
@@ -72,17 +76,17 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Start the writer's thread.
+    /// Start the writer's task on the writers' thread (and its pool).
     pub(crate) fn start(
-        db: Db,
+        thread: &super::centers::LocalThread,
         events: Arc<dyn EventBus>,
         clock: Clock,
         timeline: Timeline<Due>,
-    ) -> Result<Writer, StoreError> {
+    ) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::default());
         let task = Task {
-            db,
+            db: thread.db.clone(),
             events,
             clock,
             timeline,
@@ -91,12 +95,12 @@ impl Writer {
             outage: None,
             kept: Default::default(),
         };
-        super::on_own_thread("pinline-writer", move || task.run(rx))?;
-        Ok(Writer {
+        thread.spawn(Box::new(move || Box::pin(task.run(rx))));
+        Writer {
             tx,
             sent: 0,
             shared,
-        })
+        }
     }
 
     /// Everything handed over is written and published, and nothing is
@@ -170,12 +174,26 @@ struct Task {
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
-        // Its connections' I/O on this thread's runtime (`Db::own_pool`);
-        // a group uses one, the one-by-one search after a refusal another.
-        self.db = self.db.own_pool(2);
         let mut group = Vec::with_capacity(MAX_GROUP);
-        while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+        loop {
+            let got = if self.kept.holds() {
+                match tokio::time::timeout(KEEP_FOR, rx.recv_many(&mut group, MAX_GROUP)).await {
+                    Ok(got) => got,
+                    Err(_) => {
+                        // Idle: its connection back to the others.
+                        self.kept = Default::default();
+                        rx.recv_many(&mut group, MAX_GROUP).await
+                    }
+                }
+            } else {
+                rx.recv_many(&mut group, MAX_GROUP).await
+            };
+            if got == 0 {
+                break;
+            }
             self.group(std::mem::take(&mut group)).await;
+            // Every connection taken: another writer may be waiting.
+            self.kept.give_back_if_scarce(&self.db);
         }
     }
 
@@ -219,7 +237,7 @@ impl Task {
         if writes.is_empty() {
             return jobs.len();
         }
-        // Centers are not leased to the engine yet (issue 32): no fence.
+        // Centers are not leased to their engines yet (issue 32): no fence.
         let e = match store::calls::save_all_kept(&self.db, &mut self.kept, None, &writes).await {
             Ok(()) => return jobs.len(),
             Err(e) => e,
@@ -277,6 +295,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
+    use crate::dialer::engine::centers::LocalThread;
     use crate::events::{Event, EventKind, LocalBus};
     use crate::store::DbTarget;
 
@@ -323,8 +342,8 @@ mod tests {
         let mut seen = bus.subscribe();
         let clock = Clock::manual(chrono::Utc::now());
         let timeline: Timeline<Due> = Timeline::default();
-        let mut w = Writer::start(db.clone(), bus.clone(), clock.clone(), timeline.clone())
-            .expect("writer");
+        let thread = LocalThread::start("test-writer", &db, 2).expect("thread");
+        let mut w = Writer::start(&thread, bus.clone(), clock.clone(), timeline.clone());
 
         // Writes waiting together go in together; what follows them is
         // published once they are in.
