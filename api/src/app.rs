@@ -31,6 +31,11 @@ pub struct AppInner {
     pub media: Arc<dyn crate::media::MediaProvider>,
     /// Set when the server stops: open websockets close (1001).
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Clustered: this instance's contact-center leases.
+    pub leases: Option<Arc<tokio::sync::Mutex<crate::cluster::Keeper>>>,
+    /// This process among the instances sharing the database.
+    pub instance: String,
+    _keeper: Option<AbortOnDrop>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
     _review: Option<AbortOnDrop>,
@@ -79,6 +84,11 @@ pub enum StartError {
          Stop the other one first, or run several servers on PostgreSQL (docs/operations.md)"
     )]
     AlreadyRunning(String),
+    #[error(
+        "several instances share contact centers only on PostgreSQL: --cluster needs a \
+         postgres:// database URL"
+    )]
+    ClusterNeedsPostgres,
     #[error("cannot lock {path}: {source}")]
     Lock {
         path: String,
@@ -118,11 +128,32 @@ fn lock_sqlite(path: &std::path::Path) -> Result<std::fs::File, StartError> {
 }
 
 impl App {
+    /// A clean stop, after the engine drained: give this instance's
+    /// leases back, so the others take its centers at once rather than
+    /// after the lease time.
+    pub async fn release_leases(&self) {
+        let Some(keeper) = &self.leases else { return };
+        let mut keeper = keeper.lock().await;
+        let n = keeper.held().len();
+        // The centers stop here first (drained already: nothing live).
+        let _ = self
+            .engine
+            .apply_leases(&Default::default(), None, Vec::new())
+            .await;
+        match keeper.release_all().await {
+            Ok(()) => tracing::info!(leases = n, "leases given back"),
+            Err(e) => tracing::error!("giving the leases back: {e} (they expire on their own)"),
+        }
+    }
+
     /// Connect to the database, apply pending migrations, load the signing
     /// secret, and build the state.
     pub async fn start(config: Config) -> Result<App, StartError> {
         let target = DbTarget::resolve(config.database_url.as_deref(), &config.data_dir);
         let sqlite_lock = match &target {
+            DbTarget::Sqlite(_) if config.cluster.is_some() => {
+                return Err(StartError::ClusterNeedsPostgres);
+            }
             DbTarget::Sqlite(path) => Some(lock_sqlite(path)?),
             DbTarget::Postgres(_) => None,
         };
@@ -170,6 +201,7 @@ impl App {
             session_grace: chrono::Duration::from_std(config.session_grace)
                 .unwrap_or(chrono::Duration::seconds(30)),
             latency_probe: config.latency_probe.clone(),
+            leased: config.cluster.is_some(),
             ..EngineConfig::default()
         };
         let seed = config.sim_seed;
@@ -215,7 +247,19 @@ impl App {
             instance.clone(),
             move || clock.now(),
         ));
+        let leases = config.cluster.map(|cfg| {
+            Arc::new(tokio::sync::Mutex::new(
+                crate::cluster::Keeper::new(db.clone(), instance.clone(), cfg)
+                    .with_metrics(metrics.leases.clone()),
+            ))
+        });
+        let keeper = leases
+            .clone()
+            .map(|k| AbortOnDrop(crate::cluster::spawn(k, engine.clone())));
         Ok(App(Arc::new(AppInner {
+            leases,
+            instance,
+            _keeper: keeper,
             _heartbeat: heartbeat,
             _sqlite_lock: sqlite_lock,
             _webhooks: webhooks,

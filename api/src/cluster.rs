@@ -70,6 +70,9 @@ pub struct Keeper {
     /// Leases taken from an instance that stopped renewing, not yet seen
     /// by the engine (it ends that instance's calls).
     taken_over: Vec<Lease>,
+    metrics: crate::metrics::LeaseMetrics,
+    /// Every lease was given back at a stop: nothing is taken again.
+    stopped: bool,
 }
 
 impl Keeper {
@@ -82,7 +85,15 @@ impl Keeper {
             valid_until: None,
             tx: watch::channel(Held::new()).0,
             taken_over: Vec::new(),
+            metrics: Default::default(),
+            stopped: false,
         }
+    }
+
+    /// Count leases held, taken over and lost in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::LeaseMetrics) -> Keeper {
+        self.metrics = metrics;
+        self
     }
 
     /// The held centers, as they change.
@@ -94,7 +105,13 @@ impl Keeper {
         &self.held
     }
 
-    /// Leases taken from another instance since the last call.
+    /// Until when the held leases are certainly this instance's.
+    pub fn valid_until(&self) -> Option<Instant> {
+        self.valid_until
+    }
+
+    /// Leases taken since the last call (`previous_owner` set when taken
+    /// from an instance that stopped renewing).
     pub fn taken_over(&mut self) -> Vec<Lease> {
         std::mem::take(&mut self.taken_over)
     }
@@ -103,6 +120,9 @@ impl Keeper {
     /// `may_give` says which held centers can be given back now (a center
     /// with live calls is handed over once they end).
     pub async fn step(&mut self, may_give: impl Fn(&str) -> bool) -> StoreResult<()> {
+        if self.stopped {
+            return Ok(());
+        }
         let sent = Instant::now();
         let result = self.renew_and_share(&may_give).await;
         match &result {
@@ -117,6 +137,7 @@ impl Keeper {
                 }
             }
         }
+        self.metrics.held.set(self.held.len() as i64);
         self.tx.send_if_modified(|h| {
             if *h == self.held {
                 false
@@ -138,6 +159,7 @@ impl Keeper {
         for (center, epoch) in &self.held {
             if renewed.get(center) != Some(epoch) {
                 tracing::warn!(center, epoch, "leases: lost to another instance");
+                self.metrics.lost.inc();
             }
         }
         self.held.retain(|c, e| renewed.get(c) == Some(e));
@@ -171,8 +193,9 @@ impl Keeper {
                 self.held
                     .insert(lease.contact_center_id.clone(), lease.epoch);
                 if lease.previous_owner.is_some() {
-                    self.taken_over.push(lease);
+                    self.metrics.takeovers.inc();
                 }
+                self.taken_over.push(lease);
             }
         }
         Ok(())
@@ -180,12 +203,40 @@ impl Keeper {
 
     /// Give every lease back (a clean stop, after the centers are drained).
     pub async fn release_all(&mut self) -> StoreResult<()> {
+        self.stopped = true;
         let mine: Vec<String> = self.held.keys().cloned().collect();
         store::leases::release(&self.db, &self.instance, &mine).await?;
         self.held.clear();
+        self.metrics.held.set(0);
         self.tx.send_replace(Held::new());
         Ok(())
     }
+}
+
+/// Keep this instance's leases every `renew_every`, and start and stop
+/// the engine's centers as they come and go.
+pub fn spawn(
+    keeper: std::sync::Arc<tokio::sync::Mutex<Keeper>>,
+    engine: crate::dialer::engine::Engine,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = keeper.lock().await.cfg.renew_every;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (held, valid_until, taken) = {
+                let mut k = keeper.lock().await;
+                if let Err(e) = k.step(|c| engine.may_give(c)).await {
+                    tracing::warn!("leases: renewing failed: {e}");
+                }
+                (k.held().clone(), k.valid_until(), k.taken_over())
+            };
+            if let Err(e) = engine.apply_leases(&held, valid_until, taken).await {
+                tracing::error!("leases: starting a contact center taken here failed: {e}");
+            }
+        }
+    })
 }
 
 #[cfg(test)]

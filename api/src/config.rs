@@ -59,6 +59,10 @@ pub struct Config {
     /// The review of leads the claim passes over (`dialer::review`); none:
     /// not run (tests that count trail rows).
     pub review: Option<crate::dialer::review::ReviewConfig>,
+    /// Several instances share the PostgreSQL database: contact centers
+    /// are shared out by lease (`cluster.rs`). None: this instance runs
+    /// every center.
+    pub cluster: Option<crate::cluster::LeaseConfig>,
 }
 
 /// The edge's clocks (see [`Config::timeouts`]).
@@ -121,6 +125,7 @@ impl Default for Config {
             latency_probe: None,
             webhooks: crate::webhooks::WebhookConfig::default(),
             review: Some(Default::default()),
+            cluster: None,
         }
     }
 }

@@ -234,6 +234,14 @@ enum Command {
         /// websockets close (1001) and the process exits.
         #[arg(long, env = "PINLINE_DRAIN_SECS", default_value_t = 10)]
         drain_secs: u64,
+        /// Several servers share this PostgreSQL database: contact centers
+        /// are shared out between them by lease (docs/operations.md).
+        #[arg(long, env = "PINLINE_CLUSTER")]
+        cluster: bool,
+        /// Clustered: how long a server's leases outlive it (its centers
+        /// wait this long before another server takes them).
+        #[arg(long, env = "PINLINE_LEASE_SECS", default_value_t = 10)]
+        lease_secs: u64,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -831,6 +839,8 @@ async fn main() -> Result<()> {
             sim_seed,
             webhook_retry_ms,
             drain_secs,
+            cluster,
+            lease_secs,
         } => {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
@@ -876,6 +886,10 @@ async fn main() -> Result<()> {
                     retry_base: Duration::from_millis(webhook_retry_ms.max(1)),
                     ..Default::default()
                 },
+                cluster: cluster.then(|| pinline::cluster::LeaseConfig {
+                    ttl: Duration::from_secs(lease_secs.max(2)),
+                    ..Default::default()
+                }),
                 ..Config::default()
             };
             let app = App::start(config).await.context("starting Pinline")?;
@@ -903,6 +917,7 @@ async fn main() -> Result<()> {
             eprintln!("\n  Pinline is up: http://{bound}   (GraphiQL: http://{bound}/graphql)\n");
             let media = app.media.clone();
             let engine = app.engine.clone();
+            let leases = app.clone();
             let drain = Duration::from_secs(drain_secs.max(1));
             // On the signal, the calls end first (agents see ENDED on their
             // open websockets), then the HTTP side stops.
@@ -921,6 +936,7 @@ async fn main() -> Result<()> {
                         "ending live calls took longer than {drain:?}: the next start ends the rest"
                     ),
                 }
+                leases.release_leases().await;
             };
             pinline::http::serve(app, listener, stop)
                 .await

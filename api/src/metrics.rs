@@ -27,6 +27,7 @@ pub struct Metrics {
     pub ws_connections: Counter,
     pub engine: EngineMetrics,
     pub bus: BusMetrics,
+    pub leases: LeaseMetrics,
 }
 
 /// The event bus between instances (`events/pg.rs`; zero on SQLite).
@@ -44,6 +45,18 @@ pub struct BusMetrics {
     /// Seconds from an event's publication on another instance to its
     /// arrival here.
     pub lag: Histogram,
+}
+
+/// This instance's contact-center leases (`cluster.rs`; zero unless
+/// clustered).
+#[derive(Clone, Debug, Default)]
+pub struct LeaseMetrics {
+    /// Leases held now.
+    pub held: Gauge,
+    /// Leases taken from an instance that stopped renewing.
+    pub takeovers: Counter,
+    /// Leases lost to another instance (this one was paused or cut off).
+    pub lost: Counter,
 }
 
 /// What the dialer engine records (cheap to clone: shared counters).
@@ -145,6 +158,22 @@ impl Metrics {
             "Time from an event's publication on another instance to its arrival here",
             bus.lag.clone(),
         );
+        let leases = LeaseMetrics::default();
+        registry.register(
+            "leases_held",
+            "Contact-center leases this instance holds",
+            leases.held.clone(),
+        );
+        registry.register(
+            "lease_takeovers",
+            "Leases taken from an instance that stopped renewing",
+            leases.takeovers.clone(),
+        );
+        registry.register(
+            "leases_lost",
+            "Leases lost to another instance (this one paused or cut off)",
+            leases.lost.clone(),
+        );
         registry.register(
             "build",
             "Version and database backend of this server",
@@ -161,6 +190,7 @@ impl Metrics {
             ws_connections,
             engine,
             bus,
+            leases,
         }
     }
 

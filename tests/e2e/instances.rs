@@ -581,3 +581,130 @@ async fn a_group_under_a_lost_lease_is_refused_whole() {
     assert_eq!(status().await.as_deref(), Some("BREAK"));
     pg::drop_database(&url).await;
 }
+
+/// Who holds `center`'s lease now.
+async fn holder_of(db: &Db, center: &str) -> Option<String> {
+    pinline::store::leases::holders(db)
+        .await
+        .expect("holders")
+        .into_iter()
+        .find(|(c, _, _)| c == center)
+        .map(|(_, owner, _)| owner)
+}
+
+/// Wait (at most `within`) until `who` holds `center`'s lease.
+async fn until_held(db: &Db, center: &str, who: &str, within: Duration) {
+    let started = Instant::now();
+    while holder_of(db, center).await.as_deref() != Some(who) {
+        assert!(
+            started.elapsed() < within,
+            "{who} did not take {center} within {within:?} (held by {:?})",
+            holder_of(db, center).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const SET_STATUS: &str = "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status}}}";
+
+/// Two clustered servers on one PostgreSQL: the center runs on the one
+/// holding its lease, the other answers UNAVAILABLE for it (commands are
+/// not forwarded yet); when the holder stops renewing (paused), the other
+/// takes the center after the lease time, recovers it (its agent OFFLINE)
+/// and runs it, while the paused one's write is refused by the fence and
+/// its engine for the center stops; a clean give-back moves the center at
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clustered_servers_run_each_center_where_its_lease_is() {
+    use pinline::cluster::LeaseConfig;
+    let lease = LeaseConfig {
+        ttl: Duration::from_secs(2),
+        renew_every: Duration::from_millis(200),
+    };
+    let a = TestServer::start_with(Backend::Postgres, |c| c.cluster = Some(lease)).await;
+    a.seed_demo().await;
+    let admin = a.login_demo("admin").await;
+    let cc = pinline_tests::dialer::first_contact_center(&a, &admin).await;
+    let db = a.app.db.clone();
+    until_held(&db, &cc, &a.app.instance, Duration::from_secs(5)).await;
+    let shared = a.database_url.clone();
+    let b = TestServer::start_with(Backend::Postgres, move |c| {
+        c.database_url = Some(shared);
+        c.cluster = Some(lease);
+    })
+    .await;
+    let agent = a.login_demo("agent1").await;
+    let status = |s: &str| json!({"cc": cc, "s": s});
+    let on_a = a.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
+    assert_eq!(on_a["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    // B does not run the center: UNAVAILABLE, with when to retry.
+    let on_b = b.gql(Some(&agent), SET_STATUS, status("BREAK")).await;
+    assert_eq!(
+        on_b["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{on_b}"
+    );
+    assert!(on_b["errors"][0]["extensions"]["retryAfterSeconds"].as_u64() > Some(0));
+    let ready = reqwest::get(format!("{}/readyz", a.url))
+        .await
+        .expect("readyz")
+        .text()
+        .await
+        .expect("text");
+    assert!(ready.contains("1 contact centers leased here"), "{ready}");
+
+    // A stops renewing (its keeper held, as a paused process's would be).
+    let leases_a = a.app.leases.clone().expect("clustered");
+    let paused = leases_a.lock().await;
+    until_held(
+        &db,
+        &cc,
+        &b.app.instance,
+        lease.ttl + Duration::from_secs(3),
+    )
+    .await;
+    // B recovered the center: the agent A had is OFFLINE there.
+    let p = b
+        .ok(Some(&agent), "{ myPresence { status reason } }", json!({}))
+        .await;
+    assert_eq!(p["myPresence"]["status"], "OFFLINE", "{p}");
+    // A still thinks it runs the center: its write is refused by the
+    // fence, and nothing of it lands.
+    let late = a.gql(Some(&agent), SET_STATUS, status("BREAK")).await;
+    assert_eq!(
+        late["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{late}"
+    );
+    let user = pinline::store::users::with_email(&db, "agent1@demo.pinline.test", 1)
+        .await
+        .expect("users")
+        .pop()
+        .expect("agent1");
+    let row = pinline::store::presence::get(&db, &user.id)
+        .await
+        .expect("presence")
+        .expect("a row");
+    assert_eq!(row.status, "OFFLINE", "A's write did not land");
+    assert_eq!(
+        a.gql(Some(&agent), SET_STATUS, status("AVAILABLE")).await["errors"][0]["extensions"]["code"],
+        "UNAVAILABLE",
+        "A's engine for the center stopped"
+    );
+    // B runs it.
+    let on_b = b.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
+    assert_eq!(on_b["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    // A wakes and holds nothing.
+    drop(paused);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(leases_a.lock().await.held().is_empty());
+
+    // B gives its leases back (a clean stop): A takes the center at once,
+    // not after the lease time.
+    let given = Instant::now();
+    b.app.release_leases().await;
+    until_held(&db, &cc, &a.app.instance, Duration::from_secs(2)).await;
+    assert!(given.elapsed() < lease.ttl, "{:?}", given.elapsed());
+    let on_a = a.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
+    assert_eq!(on_a["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    b.finish().await;
+    a.finish().await;
+}

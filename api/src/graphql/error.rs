@@ -139,6 +139,11 @@ impl From<crate::dialer::engine::EngineError> for ApiError {
                 message,
                 retry_after_secs: cause.retry_after_secs(),
             },
+            E::NotHere { .. } => ApiError::Unavailable {
+                message: "this contact center is run by another server just now; try again shortly"
+                    .into(),
+                retry_after_secs: 2,
+            },
             E::Stopped => {
                 tracing::error!("the dialer engine has stopped");
                 ApiError::Internal

@@ -127,7 +127,19 @@ async fn readyz(State(state): State<HttpState>) -> Response {
             .into_response();
     }
     match tokio::time::timeout(READY_WITHIN, state.app.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Ok(())) => match &state.app.leases {
+            // Ready either way (it serves the API); what it runs, said.
+            Some(_) => (
+                StatusCode::OK,
+                format!(
+                    "ready (instance {}: {} contact centers leased here)\n",
+                    state.app.instance,
+                    state.app.metrics.leases.held.get()
+                ),
+            )
+                .into_response(),
+            None => (StatusCode::OK, "ready\n").into_response(),
+        },
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()

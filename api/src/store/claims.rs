@@ -253,10 +253,26 @@ pub async fn claim_one(db: &Db, lead_id: &str, now: NaiveDateTime) -> StoreResul
 
 /// After a restart: leads left DIALING with no call in flight go back to
 /// the status they were claimed from. Returns how many.
-pub async fn release_orphans(db: &Db, now: NaiveDateTime) -> StoreResult<usize> {
+pub async fn release_orphans(
+    db: &Db,
+    now: NaiveDateTime,
+    contact_center_id: Option<&str>,
+) -> StoreResult<usize> {
     with_tx!(db, |conn| {
+        let mut dialing = leads::table
+            .filter(leads::status.eq(LeadStatus::Dialing.as_str()))
+            .into_boxed();
+        if let Some(center) = contact_center_id {
+            dialing = dialing.filter(
+                leads::campaign_id.eq_any(
+                    super::schema::campaigns::table
+                        .filter(super::schema::campaigns::contact_center_id.eq(center))
+                        .select(super::schema::campaigns::id),
+                ),
+            );
+        }
         Ok(
-            diesel::update(leads::table.filter(leads::status.eq(LeadStatus::Dialing.as_str())))
+            diesel::update(leads::table.filter(leads::id.eq_any(dialing.select(leads::id))))
                 .set((
                     leads::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
                         "COALESCE(claimed_from, 'NEW')",

@@ -59,6 +59,19 @@ pub async fn take_last(db: &Db) -> StoreResult<Option<NaiveDateTime>> {
     Ok(last)
 }
 
+/// One instance's last heartbeat (a lease taken over from it ends its
+/// calls there).
+pub async fn last_of(db: &Db, instance_id: &str) -> StoreResult<Option<NaiveDateTime>> {
+    with_conn!(db, |conn| {
+        Ok(server_heartbeats::table
+            .find(instance_id)
+            .select(server_heartbeats::beat_at)
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
 /// How often the heartbeat moves.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 

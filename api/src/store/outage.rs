@@ -25,6 +25,9 @@ pub enum Outage {
     Io,
     /// Another writer held the database too long.
     Busy,
+    /// The contact center's lease moved to another instance: its writes
+    /// are refused here for good (the new owner has the center).
+    Moved,
 }
 
 impl Outage {
@@ -35,6 +38,7 @@ impl Outage {
             Outage::Gone => "database not reachable",
             Outage::Io => "disk I/O error",
             Outage::Busy => "database busy",
+            Outage::Moved => "the contact center moved to another server",
         }
     }
 
@@ -42,7 +46,7 @@ impl Outage {
     pub fn retry_after_secs(self) -> u64 {
         match self {
             Outage::Busy => 1,
-            Outage::Gone => 2,
+            Outage::Gone | Outage::Moved => 2,
             Outage::DiskFull | Outage::ReadOnly | Outage::Io => 5,
         }
     }
@@ -119,6 +123,7 @@ impl StoreError {
         match self {
             StoreError::Unavailable { cause, .. } => Some(*cause),
             StoreError::Connection(_) => Some(Outage::Gone),
+            StoreError::LeaseLost(_) => Some(Outage::Moved),
             StoreError::Query(e) => classify(e),
             _ => None,
         }
@@ -203,6 +208,8 @@ impl Writes {
         let now = match result {
             Ok(_) => None,
             Err(e) => match e.outage() {
+                // A lease moved on: the database works.
+                Some(Outage::Moved) => return,
                 Some(cause) => Some((cause, e.to_string())),
                 // A constraint or a bug: says nothing about the database.
                 None => return,
@@ -239,7 +246,8 @@ impl Seen {
     /// The transaction's result, its error named by the outage seen.
     pub fn name<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
         match r {
-            Err(e) if !matches!(e, StoreError::Unavailable { .. }) => {
+            // A lease refusal names itself (and is no outage to record).
+            Err(e) if !matches!(e, StoreError::Unavailable { .. } | StoreError::LeaseLost(_)) => {
                 let seen = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
                 match (seen, e.outage()) {
                     (Some((cause, detail)), _) => Err(StoreError::Unavailable { cause, detail }),

@@ -168,6 +168,8 @@ impl State {
         }
         if row.state == CallState::Ended.as_str() {
             if let Some(live) = self.calls.remove(call_id) {
+                self.live_count
+                    .store(self.calls.len(), std::sync::atomic::Ordering::Relaxed);
                 self.numbers
                     .end(&live.row.organization_id, &live.row.phone, call_id);
                 for leg in live
@@ -415,6 +417,7 @@ impl State {
             .get(agent_id)
             .and_then(|a| a.pinned.as_ref())
             .map(|p| p.id.clone());
+        self.may_act()?;
         let live = self.live_mut(call_id)?;
         if let (Some(leg), Some(pinned)) = (&live.lead_leg, &pinned) {
             media
@@ -724,6 +727,7 @@ impl State {
             purpose: LegPurpose::Lead,
             hints: live.lead.as_ref().map(props_of).unwrap_or_default(),
         };
+        self.may_act()?;
         match self.media.originate(&req) {
             Ok(leg) => {
                 self.legs.insert(

@@ -10,7 +10,9 @@
 //! leg (`legs.rs`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -37,8 +39,36 @@ const WRITER_CONNECTIONS: u32 = 6;
 /// One running center's engine.
 #[derive(Clone)]
 pub(crate) struct Center {
+    id: String,
     pub(crate) tx: mpsc::UnboundedSender<Command>,
     pub(crate) timeline: Timeline<Due>,
+    /// Leased: the epoch it runs under.
+    epoch: Option<i64>,
+    live_count: Arc<AtomicUsize>,
+}
+
+/// This instance's leases as its engines see them (leased mode).
+#[derive(Default)]
+pub(crate) struct LeaseView {
+    held: Mutex<crate::cluster::Held>,
+    valid_until: Mutex<Option<Instant>>,
+}
+
+impl LeaseView {
+    /// The leases were renewed recently enough to be certainly ours.
+    pub(crate) fn valid(&self) -> bool {
+        self.valid_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| Instant::now() < t)
+    }
+
+    fn holds(&self, center: &str) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(center)
+    }
 }
 
 impl Center {
@@ -47,10 +77,18 @@ impl Center {
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> EngineResult<T> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)
+        self.tx.send(make(reply)).map_err(|_| self.stopped())?;
+        rx.await.map_err(|_| self.stopped())
+    }
+
+    /// Its engine is gone: leased, it stopped when the lease moved on.
+    fn stopped(&self) -> EngineError {
+        match self.epoch {
+            Some(_) => EngineError::NotHere {
+                center: self.id.clone(),
+            },
+            None => EngineError::Stopped,
+        }
     }
 
     fn tell(&self, cmd: Command) {
@@ -103,6 +141,8 @@ pub(crate) struct Centers {
     writers: LocalThread,
     /// When the engine started: every center paces in step with it.
     started: DateTime<Utc>,
+    /// Leased mode: which centers this instance holds.
+    leases: Option<Arc<LeaseView>>,
     inner: Mutex<Inner>,
 }
 
@@ -162,6 +202,7 @@ impl Centers {
             .collect::<Result<Vec<_>, _>>()?;
         let writers = LocalThread::start("pinline-writer", &p.db, WRITER_CONNECTIONS)?;
         Ok(Centers {
+            leases: p.config.leased.then(Arc::default),
             started: p.clock.now(),
             db: p.db,
             events: p.events,
@@ -186,6 +227,17 @@ impl Centers {
         self.inner().centers.get(id).cloned()
     }
 
+    /// The center's engine if it runs here; none when it does not run
+    /// yet (nothing live); leased, when another instance has it (or it
+    /// is being taken over), `NotHere`.
+    pub(crate) fn live(&self, id: &str) -> EngineResult<Option<Center>> {
+        match (self.running(id), &self.leases) {
+            (Some(c), _) => Ok(Some(c)),
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(EngineError::NotHere { center: id.into() }),
+        }
+    }
+
     /// Every running center's engine, by id.
     pub(crate) fn all(&self) -> Vec<(String, Center)> {
         let mut all: Vec<(String, Center)> = self
@@ -198,23 +250,108 @@ impl Centers {
         all
     }
 
-    /// The center's engine, started if it does not run yet.
-    pub(crate) fn center(&self, id: &str) -> Center {
+    /// The center's engine, started if it does not run yet (leased: only
+    /// a held center runs, started when taken).
+    pub(crate) fn center(&self, id: &str) -> EngineResult<Center> {
         let mut inner = self.inner();
         self.center_in(&mut inner, id)
     }
 
-    fn center_in(&self, inner: &mut Inner, id: &str) -> Center {
+    fn center_in(&self, inner: &mut Inner, id: &str) -> EngineResult<Center> {
         if let Some(c) = inner.centers.get(id) {
-            return c.clone();
+            return Ok(c.clone());
         }
+        if self.leases.is_some() {
+            return Err(EngineError::NotHere { center: id.into() });
+        }
+        Ok(self.start_center(inner, id, None))
+    }
+
+    fn start_center(&self, inner: &mut Inner, id: &str, epoch: Option<i64>) -> Center {
         let thread = &self.engines[inner.centers.len() % self.engines.len()];
-        let c = self.spawn(id, thread);
+        let c = self.spawn(id, thread, epoch);
         inner.centers.insert(id.to_owned(), c.clone());
         c
     }
 
-    fn spawn(&self, id: &str, thread: &LocalThread) -> Center {
+    /// Leased: stop the centers no longer held (at once, unwritten), then
+    /// recover and start the newly held ones.
+    pub(crate) async fn apply_leases(
+        &self,
+        held: &crate::cluster::Held,
+        valid_until: Option<Instant>,
+        taken_over: Vec<store::leases::Lease>,
+    ) -> Result<(), StoreError> {
+        let Some(view) = &self.leases else {
+            return Ok(());
+        };
+        *view.held.lock().unwrap_or_else(|e| e.into_inner()) = held.clone();
+        *view.valid_until.lock().unwrap_or_else(|e| e.into_inner()) = valid_until;
+        let gone: Vec<Center> = {
+            let mut inner = self.inner();
+            let ids: Vec<String> = inner
+                .centers
+                .iter()
+                .filter(|(id, c)| held.get(*id).copied() != c.epoch)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let gone = ids
+                .iter()
+                .filter_map(|id| inner.centers.remove(id))
+                .collect();
+            for route in inner.agents.values_mut() {
+                if route.center.as_ref().is_some_and(|c| ids.contains(c)) {
+                    route.center = None;
+                }
+            }
+            gone
+        };
+        for c in gone {
+            c.tell(Command::LeaseLost);
+        }
+        let previous: HashMap<String, Option<String>> = taken_over
+            .into_iter()
+            .map(|l| (l.contact_center_id, l.previous_owner))
+            .collect();
+        for (id, epoch) in held {
+            if self.running(id).is_some() {
+                continue;
+            }
+            // The previous owner's calls end at its last heartbeat.
+            let last_alive = match previous.get(id).cloned().flatten() {
+                Some(owner) => store::heartbeats::last_of(&self.db, &owner).await?,
+                None => None,
+            };
+            super::recovery::recover(
+                &self.db,
+                self.clock.now(),
+                super::recovery::Scope::Center {
+                    id: id.clone(),
+                    last_alive,
+                },
+            )
+            .await?;
+            if view.holds(id) {
+                let mut inner = self.inner();
+                self.start_center(&mut inner, id, Some(*epoch));
+                tracing::info!(contact_center = %id, epoch, "contact center started here");
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a held center may be given back now (no live calls).
+    pub(crate) fn may_give(&self, center: &str) -> bool {
+        self.running(center)
+            .is_none_or(|c| c.live_count.load(Ordering::Relaxed) == 0)
+    }
+
+    fn spawn(&self, id: &str, thread: &LocalThread, epoch: Option<i64>) -> Center {
+        let fence = epoch.map(|epoch| store::calls::Fence {
+            contact_center_id: id.to_owned(),
+            epoch,
+        });
+        let live_count = Arc::new(AtomicUsize::new(0));
         let timeline: Timeline<Due> = Timeline::default();
         timeline.push(self.first_tick(), Due::Tick);
         let writer = writer::Writer::start(
@@ -222,8 +359,13 @@ impl Centers {
             self.events.clone(),
             self.clock.clone(),
             timeline.clone(),
+            fence.clone(),
         );
         let state = State {
+            fence,
+            lease: self.leases.clone(),
+            lost: false,
+            live_count: live_count.clone(),
             center: id.to_owned(),
             db: thread.db.clone(),
             writer,
@@ -246,7 +388,13 @@ impl Centers {
         let (tx, rx) = mpsc::unbounded_channel();
         thread.spawn(Box::new(move || Box::pin(state.run(rx))));
         tracing::debug!(contact_center = id, "contact center's engine started");
-        Center { tx, timeline }
+        Center {
+            id: id.to_owned(),
+            tx,
+            timeline,
+            epoch,
+            live_count,
+        }
     }
 
     /// A new center paces in step with the others (a manual clock's runs
@@ -294,7 +442,9 @@ impl Centers {
             route.center = Some(center.to_owned());
             route.connections
         };
-        let c = self.center_in(inner, center);
+        let Ok(c) = self.center_in(inner, center) else {
+            return center.to_owned();
+        };
         for _ in 0..connections {
             c.tell(Command::Connection {
                 agent_id: agent_id.to_owned(),
@@ -331,13 +481,14 @@ impl Centers {
             }
         }
         let (reply, rx) = oneshot::channel();
-        {
+        let c = {
             let mut inner = self.inner();
             let home = self.place_agent(&mut inner, agent_id, center);
-            let c = self.center_in(&mut inner, &home);
-            c.tx.send(make(reply)).map_err(|_| EngineError::Stopped)?;
-        }
-        rx.await.map_err(|_| EngineError::Stopped)
+            let c = self.center_in(&mut inner, &home)?;
+            c.tx.send(make(reply)).map_err(|_| c.stopped())?;
+            c
+        };
+        rx.await.map_err(|_| c.stopped())
     }
 
     /// An agent's live connection opened or closed.

@@ -329,6 +329,7 @@ impl State {
         purpose: LegPurpose,
     ) -> EngineResult<LegId> {
         let caller_id = self.live(call_id)?.row.caller_id.clone();
+        self.may_act()?;
         let leg = self
             .media
             .originate(&Originate {

@@ -14,7 +14,8 @@ use std::collections::VecDeque;
 use super::writer::{After, Job};
 use super::{Due, EngineError, EngineResult, State};
 use crate::events::Event;
-use crate::store::{self, Db, Outage, StoreError, calls::EngineWrite};
+use crate::store::calls::{EngineWrite, Fence};
+use crate::store::{self, Db, Outage, StoreError};
 
 /// How often a backlog is retried.
 pub(crate) const RETRY_EVERY: chrono::Duration = chrono::Duration::seconds(1);
@@ -62,9 +63,11 @@ impl Journal {
     }
 }
 
-async fn apply(db: &Db, p: &Pending) -> Result<(), StoreError> {
+async fn apply(db: &Db, fence: Option<&Fence>, p: &Pending) -> Result<(), StoreError> {
     match p {
-        Pending::Write(w) => store::calls::save_all(db, &[w]).await,
+        Pending::Write(w) => {
+            store::calls::save_all_kept(db, &mut Default::default(), fence, &[w]).await
+        }
         Pending::Publish(_) => Ok(()),
     }
 }
@@ -195,12 +198,15 @@ impl State {
                 }
                 continue;
             }
-            match apply(&self.db, front).await {
+            match apply(&self.db, self.fence.as_ref(), front).await {
                 Ok(()) => {
                     self.journal.refused = 0;
                     self.journal.entries.pop_front();
                 }
                 Err(e) if e.outage().is_some() => {
+                    if e.outage() == Some(Outage::Moved) {
+                        self.after(chrono::Duration::zero(), Due::LeaseLost);
+                    }
                     self.journal.outage = e.outage();
                     self.journal.failed_at = Some(self.clock.now());
                     return false;

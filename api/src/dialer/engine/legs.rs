@@ -126,6 +126,14 @@ impl Legs {
         self.mine.insert(leg, of);
     }
 
+    /// Give every leg up.
+    pub(crate) fn clear(&mut self) {
+        for leg in self.mine.keys() {
+            self.routes.retire(leg);
+        }
+        self.mine.clear();
+    }
+
     pub(crate) fn remove(&mut self, leg: &LegId) -> Option<LegOf> {
         let of = self.mine.remove(leg);
         if of.is_some() {

@@ -226,6 +226,8 @@ impl State {
                 participant_agents: Vec::new(),
             },
         );
+        self.live_count
+            .store(self.calls.len(), std::sync::atomic::Ordering::Relaxed);
         if let Some(a) = self.agents.get_mut(agent_id) {
             a.status = next(a.status, AgentEvent::CallConnected).map_err(|r| conflict(r.0))?;
             a.since = now;

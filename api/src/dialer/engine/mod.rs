@@ -74,6 +74,10 @@ pub struct EngineConfig {
     pub pace_chunk: usize,
     /// Benchmarks: every answer→connected time is also pushed here.
     pub latency_probe: Option<Arc<LatencyProbe>>,
+    /// Several instances share the database: this one runs only the
+    /// centers whose leases it holds (`Engine::apply_leases`), recovers
+    /// each as it takes it, and fences their writes.
+    pub leased: bool,
 }
 
 impl Default for EngineConfig {
@@ -84,6 +88,7 @@ impl Default for EngineConfig {
             wrap_up_edit_window: crate::domain::wrap_up::EDIT_WINDOW,
             pace_chunk: 1,
             latency_probe: None,
+            leased: false,
         }
     }
 }
@@ -103,6 +108,10 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("the dialer engine has stopped")]
     Stopped,
+    /// The center is not this instance's (its lease is another's, or
+    /// moving).
+    #[error("contact center {center} is not run by this server")]
+    NotHere { center: String },
     /// The database is not taking writes; what was done is kept and
     /// written when it does.
     #[error("{message}")]
@@ -155,6 +164,8 @@ pub(crate) enum Due {
     CatchUp,
     /// The writer met an outage: take back what it holds.
     WriterFailed,
+    /// The center's lease moved on: stop without writing.
+    LeaseLost,
 }
 
 /// What the API asks of the engine.
@@ -232,6 +243,8 @@ pub(crate) enum Command {
         phone: String,
         reply: oneshot::Sender<EngineResult<()>>,
     },
+    /// The lease keeper saw the center's lease go: stop, unwritten.
+    LeaseLost,
 }
 
 /// What a clean stop did.
@@ -285,7 +298,11 @@ impl Engine {
     ) -> Result<Engine, StoreError> {
         let routes = legs::LegRoutes::new(parts.clock.clone());
         let media = media(routes.clone());
-        recovery::recover(&parts.db, parts.clock.now()).await?;
+        if !parts.config.leased {
+            // One instance: it was the one that stopped. (Leased: each
+            // center is recovered as it is taken.)
+            recovery::recover(&parts.db, parts.clock.now(), recovery::Scope::All).await?;
+        }
         let clock = parts.clock.clone();
         let centers = centers::Centers::start(parts, media, routes)?;
         Ok(Engine {
@@ -298,6 +315,26 @@ impl Engine {
         &self.clock
     }
 
+    /// Leased: the centers this instance holds now (and until when it
+    /// certainly does), and those taken from an instance that stopped
+    /// renewing. Centers no longer held stop at once without writing;
+    /// newly held ones are recovered and started.
+    pub async fn apply_leases(
+        &self,
+        held: &crate::cluster::Held,
+        valid_until: Option<std::time::Instant>,
+        taken_over: Vec<crate::store::leases::Lease>,
+    ) -> Result<(), StoreError> {
+        self.centers
+            .apply_leases(held, valid_until, taken_over)
+            .await
+    }
+
+    /// Leased: whether the center may be given back now (no live calls).
+    pub fn may_give(&self, center: &str) -> bool {
+        self.centers.may_give(center)
+    }
+
     /// Ask the engine of the agent's center (`None` when the agent is in
     /// none: never seen, or no presence written).
     async fn ask_agent<T>(
@@ -306,7 +343,7 @@ impl Engine {
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> EngineResult<Option<T>> {
         match self.centers.agent_home(agent_id).await? {
-            Some(center) => Ok(Some(self.centers.center(&center).ask(make).await?)),
+            Some(center) => Ok(Some(self.centers.center(&center)?.ask(make).await?)),
             None => Ok(None),
         }
     }
@@ -363,7 +400,7 @@ impl Engine {
 
     /// Every agent present in a contact center (not OFFLINE).
     pub async fn floor(&self, contact_center_id: &str) -> EngineResult<Vec<PresenceView>> {
-        match self.centers.running(contact_center_id) {
+        match self.centers.live(contact_center_id)? {
             Some(c) => {
                 c.ask(|reply| Command::Floor {
                     contact_center_id: contact_center_id.to_owned(),
@@ -389,7 +426,7 @@ impl Engine {
             None => contact_center.id.clone(),
         };
         self.centers
-            .center(&center)
+            .center(&center)?
             .ask(|reply| Command::PlaceCall {
                 organization_id: organization_id.to_owned(),
                 agent_id: agent_id.to_owned(),
@@ -432,7 +469,7 @@ impl Engine {
         };
         let done = self
             .centers
-            .center(&center)
+            .center(&center)?
             .ask(|reply| Command::WrapUp {
                 agent_id: agent_id.to_owned(),
                 submission,
@@ -463,7 +500,7 @@ impl Engine {
         let Some(center) = self.centers.campaign_home(campaign_id).await? else {
             return Ok(None);
         };
-        match self.centers.running(&center) {
+        match self.centers.live(&center)? {
             Some(c) => {
                 c.ask(|reply| Command::CampaignLive {
                     campaign_id: campaign_id.to_owned(),
@@ -561,6 +598,14 @@ pub(crate) struct State {
     pub legs: legs::Legs,
     /// The numbers every center of this process is calling.
     pub numbers: Arc<numbers::Numbers>,
+    /// Leased: the lease the center's writes are made under, and until
+    /// when this instance certainly holds it.
+    pub fence: Option<crate::store::calls::Fence>,
+    pub lease: Option<Arc<centers::LeaseView>>,
+    /// The lease moved on: the center stopped here.
+    pub lost: bool,
+    /// How many calls are live (read by the lease keeper).
+    pub live_count: Arc<std::sync::atomic::AtomicUsize>,
     pub campaigns: HashMap<String, pacing::CampaignCtx>,
     /// When the item being handled was due (real clock: how late we are).
     pub due_at: Option<DateTime<Utc>>,
@@ -595,7 +640,61 @@ impl State {
                 _ = sleep => {}
                 _ = self.timeline.pushed(), if real => {}
             }
+            if self.lost {
+                break;
+            }
         }
+    }
+
+    /// The lease moved on (the keeper saw it, or the store refused a
+    /// write): this instance may no longer dial, connect or write for the
+    /// center. Its legs here are hung up (the new owner has ended their
+    /// calls), and everything live is dropped unwritten.
+    pub(crate) fn lease_lost(&mut self) {
+        if self.lost {
+            return;
+        }
+        self.lost = true;
+        tracing::warn!(
+            contact_center = %self.center,
+            calls = self.calls.len(),
+            "the center's lease moved on: stopped here, its calls and agents left to the new owner"
+        );
+        for live in self.calls.values() {
+            for leg in live
+                .lead_leg
+                .iter()
+                .chain(live.extras.iter().filter_map(|e| e.leg.as_ref()))
+            {
+                self.media.hang_up(leg);
+            }
+            self.numbers
+                .end(&live.row.organization_id, &live.row.phone, &live.row.id);
+        }
+        for agent in self.agents.values() {
+            if let Some(p) = &agent.pinned {
+                self.media.tear_down(&p.id);
+            }
+        }
+        self.legs.clear();
+        self.calls.clear();
+        self.agents.clear();
+        self.campaigns.clear();
+        self.live_count
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Leased: whether this instance still certainly holds the center's
+    /// lease (before placing or connecting a call). A process paused past
+    /// its lease finds out here, before the store's fence would.
+    pub(crate) fn may_act(&mut self) -> EngineResult<()> {
+        if self.lost || self.lease.as_ref().is_some_and(|l| !l.valid()) {
+            self.lease_lost();
+            return Err(EngineError::NotHere {
+                center: self.center.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// Handle everything due by now, in time order.
@@ -693,6 +792,10 @@ impl State {
             Due::CatchUp => self.catch_up_due().await,
             Due::WriterFailed => {
                 self.take_back().await;
+                Ok(())
+            }
+            Due::LeaseLost => {
+                self.lease_lost();
                 Ok(())
             }
         }
@@ -825,6 +928,7 @@ impl State {
                 let r = self.release_agent(&agent_id).await;
                 self.answer(reply, r, None);
             }
+            Command::LeaseLost => self.lease_lost(),
             Command::Withdraw {
                 organization_id,
                 phone,

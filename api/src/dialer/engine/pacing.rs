@@ -486,6 +486,8 @@ impl State {
                 participant_agents: Vec::new(),
             },
         );
+        self.live_count
+            .store(self.calls.len(), std::sync::atomic::Ordering::Relaxed);
         id
     }
 

@@ -15,13 +15,42 @@ use crate::domain::campaign::{AttemptOutcome, after_attempt};
 use crate::domain::eligibility::LeadStatus;
 use crate::store::{self, Db, StoreError, calls::LeadWrite, models};
 
-pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// What a recovery covers.
+#[derive(Debug, Clone)]
+pub(crate) enum Scope {
+    /// Every center: the one server starting (its last heartbeat is the
+    /// last one of any, and they are forgotten).
+    All,
+    /// One contact center taken over from an instance that stopped
+    /// renewing its lease, whose last heartbeat was `last_alive` (none:
+    /// it left no heartbeat, or the center had no owner).
+    Center {
+        id: String,
+        last_alive: Option<chrono::NaiveDateTime>,
+    },
+}
+
+impl Scope {
+    fn covers(&self, center: Option<&str>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Center { id, .. } => center == Some(id.as_str()),
+        }
+    }
+}
+
+pub(crate) async fn recover(db: &Db, now: DateTime<Utc>, scope: Scope) -> Result<(), StoreError> {
     let t = now.naive_utc();
-    let last_alive = store::heartbeats::take_last(db).await?.filter(|b| *b < t);
+    let last_alive = match &scope {
+        Scope::All => store::heartbeats::take_last(db).await?,
+        Scope::Center { last_alive, .. } => *last_alive,
+    }
+    .filter(|b| *b < t);
     // What the server last knew of: its heartbeat, or the record's own
     // last change when that is later (never after now).
     let alive_at = |known: chrono::NaiveDateTime| last_alive.map_or(t, |b| b.max(known).min(t));
-    let open = store::calls::open(db).await?;
+    let mut open = store::calls::open(db).await?;
+    open.retain(|c| scope.covers(Some(&c.contact_center_id)));
     let ended = open.len();
     for mut call in open {
         let placed = call.dialed_at.is_some();
@@ -52,10 +81,14 @@ pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreErro
         };
         store::calls::save(db, &call, &[event], lead_write.as_ref()).await?;
     }
-    let released = store::claims::release_orphans(db, t).await?;
+    let center = match &scope {
+        Scope::All => None,
+        Scope::Center { id, .. } => Some(id.as_str()),
+    };
+    let released = store::claims::release_orphans(db, t, center).await?;
     let mut offline = 0;
     for mut p in store::presence::all(db).await? {
-        if p.status != "OFFLINE" {
+        if p.status != "OFFLINE" && scope.covers(p.contact_center_id.as_deref()) {
             p.status = "OFFLINE".into();
             p.reason = Some("server restarted".into());
             p.since = alive_at(p.since);
@@ -66,6 +99,7 @@ pub(crate) async fn recover(db: &Db, now: DateTime<Utc>) -> Result<(), StoreErro
     }
     if ended + released + offline > 0 {
         tracing::warn!(
+            scope = ?scope,
             calls_ended = ended,
             leads_released = released,
             agents_offline = offline,

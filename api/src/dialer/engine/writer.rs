@@ -82,10 +82,12 @@ impl Writer {
         events: Arc<dyn EventBus>,
         clock: Clock,
         timeline: Timeline<Due>,
+        fence: Option<store::calls::Fence>,
     ) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::default());
         let task = Task {
+            fence,
             db: thread.db.clone(),
             events,
             clock,
@@ -160,6 +162,9 @@ impl Job {
 }
 
 struct Task {
+    /// The center's lease its writes are made under (none: the center is
+    /// not leased, one instance runs every center).
+    fence: Option<store::calls::Fence>,
     db: Db,
     events: Arc<dyn EventBus>,
     clock: Clock,
@@ -237,8 +242,8 @@ impl Task {
         if writes.is_empty() {
             return jobs.len();
         }
-        // Centers are not leased to their engines yet (issue 32): no fence.
-        let e = match store::calls::save_all_kept(&self.db, &mut self.kept, None, &writes).await {
+        let fence = self.fence.as_ref();
+        let e = match store::calls::save_all_kept(&self.db, &mut self.kept, fence, &writes).await {
             Ok(()) => return jobs.len(),
             Err(e) => e,
         };
@@ -249,7 +254,8 @@ impl Task {
         // Refused for another reason: find the write, one by one.
         for (i, job) in jobs.iter().enumerate() {
             let Some(w) = job.write() else { continue };
-            match store::calls::save_all(&self.db, &[w]).await {
+            match store::calls::save_all_kept(&self.db, &mut Default::default(), fence, &[w]).await
+            {
                 Ok(()) => {}
                 Err(e) => match e.outage() {
                     Some(cause) => {
@@ -266,6 +272,13 @@ impl Task {
     }
 
     fn outage_met(&mut self, cause: Outage, e: &StoreError) {
+        if cause == Outage::Moved {
+            // For good: the engine stops the center.
+            tracing::warn!("dialer engine: the center's lease moved on ({e}); its writes end here");
+            self.timeline.push(self.clock.now(), Due::LeaseLost);
+            self.fail(cause);
+            return;
+        }
         tracing::error!(
             %cause,
             "dialer engine: a write failed ({e}); kept until the database takes writes again"
@@ -343,7 +356,7 @@ mod tests {
         let clock = Clock::manual(chrono::Utc::now());
         let timeline: Timeline<Due> = Timeline::default();
         let thread = LocalThread::start("test-writer", &db, 2).expect("thread");
-        let mut w = Writer::start(&thread, bus.clone(), clock.clone(), timeline.clone());
+        let mut w = Writer::start(&thread, bus.clone(), clock.clone(), timeline.clone(), None);
 
         // Writes waiting together go in together; what follows them is
         // published once they are in.
