@@ -35,6 +35,10 @@ pub struct AppInner {
     pub leases: Option<Arc<tokio::sync::Mutex<crate::cluster::Keeper>>>,
     /// This process among the instances sharing the database.
     pub instance: String,
+    /// Clustered: signs commands between instances (`http::internal`).
+    pub internal_key: Option<[u8; 32]>,
+    /// Where other instances reach this one (said in its heartbeat).
+    advertised: Arc<std::sync::RwLock<Option<String>>>,
     _keeper: Option<AbortOnDrop>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
@@ -128,6 +132,13 @@ fn lock_sqlite(path: &std::path::Path) -> Result<std::fs::File, StartError> {
 }
 
 impl App {
+    /// Where other instances reach this one (`http://host:port`), once
+    /// it listens: said in its heartbeat, where they look it up.
+    pub fn advertise(&self, url: &str) {
+        *self.advertised.write().unwrap_or_else(|e| e.into_inner()) =
+            Some(url.trim_end_matches('/').to_owned());
+    }
+
     /// A clean stop, after the engine drained: give this instance's
     /// leases back, so the others take its centers at once rather than
     /// after the lease time.
@@ -242,11 +253,24 @@ impl App {
             ))
         });
         let clock = engine.clock().clone();
+        let advertised: Arc<std::sync::RwLock<Option<String>>> = Arc::default();
         let heartbeat = AbortOnDrop(crate::store::heartbeats::spawn(
             db.clone(),
             instance.clone(),
             move || clock.now(),
+            advertised.clone(),
         ));
+        let internal_key = config
+            .cluster
+            .map(|_| derive_key(&secret, b"pinline between instances v1"));
+        if let Some(key) = internal_key {
+            engine.forward_with(crate::http::internal::forwarder(
+                db.clone(),
+                instance.clone(),
+                key,
+                metrics.leases.clone(),
+            ));
+        }
         let leases = config.cluster.map(|cfg| {
             Arc::new(tokio::sync::Mutex::new(
                 crate::cluster::Keeper::new(db.clone(), instance.clone(), cfg)
@@ -259,6 +283,8 @@ impl App {
         Ok(App(Arc::new(AppInner {
             leases,
             instance,
+            internal_key,
+            advertised,
             _keeper: keeper,
             _heartbeat: heartbeat,
             _sqlite_lock: sqlite_lock,

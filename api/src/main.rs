@@ -242,6 +242,11 @@ enum Command {
         /// wait this long before another server takes them).
         #[arg(long, env = "PINLINE_LEASE_SECS", default_value_t = 10)]
         lease_secs: u64,
+        /// Clustered: where the other servers reach this one
+        /// (`http://host:port`); by default the address it listens on
+        /// (127.0.0.1 when listening on every address).
+        #[arg(long, env = "PINLINE_ADVERTISE_URL")]
+        advertise_url: Option<String>,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -841,6 +846,7 @@ async fn main() -> Result<()> {
             drain_secs,
             cluster,
             lease_secs,
+            advertise_url,
         } => {
             if session_hours == 0 {
                 bail!("--session-hours must be at least 1");
@@ -911,6 +917,13 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             let bound = listener.local_addr()?;
+            app.advertise(&advertise_url.unwrap_or_else(|| {
+                let mut at = bound;
+                if at.ip().is_unspecified() {
+                    at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{at}")
+            }));
             tracing::info!(
                 "Pinline is serving on http://{bound} (GraphQL: http://{bound}/graphql)"
             );

@@ -57,6 +57,8 @@ pub struct LeaseMetrics {
     pub takeovers: Counter,
     /// Leases lost to another instance (this one was paused or cut off).
     pub lost: Counter,
+    /// Engine commands sent to the instance running their center.
+    pub forwarded: Counter,
 }
 
 /// What the dialer engine records (cheap to clone: shared counters).
@@ -173,6 +175,11 @@ impl Metrics {
             "leases_lost",
             "Leases lost to another instance (this one paused or cut off)",
             leases.lost.clone(),
+        );
+        registry.register(
+            "forwarded_commands",
+            "Engine commands sent to the instance running their contact center",
+            leases.forwarded.clone(),
         );
         registry.register(
             "build",

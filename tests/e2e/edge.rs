@@ -467,6 +467,15 @@ async fn the_web_app_answers_404_for_what_is_not_its_and_sends_its_headers() {
         assert_eq!(status, 404, "{path}");
         assert!(ctype.starts_with("application/json"), "{path}: {ctype}");
     }
+    // The route between clustered instances is not there unclustered.
+    let internal = srv
+        .client
+        .post(format!("{}/internal/engine", srv.url))
+        .body("{}")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(internal.status(), 404);
     let resp = srv
         .client
         .get(format!("{}/campaigns/123", srv.url))

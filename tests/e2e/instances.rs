@@ -60,7 +60,7 @@ async fn events_reach_every_instance_in_order_large_ones_too() {
     // A bus sends only while another instance beats.
     for who in ["instance-a", "instance-b"] {
         let now = Utc::now().naive_utc();
-        pinline::store::heartbeats::beat(&db, who, now, now)
+        pinline::store::heartbeats::beat(&db, who, now, now, None)
             .await
             .expect("beat");
     }
@@ -397,7 +397,9 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
     };
     let beat = |who: &'static str| async move {
         let now = Utc::now().naive_utc();
-        heartbeats::beat(db, who, now, now).await.expect("beat");
+        heartbeats::beat(db, who, now, now, None)
+            .await
+            .expect("beat");
     };
     let mut a = Keeper::new(db.clone(), "instance-a".into(), cfg);
     beat("instance-a").await;
@@ -608,12 +610,12 @@ async fn until_held(db: &Db, center: &str, who: &str, within: Duration) {
 const SET_STATUS: &str = "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status}}}";
 
 /// Two clustered servers on one PostgreSQL: the center runs on the one
-/// holding its lease, the other answers UNAVAILABLE for it (commands are
-/// not forwarded yet); when the holder stops renewing (paused), the other
+/// holding its lease, and a command sent to the other gets the owner's
+/// answer (forwarded); when the holder stops renewing (paused), the other
 /// takes the center after the lease time, recovers it (its agent OFFLINE)
 /// and runs it, while the paused one's write is refused by the fence and
-/// its engine for the center stops; a clean give-back moves the center at
-/// once.
+/// its engine for the center stops (its commands then go to the new
+/// owner); a clean give-back moves the center at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clustered_servers_run_each_center_where_its_lease_is() {
     use pinline::cluster::LeaseConfig;
@@ -637,13 +639,24 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
     let status = |s: &str| json!({"cc": cc, "s": s});
     let on_a = a.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
     assert_eq!(on_a["setAgentStatus"]["presence"]["status"], "AVAILABLE");
-    // B does not run the center: UNAVAILABLE, with when to retry.
-    let on_b = b.gql(Some(&agent), SET_STATUS, status("BREAK")).await;
-    assert_eq!(
-        on_b["errors"][0]["extensions"]["code"], "UNAVAILABLE",
-        "{on_b}"
-    );
-    assert!(on_b["errors"][0]["extensions"]["retryAfterSeconds"].as_u64() > Some(0));
+    // B does not run the center: its commands get A's answers.
+    let on_b = b.ok(Some(&agent), SET_STATUS, status("BREAK")).await;
+    assert_eq!(on_b["setAgentStatus"]["presence"]["status"], "BREAK");
+    let p = a
+        .ok(Some(&agent), "{ myPresence { status } }", json!({}))
+        .await;
+    assert_eq!(p["myPresence"]["status"], "BREAK", "done by A: {p}");
+    let floor = b
+        .ok(
+            Some(&admin),
+            "query($cc:ID!){agentFloor(contactCenterId:$cc){status}}",
+            json!({"cc": cc}),
+        )
+        .await;
+    assert_eq!(floor["agentFloor"], json!([{"status": "BREAK"}]));
+    assert!(b.app.metrics.leases.forwarded.get() >= 2);
+    assert_eq!(a.app.metrics.leases.forwarded.get(), 0);
+    a.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
     let ready = reqwest::get(format!("{}/readyz", a.url))
         .await
         .expect("readyz")
@@ -651,6 +664,20 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
         .await
         .expect("text");
     assert!(ready.contains("1 contact centers leased here"), "{ready}");
+
+    // Nobody without the shared secret drives an engine through the
+    // internal route.
+    let forged = r#"{"center":"x","command":{"SessionEnded":{"agent_id":"y"}}}"#;
+    for signature in [None, Some("00"), Some("zz")] {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/internal/engine", a.url))
+            .body(forged);
+        if let Some(sig) = signature {
+            req = req.header("x-pinline-signature", sig);
+        }
+        let status = req.send().await.expect("sent").status();
+        assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{signature:?}");
+    }
 
     // A stops renewing (its keeper held, as a paused process's would be).
     let leases_a = a.app.leases.clone().expect("clustered");
@@ -684,14 +711,13 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
         .expect("presence")
         .expect("a row");
     assert_eq!(row.status, "OFFLINE", "A's write did not land");
-    assert_eq!(
-        a.gql(Some(&agent), SET_STATUS, status("AVAILABLE")).await["errors"][0]["extensions"]["code"],
-        "UNAVAILABLE",
-        "A's engine for the center stopped"
-    );
-    // B runs it.
-    let on_b = b.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
-    assert_eq!(on_b["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    // A's engine for the center stopped: A sends its commands to B.
+    let via_a = a.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
+    assert_eq!(via_a["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    let on_b = b
+        .ok(Some(&agent), "{ myPresence { status } }", json!({}))
+        .await;
+    assert_eq!(on_b["myPresence"]["status"], "AVAILABLE", "B runs it");
     // A wakes and holds nothing.
     drop(paused);
     tokio::time::sleep(Duration::from_millis(600)).await;

@@ -105,6 +105,7 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        app.advertise(&format!("http://{addr}"));
         let (tx, rx) = oneshot::channel::<()>();
         let served = app.clone();
         tokio::spawn(async move {

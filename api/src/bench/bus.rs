@@ -48,7 +48,9 @@ pub async fn run(
     // beats).
     let beats: Vec<_> = ["bench-a", "bench-b"]
         .into_iter()
-        .map(|who| crate::store::heartbeats::spawn(db.clone(), who.into(), Utc::now))
+        .map(|who| {
+            crate::store::heartbeats::spawn(db.clone(), who.into(), Utc::now, Default::default())
+        })
         .collect();
     let a = PgBus::start(db, "bench-a".into(), 65_536, Metrics::new("postgresql").bus);
     let b = PgBus::start(db, "bench-b".into(), 65_536, Metrics::new("postgresql").bus);

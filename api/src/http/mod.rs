@@ -9,6 +9,7 @@ pub mod cors;
 mod exports;
 mod graphql;
 mod imports;
+pub mod internal;
 pub mod lane;
 mod persisted;
 mod serve;
@@ -63,6 +64,7 @@ pub fn router(app: App) -> Router {
         .route("/exports/list.csv", get(exports::list_csv))
         .route("/imports/leads", axum::routing::post(imports::upload_leads))
         .route("/imports/list", axum::routing::post(imports::upload_list))
+        .route("/internal/engine", axum::routing::post(internal::engine))
         .with_state(state.clone());
     let api = match cors::layer(&app.config.cors_origins) {
         Some(cors) => api.layer(cors),

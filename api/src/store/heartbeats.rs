@@ -17,6 +17,7 @@ pub async fn beat(
     instance_id: &str,
     started_at: NaiveDateTime,
     at: NaiveDateTime,
+    internal_url: Option<&str>,
 ) -> StoreResult<()> {
     db.writes().begin_uncounted()?;
     let result = async {
@@ -26,10 +27,14 @@ pub async fn beat(
                     server_heartbeats::instance_id.eq(instance_id),
                     server_heartbeats::started_at.eq(started_at),
                     server_heartbeats::beat_at.eq(at),
+                    server_heartbeats::internal_url.eq(internal_url),
                 ))
                 .on_conflict(server_heartbeats::instance_id)
                 .do_update()
-                .set(server_heartbeats::beat_at.eq(at))
+                .set((
+                    server_heartbeats::beat_at.eq(at),
+                    server_heartbeats::internal_url.eq(internal_url),
+                ))
                 .execute(conn)
                 .await
                 .map_err(super::StoreError::from)?;
@@ -72,15 +77,30 @@ pub async fn last_of(db: &Db, instance_id: &str) -> StoreResult<Option<NaiveDate
     })
 }
 
+/// Where another instance reaches `instance_id` (none: it has not said,
+/// or it left no heartbeat).
+pub async fn url_of(db: &Db, instance_id: &str) -> StoreResult<Option<String>> {
+    with_conn!(db, |conn| {
+        Ok(server_heartbeats::table
+            .find(instance_id)
+            .select(server_heartbeats::internal_url)
+            .first::<Option<String>>(conn)
+            .await
+            .optional()?
+            .flatten())
+    })
+}
+
 /// How often the heartbeat moves.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Beat every [`EVERY`] for `instance` until aborted; `now` reads the
-/// server's clock.
+/// server's clock, `url` where other instances reach it (once known).
 pub fn spawn(
     db: Db,
     instance: String,
     now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + 'static,
+    url: std::sync::Arc<std::sync::RwLock<Option<String>>>,
 ) -> tokio::task::JoinHandle<()> {
     let started = now().naive_utc();
     tokio::spawn(async move {
@@ -90,7 +110,8 @@ pub fn spawn(
             tick.tick().await;
             // A failure is logged by the store's write record (once per
             // outage) and shows in /readyz.
-            let _ = beat(&db, &instance, started, now().naive_utc()).await;
+            let url = url.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let _ = beat(&db, &instance, started, now().naive_utc(), url.as_deref()).await;
         }
     })
 }

@@ -187,6 +187,30 @@ pub async fn holders(db: &Db) -> StoreResult<Vec<(String, String, i64)>> {
     })
 }
 
+/// Who holds `center` now (an unexpired lease).
+pub async fn holder(db: &Db, center: &str) -> StoreResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        owner: String,
+    }
+    on_pg!(db, |conn| {
+        let row: Option<Row> = diesel::sql_query(format!(
+            "SELECT owner FROM center_leases \
+             WHERE contact_center_id = $1 AND owner IS NOT NULL AND expires_at >= {NOW}"
+        ))
+        .bind::<Text, _>(center)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            diesel::result::Error::NotFound => Ok(None),
+            e => Err(e),
+        })?;
+        Ok(row.map(|r| r.owner))
+    })
+}
+
 /// The fence alone, in a transaction of its own: `Ok` while `epoch` is
 /// the center's, [`StoreError::LeaseLost`] once it has moved on. (The
 /// engine's writes put the same call first in their own transactions.)

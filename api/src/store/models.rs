@@ -28,7 +28,7 @@ pub struct User {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = contact_centers)]
 pub struct ContactCenter {
     pub id: String,
@@ -121,7 +121,7 @@ pub struct Campaign {
     pub window_hours: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = leads, treat_none_as_default_value = false)]
 pub struct Lead {
     pub id: String,

@@ -446,6 +446,7 @@ diesel::table! {
         instance_id -> Text,
         started_at -> Timestamp,
         beat_at -> Timestamp,
+        internal_url -> Nullable<Text>,
     }
 }
 

@@ -12,20 +12,20 @@ use crate::domain::call::{CallOutcome, CallState, Control as Ctl, allows};
 use crate::media::{LegId, LegPurpose, MediaEvent, Originate};
 use crate::store::{self, models};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TransferTo {
     Agent(String),
     Phone(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TransferMode {
     Blind,
     Warm,
 }
 
 /// What an agent asks of their call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Control {
     Mute(bool),
     Hold(bool),

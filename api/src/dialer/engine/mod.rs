@@ -19,6 +19,7 @@ mod manual;
 mod numbers;
 mod pacing;
 mod recovery;
+pub mod remote;
 mod wrapup;
 mod writer;
 
@@ -277,6 +278,8 @@ pub use wrapup::WrapUpSubmission;
 pub struct Engine {
     centers: Arc<centers::Centers>,
     clock: Clock,
+    /// Clustered: how commands reach the instance that runs their center.
+    forwarder: Arc<std::sync::OnceLock<Arc<dyn remote::Forwarder>>>,
 }
 
 /// Everything the engine task needs.
@@ -308,6 +311,7 @@ impl Engine {
         Ok(Engine {
             centers: Arc::new(centers),
             clock,
+            forwarder: Arc::default(),
         })
     }
 
@@ -348,7 +352,7 @@ impl Engine {
         }
     }
 
-    pub async fn set_status(
+    async fn local_set_status(
         &self,
         organization_id: &str,
         agent_id: &str,
@@ -370,7 +374,7 @@ impl Engine {
     }
 
     /// Logout (or a deactivated user): pinned leg down, OFFLINE.
-    pub async fn session_ended(&self, agent_id: &str) -> EngineResult<()> {
+    async fn local_session_ended(&self, agent_id: &str) -> EngineResult<()> {
         self.ask_agent(agent_id, |reply| Command::SessionEnded {
             agent_id: agent_id.to_owned(),
             reply,
@@ -379,13 +383,7 @@ impl Engine {
         .map(|_| ())
     }
 
-    /// An agent's live connection opened or closed (the session grace
-    /// period runs while none is open).
-    pub fn connection(&self, agent_id: &str, open: bool) {
-        self.centers.connection(agent_id, open);
-    }
-
-    pub async fn presence(&self, agent_id: &str) -> EngineResult<Option<PresenceView>> {
+    async fn local_presence(&self, agent_id: &str) -> EngineResult<Option<PresenceView>> {
         match self
             .ask_agent(agent_id, |reply| Command::Presence {
                 agent_id: agent_id.to_owned(),
@@ -399,7 +397,7 @@ impl Engine {
     }
 
     /// Every agent present in a contact center (not OFFLINE).
-    pub async fn floor(&self, contact_center_id: &str) -> EngineResult<Vec<PresenceView>> {
+    async fn local_floor(&self, contact_center_id: &str) -> EngineResult<Vec<PresenceView>> {
         match self.centers.live(contact_center_id)? {
             Some(c) => {
                 c.ask(|reply| Command::Floor {
@@ -412,7 +410,7 @@ impl Engine {
         }
     }
 
-    pub async fn place_call(
+    async fn local_place_call(
         &self,
         organization_id: &str,
         agent_id: &str,
@@ -438,7 +436,7 @@ impl Engine {
             .await?
     }
 
-    pub async fn control(
+    async fn local_control(
         &self,
         agent_id: &str,
         call_id: &str,
@@ -454,7 +452,7 @@ impl Engine {
         .unwrap_or(Err(EngineError::NotFound("call")))
     }
 
-    pub async fn wrap_up(
+    async fn local_wrap_up(
         &self,
         agent_id: &str,
         submission: WrapUpSubmission,
@@ -496,7 +494,7 @@ impl Engine {
         Ok(done)
     }
 
-    pub async fn campaign_live(&self, campaign_id: &str) -> EngineResult<Option<CampaignLive>> {
+    async fn local_campaign_live(&self, campaign_id: &str) -> EngineResult<Option<CampaignLive>> {
         let Some(center) = self.centers.campaign_home(campaign_id).await? else {
             return Ok(None);
         };

@@ -123,7 +123,7 @@ fn windows() -> (Rolling, Rolling) {
 }
 
 /// A running campaign's live figures.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CampaignLive {
     pub decision: Option<PacerDecision>,
     pub agents_available: u32,

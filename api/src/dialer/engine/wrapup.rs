@@ -28,7 +28,7 @@ pub const MAX_NOTES: usize = 4000;
 pub const AUTO_DISPOSITION: &str = "NO_DISPOSITION";
 
 /// What the agent submits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WrapUpSubmission {
     pub call_id: String,
     pub disposition_code: String,

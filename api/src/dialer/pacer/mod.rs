@@ -162,7 +162,7 @@ impl PacerFacts<'_> {
 }
 
 /// How many calls to start, and why.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PacerDecision {
     pub calls_to_start: u32,
     /// Calls in flight after this decision per working agent.
