@@ -174,19 +174,15 @@ impl Engine {
         let _ = self.forwarder.set(forwarder);
     }
 
-    /// `local`'s answer, or — when its center runs on another instance —
-    /// the owner's answer to `command`.
-    async fn here_or_there<T>(
-        &self,
-        local: EngineResult<T>,
-        command: impl FnOnce() -> Remote,
-        take: impl FnOnce(RemoteReply) -> Option<T>,
-    ) -> EngineResult<T> {
-        match (local, self.forwarder.get()) {
-            (Err(EngineError::NotHere { center }), Some(f)) => {
-                take(f.forward(&center, command()).await?).ok_or_else(mismatched)
-            }
-            (local, _) => local,
+    /// Carry `command` out here, or — when its center runs on another
+    /// instance — there.
+    async fn run(&self, command: Remote) -> EngineResult<RemoteReply> {
+        let Some(f) = self.forwarder.get() else {
+            return self.execute(command).await;
+        };
+        match self.execute(command.clone()).await {
+            Err(EngineError::NotHere { center }) => f.forward(&center, command).await,
+            r => r,
         }
     }
 
@@ -263,34 +259,23 @@ impl Engine {
         let command = Remote::SetStatus {
             organization_id: organization_id.to_owned(),
             agent_id: agent_id.to_owned(),
-            contact_center: Box::new(contact_center.clone()),
+            contact_center: Box::new(contact_center),
             status,
-            reason: reason.clone(),
+            reason,
         };
-        let local = self
-            .local_set_status(organization_id, agent_id, contact_center, status, reason)
-            .await;
-        self.here_or_there(
-            local,
-            || command,
-            |r| match r {
-                RemoteReply::View(v) => Some(*v),
-                _ => None,
-            },
-        )
-        .await
+        match self.run(command).await? {
+            RemoteReply::View(v) => Ok(*v),
+            _ => Err(mismatched()),
+        }
     }
 
     /// Logout (or a deactivated user): pinned leg down, OFFLINE.
     pub async fn session_ended(&self, agent_id: &str) -> EngineResult<()> {
-        let local = self.local_session_ended(agent_id).await;
-        let command = || Remote::SessionEnded {
-            agent_id: agent_id.to_owned(),
-        };
-        self.here_or_there(local, command, |r| {
-            matches!(r, RemoteReply::Done).then_some(())
-        })
-        .await
+        let agent_id = agent_id.to_owned();
+        match self.run(Remote::SessionEnded { agent_id }).await? {
+            RemoteReply::Done => Ok(()),
+            _ => Err(mismatched()),
+        }
     }
 
     /// An agent's live connection opened or closed (the session grace
@@ -318,28 +303,20 @@ impl Engine {
     }
 
     pub async fn presence(&self, agent_id: &str) -> EngineResult<Option<PresenceView>> {
-        let local = self.local_presence(agent_id).await;
-        let command = || Remote::Presence {
-            agent_id: agent_id.to_owned(),
-        };
-        self.here_or_there(local, command, |r| match r {
-            RemoteReply::MaybeView(v) => Some(v.map(|v| *v)),
-            _ => None,
-        })
-        .await
+        let agent_id = agent_id.to_owned();
+        match self.run(Remote::Presence { agent_id }).await? {
+            RemoteReply::MaybeView(v) => Ok(v.map(|v| *v)),
+            _ => Err(mismatched()),
+        }
     }
 
     /// Every agent present in a contact center (not OFFLINE).
     pub async fn floor(&self, contact_center_id: &str) -> EngineResult<Vec<PresenceView>> {
-        let local = self.local_floor(contact_center_id).await;
-        let command = || Remote::Floor {
-            contact_center_id: contact_center_id.to_owned(),
-        };
-        self.here_or_there(local, command, |r| match r {
-            RemoteReply::Floor(f) => Some(f),
-            _ => None,
-        })
-        .await
+        let contact_center_id = contact_center_id.to_owned();
+        match self.run(Remote::Floor { contact_center_id }).await? {
+            RemoteReply::Floor(f) => Ok(f),
+            _ => Err(mismatched()),
+        }
     }
 
     pub async fn place_call(
@@ -353,22 +330,14 @@ impl Engine {
         let command = Remote::PlaceCall {
             organization_id: organization_id.to_owned(),
             agent_id: agent_id.to_owned(),
-            contact_center: Box::new(contact_center.clone()),
-            phone: phone.clone(),
-            lead: lead.clone().map(Box::new),
+            contact_center: Box::new(contact_center),
+            phone,
+            lead: lead.map(Box::new),
         };
-        let local = self
-            .local_place_call(organization_id, agent_id, contact_center, phone, lead)
-            .await;
-        self.here_or_there(
-            local,
-            || command,
-            |r| match r {
-                RemoteReply::Call(c) => Some(*c),
-                _ => None,
-            },
-        )
-        .await
+        match self.run(command).await? {
+            RemoteReply::Call(c) => Ok(*c),
+            _ => Err(mismatched()),
+        }
     }
 
     pub async fn control(
@@ -380,18 +349,12 @@ impl Engine {
         let command = Remote::Control {
             agent_id: agent_id.to_owned(),
             call_id: call_id.to_owned(),
-            control: control.clone(),
+            control,
         };
-        let local = self.local_control(agent_id, call_id, control).await;
-        self.here_or_there(
-            local,
-            || command,
-            |r| match r {
-                RemoteReply::Call(c) => Some(*c),
-                _ => None,
-            },
-        )
-        .await
+        match self.run(command).await? {
+            RemoteReply::Call(c) => Ok(*c),
+            _ => Err(mismatched()),
+        }
     }
 
     pub async fn wrap_up(
@@ -401,30 +364,20 @@ impl Engine {
     ) -> EngineResult<(models::WrapUp, PresenceView)> {
         let command = Remote::WrapUp {
             agent_id: agent_id.to_owned(),
-            submission: Box::new(submission.clone()),
+            submission: Box::new(submission),
         };
-        let local = self.local_wrap_up(agent_id, submission).await;
-        self.here_or_there(
-            local,
-            || command,
-            |r| match r {
-                RemoteReply::WrapUp(w) => Some(*w),
-                _ => None,
-            },
-        )
-        .await
+        match self.run(command).await? {
+            RemoteReply::WrapUp(w) => Ok(*w),
+            _ => Err(mismatched()),
+        }
     }
 
     pub async fn campaign_live(&self, campaign_id: &str) -> EngineResult<Option<CampaignLive>> {
-        let local = self.local_campaign_live(campaign_id).await;
-        let command = || Remote::CampaignLive {
-            campaign_id: campaign_id.to_owned(),
-        };
-        self.here_or_there(local, command, |r| match r {
-            RemoteReply::CampaignLive(c) => Some(c),
-            _ => None,
-        })
-        .await
+        let campaign_id = campaign_id.to_owned();
+        match self.run(Remote::CampaignLive { campaign_id }).await? {
+            RemoteReply::CampaignLive(c) => Ok(c),
+            _ => Err(mismatched()),
+        }
     }
 }
 
