@@ -43,7 +43,8 @@ pub struct AppInner {
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
     _review: Option<AbortOnDrop>,
-    _heartbeat: AbortOnDrop,
+    /// Stopped (and its row forgotten) when the leases are given back.
+    heartbeat: std::sync::Mutex<Option<AbortOnDrop>>,
     /// SQLite: the lock that keeps a second server off the file.
     _sqlite_lock: Option<std::fs::File>,
 }
@@ -146,6 +147,17 @@ impl App {
         let Some(keeper) = &self.leases else { return };
         let mut keeper = keeper.lock().await;
         let n = keeper.held().len();
+        // Not counted among the live instances any more: the others'
+        // shares grow to take every center at once.
+        drop(
+            self.heartbeat
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        if let Err(e) = crate::store::heartbeats::forget(&self.db, &self.instance).await {
+            tracing::warn!("forgetting this instance's heartbeat: {e}");
+        }
         // The centers stop here first (drained already: nothing live).
         let _ = self
             .engine
@@ -286,7 +298,7 @@ impl App {
             internal_key,
             advertised,
             _keeper: keeper,
-            _heartbeat: heartbeat,
+            heartbeat: std::sync::Mutex::new(Some(heartbeat)),
             _sqlite_lock: sqlite_lock,
             _webhooks: webhooks,
             _review: review,

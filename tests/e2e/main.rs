@@ -7,6 +7,7 @@ mod campaigns;
 mod centers;
 mod claims;
 mod cli;
+mod cluster;
 mod compliance;
 mod conformance;
 mod consent;

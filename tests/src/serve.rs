@@ -13,6 +13,28 @@ use tokio::process::Child;
 
 use crate::pinline_bin;
 
+/// POST a GraphQL request to the server (or balancer) at `url`.
+pub async fn gql_at(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut req = client
+        .post(format!("{url}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send()
+        .await
+        .expect("sent")
+        .json::<Value>()
+        .await
+        .expect("json")
+}
+
 pub struct Served {
     pub child: Child,
     pub url: String,
@@ -82,19 +104,7 @@ impl Served {
     }
 
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.url))
-            .json(&json!({"query": query, "variables": variables}));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send()
-            .await
-            .expect("sent")
-            .json::<Value>()
-            .await
-            .expect("json")
+        gql_at(&self.client, &self.url, token, query, variables).await
     }
 
     /// A request that must succeed: its `data`.
@@ -129,7 +139,8 @@ impl Served {
             .to_owned()
     }
 
-    fn signal(&self, signal: &str) {
+    /// Send `signal` (`-STOP`, `-CONT`…) to the process.
+    pub fn signal(&self, signal: &str) {
         let pid = self.child.id().expect("running");
         let status = std::process::Command::new("kill")
             .args([signal, &pid.to_string()])

@@ -91,6 +91,16 @@ pub async fn url_of(db: &Db, instance_id: &str) -> StoreResult<Option<String>> {
     })
 }
 
+/// An instance leaving cleanly: no longer counted among the live ones.
+pub async fn forget(db: &Db, instance_id: &str) -> StoreResult<()> {
+    with_write!(db, |conn| {
+        diesel::delete(server_heartbeats::table.find(instance_id))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
 /// How often the heartbeat moves.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 

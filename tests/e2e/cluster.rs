@@ -1,0 +1,320 @@
+//! Three `pinline serve --cluster` processes on one PostgreSQL behind a
+//! real load balancer (Debian's HAProxy, started by the test, websockets
+//! through it): the contact centers spread over the three, a request that
+//! lands on a server not running its center gets the owner's answer, a
+//! subscriber sees what another server did, a SIGKILLed owner's center is
+//! taken over within the lease time and its agent carries on through the
+//! balancer, and a SIGTERM hands the leases over at once.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use pinline::store::{Db, DbTarget, leases};
+use pinline_tests::serve::Served;
+use pinline_tests::{pg, ws::WsClient};
+use serde_json::{Value, json};
+
+const SECRET: &str = "cluster-test-secret-0123456789abcdef";
+const LEASE_SECS: u64 = 3;
+
+fn haproxy_bin() -> PathBuf {
+    [
+        "/usr/sbin/haproxy",
+        "/usr/local/sbin/haproxy",
+        "/usr/bin/haproxy",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| PathBuf::from("haproxy"))
+}
+
+struct Balancer {
+    url: String,
+    _child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+/// HAProxy in front of `backends`, checking each one's `/readyz`, with
+/// websockets tunnelled and a request to a dead server sent to another.
+async fn haproxy(backends: &[&str]) -> Balancer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let servers: String = backends
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            format!(
+                "    server s{i} {} check inter 300ms fall 1 rise 1\n",
+                url.trim_start_matches("http://")
+            )
+        })
+        .collect();
+    let cfg = format!(
+        "global\n    maxconn 2000\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 60s\n    \
+         timeout server 60s\n    timeout tunnel 1h\n    retries 3\n    option redispatch\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\
+         backend be\n    balance roundrobin\n    option httpchk GET /readyz\n{servers}"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("haproxy.cfg");
+    std::fs::write(&path, cfg).expect("config");
+    let child = tokio::process::Command::new(haproxy_bin())
+        .arg("-db")
+        .arg("-f")
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("haproxy starts (./dev test installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        let up = client.get(format!("{url}/healthz")).send().await;
+        if up.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "haproxy is not up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Balancer {
+        url,
+        _child: child,
+        _dir: dir,
+    }
+}
+
+async fn gql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pinline_tests::serve::gql_at(&reqwest::Client::new(), url, token, query, variables).await
+}
+
+async fn ok(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let body = gql(url, token, query, variables).await;
+    assert!(body.get("errors").is_none(), "{body:#}\nquery: {query}");
+    body["data"].clone()
+}
+
+/// The instance id a server says in `/readyz`.
+async fn instance_of(s: &Served) -> String {
+    let text = s
+        .client
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .expect("readyz")
+        .text()
+        .await
+        .expect("text");
+    text.split("instance ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .unwrap_or_else(|| panic!("no instance in {text:?}"))
+        .to_owned()
+}
+
+/// Wait until `check` holds of the lease holders, at most `within`.
+async fn until_holders(
+    db: &Db,
+    within: Duration,
+    what: &str,
+    check: impl Fn(&[(String, String, i64)]) -> bool,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let holders = leases::holders(db).await.expect("holders");
+        if check(&holders) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "{what}: {holders:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const STATUS: &str = "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status}}}";
+const PRESENCE: &str = "{ myPresence { status } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
+    let db_url = pg::fresh_database().await;
+    let db = Db::connect(&DbTarget::Postgres(db_url.clone()), 2)
+        .await
+        .expect("db");
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let lease = LEASE_SECS.to_string();
+    let args = [
+        "--cluster",
+        "--lease-secs",
+        &lease,
+        "--jwt-secret",
+        SECRET,
+        "--demo-agents",
+        "0",
+        "--demo-days",
+        "0",
+    ];
+    let mut first_args = args.to_vec();
+    first_args.push("--seed-demo");
+    let first = Served::start(dirs[0].path(), Some(&db_url), &first_args).await;
+    let password = first.password.clone().expect("the demo logins");
+    let admin = first.login("admin@demo.pinline.test", &password).await;
+    for name in ["East", "West"] {
+        first
+            .ok(
+                Some(&admin),
+                "mutation($n:String!){createContactCenter(input:{name:$n}){contactCenter{id}}}",
+                json!({"n": name}),
+            )
+            .await;
+    }
+    let second = Served::start(dirs[1].path(), Some(&db_url), &args).await;
+    let third = Served::start(dirs[2].path(), Some(&db_url), &args).await;
+    let mut servers = vec![first, second, third];
+    let mut ids = Vec::new();
+    for s in &servers {
+        ids.push(instance_of(s).await);
+    }
+    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+    let lb = haproxy(&urls).await;
+
+    // The three centers spread over the three servers.
+    until_holders(&db, Duration::from_secs(15), "one center each", |h| {
+        let mut owners: Vec<&str> = h.iter().map(|(_, o, _)| o.as_str()).collect();
+        owners.sort();
+        owners.dedup();
+        h.len() == 3 && owners.len() == 3
+    })
+    .await;
+
+    // Through the balancer (round robin: each request on another server),
+    // every answer is the owner's.
+    let agent = ok(
+        &lb.url,
+        None,
+        "mutation($e:String!,$p:String!){login(input:{email:$e,password:$p}){token}}",
+        json!({"e": "agent1@demo.pinline.test", "p": password}),
+    )
+    .await["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let cc = ok(
+        &lb.url,
+        Some(&agent),
+        "{ contactCenters { edges { node { id name } } } }",
+        json!({}),
+    )
+    .await["contactCenters"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("the demo center")
+        .to_owned();
+    let status = |s: &str| json!({"cc": cc, "s": s});
+    for (i, s) in ["AVAILABLE", "BREAK", "AVAILABLE"].iter().enumerate() {
+        let set = ok(&lb.url, Some(&agent), STATUS, status(s)).await;
+        assert_eq!(set["setAgentStatus"]["presence"]["status"], *s, "#{i}");
+        for _ in 0..3 {
+            let p = ok(&lb.url, Some(&agent), PRESENCE, json!({})).await;
+            assert_eq!(p["myPresence"]["status"], *s, "read after set #{i}");
+        }
+    }
+    // A subscriber, on whichever server the balancer gave it, sees the
+    // change made on whichever server took the request.
+    let ws_url = format!("{}/graphql/ws", lb.url.replacen("http", "ws", 1));
+    let mut ws = WsClient::signed_in(&ws_url, &agent).await;
+    ws.subscribe(
+        "p",
+        "subscription { agentEvents { ... on PresenceChanged { presence { status } } } }",
+    )
+    .await;
+    ok(&lb.url, Some(&agent), STATUS, status("BREAK")).await;
+    let seen = loop {
+        let got = ws
+            .next_data("p", Duration::from_secs(5))
+            .await
+            .expect("an event");
+        if got["data"]["agentEvents"]["presence"]["status"] == "BREAK" {
+            break got;
+        }
+    };
+    assert_eq!(seen["data"]["agentEvents"]["presence"]["status"], "BREAK");
+
+    // SIGKILL the owner: a survivor takes the center within the lease
+    // time and a little, and the agent carries on through the balancer.
+    let owner = leases::holders(&db)
+        .await
+        .expect("holders")
+        .into_iter()
+        .find(|(c, _, _)| *c == cc)
+        .map(|(_, o, _)| o)
+        .expect("held");
+    let dead = ids.iter().position(|i| *i == owner).expect("one of ours");
+    servers.remove(dead).kill().await;
+    ids.remove(dead);
+    let killed = Instant::now();
+    let took = until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "the center taken over",
+        |h| h.iter().any(|(c, o, _)| *c == cc && ids.contains(o)),
+    )
+    .await;
+    println!("center taken over {took:?} after the SIGKILL (lease {LEASE_SECS} s)");
+    let back = loop {
+        let r = gql(&lb.url, Some(&agent), STATUS, status("AVAILABLE")).await;
+        if r.get("errors").is_none() {
+            break r;
+        }
+        assert_eq!(r["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{r}");
+        assert!(
+            killed.elapsed() < Duration::from_secs(LEASE_SECS + 10),
+            "{r}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        back["data"]["setAgentStatus"]["presence"]["status"],
+        "AVAILABLE"
+    );
+    // Every center is run again, by the two left.
+    until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "all three held",
+        |h| h.len() == 3 && h.iter().all(|(_, o, _)| ids.contains(o)),
+    )
+    .await;
+
+    // SIGTERM one of the two: it hands its leases over, taken at once
+    // (not after the lease time) by the last one.
+    let leaving = servers.remove(0);
+    let left = ids.remove(0);
+    let stopping = Instant::now();
+    assert!(leaving.stop().await, "a clean exit");
+    let handed = until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "all three on the last server",
+        |h| h.len() == 3 && h.iter().all(|(_, o, _)| *o == ids[0]),
+    )
+    .await;
+    assert!(
+        handed < Duration::from_secs(LEASE_SECS),
+        "handed over {handed:?} after {left} exited ({:?} in all)",
+        stopping.elapsed()
+    );
+    let p = ok(&lb.url, Some(&agent), PRESENCE, json!({})).await;
+    assert!(p["myPresence"]["status"].is_string(), "{p}");
+    drop(lb);
+    for s in servers {
+        s.kill().await;
+    }
+    pg::drop_database(&db_url).await;
+}
