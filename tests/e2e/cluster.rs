@@ -2,7 +2,8 @@
 //! real load balancer (Debian's HAProxy, started by the test, websockets
 //! through it): the contact centers spread over the three, a request that
 //! lands on a server not running its center gets the owner's answer, a
-//! subscriber sees what another server did, a SIGKILLed owner's center is
+//! subscriber sees what another server did, a SIGSTOPped owner is fenced
+//! off and rejoins after SIGCONT, a SIGKILLed owner's center is
 //! taken over within the lease time and its agent carries on through the
 //! balancer, and a SIGTERM hands the leases over at once.
 
@@ -245,6 +246,50 @@ async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
         }
     };
     assert_eq!(seen["data"]["agentEvents"]["presence"]["status"], "BREAK");
+
+    // SIGSTOP the owner past its lease: another takes the center over;
+    // the agent's status set there stands after SIGCONT (the old owner's
+    // engine for it is fenced off), and the woken one rejoins as an
+    // ordinary server (the centers spread over the three again).
+    let owner_of = |h: &[(String, String, i64)]| {
+        h.iter()
+            .find(|(c, _, _)| *c == cc)
+            .map(|(_, o, _)| o.clone())
+    };
+    let paused_id = owner_of(&leases::holders(&db).await.expect("holders")).expect("held");
+    let paused = ids.iter().position(|i| *i == paused_id).expect("one of ours");
+    servers[paused].signal("-STOP");
+    until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "taken from the paused owner",
+        |h| owner_of(h).is_some_and(|o| o != paused_id),
+    )
+    .await;
+    let set = loop {
+        let r = gql(&lb.url, Some(&agent), STATUS, status("AVAILABLE")).await;
+        if r.get("errors").is_none() {
+            break r;
+        }
+        assert_eq!(r["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{r}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(set["data"]["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    servers[paused].signal("-CONT");
+    until_holders(&db, Duration::from_secs(LEASE_SECS + 8), "spread again", |h| {
+        let mut owners: Vec<&str> = h.iter().map(|(_, o, _)| o.as_str()).collect();
+        owners.sort();
+        owners.dedup();
+        h.len() == 3 && owners.len() == 3
+    })
+    .await;
+    for _ in 0..3 {
+        let p = ok(&lb.url, Some(&agent), PRESENCE, json!({})).await;
+        let s = p["myPresence"]["status"].clone();
+        // AVAILABLE, or OFFLINE if the center moved on again; never the
+        // paused owner's BREAK.
+        assert!(s == "AVAILABLE" || s == "OFFLINE", "{p}");
+    }
 
     // SIGKILL the owner: a survivor takes the center within the lease
     // time and a little, and the agent carries on through the balancer.
