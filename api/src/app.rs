@@ -192,7 +192,13 @@ impl App {
                     source,
                 })?;
         tracing::info!(database = %target.describe(), "database ready");
-        let interrupted = crate::store::imports::fail_interrupted(&db).await?;
+        // Clustered: only the imports of instances that died (the others'
+        // go on).
+        let alive_since = config.cluster.map(|c| {
+            crate::store::now()
+                - chrono::Duration::from_std(c.ttl).unwrap_or(chrono::Duration::seconds(10))
+        });
+        let interrupted = crate::store::imports::fail_interrupted(&db, alive_since).await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,

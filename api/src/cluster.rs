@@ -220,11 +220,26 @@ pub fn spawn(
     engine: crate::dialer::engine::Engine,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let every = keeper.lock().await.cfg.renew_every;
+        let (every, ttl, db) = {
+            let k = keeper.lock().await;
+            (k.cfg.renew_every, k.cfg.ttl, k.db.clone())
+        };
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut swept = Instant::now();
         loop {
             tick.tick().await;
+            if swept.elapsed() >= ttl {
+                // Imports of an instance that died: FAILED, by a survivor.
+                swept = Instant::now();
+                let since = store::now()
+                    - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(10));
+                match store::imports::fail_interrupted(&db, Some(since)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(n, "imports of an instance that died marked FAILED"),
+                    Err(e) => tracing::warn!("looking for imports of dead instances: {e}"),
+                }
+            }
             let (held, valid_until, taken) = {
                 let mut k = keeper.lock().await;
                 if let Err(e) = k.step(|c| engine.may_give(c)).await {

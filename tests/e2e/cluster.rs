@@ -257,7 +257,10 @@ async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
             .map(|(_, o, _)| o.clone())
     };
     let paused_id = owner_of(&leases::holders(&db).await.expect("holders")).expect("held");
-    let paused = ids.iter().position(|i| *i == paused_id).expect("one of ours");
+    let paused = ids
+        .iter()
+        .position(|i| *i == paused_id)
+        .expect("one of ours");
     servers[paused].signal("-STOP");
     until_holders(
         &db,
@@ -274,14 +277,22 @@ async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
         assert_eq!(r["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{r}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(set["data"]["setAgentStatus"]["presence"]["status"], "AVAILABLE");
+    assert_eq!(
+        set["data"]["setAgentStatus"]["presence"]["status"],
+        "AVAILABLE"
+    );
     servers[paused].signal("-CONT");
-    until_holders(&db, Duration::from_secs(LEASE_SECS + 8), "spread again", |h| {
-        let mut owners: Vec<&str> = h.iter().map(|(_, o, _)| o.as_str()).collect();
-        owners.sort();
-        owners.dedup();
-        h.len() == 3 && owners.len() == 3
-    })
+    until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "spread again",
+        |h| {
+            let mut owners: Vec<&str> = h.iter().map(|(_, o, _)| o.as_str()).collect();
+            owners.sort();
+            owners.dedup();
+            h.len() == 3 && owners.len() == 3
+        },
+    )
     .await;
     for _ in 0..3 {
         let p = ok(&lb.url, Some(&agent), PRESENCE, json!({})).await;

@@ -734,3 +734,65 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
     b.finish().await;
     a.finish().await;
 }
+
+/// Several instances on one database: an import RUNNING on a live
+/// instance is left alone when another starts; one whose instance died
+/// (no heartbeat for the lease time), or that names none, is FAILED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_dead_instances_imports_are_failed() {
+    use pinline::store::{heartbeats, imports};
+    let (url, db) = demo_database().await;
+    let admin = demo_user(&db, "admin").await;
+    let campaign =
+        pinline::store::campaigns::list(&db, &admin.organization_id, None, None, None, 1)
+            .await
+            .expect("campaigns")
+            .items
+            .pop()
+            .expect("the demo campaign");
+    let now = Utc::now().naive_utc();
+    heartbeats::beat(&db, "alive", now, now, None)
+        .await
+        .expect("beat");
+    let long_ago = now - chrono::Duration::minutes(5);
+    heartbeats::beat(&db, "dead", long_ago, long_ago, None)
+        .await
+        .expect("beat");
+    let job = |name: &str| {
+        imports::ImportJob::running(&admin.organization_id, &campaign.id, None, name, 10)
+    };
+    let (mine, theirs) = (job("alive.csv"), job("dead.csv"));
+    imports::insert(&db, &mine, "alive").await.expect("job");
+    imports::insert(&db, &theirs, "dead").await.expect("job");
+    let since = now - chrono::Duration::seconds(10);
+    assert_eq!(
+        imports::fail_interrupted(&db, Some(since))
+            .await
+            .expect("swept"),
+        1
+    );
+    let state = |id: String| {
+        let db = db.clone();
+        async move {
+            imports::get(&db, &id)
+                .await
+                .expect("get")
+                .expect("job")
+                .state
+        }
+    };
+    assert_eq!(state(mine.id.clone()).await, "RUNNING");
+    assert_eq!(state(theirs.id.clone()).await, "FAILED");
+    // A clustered server starting leaves the live instance's import be.
+    let srv = TestServer::start_with(Backend::Postgres, |c| {
+        c.database_url = Some(url.clone());
+        c.cluster = Some(Default::default());
+    })
+    .await;
+    assert_eq!(state(mine.id.clone()).await, "RUNNING");
+    srv.finish().await;
+    // One server alone (unclustered) fails whatever was running.
+    assert_eq!(imports::fail_interrupted(&db, None).await.expect("all"), 1);
+    assert_eq!(state(mine.id).await, "FAILED");
+    pg::drop_database(&url).await;
+}

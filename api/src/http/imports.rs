@@ -257,7 +257,7 @@ async fn start(
         p.file_name.as_deref().unwrap_or("upload.csv"),
         total,
     );
-    store::imports::insert(&state.app.db, &job).await?;
+    store::imports::insert(&state.app.db, &job, &state.app.instance).await?;
     let app = state.app.clone();
     let started = job.clone();
     let row = campaign.row;

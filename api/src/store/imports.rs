@@ -61,10 +61,11 @@ impl ImportJob {
     }
 }
 
-pub async fn insert(db: &Db, job: &ImportJob) -> StoreResult<()> {
+/// A new job, run by `instance` (this process).
+pub async fn insert(db: &Db, job: &ImportJob, instance: &str) -> StoreResult<()> {
     with_write!(db, |conn| {
         diesel::insert_into(import_jobs::table)
-            .values(job)
+            .values((job, import_jobs::instance_id.eq(instance)))
             .execute(conn)
             .await?;
         Ok(())
@@ -104,21 +105,43 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<ImportJob>> {
     })
 }
 
-/// Jobs a crash left RUNNING are FAILED (what they wrote stays written).
-pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
+/// Jobs a crash left RUNNING are FAILED (what they wrote stays written):
+/// every one (`alive_since` none: one server, starting), or — several
+/// instances sharing the database — those whose instance has not beaten
+/// since `alive_since` (it died: the upload was on its disk, so the job
+/// cannot go on elsewhere; re-importing merges by phone).
+pub async fn fail_interrupted(
+    db: &Db,
+    alive_since: Option<chrono::NaiveDateTime>,
+) -> StoreResult<usize> {
+    use super::schema::server_heartbeats;
     let now = super::now();
     with_write!(db, |conn| {
-        Ok(
-            diesel::update(import_jobs::table.filter(import_jobs::state.eq("RUNNING")))
-                .set((
-                    import_jobs::state.eq("FAILED"),
-                    import_jobs::error.eq(Some(
-                        "the server stopped during the import; rows of finished batches were kept",
-                    )),
-                    import_jobs::finished_at.eq(Some(now)),
-                ))
-                .execute(conn)
-                .await?,
+        let mut running = import_jobs::table
+            .filter(import_jobs::state.eq("RUNNING"))
+            .into_boxed();
+        if let Some(since) = alive_since {
+            running = running.filter(
+                import_jobs::instance_id.is_null().or(diesel::dsl::not(
+                    import_jobs::instance_id.eq_any(
+                        server_heartbeats::table
+                            .filter(server_heartbeats::beat_at.gt(since))
+                            .select(server_heartbeats::instance_id.nullable()),
+                    ),
+                )),
+            );
+        }
+        Ok(diesel::update(
+            import_jobs::table.filter(import_jobs::id.eq_any(running.select(import_jobs::id))),
         )
+        .set((
+            import_jobs::state.eq("FAILED"),
+            import_jobs::error.eq(Some(
+                "the server stopped during the import; rows of finished batches were kept",
+            )),
+            import_jobs::finished_at.eq(Some(now)),
+        ))
+        .execute(conn)
+        .await?)
     })
 }

@@ -225,6 +225,7 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        instance_id -> Nullable<Text>,
     }
 }
 
