@@ -48,8 +48,19 @@ impl Served {
     /// until it says it is up (and, with `--seed-demo` on a fresh
     /// database, until it printed the logins).
     pub async fn start(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> Served {
+        Self::start_at("127.0.0.1:0", data_dir, db_url, args).await
+    }
+
+    /// [`Served::start`] listening on `listen` (a restart on the same
+    /// address, behind a load balancer that knows it).
+    pub async fn start_at(
+        listen: &str,
+        data_dir: &Path,
+        db_url: Option<&str>,
+        args: &[&str],
+    ) -> Served {
         let mut cmd = tokio::process::Command::new(pinline_bin());
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        cmd.args(["serve", "--listen", listen])
             .args(args)
             .arg("--data-dir")
             .arg(data_dir)
