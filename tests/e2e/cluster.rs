@@ -32,7 +32,7 @@ fn haproxy_bin() -> PathBuf {
 
 struct Balancer {
     url: String,
-    _child: tokio::process::Child,
+    _child: Option<tokio::process::Child>,
     _dir: tempfile::TempDir,
 }
 
@@ -89,7 +89,7 @@ async fn haproxy(backends: &[&str]) -> Balancer {
     }
     Balancer {
         url,
-        _child: child,
+        _child: Some(child),
         _dir: dir,
     }
 }
@@ -143,49 +143,119 @@ async fn until_holders(
 const STATUS: &str = "mutation($cc:ID!,$s:AgentStatus!){setAgentStatus(input:{contactCenterId:$cc,status:$s}){presence{status}}}";
 const PRESENCE: &str = "{ myPresence { status } }";
 
+/// Three `serve --cluster` processes on a fresh database, each on an
+/// address of its own (a restart keeps it: the balancer knows it), the
+/// demo seeded with two more contact centers (three in all), behind
+/// HAProxy.
+struct Cluster {
+    db_url: String,
+    db: Db,
+    dirs: Vec<tempfile::TempDir>,
+    listen: Vec<String>,
+    args: Vec<String>,
+    servers: Vec<Served>,
+    ids: Vec<String>,
+    password: String,
+    lb: Balancer,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let db_url = pg::fresh_database().await;
+        let db = Db::connect(&DbTarget::Postgres(db_url.clone()), 2)
+            .await
+            .expect("db");
+        let dirs: Vec<tempfile::TempDir> =
+            (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+        let listen: Vec<String> = (0..3)
+            .map(|_| {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .expect("a free port")
+                    .local_addr()
+                    .expect("addr")
+                    .port();
+                format!("127.0.0.1:{port}")
+            })
+            .collect();
+        let args: Vec<String> = [
+            "--cluster",
+            "--lease-secs",
+            &LEASE_SECS.to_string(),
+            "--jwt-secret",
+            SECRET,
+            "--demo-agents",
+            "0",
+            "--demo-days",
+            "0",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        let mut c = Cluster {
+            db_url,
+            db,
+            dirs,
+            listen,
+            args,
+            servers: Vec::new(),
+            ids: Vec::new(),
+            password: String::new(),
+            lb: Balancer {
+                url: String::new(),
+                _child: None,
+                _dir: tempfile::tempdir().expect("dir"),
+            },
+        };
+        let first = c.serve(0, &["--seed-demo"]).await;
+        c.password = first.password.clone().expect("the demo logins");
+        let admin = first.login("admin@demo.pinline.test", &c.password).await;
+        for name in ["East", "West"] {
+            first
+                .ok(
+                    Some(&admin),
+                    "mutation($n:String!){createContactCenter(input:{name:$n}){contactCenter{id}}}",
+                    json!({"n": name}),
+                )
+                .await;
+        }
+        c.servers.push(first);
+        for i in 1..3 {
+            let s = c.serve(i, &[]).await;
+            c.servers.push(s);
+        }
+        for s in &c.servers {
+            c.ids.push(instance_of(s).await);
+        }
+        c.lb = haproxy(&c.listen.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        c
+    }
+
+    /// Server `i` (started, or restarted on its data dir and address).
+    async fn serve(&self, i: usize, extra: &[&str]) -> Served {
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        Served::start_at(
+            &self.listen[i],
+            self.dirs[i].path(),
+            Some(&self.db_url),
+            &args,
+        )
+        .await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
-    let db_url = pg::fresh_database().await;
-    let db = Db::connect(&DbTarget::Postgres(db_url.clone()), 2)
-        .await
-        .expect("db");
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
-    let lease = LEASE_SECS.to_string();
-    let args = [
-        "--cluster",
-        "--lease-secs",
-        &lease,
-        "--jwt-secret",
-        SECRET,
-        "--demo-agents",
-        "0",
-        "--demo-days",
-        "0",
-    ];
-    let mut first_args = args.to_vec();
-    first_args.push("--seed-demo");
-    let first = Served::start(dirs[0].path(), Some(&db_url), &first_args).await;
-    let password = first.password.clone().expect("the demo logins");
-    let admin = first.login("admin@demo.pinline.test", &password).await;
-    for name in ["East", "West"] {
-        first
-            .ok(
-                Some(&admin),
-                "mutation($n:String!){createContactCenter(input:{name:$n}){contactCenter{id}}}",
-                json!({"n": name}),
-            )
-            .await;
-    }
-    let second = Served::start(dirs[1].path(), Some(&db_url), &args).await;
-    let third = Served::start(dirs[2].path(), Some(&db_url), &args).await;
-    let mut servers = vec![first, second, third];
-    let mut ids = Vec::new();
-    for s in &servers {
-        ids.push(instance_of(s).await);
-    }
-    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
-    let lb = haproxy(&urls).await;
-
+    let c = Cluster::start().await;
+    let Cluster {
+        db_url,
+        db,
+        mut servers,
+        mut ids,
+        password,
+        lb,
+        ..
+    } = c;
     // The three centers spread over the three servers.
     until_holders(&db, Duration::from_secs(15), "one center each", |h| {
         let mut owners: Vec<&str> = h.iter().map(|(_, o, _)| o.as_str()).collect();
@@ -406,56 +476,11 @@ async fn chaos() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20);
-    let db_url = pg::fresh_database().await;
-    let db = Db::connect(&DbTarget::Postgres(db_url.clone()), 2)
-        .await
-        .expect("db");
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
-    let lease = LEASE_SECS.to_string();
-    let args = [
-        "--cluster",
-        "--lease-secs",
-        &lease,
-        "--jwt-secret",
-        SECRET,
-        "--demo-agents",
-        "0",
-        "--demo-days",
-        "0",
-    ];
-    let mut first_args = args.to_vec();
-    first_args.push("--seed-demo");
-    let listen: Vec<String> = (0..3)
-        .map(|_| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .expect("a free port")
-                .local_addr()
-                .expect("addr")
-                .port();
-            format!("127.0.0.1:{port}")
-        })
-        .collect();
-    let first = Served::start_at(&listen[0], dirs[0].path(), Some(&db_url), &first_args).await;
-    let password = first.password.clone().expect("the demo logins");
-    let admin = first.login("admin@demo.pinline.test", &password).await;
-    for name in ["East", "West"] {
-        first
-            .ok(
-                Some(&admin),
-                "mutation($n:String!){createContactCenter(input:{name:$n}){contactCenter{id}}}",
-                json!({"n": name}),
-            )
-            .await;
-    }
-    let mut servers = vec![
-        first,
-        Served::start_at(&listen[1], dirs[1].path(), Some(&db_url), &args).await,
-        Served::start_at(&listen[2], dirs[2].path(), Some(&db_url), &args).await,
-    ];
-    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
-    let lb = haproxy(&urls.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let mut c = Cluster::start().await;
+    let (db_url, db, password) = (c.db_url.clone(), c.db.clone(), c.password.clone());
+    let lb_url = c.lb.url.clone();
     let login = |who: &'static str| {
-        let (url, password) = (lb.url.clone(), password.clone());
+        let (url, password) = (lb_url.clone(), password.clone());
         async move {
             ok(
                 &url,
@@ -476,7 +501,7 @@ async fn chaos() {
         login("agent3").await,
     ];
     let cc = ok(
-        &lb.url,
+        &lb_url,
         Some(&sup),
         "{ contactCenters { edges { node { id } } } }",
         json!({}),
@@ -486,7 +511,7 @@ async fn chaos() {
         .expect("cc")
         .to_owned();
     let campaign = ok(
-        &lb.url,
+        &lb_url,
         Some(&sup),
         "query($cc:ID!){campaigns(contactCenterId:$cc){edges{node{id}}}}",
         json!({"cc": cc}),
@@ -496,7 +521,7 @@ async fn chaos() {
         .expect("the demo campaign")
         .to_owned();
     ok(
-        &lb.url,
+        &lb_url,
         Some(&sup),
         "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
         json!({"c": campaign}),
@@ -505,7 +530,7 @@ async fn chaos() {
     // Agents go (or go back) Available, through the balancer, retrying
     // while their center changes hands.
     let available = |deadline: Duration| {
-        let (url, cc, agents) = (lb.url.clone(), cc.clone(), agents.clone());
+        let (url, cc, agents) = (lb_url.clone(), cc.clone(), agents.clone());
         async move {
             let started = Instant::now();
             for a in &agents {
@@ -523,10 +548,6 @@ async fn chaos() {
         }
     };
     available(Duration::from_secs(20)).await;
-    let mut ids = Vec::new();
-    for s in &servers {
-        ids.push(instance_of(s).await);
-    }
     let mut takeovers = Vec::new();
     let mut seed = 0x5eed_u64;
     for round in 0..rounds {
@@ -534,21 +555,21 @@ async fn chaos() {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let victim = (seed >> 33) as usize % servers.len();
-        let dead = ids[victim].clone();
+        let victim = (seed >> 33) as usize % c.servers.len();
+        let dead = c.ids[victim].clone();
         let held_before = leases::holders(&db)
             .await
             .expect("holders")
             .iter()
             .filter(|(_, o, _)| *o == dead)
             .count();
-        servers.remove(victim).kill().await;
-        ids.remove(victim);
+        c.servers.remove(victim).kill().await;
+        c.ids.remove(victim);
         let took = until_holders(
             &db,
             Duration::from_secs(LEASE_SECS + 10),
             "taken over",
-            |h| h.len() == 3 && h.iter().all(|(_, o, _)| ids.contains(o)),
+            |h| h.len() == 3 && h.iter().all(|(_, o, _)| c.ids.contains(o)),
         )
         .await;
         if held_before > 0 {
@@ -559,14 +580,13 @@ async fn chaos() {
         );
         // It comes back on its data dir and address (the balancer's), as
         // a supervisor would restart it.
-        let back =
-            Served::start_at(&listen[victim], dirs[victim].path(), Some(&db_url), &args).await;
-        ids.insert(victim, instance_of(&back).await);
-        servers.insert(victim, back);
+        let back = c.serve(victim, &[]).await;
+        c.ids.insert(victim, instance_of(&back).await);
+        c.servers.insert(victim, back);
         available(Duration::from_secs(LEASE_SECS + 15)).await;
     }
     // Every server stops cleanly: their calls end, written.
-    for s in servers {
+    for s in std::mem::take(&mut c.servers) {
         assert!(s.stop().await);
     }
     let calls = count(&db_url, "SELECT count(*) AS n FROM calls");
@@ -602,6 +622,6 @@ async fn chaos() {
     assert_eq!(overlapping, 0, "a lead in two calls at once");
     assert_eq!(open, 0, "a call left open");
     assert_eq!(no_outcome, 0, "an ended call without an outcome");
-    drop(lb);
+    drop(c);
     pg::drop_database(&db_url).await;
 }
