@@ -82,8 +82,15 @@ impl HttpForwarder {
     }
 
     async fn send(&self, center: &str, command: Remote) -> EngineResult<RemoteReply> {
+        // Carried out nowhere: the caller may try again.
         let moving = || EngineError::NotHere {
             center: center.to_owned(),
+        };
+        // Perhaps carried out there, the answer lost: not to be repeated.
+        let unanswered = || EngineError::Unavailable {
+            cause: store::Outage::Moved,
+            message: "the server running this contact center did not answer; check before retrying"
+                .into(),
         };
         // The holder, if its lease is current and it is not this instance
         // (then the center is being started here: retry shortly).
@@ -113,20 +120,30 @@ impl HttpForwarder {
             Ok(r) if r.status().is_success() => {
                 let bytes = r.bytes().await.map_err(|e| {
                     tracing::warn!(%owner, "a forwarded command's answer: {e}");
-                    moving()
+                    unanswered()
                 })?;
                 serde_json::from_slice(&bytes).map_err(|e| {
                     tracing::warn!(%owner, "a forwarded command's answer: {e}");
-                    moving()
+                    unanswered()
                 })?
+            }
+            Ok(r) if r.status().is_server_error() => {
+                tracing::warn!(%owner, status = %r.status(), "a forwarded command failed there");
+                return Err(unanswered());
             }
             Ok(r) => {
                 tracing::warn!(%owner, status = %r.status(), "a forwarded command was refused");
                 return Err(moving());
             }
-            Err(e) => {
+            // Not connected: the command never left.
+            Err(e) if e.is_connect() => {
                 tracing::warn!(%owner, "forwarding a command: {e}");
                 return Err(moving());
+            }
+            // It may have been carried out there: not sent again.
+            Err(e) => {
+                tracing::warn!(%owner, "forwarding a command: {e}");
+                return Err(unanswered());
             }
         };
         answer.map_err(EngineError::from)

@@ -160,6 +160,12 @@ pub trait Forwarder: Send + Sync {
     ) -> BoxFuture<'a, EngineResult<RemoteReply>>;
 }
 
+/// How long a command waits for its center to settle on an instance
+/// before answering `UNAVAILABLE` (a takeover's recovery takes well under
+/// this; a dead holder's lease runs out only after the lease time).
+pub(crate) const SETTLING: std::time::Duration = std::time::Duration::from_secs(3);
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The reply was not of the command's kind (a bug, or versions apart).
 pub(crate) fn mismatched() -> EngineError {
     EngineError::Store(StoreError::System(
@@ -176,13 +182,29 @@ impl Engine {
 
     /// Carry `command` out here, or — when its center runs on another
     /// instance — there.
+    ///
+    /// A center changing hands is briefly nowhere (its new holder has
+    /// claimed it and is recovering it; or the old one has let it go and
+    /// nobody has claimed it yet): while `NotHere` says the command was
+    /// carried out nowhere, it is tried again for up to [`SETTLING`].
     async fn run(&self, command: Remote) -> EngineResult<RemoteReply> {
         let Some(f) = self.forwarder.get() else {
             return self.execute(command).await;
         };
-        match self.execute(command.clone()).await {
-            Err(EngineError::NotHere { center }) => f.forward(&center, command).await,
-            r => r,
+        let deadline = tokio::time::Instant::now() + SETTLING;
+        loop {
+            let r = match self.execute(command.clone()).await {
+                Err(EngineError::NotHere { center }) => f.forward(&center, command.clone()).await,
+                r => r,
+            };
+            match r {
+                Err(EngineError::NotHere { .. })
+                    if tokio::time::Instant::now() + RETRY_EVERY < deadline =>
+                {
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+                r => return r,
+            }
         }
     }
 
