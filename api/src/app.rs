@@ -38,7 +38,7 @@ pub struct AppInner {
     /// Clustered: signs commands between instances (`http::internal`).
     pub internal_key: Option<[u8; 32]>,
     /// Where other instances reach this one (said in its heartbeat).
-    advertised: Arc<std::sync::RwLock<Option<String>>>,
+    advertised: Arc<std::sync::RwLock<crate::store::heartbeats::Said>>,
     _keeper: Option<AbortOnDrop>,
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
@@ -89,11 +89,6 @@ pub enum StartError {
          Stop the other one first, or run several servers on PostgreSQL (docs/operations.md)"
     )]
     AlreadyRunning(String),
-    #[error(
-        "several instances share contact centers only on PostgreSQL: --cluster needs a \
-         postgres:// database URL"
-    )]
-    ClusterNeedsPostgres,
     #[error("cannot lock {path}: {source}")]
     Lock {
         path: String,
@@ -136,8 +131,10 @@ impl App {
     /// Where other instances reach this one (`http://host:port`), once
     /// it listens: said in its heartbeat, where they look it up.
     pub fn advertise(&self, url: &str) {
-        *self.advertised.write().unwrap_or_else(|e| e.into_inner()) =
-            Some(url.trim_end_matches('/').to_owned());
+        self.advertised
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .url = Some(url.trim_end_matches('/').to_owned());
     }
 
     /// A clean stop, after the engine drained: give this instance's
@@ -174,9 +171,6 @@ impl App {
     pub async fn start(config: Config) -> Result<App, StartError> {
         let target = DbTarget::resolve(config.database_url.as_deref(), &config.data_dir);
         let sqlite_lock = match &target {
-            DbTarget::Sqlite(_) if config.cluster.is_some() => {
-                return Err(StartError::ClusterNeedsPostgres);
-            }
             DbTarget::Sqlite(path) => Some(lock_sqlite(path)?),
             DbTarget::Postgres(_) => None,
         };
@@ -192,9 +186,11 @@ impl App {
                     source,
                 })?;
         tracing::info!(database = %target.describe(), "database ready");
-        // Clustered: only the imports of instances that died (the others'
-        // go on).
-        let alive_since = config.cluster.map(|c| {
+        // PostgreSQL, perhaps shared: only the imports of instances that
+        // died (the others' go on).
+        let leased = matches!(db, Db::Pg(_));
+        let lease_cfg = leased.then_some(config.leases);
+        let alive_since = lease_cfg.map(|c| {
             crate::store::now()
                 - chrono::Duration::from_std(c.ttl).unwrap_or(chrono::Duration::seconds(10))
         });
@@ -211,9 +207,17 @@ impl App {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let metrics = Metrics::new(db.backend());
         // This process among the instances sharing the database.
         let instance = crate::store::new_id();
+        let mut metrics = Metrics::new(db.backend());
+        metrics.name_instance(&instance, config.instance_name.as_deref());
+        if leased {
+            tracing::info!(
+                instance = %instance,
+                name = config.instance_name.as_deref().unwrap_or(&instance),
+                "this server shares contact centers with any others on the database, by lease"
+            );
+        }
         let events: Arc<dyn EventBus> = match &db {
             // Other instances may share a PostgreSQL database: events go
             // to them too.
@@ -230,7 +234,7 @@ impl App {
             session_grace: chrono::Duration::from_std(config.session_grace)
                 .unwrap_or(chrono::Duration::seconds(30)),
             latency_probe: config.latency_probe.clone(),
-            leased: config.cluster.is_some(),
+            leased,
             ..EngineConfig::default()
         };
         let seed = config.sim_seed;
@@ -271,16 +275,17 @@ impl App {
             ))
         });
         let clock = engine.clock().clone();
-        let advertised: Arc<std::sync::RwLock<Option<String>>> = Arc::default();
+        let advertised = Arc::new(std::sync::RwLock::new(crate::store::heartbeats::Said {
+            url: None,
+            name: config.instance_name.clone(),
+        }));
         let heartbeat = AbortOnDrop(crate::store::heartbeats::spawn(
             db.clone(),
             instance.clone(),
             move || clock.now(),
             advertised.clone(),
         ));
-        let internal_key = config
-            .cluster
-            .map(|_| derive_key(&secret, b"pinline between instances v1"));
+        let internal_key = lease_cfg.map(|_| derive_key(&secret, b"pinline between instances v1"));
         if let Some(key) = internal_key {
             engine.forward_with(crate::http::internal::forwarder(
                 db.clone(),
@@ -289,12 +294,16 @@ impl App {
                 metrics.leases.clone(),
             ));
         }
-        let leases = config.cluster.map(|cfg| {
+        let leases = lease_cfg.map(|cfg| {
             Arc::new(tokio::sync::Mutex::new(
                 crate::cluster::Keeper::new(db.clone(), instance.clone(), cfg)
                     .with_metrics(metrics.leases.clone()),
             ))
         });
+        // The first share taken before the server answers anything.
+        if let Some(k) = &leases {
+            crate::cluster::step(k, &engine).await;
+        }
         let keeper = leases
             .clone()
             .map(|k| AbortOnDrop(crate::cluster::spawn(k, engine.clone())));

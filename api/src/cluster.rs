@@ -73,6 +73,55 @@ pub struct Keeper {
     metrics: crate::metrics::LeaseMetrics,
     /// Every lease was given back at a stop: nothing is taken again.
     stopped: bool,
+    /// Asks a silent holder's address who answers there.
+    probe: reqwest::Client,
+    /// Holders found gone (their leases ended at once): not counted among
+    /// the live instances while their heartbeats age out.
+    gone: std::collections::BTreeSet<String>,
+}
+
+/// What a silent holder's address says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probed {
+    /// The holder answers: alive (only slow).
+    Alive,
+    /// Nothing listens there, or another instance does: the holder's
+    /// process is gone (its listener outlives its drain).
+    Gone,
+    /// No answer in time, or unreachable: perhaps a pause or a partition;
+    /// its leases run out on their own.
+    Unknown,
+}
+
+/// Ask `url` which instance it is, against `owner`.
+pub async fn probe(client: &reqwest::Client, url: &str, owner: &str) -> Probed {
+    match client.get(format!("{url}/internal/instance")).send().await {
+        Ok(r) if r.status().is_success() => match r.text().await {
+            Ok(id) if id == owner => Probed::Alive,
+            Ok(_) => Probed::Gone,
+            Err(_) => Probed::Unknown,
+        },
+        // A server there that is not a clustered Pinline instance.
+        Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => Probed::Gone,
+        Ok(_) => Probed::Unknown,
+        Err(e) if refused(&e) => Probed::Gone,
+        Err(_) => Probed::Unknown,
+    }
+}
+
+/// The connection was refused (nothing listens at the address), as
+/// against timed out or unreachable.
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 impl Keeper {
@@ -87,6 +136,11 @@ impl Keeper {
             taken_over: Vec::new(),
             metrics: Default::default(),
             stopped: false,
+            probe: reqwest::Client::builder()
+                .timeout(Duration::from_millis(500))
+                .build()
+                .unwrap_or_default(),
+            gone: Default::default(),
         }
     }
 
@@ -163,7 +217,9 @@ impl Keeper {
             }
         }
         self.held.retain(|c, e| renewed.get(c) == Some(e));
-        let (centers, live) = store::leases::census(&self.db, &self.instance, self.cfg.ttl).await?;
+        self.end_gone_holders().await?;
+        let (centers, live) =
+            store::leases::census(&self.db, &self.instance, self.cfg.ttl, &self.gone).await?;
         let plan = plan(self.held.len() as i64, centers, live);
         if plan.give > 0 {
             let give: Vec<String> = self
@@ -201,6 +257,42 @@ impl Keeper {
         Ok(())
     }
 
+    /// A holder that missed two heartbeats is asked who it is; if its
+    /// process is gone (SIGKILL, a crash; a restart on its address), its
+    /// leases end now rather than after the lease time.
+    async fn end_gone_holders(&mut self) -> StoreResult<()> {
+        let owners: std::collections::BTreeSet<String> = store::leases::holders(&self.db)
+            .await?
+            .into_iter()
+            .map(|(_, owner, _)| owner)
+            .filter(|o| *o != self.instance)
+            .collect();
+        let silent_since = store::now()
+            - chrono::Duration::from_std(2 * store::heartbeats::EVERY)
+                .unwrap_or(chrono::Duration::seconds(2));
+        for owner in owners {
+            let Some(server) = store::heartbeats::get(&self.db, &owner).await? else {
+                continue;
+            };
+            let Some(url) = server.internal_url.as_deref() else {
+                continue;
+            };
+            if server.beat_at > silent_since {
+                continue;
+            }
+            if probe(&self.probe, url, &owner).await == Probed::Gone {
+                let n = store::leases::expire_owner(&self.db, &owner).await?;
+                tracing::warn!(
+                    instance = %server.label(),
+                    leases = n,
+                    "leases: a holder's process is gone (its address refuses); its leases end now"
+                );
+                self.gone.insert(owner);
+            }
+        }
+        Ok(())
+    }
+
     /// Give every lease back (a clean stop, after the centers are drained).
     pub async fn release_all(&mut self) -> StoreResult<()> {
         self.stopped = true;
@@ -213,8 +305,24 @@ impl Keeper {
     }
 }
 
-/// Keep this instance's leases every `renew_every`, and start and stop
-/// the engine's centers as they come and go.
+/// One turn of the keeper: renew, take or give back, then start and stop
+/// the engine's centers to match.
+pub async fn step(keeper: &tokio::sync::Mutex<Keeper>, engine: &crate::dialer::engine::Engine) {
+    let (held, valid_until, taken) = {
+        let mut k = keeper.lock().await;
+        if let Err(e) = k.step(|c| engine.may_give(c)).await {
+            tracing::warn!("leases: renewing failed: {e}");
+        }
+        (k.held().clone(), k.valid_until(), k.taken_over())
+    };
+    if let Err(e) = engine.apply_leases(&held, valid_until, taken).await {
+        tracing::error!("leases: starting a contact center taken here failed: {e}");
+    }
+}
+
+/// Keep this instance's leases every `renew_every` (sooner when a command
+/// finds its center held by nobody), and start and stop the engine's
+/// centers as they come and go.
 pub fn spawn(
     keeper: std::sync::Arc<tokio::sync::Mutex<Keeper>>,
     engine: crate::dialer::engine::Engine,
@@ -228,7 +336,10 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut swept = Instant::now();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = engine.leases_wanted() => {}
+            }
             if swept.elapsed() >= ttl {
                 // Imports of an instance that died: FAILED, by a survivor.
                 swept = Instant::now();
@@ -239,17 +350,14 @@ pub fn spawn(
                     Ok(n) => tracing::warn!(n, "imports of an instance that died marked FAILED"),
                     Err(e) => tracing::warn!("looking for imports of dead instances: {e}"),
                 }
-            }
-            let (held, valid_until, taken) = {
-                let mut k = keeper.lock().await;
-                if let Err(e) = k.step(|c| engine.may_give(c)).await {
-                    tracing::warn!("leases: renewing failed: {e}");
+                // Then their heartbeats, once nothing is left to recover
+                // from them.
+                let long_gone = since - chrono::Duration::from_std(ttl).unwrap_or_default();
+                if let Err(e) = store::heartbeats::forget_dead(&db, long_gone).await {
+                    tracing::warn!("forgetting dead instances' heartbeats: {e}");
                 }
-                (k.held().clone(), k.valid_until(), k.taken_over())
-            };
-            if let Err(e) = engine.apply_leases(&held, valid_until, taken).await {
-                tracing::error!("leases: starting a contact center taken here failed: {e}");
             }
+            step(&keeper, &engine).await;
         }
     })
 }

@@ -59,10 +59,13 @@ pub struct Config {
     /// The review of leads the claim passes over (`dialer::review`); none:
     /// not run (tests that count trail rows).
     pub review: Option<crate::dialer::review::ReviewConfig>,
-    /// Several instances share the PostgreSQL database: contact centers
-    /// are shared out by lease (`cluster.rs`). None: this instance runs
-    /// every center.
-    pub cluster: Option<crate::cluster::LeaseConfig>,
+    /// On PostgreSQL, which any number of instances may share: how the
+    /// contact centers are shared out by lease (`cluster.rs`). SQLite
+    /// (one server per file): unused.
+    pub leases: crate::cluster::LeaseConfig,
+    /// What this instance is called in logs, metrics and the live floor
+    /// (default: its random id).
+    pub instance_name: Option<String>,
 }
 
 /// The edge's clocks (see [`Config::timeouts`]).
@@ -125,7 +128,8 @@ impl Default for Config {
             latency_probe: None,
             webhooks: crate::webhooks::WebhookConfig::default(),
             review: Some(Default::default()),
-            cluster: None,
+            leases: Default::default(),
+            instance_name: None,
         }
     }
 }

@@ -234,15 +234,17 @@ enum Command {
         /// websockets close (1001) and the process exits.
         #[arg(long, env = "PINLINE_DRAIN_SECS", default_value_t = 10)]
         drain_secs: u64,
-        /// Several servers share this PostgreSQL database: contact centers
-        /// are shared out between them by lease (docs/operations.md).
-        #[arg(long, env = "PINLINE_CLUSTER")]
-        cluster: bool,
-        /// Clustered: how long a server's leases outlive it (its centers
-        /// wait this long before another server takes them).
+        /// What this server is called in logs, metrics and the live floor
+        /// (several servers on one PostgreSQL; default: a random id).
+        #[arg(long, env = "PINLINE_INSTANCE_NAME")]
+        instance_name: Option<String>,
+        /// PostgreSQL: how long a server's leases on contact centers
+        /// outlive it if it vanishes without its address refusing
+        /// connections (a machine gone, a pause); a killed process's
+        /// centers are taken within about two seconds.
         #[arg(long, env = "PINLINE_LEASE_SECS", default_value_t = 10)]
         lease_secs: u64,
-        /// Clustered: where the other servers reach this one
+        /// PostgreSQL: where the other servers reach this one
         /// (`http://host:port`); by default the address it listens on
         /// (127.0.0.1 when listening on every address).
         #[arg(long, env = "PINLINE_ADVERTISE_URL")]
@@ -844,7 +846,7 @@ async fn main() -> Result<()> {
             sim_seed,
             webhook_retry_ms,
             drain_secs,
-            cluster,
+            instance_name,
             lease_secs,
             advertise_url,
         } => {
@@ -892,10 +894,11 @@ async fn main() -> Result<()> {
                     retry_base: Duration::from_millis(webhook_retry_ms.max(1)),
                     ..Default::default()
                 },
-                cluster: cluster.then(|| pinline::cluster::LeaseConfig {
+                leases: pinline::cluster::LeaseConfig {
                     ttl: Duration::from_secs(lease_secs.max(2)),
                     ..Default::default()
-                }),
+                },
+                instance_name: instance_name.filter(|n| !n.trim().is_empty()),
                 ..Config::default()
             };
             let app = App::start(config).await.context("starting Pinline")?;

@@ -201,6 +201,18 @@ impl Metrics {
         }
     }
 
+    /// Say which instance this is (its id, and its name when it has one).
+    pub fn name_instance(&mut self, id: &str, name: Option<&str>) {
+        self.registry.register(
+            "instance",
+            "This server among the servers sharing the database",
+            Info::new(vec![
+                ("id".to_owned(), id.to_owned()),
+                ("name".to_owned(), name.unwrap_or(id).to_owned()),
+            ]),
+        );
+    }
+
     pub fn login(&self, outcome: &'static str) {
         self.logins.get_or_create(&LoginLabels { outcome }).inc();
     }

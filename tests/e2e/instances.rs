@@ -60,7 +60,7 @@ async fn events_reach_every_instance_in_order_large_ones_too() {
     // A bus sends only while another instance beats.
     for who in ["instance-a", "instance-b"] {
         let now = Utc::now().naive_utc();
-        pinline::store::heartbeats::beat(&db, who, now, now, None)
+        pinline::store::heartbeats::beat(&db, who, now, now, &Default::default())
             .await
             .expect("beat");
     }
@@ -242,7 +242,57 @@ async fn subscribers_and_sessions_span_instances() {
     a.finish().await;
 }
 
-on_both_backends!(an_owed_webhook_is_claimed_by_one_sender);
+on_both_backends!(
+    an_owed_webhook_is_claimed_by_one_sender,
+    the_server_running_a_center_is_named
+);
+
+async fn run_by(srv: &TestServer, token: &str, cc: &str) -> serde_json::Value {
+    srv.ok(Some(token), RUN_BY, json!({"cc": cc})).await["contactCenter"]["runBy"].clone()
+}
+
+const RUN_BY: &str = "query($cc:ID!){contactCenter(id:$cc){runBy{id name thisServer}}}";
+
+/// `ContactCenter.runBy` names the server running the center (alone:
+/// this one; its id when it has no name), `servers` lists the servers on
+/// the database (admins), and neither is an agent's to read.
+async fn the_server_running_a_center_is_named(srv: TestServer) {
+    srv.seed_demo().await;
+    let admin = srv.login_demo("admin").await;
+    let agent = srv.login_demo("agent1").await;
+    let cc = pinline_tests::dialer::first_contact_center(&srv, &admin).await;
+    let mut run_by = json!(null);
+    // PostgreSQL: the lease of a center just made is taken within a second.
+    for _ in 0..40 {
+        run_by = self::run_by(&srv, &admin, &cc).await;
+        if !run_by.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        run_by,
+        json!({"id": srv.app.instance, "name": srv.app.instance, "thisServer": true})
+    );
+    let servers = srv
+        .ok(Some(&admin), "{ servers { id thisServer } }", json!({}))
+        .await;
+    assert_eq!(
+        servers["servers"],
+        json!([{"id": srv.app.instance, "thisServer": true}])
+    );
+    for (query, vars) in [
+        (RUN_BY, json!({"cc": cc})),
+        ("{ servers { id } }", json!({})),
+    ] {
+        let refused = srv.gql(Some(&agent), query, vars).await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{refused}"
+        );
+    }
+    srv.finish().await;
+}
 
 /// Several senders (instances) claiming the outbox at once: every row
 /// goes to exactly one of them.
@@ -397,14 +447,14 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
     };
     let beat = |who: &'static str| async move {
         let now = Utc::now().naive_utc();
-        heartbeats::beat(db, who, now, now, None)
+        heartbeats::beat(db, who, now, now, &Default::default())
             .await
             .expect("beat");
     };
     let mut a = Keeper::new(db.clone(), "instance-a".into(), cfg);
     beat("instance-a").await;
     a.step(|_| true).await.expect("a");
-    let (centers, live) = leases::census(db, "instance-a", cfg.ttl)
+    let (centers, live) = leases::census(db, "instance-a", cfg.ttl, &Default::default())
         .await
         .expect("census");
     assert_eq!((centers, live), (3, 1), "a lease row for each center");
@@ -498,6 +548,121 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
         a.held()
     );
     drop((a, b));
+    pg::drop_database(&url).await;
+}
+
+/// A holder that missed its heartbeats is asked who it is at its address:
+/// refused there, or another instance answering, means its process is
+/// gone and its centers are taken at once (not after the lease time),
+/// named as taken from it; a holder that answers as itself, or whose
+/// address does not answer in time (a pause, a partition), keeps them
+/// until its lease runs out; a holder still beating is not asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_holder_is_found_out_and_its_centers_taken_at_once() {
+    use pinline::cluster::{Keeper, LeaseConfig, Probed, probe};
+    use pinline::store::heartbeats::{self, Said};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // Addresses: one that refuses; one that accepts and never answers;
+    // one where "holder" answers; one where another instance does.
+    let refusing = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_url = format!("http://{}", silent.local_addr().expect("addr"));
+    let answering = |id: &'static str| async move {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", l.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{id}",
+                    id.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        url
+    };
+    let holder_url = answering("holder").await;
+    let other_url = answering("someone-else").await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("client");
+    assert_eq!(probe(&client, &refusing, "holder").await, Probed::Gone);
+    assert_eq!(probe(&client, &other_url, "holder").await, Probed::Gone);
+    assert_eq!(probe(&client, &holder_url, "holder").await, Probed::Alive);
+    assert_eq!(probe(&client, &silent_url, "holder").await, Probed::Unknown);
+
+    // The demo's one center, held by "holder" for a minute.
+    let (url, db) = demo_database().await;
+    let db = &db;
+    let cfg = LeaseConfig {
+        ttl: Duration::from_secs(60),
+        renew_every: Duration::from_millis(200),
+    };
+    let beat = |who: &'static str, ago: i64, url: &str| {
+        let said = Said {
+            url: Some(url.to_owned()),
+            name: None,
+        };
+        async move {
+            let at = Utc::now().naive_utc() - chrono::Duration::seconds(ago);
+            heartbeats::beat(db, who, at, at, &said)
+                .await
+                .expect("beat");
+        }
+    };
+    let mut holder = Keeper::new(db.clone(), "holder".into(), cfg);
+    holder.step(|_| true).await.expect("holder");
+    assert_eq!(holder.held().len(), 1);
+    let mut other = Keeper::new(db.clone(), "other".into(), cfg);
+    let takes = |other: &mut Keeper| {
+        let taken = other.taken_over();
+        assert!(taken.len() <= 1);
+        taken.into_iter().next()
+    };
+    beat("other", 0, "http://127.0.0.1:9").await;
+
+    // Still beating, its address refusing (it may be leaving): not asked.
+    beat("holder", 0, &refusing).await;
+    other.step(|_| true).await.expect("other");
+    assert!(
+        takes(&mut other).is_none(),
+        "a beating holder keeps its centers"
+    );
+    // Silent, but answering as itself (only slow): kept.
+    beat("holder", 5, &holder_url).await;
+    other.step(|_| true).await.expect("other");
+    assert!(
+        takes(&mut other).is_none(),
+        "an answering holder keeps them"
+    );
+    // Silent and not answering in time (paused, cut off): kept.
+    beat("holder", 5, &silent_url).await;
+    other.step(|_| true).await.expect("other");
+    assert!(takes(&mut other).is_none(), "no answer is no proof");
+    // Silent, and another instance answers at its address (a restart
+    // there): gone, its center taken now, named as taken from it.
+    beat("holder", 5, &other_url).await;
+    let started = Instant::now();
+    other.step(|_| true).await.expect("other");
+    let lease = takes(&mut other).expect("taken at once");
+    assert_eq!(lease.previous_owner.as_deref(), Some("holder"));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(other.held().len(), 1);
+    // And nothing is left for the gone one: its renewal finds it lost.
+    holder.step(|_| true).await.expect("holder");
+    assert!(holder.held().is_empty());
+    drop(silent);
     pg::drop_database(&url).await;
 }
 
@@ -623,7 +788,11 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
         ttl: Duration::from_secs(2),
         renew_every: Duration::from_millis(200),
     };
-    let a = TestServer::start_with(Backend::Postgres, |c| c.cluster = Some(lease)).await;
+    let a = TestServer::start_with(Backend::Postgres, |c| {
+        c.leases = lease;
+        c.instance_name = Some("server-a".into());
+    })
+    .await;
     a.seed_demo().await;
     let admin = a.login_demo("admin").await;
     let cc = pinline_tests::dialer::first_contact_center(&a, &admin).await;
@@ -632,7 +801,8 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
     let shared = a.database_url.clone();
     let b = TestServer::start_with(Backend::Postgres, move |c| {
         c.database_url = Some(shared);
-        c.cluster = Some(lease);
+        c.leases = lease;
+        c.instance_name = Some("server-b".into());
     })
     .await;
     let agent = a.login_demo("agent1").await;
@@ -654,6 +824,42 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
         )
         .await;
     assert_eq!(floor["agentFloor"], json!([{"status": "BREAK"}]));
+    // Either server names the one running the center.
+    let by = run_by(&b, &admin, &cc).await;
+    assert_eq!(
+        (&by["name"], &by["thisServer"]),
+        (&json!("server-a"), &json!(false))
+    );
+    assert_eq!(run_by(&a, &admin, &cc).await["thisServer"], true);
+    let servers = b
+        .ok(Some(&admin), "{ servers { name thisServer } }", json!({}))
+        .await;
+    let mut names: Vec<(String, bool)> = servers["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s["thisServer"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("server-a".to_owned(), false),
+            ("server-b".to_owned(), true)
+        ]
+    );
+    let info = reqwest::get(format!("{}/metrics", b.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(info.contains(r#"name="server-b""#), "{info}");
     assert!(b.app.metrics.leases.forwarded.get() >= 2);
     assert_eq!(a.app.metrics.leases.forwarded.get(), 0);
     a.ok(Some(&agent), SET_STATUS, status("AVAILABLE")).await;
@@ -694,6 +900,7 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
         .ok(Some(&agent), "{ myPresence { status reason } }", json!({}))
         .await;
     assert_eq!(p["myPresence"]["status"], "OFFLINE", "{p}");
+    assert_eq!(run_by(&a, &admin, &cc).await["name"], "server-b");
     // A still thinks it runs the center: its write is refused by the
     // fence, and nothing of it lands.
     let late = a.gql(Some(&agent), SET_STATUS, status("BREAK")).await;
@@ -751,11 +958,11 @@ async fn only_a_dead_instances_imports_are_failed() {
             .pop()
             .expect("the demo campaign");
     let now = Utc::now().naive_utc();
-    heartbeats::beat(&db, "alive", now, now, None)
+    heartbeats::beat(&db, "alive", now, now, &Default::default())
         .await
         .expect("beat");
     let long_ago = now - chrono::Duration::minutes(5);
-    heartbeats::beat(&db, "dead", long_ago, long_ago, None)
+    heartbeats::beat(&db, "dead", long_ago, long_ago, &Default::default())
         .await
         .expect("beat");
     let job = |name: &str| {
@@ -783,15 +990,14 @@ async fn only_a_dead_instances_imports_are_failed() {
     };
     assert_eq!(state(mine.id.clone()).await, "RUNNING");
     assert_eq!(state(theirs.id.clone()).await, "FAILED");
-    // A clustered server starting leaves the live instance's import be.
+    // A server starting on PostgreSQL leaves the live instance's import be.
     let srv = TestServer::start_with(Backend::Postgres, |c| {
         c.database_url = Some(url.clone());
-        c.cluster = Some(Default::default());
     })
     .await;
     assert_eq!(state(mine.id.clone()).await, "RUNNING");
     srv.finish().await;
-    // One server alone (unclustered) fails whatever was running.
+    // A server alone (SQLite) fails whatever was running.
     assert_eq!(imports::fail_interrupted(&db, None).await.expect("all"), 1);
     assert_eq!(state(mine.id).await, "FAILED");
     pg::drop_database(&url).await;

@@ -20,6 +20,7 @@ mod live_api;
 mod policy_api;
 mod query;
 pub mod report_api;
+mod servers_api;
 mod subscription;
 mod types;
 
@@ -41,6 +42,7 @@ pub struct Query(
     report_api::ReportQuery,
     follow_up_api::FollowUpQuery,
     policy_api::PolicyQuery,
+    servers_api::ServersQuery,
 );
 
 /// All mutations.

@@ -143,6 +143,20 @@ impl ContactCenter {
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.0.created_at)
     }
+    /// The server running this contact center's calls and agents now
+    /// (supervisors): on PostgreSQL the one holding its lease, none for
+    /// the moment it changes hands.
+    async fn run_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<super::servers_api::ServerInstance>> {
+        let app = app(ctx);
+        super::access::require_role(
+            super::actor(ctx)?,
+            crate::domain::identity::Role::Supervisor,
+        )?;
+        super::servers_api::run_by(app, &self.0.id).await
+    }
     /// The campaign running here now, if any (the agents' dialer banner).
     async fn running_campaign(
         &self,

@@ -160,6 +160,17 @@ impl Forwarder for HttpForwarder {
     }
 }
 
+/// `GET /internal/instance`: which instance answers at this address (the
+/// others' keepers ask it of a holder that missed its heartbeats: an
+/// address that refuses, or where another instance answers, is a holder
+/// that is gone).
+pub async fn instance(State(state): State<HttpState>) -> Response {
+    if state.app.leases.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    state.app.instance.clone().into_response()
+}
+
 /// `POST /internal/engine`: a command from another instance.
 pub async fn engine(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(key) = state

@@ -65,6 +65,7 @@ pub fn router(app: App) -> Router {
         .route("/imports/leads", axum::routing::post(imports::upload_leads))
         .route("/imports/list", axum::routing::post(imports::upload_list))
         .route("/internal/engine", axum::routing::post(internal::engine))
+        .route("/internal/instance", get(internal::instance))
         .with_state(state.clone());
     let api = match cors::layer(&app.config.cors_origins) {
         Some(cors) => api.layer(cors),
@@ -135,7 +136,12 @@ async fn readyz(State(state): State<HttpState>) -> Response {
                 StatusCode::OK,
                 format!(
                     "ready (instance {}: {} contact centers leased here)\n",
-                    state.app.instance,
+                    state
+                        .app
+                        .config
+                        .instance_name
+                        .as_deref()
+                        .unwrap_or(&state.app.instance),
                     state.app.metrics.leases.held.get()
                 ),
             )

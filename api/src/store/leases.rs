@@ -126,6 +126,21 @@ pub async fn renew(
     })
 }
 
+/// End at once the leases of `owner`, an instance known to be gone (its
+/// address refuses connections): they stay in its name, so whoever takes
+/// them recovers its calls. Returns how many were ended.
+pub async fn expire_owner(db: &Db, owner: &str) -> StoreResult<usize> {
+    on_pg!(db, |conn| {
+        Ok(diesel::sql_query(format!(
+            "UPDATE center_leases SET expires_at = {NOW} - interval '1 second' \
+             WHERE owner = $1 AND expires_at >= {NOW}"
+        ))
+        .bind::<Text, _>(owner)
+        .execute(conn)
+        .await?)
+    })
+}
+
 /// Give leases back (free at once for another instance).
 pub async fn release(db: &Db, instance: &str, centers: &[String]) -> StoreResult<usize> {
     if centers.is_empty() {
@@ -145,17 +160,25 @@ pub async fn release(db: &Db, instance: &str, centers: &[String]) -> StoreResult
 
 /// How many centers there are, and how many instances beat within
 /// `alive` (this one counted even before its first beat).
-pub async fn census(db: &Db, instance: &str, alive: Duration) -> StoreResult<(i64, i64)> {
+pub async fn census(
+    db: &Db,
+    instance: &str,
+    alive: Duration,
+    gone: &std::collections::BTreeSet<String>,
+) -> StoreResult<(i64, i64)> {
+    let gone: Vec<String> = gone.iter().cloned().collect();
     on_pg!(db, |conn| {
         let centers: Count = diesel::sql_query("SELECT count(*) AS n FROM center_leases")
             .get_result(conn)
             .await?;
         let live: Count = diesel::sql_query(format!(
             "SELECT count(*) AS n FROM server_heartbeats \
-             WHERE beat_at > {NOW} - make_interval(secs => $1) AND instance_id <> $2"
+             WHERE beat_at > {NOW} - make_interval(secs => $1) AND instance_id <> $2 \
+             AND NOT (instance_id = ANY($3))"
         ))
         .bind::<Double, _>(alive.as_secs_f64())
         .bind::<Text, _>(instance)
+        .bind::<Array<Text>, _>(&gone)
         .get_result(conn)
         .await?;
         Ok((centers.n, live.n + 1))

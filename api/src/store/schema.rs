@@ -448,6 +448,7 @@ diesel::table! {
         started_at -> Timestamp,
         beat_at -> Timestamp,
         internal_url -> Nullable<Text>,
+        name -> Nullable<Text>,
     }
 }
 

@@ -280,6 +280,9 @@ pub struct Engine {
     clock: Clock,
     /// Clustered: how commands reach the instance that runs their center.
     forwarder: Arc<std::sync::OnceLock<Arc<dyn remote::Forwarder>>>,
+    /// Leased: a command found its center held by nobody (new, or its
+    /// holder gone): the lease keeper looks at once.
+    leases_wanted: Arc<tokio::sync::Notify>,
 }
 
 /// Everything the engine task needs.
@@ -312,7 +315,13 @@ impl Engine {
             centers: Arc::new(centers),
             clock,
             forwarder: Arc::default(),
+            leases_wanted: Arc::default(),
         })
+    }
+
+    /// Resolves when a command found its center held by nobody.
+    pub async fn leases_wanted(&self) {
+        self.leases_wanted.notified().await
     }
 
     pub fn clock(&self) -> &Clock {

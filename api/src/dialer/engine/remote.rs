@@ -201,6 +201,7 @@ impl Engine {
                 Err(EngineError::NotHere { .. })
                     if tokio::time::Instant::now() + RETRY_EVERY < deadline =>
                 {
+                    self.leases_wanted.notify_one();
                     tokio::time::sleep(RETRY_EVERY).await;
                 }
                 r => return r,
