@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::ratelimit::LoginLimiter;
+use crate::auth::ratelimit::LoginLimits;
 use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{Config, MediaKind};
@@ -23,7 +23,7 @@ pub struct AppInner {
     pub keys: TokenKeys,
     /// Signs list cursors (derived from the token secret).
     pub cursor_key: [u8; 32],
-    pub login_limiter: LoginLimiter,
+    pub login_limiter: LoginLimits,
     pub events: Arc<dyn EventBus>,
     pub metrics: Metrics,
     pub engine: Engine,
@@ -320,7 +320,7 @@ impl App {
             stopping: tokio::sync::watch::channel(false).0,
             keys: TokenKeys::new(&secret),
             cursor_key: derive_key(&secret, b"pinline list cursors v1"),
-            login_limiter: LoginLimiter::new(config.login_account_limit, config.login_ip_limit),
+            login_limiter: LoginLimits::new(config.login_account_limit, config.login_ip_limit, &db),
             events,
             metrics,
             engine,

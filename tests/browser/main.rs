@@ -906,11 +906,13 @@ async fn the_view_recovers_from_a_dropped_websocket_without_a_reload() {
 /// and the call row change as it happens, the campaign's figures too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_floor_follows_an_agent_through_a_call() {
-    let site = Site::start(Backend::Sqlite).await;
+    let site = Site::start_with(Backend::Sqlite, &["--instance-name", "floor-server-1"]).await;
     let b = Browser::start(1280, 800).await;
     site.sign_in(&b, "supervisor").await;
     b.wait(".floor[data-link=open]").await;
     b.wait("#no-running").await;
+    // The floor names the server running the center.
+    b.wait_text("#run-by", "floor-server-1").await;
     // The agent works through the API (as the web app does).
     let (agent, me) = site.agent_available("agent1").await;
     let tile = format!(".agent-tile[data-agent-id='{me}']");

@@ -1002,3 +1002,54 @@ async fn only_a_dead_instances_imports_are_failed() {
     assert_eq!(state(mine.id).await, "FAILED");
     pg::drop_database(&url).await;
 }
+
+/// The log-in limits hold across servers sharing one PostgreSQL: failures
+/// on an account spread over two servers lock it on both, and attempts
+/// from one address count together whichever server takes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limits_hold_across_servers() {
+    use pinline_tests::error_code;
+    let a = TestServer::start_with(Backend::Postgres, |c| c.login_ip_limit.max = 8).await;
+    a.seed_demo().await;
+    let shared = a.database_url.clone();
+    let b = TestServer::start_with(Backend::Postgres, move |c| {
+        c.database_url = Some(shared);
+        c.login_ip_limit.max = 8;
+    })
+    .await;
+    let servers = [&a, &b];
+    // Five failures on one account, alternating servers (the limit: 5).
+    for i in 0..5 {
+        let body = servers[i % 2]
+            .try_login("agent3@demo.pinline.test", "wrong-password")
+            .await;
+        assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
+    }
+    for srv in servers {
+        let body = srv
+            .try_login("agent3@demo.pinline.test", pinline_tests::DEMO_PASSWORD)
+            .await;
+        assert_eq!(error_code(&body).as_deref(), Some("RATE_LIMITED"), "{body}");
+        let retry = body["errors"][0]["extensions"]["retryAfterSeconds"]
+            .as_u64()
+            .expect("retry after");
+        assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+    }
+    // Another account opens (the address has made 6 counted attempts).
+    b.login_demo("agent4").await;
+    for srv in servers {
+        let body = srv
+            .try_login("nobody@demo.pinline.test", "x-wrong-pw")
+            .await;
+        assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
+    }
+    // The address's eighth counted attempt was the last: refused on both.
+    for srv in servers {
+        let body = srv
+            .try_login("agent5@demo.pinline.test", pinline_tests::DEMO_PASSWORD)
+            .await;
+        assert_eq!(error_code(&body).as_deref(), Some("RATE_LIMITED"), "{body}");
+    }
+    b.finish().await;
+    a.finish().await;
+}

@@ -2,8 +2,10 @@
 //! client IP, each in a sliding window. The limiter takes `now` as an
 //! argument; the caller reads the clock.
 //!
-//! The counts live in this process: with several API instances each keeps
-//! its own (documented in docs/operations.md).
+//! On SQLite (one server) the counts live in this process
+//! ([`LoginLimiter`]); on PostgreSQL, which several servers may share,
+//! in the database (`store::login_attempts`), so a client spreading its
+//! guesses over the servers meets one limit ([`LoginLimits`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -106,6 +108,106 @@ impl LoginLimiter {
     pub fn succeeded(&self, account: &str) {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.0.hits.remove(account);
+    }
+}
+
+/// The log-in limits, kept where every server that could be asked sees
+/// them.
+pub struct LoginLimits {
+    local: LoginLimiter,
+    /// PostgreSQL: the counts are in the database.
+    shared: Option<crate::store::Db>,
+    account: Limit,
+    ip: Limit,
+    /// When attempts past every window were last forgotten.
+    pruned: Mutex<Option<Instant>>,
+}
+
+impl LoginLimits {
+    pub fn new(per_account_failures: Limit, per_ip_attempts: Limit, db: &crate::store::Db) -> Self {
+        LoginLimits {
+            local: LoginLimiter::new(per_account_failures, per_ip_attempts),
+            shared: matches!(db, crate::store::Db::Pg(_)).then(|| db.clone()),
+            account: per_account_failures,
+            ip: per_ip_attempts,
+            pruned: Mutex::new(None),
+        }
+    }
+
+    /// Before the password is checked: the attempt counts against the
+    /// client's address, and is refused when the address or the account
+    /// is over its limit.
+    pub async fn begin(
+        &self,
+        account: &str,
+        ip: &str,
+    ) -> Result<Result<(), RetryAfter>, crate::store::StoreError> {
+        use crate::store::login_attempts::{self, Check, Kind};
+        let Some(db) = &self.shared else {
+            return Ok(self.local.begin(account, ip, Instant::now()));
+        };
+        self.prune(db).await;
+        let checks = [
+            Check {
+                kind: Kind::Ip,
+                subject: ip,
+                max: self.ip.max,
+                window: self.ip.window,
+                count: true,
+            },
+            Check {
+                kind: Kind::Account,
+                subject: account,
+                max: self.account.max,
+                window: self.account.window,
+                count: false,
+            },
+        ];
+        Ok(match login_attempts::check(db, &checks).await? {
+            Some(wait) => Err(RetryAfter(wait)),
+            None => Ok(()),
+        })
+    }
+
+    /// A wrong password (or unknown account) counts against the account.
+    pub async fn failed(&self, account: &str) {
+        use crate::store::login_attempts::{self, Kind};
+        match &self.shared {
+            None => self.local.failed(account, Instant::now()),
+            Some(db) => {
+                if let Err(e) = login_attempts::record(db, Kind::Account, account).await {
+                    tracing::warn!("counting a failed log-in: {e}");
+                }
+            }
+        }
+    }
+
+    /// A successful log-in clears the account's failures.
+    pub async fn succeeded(&self, account: &str) {
+        use crate::store::login_attempts::{self, Kind};
+        match &self.shared {
+            None => self.local.succeeded(account),
+            Some(db) => {
+                if let Err(e) = login_attempts::clear(db, Kind::Account, account).await {
+                    tracing::warn!("clearing an account's failed log-ins: {e}");
+                }
+            }
+        }
+    }
+
+    /// At most once a minute, forget attempts past every window.
+    async fn prune(&self, db: &crate::store::Db) {
+        {
+            let mut last = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let window = self.account.window.max(self.ip.window);
+        if let Err(e) = crate::store::login_attempts::prune(db, window).await {
+            tracing::warn!("forgetting old log-in attempts: {e}");
+        }
     }
 }
 

@@ -1,8 +1,6 @@
 //! Identity mutations: log in and out, API tokens, and the admin's users,
 //! contact centers and memberships.
 
-use std::time::Instant;
-
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -146,10 +144,7 @@ impl Mutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
         let (app, req) = (app(ctx), request(ctx));
         let account = input.email.trim().to_lowercase();
-        if let Err(RetryAfter(wait)) =
-            app.login_limiter
-                .begin(&account, &req.client_ip, Instant::now())
-        {
+        if let Err(RetryAfter(wait)) = app.login_limiter.begin(&account, &req.client_ip).await? {
             app.metrics.login("rate_limited");
             let secs = wait.as_secs().max(1);
             return Err(ApiError::RateLimited {
@@ -179,7 +174,7 @@ impl Mutation {
         let user = match opened.len() {
             1 => opened.remove(0),
             0 => {
-                app.login_limiter.failed(&account, Instant::now());
+                app.login_limiter.failed(&account).await;
                 app.metrics.login("bad_credentials");
                 return Err(ApiError::Unauthenticated("wrong email or password".into()));
             }
@@ -201,7 +196,7 @@ impl Mutation {
                 "this account is deactivated".into(),
             ));
         }
-        app.login_limiter.succeeded(&account);
+        app.login_limiter.succeeded(&account).await;
         let ttl =
             chrono::Duration::from_std(app.config.session_ttl).map_err(|_| ApiError::Internal)?;
         let (token, expires_at) =

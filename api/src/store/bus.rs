@@ -44,11 +44,7 @@ impl diesel::query_builder::QueryFragment<Pg> for NotifyAll<'_> {
 /// Notify every listener of each payload, in order.
 pub async fn notify(db: &Db, payloads: &[String]) -> StoreResult<()> {
     let pg = db.pg("the event bus between instances")?;
-    let mut conn = pg
-        .pool
-        .get()
-        .await
-        .map_err(|e| StoreError::Connection(e.to_string()))?;
+    let mut conn = pg.conn().await?;
     NotifyAll(payloads).execute(&mut conn).await?;
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod imports;
 pub mod leads;
 pub mod leases;
 pub mod lists;
+pub mod login_attempts;
 mod migrate;
 pub mod models;
 pub mod organizations;
@@ -75,6 +76,19 @@ pub struct PgDb {
     pub pool: Pool<AsyncPgConnection>,
     pub writes: std::sync::Arc<Writes>,
     pub(crate) url: std::sync::Arc<str>,
+}
+
+impl PgDb {
+    /// A connection from the pool.
+    pub async fn conn(
+        &self,
+    ) -> StoreResult<diesel_async::pooled_connection::bb8::PooledConnection<'_, AsyncPgConnection>>
+    {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Connection(e.to_string()))
+    }
 }
 
 /// The embedded database: a pool, and one in-process gate for write

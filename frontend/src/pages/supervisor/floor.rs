@@ -139,10 +139,13 @@ struct FloorState {
     stats: RwSignal<Vec<Stats>>,
     now: RwSignal<f64>,
     error: RwSignal<Option<String>>,
+    /// The server running the center (several on one PostgreSQL).
+    run_by: RwSignal<Option<String>>,
 }
 
 const RUNNING: &str = "query($cc: ID!) { campaigns(contactCenterId: $cc, states: [RUNNING], first: 50) \
-     { edges { node { id name dialMode maxAbandonRate } } } }";
+     { edges { node { id name dialMode maxAbandonRate } } } \
+     contactCenter(id: $cc) { runBy { name } } }";
 
 fn upsert<T: Clone>(list: &mut Vec<T>, item: T, same: impl Fn(&T) -> bool) {
     match list.iter_mut().find(|x| same(x)) {
@@ -210,6 +213,7 @@ pub fn LiveFloor(center: Center, token: String) -> impl IntoView {
         stats: RwSignal::new(Vec::new()),
         now: RwSignal::new(time::now_ms()),
         error: RwSignal::new(None),
+        run_by: RwSignal::new(None),
     };
     let link = RwSignal::new(Link::Connecting);
     let live = StoredValue::new_local(None::<Live>);
@@ -235,17 +239,24 @@ pub fn LiveFloor(center: Center, token: String) -> impl IntoView {
         spawn_local(async move {
             let running = match graphql::<Value>(RUNNING, json!({"cc": id}), Some(&token_now)).await
             {
-                Ok(d) => d["campaigns"]["edges"]
-                    .as_array()
-                    .map(|edges| {
-                        edges
-                            .iter()
-                            .filter_map(|e| {
-                                serde_json::from_value::<Running>(e["node"].clone()).ok()
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default(),
+                Ok(d) => {
+                    st.run_by.set(
+                        d["contactCenter"]["runBy"]["name"]
+                            .as_str()
+                            .map(str::to_owned),
+                    );
+                    d["campaigns"]["edges"]
+                        .as_array()
+                        .map(|edges| {
+                            edges
+                                .iter()
+                                .filter_map(|e| {
+                                    serde_json::from_value::<Running>(e["node"].clone()).ok()
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .unwrap_or_default()
+                }
                 Err(e) => {
                     st.error.set(Some(e.for_people()));
                     Vec::new()
@@ -343,6 +354,11 @@ pub fn LiveFloor(center: Center, token: String) -> impl IntoView {
         <div class="floor" data-link=move || format!("{:?}", link.get()).to_lowercase()>
             <header class="page-head">
                 <h1>"Live floor · " {center.name.clone()}</h1>
+                {move || st.run_by.get().map(|name| view! {
+                    <p class="muted small" id="run-by" title="The Pinline server running this contact center's calls and agents">
+                        "Run by server " <strong>{name}</strong>
+                    </p>
+                })}
                 {move || (link.get() == Link::Reconnecting).then(|| view! {
                     <p class="banner link-state warn" role="status" id="reconnecting">"Reconnecting… the figures will catch up by themselves."</p>
                 })}
