@@ -330,6 +330,11 @@ enum BenchWhat {
         /// request rate without hostility, the baseline to compare with.
         #[arg(long)]
         benign: bool,
+        /// Servers sharing the PostgreSQL database (in this process), one
+        /// contact center each; agents talk to a server not running their
+        /// center (commands forwarded, events over the database).
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
     },
     /// The hostile clients of `bench engine --attack` (which runs this as
     /// a child process): the worst documents and slow connections against
@@ -601,6 +606,7 @@ async fn main() -> Result<()> {
                 database_url,
                 attack,
                 benign,
+                instances,
             } => {
                 let what = if database_url.is_some() {
                     "PostgreSQL"
@@ -616,8 +622,11 @@ async fn main() -> Result<()> {
                     database_url,
                     attack,
                     benign,
+                    instances,
                 };
-                eprintln!("bench engine: {agents} agents, {seconds} s, {mode}, on {what}");
+                eprintln!(
+                    "bench engine: {agents} agents, {seconds} s, {mode}, on {what}, {instances} instance(s)"
+                );
                 let r = pinline::bench::engine::run(&bench, |m| eprintln!("  {m}"))
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;

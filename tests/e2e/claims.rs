@@ -80,6 +80,7 @@ async fn concurrent_claims_never_double_dial_or_dial_dnc(srv: TestServer) {
                     max_attempts: 3,
                     abandoned_after: None,
                     limit: 8,
+                    fence: None,
                 };
                 let got = claims::claim(&db, &spec).await.expect("claim");
                 if got.is_empty() {

@@ -540,6 +540,49 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
     leases::check_fence(db, &center, epoch + 1)
         .await
         .expect("B's epoch passes");
+    // A pacing claim under the old epoch is refused whole: no lead is left
+    // DIALING by an owner that lost its lease between deciding and
+    // claiming. Under B's epoch it goes through.
+    let campaign = pinline::store::campaigns::list(db, &org, None, None, None, 1)
+        .await
+        .expect("campaigns")
+        .items
+        .pop()
+        .expect("the demo campaign");
+    let zones = pinline::store::claims::zones_of_campaign(db, &campaign.id)
+        .await
+        .expect("zones");
+    let claim = |epoch: i64| {
+        let fence = pinline::store::calls::Fence {
+            contact_center_id: center.clone(),
+            epoch,
+        };
+        let (campaign, zones) = (&campaign, &zones);
+        async move {
+            let spec = pinline::store::claims::ClaimSpec {
+                organization_id: &campaign.organization_id,
+                campaign_id: &campaign.id,
+                now: Utc::now().naive_utc(),
+                open_zones: zones,
+                max_attempts: 10,
+                abandoned_after: None,
+                limit: 2,
+                fence: Some(&fence),
+            };
+            pinline::store::claims::claim(db, &spec).await
+        }
+    };
+    let stale = claim(epoch).await;
+    assert!(matches!(stale, Err(StoreError::LeaseLost(_))), "{stale:?}");
+    let dialing = pinline::store::leads::count_by_status(db, &campaign.id)
+        .await
+        .expect("counts");
+    assert!(
+        !dialing.iter().any(|(s, n)| s == "DIALING" && *n > 0),
+        "{dialing:?}"
+    );
+    let fresh = claim(epoch + 1).await.expect("B's claim");
+    assert!(!fresh.is_empty(), "the demo campaign has leads to claim");
     // A wakes: its renewal finds the centers gone, and it holds nothing.
     a.step(|_| false).await.expect("a");
     assert!(

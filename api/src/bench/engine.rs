@@ -49,6 +49,11 @@ pub struct EngineBench {
     pub attack: usize,
     /// The attackers send `{ __typename }` instead (the baseline).
     pub benign: bool,
+    /// Servers sharing the PostgreSQL database (in this process, each
+    /// with its own listener), one contact center each; every agent's
+    /// websocket and commands go to a server that does not run its center
+    /// (forwarded, events over the database's bus).
+    pub instances: usize,
 }
 
 #[derive(Debug)]
@@ -173,7 +178,12 @@ async fn agent_socket(
 
 pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<EngineReport> {
     let dir = std::env::temp_dir().join(format!("pinline-bench-engine-{}", std::process::id()));
+    let instances = b.instances.max(1);
+    if instances > 1 && b.database_url.is_none() {
+        return Err("several instances share a PostgreSQL database: give --database-url".into());
+    }
     let probe: Arc<LatencyProbe> = Arc::new(Mutex::new(Vec::new()));
+    let secret = format!("bench-{}", store::new_id());
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.clone(),
@@ -182,7 +192,7 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
                 .clone()
                 .unwrap_or_else(|| dir.join("bench.sqlite3").display().to_string()),
         ),
-        jwt_secret: Some(format!("bench-{}", store::new_id())),
+        jwt_secret: Some(secret),
         max_db_connections: 16,
         session_grace: Duration::from_secs(3600),
         latency_probe: Some(probe.clone()),
@@ -195,34 +205,55 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
         },
         ..Config::default()
     };
-    let app = App::start(config).await?;
+    let app = App::start(config.clone()).await?;
 
     let mut settings = CampaignSettings::defaults();
     settings.caller_id = "+14155550100".into();
     settings.dial_mode = b.mode;
     settings.wrap_up_limit_secs = Some(5);
     settings.max_attempts_per_day = 5;
-    let (org, cc, campaign) = fixture_with(&app.db, "Bench engine", &settings)
-        .await
-        .map_err(|e| e.to_string())?;
     // Enough leads for every agent to stay busy for the whole run.
     let cycle = 2 + (b.talk.0 + b.talk.1) / 2 + 5;
     let n = (b.agents as u64 * (b.seconds / u64::from(cycle.max(1)) + 2) * 2) as usize;
     progress(&format!("{n} leads, {} agents…", b.agents));
-    for chunk in leads(n, b.talk, daytime_zone()).chunks(5000) {
-        crate::import::import_rows(
-            &app.db,
-            &campaign,
-            &cc.default_region,
-            chunk,
-            app.media.simulated(),
-        )
-        .await?;
+    // One contact center (and organization) per instance, the leads
+    // shared out between them.
+    let mut fixtures = Vec::new();
+    let all_leads = leads(n, b.talk, daytime_zone());
+    for k in 0..instances {
+        let (org, cc, campaign) = fixture_with(&app.db, "Bench engine", &settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mine: Vec<LeadInput> = all_leads
+            .iter()
+            .skip(k)
+            .step_by(instances)
+            .cloned()
+            .collect();
+        for chunk in mine.chunks(5000) {
+            crate::import::import_rows(
+                &app.db,
+                &campaign,
+                &cc.default_region,
+                chunk,
+                app.media.simulated(),
+            )
+            .await?;
+        }
+        fixtures.push((org, cc));
+    }
+    let mut apps = vec![app.clone()];
+    for k in 1..instances {
+        let mut more = config.clone();
+        more.data_dir = dir.join(format!("instance-{k}"));
+        apps.push(App::start(more).await?);
     }
     let hash = crate::auth::password::hash_async("bench-password".into()).await?;
-    let mut agents: Vec<models::User> = Vec::new();
+    let mut agents: Vec<(usize, models::User)> = Vec::new();
     for i in 0..b.agents {
         let now = store::now();
+        let home = i % instances;
+        let (org, cc) = &fixtures[home];
         let user = models::User {
             id: store::new_id(),
             organization_id: org.id.clone(),
@@ -235,29 +266,69 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
             updated_at: now,
         };
         let entry = store::audit::entry(&org.id, None, "user.create", &user.id, "bench");
-        agents
-            .push(store::users::insert(&app.db, user, std::slice::from_ref(&cc.id), entry).await?);
+        let user = store::users::insert(&app.db, user, std::slice::from_ref(&cc.id), entry).await?;
+        agents.push((home, user));
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let url = format!("ws://{}/graphql/ws", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let served = app.clone();
-    tokio::spawn(async move {
-        let _ = crate::http::serve(served, listener, async {
-            let _ = stop_rx.await;
-        })
-        .await;
-    });
+    let mut bases = Vec::new();
+    let mut stops = Vec::new();
+    for served in &apps {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        served.advertise(&base);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let served = served.clone();
+        tokio::spawn(async move {
+            let _ = crate::http::serve(served, listener, async {
+                let _ = stop_rx.await;
+            })
+            .await;
+        });
+        bases.push(base);
+        stops.push(stop_tx);
+    }
+    // Where each center runs: every instance one (the first took them
+    // all, and gives back what is over its share as the others join).
+    let mut runs_on = vec![0usize; instances];
+    if instances > 1 {
+        progress("waiting for the centers to spread over the instances…");
+        let spread = Instant::now();
+        loop {
+            let holders = store::leases::holders(&app.db).await?;
+            let owner_of = |cc: &models::ContactCenter| {
+                holders
+                    .iter()
+                    .find(|(c, _, _)| *c == cc.id)
+                    .and_then(|(_, o, _)| apps.iter().position(|a| a.instance == *o))
+            };
+            let owners: Vec<Option<usize>> = fixtures.iter().map(|(_, cc)| owner_of(cc)).collect();
+            let mut distinct: Vec<usize> = owners.iter().flatten().copied().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if distinct.len() == instances && owners.iter().all(Option::is_some) {
+                runs_on = owners.into_iter().flatten().collect();
+                break;
+            }
+            if spread.elapsed() > Duration::from_secs(60) {
+                return Err(format!("the centers did not spread: {owners:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // Each agent talks to an instance that does not run its center.
+    let via = |home: usize| (runs_on[home] + 1) % instances;
 
     progress("websockets…");
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(b.agents.max(1));
     let ttl = chrono::Duration::hours(1);
-    for agent in &agents {
+    for (home, agent) in &agents {
         let (token, _) = crate::auth::open_session(&app.db, &app.keys, agent, ttl, None).await?;
-        let (url, seen, ready) = (url.clone(), seen.clone(), ready_tx.clone());
+        let url = format!(
+            "ws://{}/graphql/ws",
+            bases[via(*home)].trim_start_matches("http://")
+        );
+        let (seen, ready) = (seen.clone(), ready_tx.clone());
         tokio::spawn(async move {
             if let Err(e) = agent_socket(url, token, seen, ready).await {
                 tracing::warn!("bench websocket: {e}");
@@ -312,10 +383,12 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
             String::new()
         }
     ));
-    let attack = super::attack::Attack::start(&base, b.attack, b.benign, b.seconds)
+    let attack = super::attack::Attack::start(&bases[0], b.attack, b.benign, b.seconds)
         .map_err(|e| format!("starting the attackers: {e}"))?;
-    for agent in &agents {
-        app.engine
+    for (home, agent) in &agents {
+        let (org, cc) = &fixtures[*home];
+        apps[via(*home)]
+            .engine
             .set_status(&org.id, &agent.id, cc.clone(), AgentStatus::Available, None)
             .await?;
     }
@@ -335,10 +408,17 @@ pub async fn run(b: &EngineBench, progress: impl Fn(&str)) -> BenchResult<Engine
     let (max_in_flight, calls_ended, abandoned) = watch.await?;
     // A clean stop: the calls end and are written before the runtime goes
     // (it used to be torn down under the engine's writes mid-flight).
-    if let Err(e) = app.engine.drain().await {
-        tracing::warn!("ending the bench's calls: {e}");
+    for a in &apps {
+        if let Err(e) = a.engine.drain().await {
+            tracing::warn!("ending the bench's calls: {e}");
+        }
     }
-    let _ = stop_tx.send(());
+    for a in apps.iter().rev() {
+        a.release_leases().await;
+    }
+    for stop in stops {
+        let _ = stop.send(());
+    }
 
     let samples: Vec<ConnectSample> = probe.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();

@@ -133,6 +133,7 @@ pub async fn claims(
         max_attempts: 5,
         abandoned_after: None,
         limit,
+        fence: None,
     };
     // Warm up, then single-lead claims one after another.
     for _ in 0..50 {
@@ -165,6 +166,7 @@ pub async fn claims(
                     max_attempts: 5,
                     abandoned_after: None,
                     limit: 10,
+                    fence: None,
                 };
                 let s = Instant::now();
                 let got = claims::claim(&db, &spec).await?;

@@ -39,7 +39,7 @@ pub async fn claim_eligible(
     n: usize,
 ) -> Result<Vec<models::Lead>, Stranded> {
     let zones = claims::zones_of_campaign(db, &campaign.id).await?;
-    claim_eligible_in(db, campaign, now, n, &zones).await
+    claim_eligible_in(db, campaign, now, n, &zones, None).await
 }
 
 /// [`claim_eligible`] given the zones the campaign's leads are in (the
@@ -50,6 +50,7 @@ pub async fn claim_eligible_in(
     now: DateTime<Utc>,
     n: usize,
     zones: &[String],
+    fence: Option<&store::calls::Fence>,
 ) -> Result<Vec<models::Lead>, Stranded> {
     let state = store::campaigns::state_of(campaign)?;
     if state != CampaignState::Running || n == 0 {
@@ -74,6 +75,7 @@ pub async fn claim_eligible_in(
         abandoned_after: (settings.dial_mode == DialMode::Predictive)
             .then(|| (now - ABANDON_LOCKOUT).naive_utc()),
         limit: n,
+        fence,
     };
     let claimed = claims::claim(db, &spec).await?;
     if claimed.is_empty() {

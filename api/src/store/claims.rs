@@ -31,6 +31,9 @@ pub struct ClaimSpec<'a> {
     /// Predictive campaigns: leads abandoned after this are locked out.
     pub abandoned_after: Option<NaiveDateTime>,
     pub limit: usize,
+    /// Leased (several instances): the claim is made under the center's
+    /// lease, and refused whole once it has moved on.
+    pub fence: Option<&'a super::calls::Fence>,
 }
 
 /// Claimed in this order: callbacks due, retries due, new leads; within a
@@ -126,8 +129,13 @@ pub async fn claim(db: &Db, spec: &ClaimSpec<'_>) -> StoreResult<Vec<Lead>> {
                 use diesel_async::AsyncConnection as _;
                 conn.transaction(async |conn| -> StoreResult<Vec<Lead>> {
                     seen.keep(
-                        async { claim_loop!(conn, spec, dialing, .for_update().skip_locked()) }
-                            .await,
+                        async {
+                            if let Some(fence) = spec.fence {
+                                fenced(conn, fence).await?;
+                            }
+                            claim_loop!(conn, spec, dialing, .for_update().skip_locked())
+                        }
+                        .await,
                     )
                 })
                 .await
@@ -225,6 +233,22 @@ pub async fn zones_of_campaign(db: &Db, campaign_id: &str) -> StoreResult<Vec<St
 
 /// Claim one given lead (a manual call to it): DIALING unless it is being
 /// dialed already or cannot be dialed. Returns the lead as claimed.
+/// The lease check that opens a claim's transaction: refused
+/// ([`StoreError::LeaseLost`]) once the center's lease has moved on; it
+/// holds the lease row until the transaction ends, so no other instance
+/// takes the center meanwhile.
+async fn fenced(
+    conn: &mut diesel_async::AsyncPgConnection,
+    fence: &super::calls::Fence,
+) -> StoreResult<()> {
+    diesel::sql_query("SELECT pinline_fence($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(&fence.contact_center_id)
+        .bind::<diesel::sql_types::BigInt, _>(fence.epoch)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn claim_one(db: &Db, lead_id: &str, now: NaiveDateTime) -> StoreResult<Option<Lead>> {
     let dialable = [
         LeadStatus::New.as_str(),

@@ -49,6 +49,7 @@ pub(super) async fn claim(db: &SqliteDb, spec: &ClaimSpec<'_>) -> StoreResult<Ve
             max_attempts,
             abandoned_after,
             limit,
+            fence: None,
         };
         let dialing = LeadStatus::Dialing.as_str();
         claim_loop!(@[] conn, &spec, dialing,)

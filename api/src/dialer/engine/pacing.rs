@@ -363,8 +363,16 @@ impl State {
             }
         };
         let db = self.db_meanwhile().await;
+        let fence = self.fence.clone();
         let claimed = self
-            .meanwhile(claim_eligible_in(&db, &campaign, now, n, &zones))
+            .meanwhile(claim_eligible_in(
+                &db,
+                &campaign,
+                now,
+                n,
+                &zones,
+                fence.as_ref(),
+            ))
             .await;
         if claimed.as_ref().is_ok_and(|l| l.len() < n)
             && let Some(c) = self.campaigns.get_mut(&campaign_id)
