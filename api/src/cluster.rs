@@ -75,9 +75,11 @@ pub struct Keeper {
     stopped: bool,
     /// Asks a silent holder's address who answers there.
     probe: reqwest::Client,
-    /// Holders found gone (their leases ended at once): not counted among
-    /// the live instances while their heartbeats age out.
-    gone: std::collections::BTreeSet<String>,
+    /// Holders found gone (their leases ended at once), and when: not
+    /// counted among the live instances while their heartbeats age out
+    /// (after the lease time the census leaves them out anyway, and they
+    /// are forgotten here).
+    gone: BTreeMap<String, Instant>,
 }
 
 /// What a silent holder's address says.
@@ -218,8 +220,11 @@ impl Keeper {
         }
         self.held.retain(|c, e| renewed.get(c) == Some(e));
         self.end_gone_holders().await?;
+        let ttl = self.cfg.ttl;
+        self.gone.retain(|_, found| found.elapsed() < ttl);
+        let gone: Vec<String> = self.gone.keys().cloned().collect();
         let (centers, live) =
-            store::leases::census(&self.db, &self.instance, self.cfg.ttl, &self.gone).await?;
+            store::leases::census(&self.db, &self.instance, self.cfg.ttl, &gone).await?;
         let plan = plan(self.held.len() as i64, centers, live);
         if plan.give > 0 {
             let give: Vec<String> = self
@@ -261,33 +266,22 @@ impl Keeper {
     /// process is gone (SIGKILL, a crash; a restart on its address), its
     /// leases end now rather than after the lease time.
     async fn end_gone_holders(&mut self) -> StoreResult<()> {
-        let owners: std::collections::BTreeSet<String> = store::leases::holders(&self.db)
-            .await?
-            .into_iter()
-            .map(|(_, owner, _)| owner)
-            .filter(|o| *o != self.instance)
-            .collect();
         let silent_since = store::now()
             - chrono::Duration::from_std(2 * store::heartbeats::EVERY)
                 .unwrap_or(chrono::Duration::seconds(2));
-        for owner in owners {
-            let Some(server) = store::heartbeats::get(&self.db, &owner).await? else {
-                continue;
-            };
+        for server in store::leases::silent_holders(&self.db, &self.instance, silent_since).await? {
             let Some(url) = server.internal_url.as_deref() else {
                 continue;
             };
-            if server.beat_at > silent_since {
-                continue;
-            }
-            if probe(&self.probe, url, &owner).await == Probed::Gone {
-                let n = store::leases::expire_owner(&self.db, &owner).await?;
+            let owner = &server.instance_id;
+            if probe(&self.probe, url, owner).await == Probed::Gone {
+                let n = store::leases::expire_owner(&self.db, owner).await?;
                 tracing::warn!(
                     instance = %server.label(),
                     leases = n,
                     "leases: a holder's process is gone (its address refuses); its leases end now"
                 );
-                self.gone.insert(owner);
+                self.gone.insert(owner.clone(), Instant::now());
             }
         }
         Ok(())

@@ -454,7 +454,7 @@ async fn leases_spread_move_on_and_fence_the_old_owner() {
     let mut a = Keeper::new(db.clone(), "instance-a".into(), cfg);
     beat("instance-a").await;
     a.step(|_| true).await.expect("a");
-    let (centers, live) = leases::census(db, "instance-a", cfg.ttl, &Default::default())
+    let (centers, live) = leases::census(db, "instance-a", cfg.ttl, &[])
         .await
         .expect("census");
     assert_eq!((centers, live), (3, 1), "a lease row for each center");

@@ -113,24 +113,31 @@ impl LoginLimiter {
 
 /// The log-in limits, kept where every server that could be asked sees
 /// them.
-pub struct LoginLimits {
-    local: LoginLimiter,
-    /// PostgreSQL: the counts are in the database.
-    shared: Option<crate::store::Db>,
-    account: Limit,
-    ip: Limit,
-    /// When attempts past every window were last forgotten.
-    pruned: Mutex<Option<Instant>>,
+pub enum LoginLimits {
+    /// SQLite: one server, counting in memory.
+    Memory(LoginLimiter),
+    /// PostgreSQL: counted in the database.
+    Shared {
+        db: crate::store::Db,
+        account: Limit,
+        ip: Limit,
+        /// When attempts past every window were last forgotten.
+        pruned: Mutex<Option<Instant>>,
+    },
 }
 
 impl LoginLimits {
     pub fn new(per_account_failures: Limit, per_ip_attempts: Limit, db: &crate::store::Db) -> Self {
-        LoginLimits {
-            local: LoginLimiter::new(per_account_failures, per_ip_attempts),
-            shared: matches!(db, crate::store::Db::Pg(_)).then(|| db.clone()),
-            account: per_account_failures,
-            ip: per_ip_attempts,
-            pruned: Mutex::new(None),
+        match db {
+            crate::store::Db::Pg(_) => LoginLimits::Shared {
+                db: db.clone(),
+                account: per_account_failures,
+                ip: per_ip_attempts,
+                pruned: Mutex::new(None),
+            },
+            crate::store::Db::Sqlite(_) => {
+                LoginLimits::Memory(LoginLimiter::new(per_account_failures, per_ip_attempts))
+            }
         }
     }
 
@@ -143,23 +150,29 @@ impl LoginLimits {
         ip: &str,
     ) -> Result<Result<(), RetryAfter>, crate::store::StoreError> {
         use crate::store::login_attempts::{self, Check, Kind};
-        let Some(db) = &self.shared else {
-            return Ok(self.local.begin(account, ip, Instant::now()));
+        let (db, account_limit, ip_limit) = match self {
+            LoginLimits::Memory(local) => return Ok(local.begin(account, ip, Instant::now())),
+            LoginLimits::Shared {
+                db,
+                account: a,
+                ip: i,
+                ..
+            } => (db, *a, *i),
         };
-        self.prune(db).await;
+        self.prune().await;
         let checks = [
             Check {
                 kind: Kind::Ip,
                 subject: ip,
-                max: self.ip.max,
-                window: self.ip.window,
+                max: ip_limit.max,
+                window: ip_limit.window,
                 count: true,
             },
             Check {
                 kind: Kind::Account,
                 subject: account,
-                max: self.account.max,
-                window: self.account.window,
+                max: account_limit.max,
+                window: account_limit.window,
                 count: false,
             },
         ];
@@ -172,9 +185,9 @@ impl LoginLimits {
     /// A wrong password (or unknown account) counts against the account.
     pub async fn failed(&self, account: &str) {
         use crate::store::login_attempts::{self, Kind};
-        match &self.shared {
-            None => self.local.failed(account, Instant::now()),
-            Some(db) => {
+        match self {
+            LoginLimits::Memory(local) => local.failed(account, Instant::now()),
+            LoginLimits::Shared { db, .. } => {
                 if let Err(e) = login_attempts::record(db, Kind::Account, account).await {
                     tracing::warn!("counting a failed log-in: {e}");
                 }
@@ -185,9 +198,9 @@ impl LoginLimits {
     /// A successful log-in clears the account's failures.
     pub async fn succeeded(&self, account: &str) {
         use crate::store::login_attempts::{self, Kind};
-        match &self.shared {
-            None => self.local.succeeded(account),
-            Some(db) => {
+        match self {
+            LoginLimits::Memory(local) => local.succeeded(account),
+            LoginLimits::Shared { db, .. } => {
                 if let Err(e) = login_attempts::clear(db, Kind::Account, account).await {
                     tracing::warn!("clearing an account's failed log-ins: {e}");
                 }
@@ -196,15 +209,24 @@ impl LoginLimits {
     }
 
     /// At most once a minute, forget attempts past every window.
-    async fn prune(&self, db: &crate::store::Db) {
+    async fn prune(&self) {
+        let LoginLimits::Shared {
+            db,
+            account,
+            ip,
+            pruned,
+        } = self
+        else {
+            return;
+        };
         {
-            let mut last = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = pruned.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
                 return;
             }
             *last = Some(Instant::now());
         }
-        let window = self.account.window.max(self.ip.window);
+        let window = account.window.max(ip.window);
         if let Err(e) = crate::store::login_attempts::prune(db, window).await {
             tracing::warn!("forgetting old log-in attempts: {e}");
         }

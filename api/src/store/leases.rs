@@ -141,6 +141,29 @@ pub async fn expire_owner(db: &Db, owner: &str) -> StoreResult<usize> {
     })
 }
 
+/// The other instances holding a lease whose heartbeat has not moved
+/// since `silent_since`, with where they said they are reached.
+pub async fn silent_holders(
+    db: &Db,
+    instance: &str,
+    silent_since: chrono::NaiveDateTime,
+) -> StoreResult<Vec<super::heartbeats::Server>> {
+    use super::schema::server_heartbeats;
+    use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+    let mut conn = db.pg("leases between instances")?.conn().await?;
+    Ok(server_heartbeats::table
+        .filter(server_heartbeats::instance_id.ne(instance))
+        .filter(server_heartbeats::beat_at.le(silent_since))
+        .filter(server_heartbeats::internal_url.is_not_null())
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "EXISTS (SELECT 1 FROM center_leases l \
+             WHERE l.owner = server_heartbeats.instance_id AND l.expires_at >= {NOW})"
+        )))
+        .select(super::heartbeats::Server::as_select())
+        .load(&mut conn)
+        .await?)
+}
+
 /// Give leases back (free at once for another instance).
 pub async fn release(db: &Db, instance: &str, centers: &[String]) -> StoreResult<usize> {
     if centers.is_empty() {
@@ -164,9 +187,8 @@ pub async fn census(
     db: &Db,
     instance: &str,
     alive: Duration,
-    gone: &std::collections::BTreeSet<String>,
+    gone: &[String],
 ) -> StoreResult<(i64, i64)> {
-    let gone: Vec<String> = gone.iter().cloned().collect();
     on_pg!(db, |conn| {
         let centers: Count = diesel::sql_query("SELECT count(*) AS n FROM center_leases")
             .get_result(conn)
@@ -178,7 +200,7 @@ pub async fn census(
         ))
         .bind::<Double, _>(alive.as_secs_f64())
         .bind::<Text, _>(instance)
-        .bind::<Array<Text>, _>(&gone)
+        .bind::<Array<Text>, _>(gone)
         .get_result(conn)
         .await?;
         Ok((centers.n, live.n + 1))
