@@ -6,7 +6,10 @@ use pinline_tests::dialer::{Floor, lead};
 use pinline_tests::{Backend, engine_tests};
 use serde_json::{Value, json};
 
-engine_tests!(an_agent_moves_between_contact_centers_each_running_its_own_engine);
+engine_tests!(
+    an_agent_moves_between_contact_centers_each_running_its_own_engine,
+    an_agent_placed_before_their_center_runs_keeps_their_connection
+);
 
 const FLOOR: &str =
     "query($cc:ID!){agentFloor(contactCenterId:$cc){agent{id} status pinnedLeg{state}}}";
@@ -81,5 +84,29 @@ async fn an_agent_moves_between_contact_centers_each_running_its_own_engine(back
         live(f.srv.ok(Some(&f.sup), LIVE, json!({"cc": east})).await),
         json!([{"id": east_call, "agent": {"id": one}}])
     );
+    f.finish().await;
+}
+
+/// An agent whose status names a center not running here yet (on
+/// PostgreSQL: a center just made, its lease not taken yet) keeps their
+/// open connection there once it runs: past the session grace they are
+/// still there, not taken for gone (OFFLINE).
+async fn an_agent_placed_before_their_center_runs_keeps_their_connection(backend: Backend) {
+    let mut f = Floor::new(backend, json!({}), vec![], 2).await;
+    let (east, _) = f
+        .second_contact_center("+12025550621", json!({"dialMode": "PROGRESSIVE"}))
+        .await;
+    let agent = f.agents[1].id.clone();
+    f.agent_ok(1, STATUS, json!({"cc": east, "s": "AVAILABLE"}))
+        .await;
+    f.advance(90).await;
+    // On the floor (it lists no OFFLINE agent): AVAILABLE, or on East's
+    // campaign's call or its wrap-up.
+    let floor: Vec<String> = floor_of(&f, &east)
+        .await
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(floor, [agent]);
     f.finish().await;
 }

@@ -267,9 +267,23 @@ impl Centers {
         Ok(self.start_center(inner, id, None))
     }
 
+    /// Start `id`'s engine, told first of the open connections of every
+    /// agent already routed to it (placed while it did not run here: a
+    /// leased center not yet taken, or taken over), so none of them is
+    /// taken for gone and sent OFFLINE after the grace.
     fn start_center(&self, inner: &mut Inner, id: &str, epoch: Option<i64>) -> Center {
         let thread = &self.engines[inner.centers.len() % self.engines.len()];
         let c = self.spawn(id, thread, epoch);
+        for (agent_id, route) in &inner.agents {
+            if route.center.as_deref() == Some(id) {
+                for _ in 0..route.connections {
+                    c.tell(Command::Connection {
+                        agent_id: agent_id.clone(),
+                        open: true,
+                    });
+                }
+            }
+        }
         inner.centers.insert(id.to_owned(), c.clone());
         c
     }
@@ -442,14 +456,20 @@ impl Centers {
             route.center = Some(center.to_owned());
             route.connections
         };
-        let Ok(c) = self.center_in(inner, center) else {
-            return center.to_owned();
-        };
-        for _ in 0..connections {
-            c.tell(Command::Connection {
-                agent_id: agent_id.to_owned(),
-                open: true,
-            });
+        match inner.centers.get(center) {
+            Some(c) => {
+                for _ in 0..connections {
+                    c.tell(Command::Connection {
+                        agent_id: agent_id.to_owned(),
+                        open: true,
+                    });
+                }
+            }
+            // Not running yet: started now (unleased), or when its lease
+            // is taken, told of the agent's connections then.
+            None => {
+                let _ = self.center_in(inner, center);
+            }
         }
         center.to_owned()
     }
