@@ -43,6 +43,9 @@ pub struct AppInner {
     /// The webhook delivery worker, stopped with the app.
     _webhooks: AbortOnDrop,
     _review: Option<AbortOnDrop>,
+    /// Runs import jobs (and carries on those of servers that are gone).
+    import_jobs: crate::import::Jobs,
+    _carrier: AbortOnDrop,
     /// Stopped (and its row forgotten) when the leases are given back.
     heartbeat: std::sync::Mutex<Option<AbortOnDrop>>,
     /// SQLite: the lock that keeps a second server off the file.
@@ -128,6 +131,11 @@ fn lock_sqlite(path: &std::path::Path) -> Result<std::fs::File, StartError> {
 }
 
 impl App {
+    /// Where import jobs are run.
+    pub fn import_jobs(&self) -> &crate::import::Jobs {
+        &self.import_jobs
+    }
+
     /// Where other instances reach this one (`http://host:port`), once
     /// it listens: said in its heartbeat, where they look it up.
     pub fn advertise(&self, url: &str) {
@@ -186,22 +194,10 @@ impl App {
                     source,
                 })?;
         tracing::info!(database = %target.describe(), "database ready");
-        // PostgreSQL, perhaps shared: only the imports of instances that
-        // died (the others' go on).
         let leased = matches!(db, Db::Pg(_));
         let lease_cfg = leased.then_some(config.leases);
-        let alive_since = lease_cfg.map(|c| {
-            crate::store::now()
-                - chrono::Duration::from_std(c.ttl).unwrap_or(chrono::Duration::seconds(10))
-        });
-        let interrupted = crate::store::imports::fail_interrupted(&db, alive_since).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "imports interrupted by the last stop were marked FAILED"
-            );
-        }
-        // Uploads spooled by a server that stopped mid-import.
+        // Uploads spooled by a server that stopped mid-import (their jobs
+        // are carried on from the copy in the database).
         if let Ok(dir) = std::fs::read_dir(config.data_dir.join("uploads")) {
             for entry in dir.flatten() {
                 let _ = std::fs::remove_file(entry.path());
@@ -307,6 +303,20 @@ impl App {
         let keeper = leases
             .clone()
             .map(|k| AbortOnDrop(crate::cluster::spawn(k, engine.clone())));
+        let media = provider.ok_or(StartError::NoMedia)?;
+        let import_jobs = crate::import::Jobs {
+            db: db.clone(),
+            events: events.clone(),
+            instance: instance.clone(),
+            fictional_ok: media.simulated(),
+            data_dir: config.data_dir.clone(),
+        };
+        // Imports a stop interrupted (alone), or whose server died.
+        let carrier = AbortOnDrop(
+            import_jobs
+                .clone()
+                .spawn_carrier(lease_cfg.map(|c| (c.ttl, c.ttl))),
+        );
         Ok(App(Arc::new(AppInner {
             leases,
             instance,
@@ -324,7 +334,9 @@ impl App {
             events,
             metrics,
             engine,
-            media: provider.ok_or(StartError::NoMedia)?,
+            media,
+            import_jobs,
+            _carrier: carrier,
             db,
             config,
         })))

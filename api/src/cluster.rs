@@ -335,18 +335,11 @@ pub fn spawn(
                 _ = engine.leases_wanted() => {}
             }
             if swept.elapsed() >= ttl {
-                // Imports of an instance that died: FAILED, by a survivor.
+                // The heartbeats of instances long gone (their imports are
+                // carried on by `import::Jobs`, their centers taken).
                 swept = Instant::now();
-                let since = store::now()
-                    - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(10));
-                match store::imports::fail_interrupted(&db, Some(since)).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::warn!(n, "imports of an instance that died marked FAILED"),
-                    Err(e) => tracing::warn!("looking for imports of dead instances: {e}"),
-                }
-                // Then their heartbeats, once nothing is left to recover
-                // from them.
-                let long_gone = since - chrono::Duration::from_std(ttl).unwrap_or_default();
+                let long_gone = store::now()
+                    - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(10)) * 2;
                 if let Err(e) = store::heartbeats::forget_dead(&db, long_gone).await {
                     tracing::warn!("forgetting dead instances' heartbeats: {e}");
                 }

@@ -108,7 +108,7 @@ async fn ok(url: &str, token: Option<&str>, query: &str, variables: Value) -> Va
 }
 
 /// The instance id a server says in `/readyz`.
-async fn instance_of(s: &Served) -> String {
+pub(crate) async fn instance_of(s: &Served) -> String {
     let text = s
         .client
         .get(format!("{}/readyz", s.url))
@@ -454,7 +454,7 @@ async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
 
 /// A count over the database (psql, from the PostgreSQL install the
 /// tests use), for the chaos loop's invariants.
-fn count(db_url: &str, sql: &str) -> i64 {
+pub(crate) fn count(db_url: &str, sql: &str) -> i64 {
     let out = std::process::Command::new("psql")
         .args(["-X", "-tA", "-c", sql, db_url])
         .output()

@@ -375,7 +375,9 @@ async fn a_full_disk_is_named_to_importers_and_api_clients(srv: TestServer) {
     assert_eq!(done["addLeads"]["added"], 1);
 
     // An import whose first batch meets the full disk: the job says why.
-    writes.writes().fail_nth(2);
+    // (Writes before it: the job's row, the upload's copy for whoever
+    // carries the job on, and its settings.)
+    writes.writes().fail_nth(4);
     let file = b"Phone,First Name\n212 555 0142,Ann\n212 555 0143,Bo\n".to_vec();
     let (status, body) = upload(&srv, &sup, &c, file).await;
     assert_eq!(status, 202, "{body}");

@@ -987,9 +987,10 @@ async fn clustered_servers_run_each_center_where_its_lease_is() {
 
 /// Several instances on one database: an import RUNNING on a live
 /// instance is left alone when another starts; one whose instance died
-/// (no heartbeat for the lease time), or that names none, is FAILED.
+/// (no heartbeat for the lease time), or that names none, is taken — and,
+/// its upload never stored whole, FAILED.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_a_dead_instances_imports_are_failed() {
+async fn only_a_dead_instances_imports_are_taken() {
     use pinline::store::{heartbeats, imports};
     let (url, db) = demo_database().await;
     let admin = demo_user(&db, "admin").await;
@@ -1015,12 +1016,10 @@ async fn only_a_dead_instances_imports_are_failed() {
     imports::insert(&db, &mine, "alive").await.expect("job");
     imports::insert(&db, &theirs, "dead").await.expect("job");
     let since = now - chrono::Duration::seconds(10);
-    assert_eq!(
-        imports::fail_interrupted(&db, Some(since))
-            .await
-            .expect("swept"),
-        1
-    );
+    let taken = imports::take_orphans(&db, "me", Some(since))
+        .await
+        .expect("swept");
+    assert!(taken.is_empty(), "nothing to carry on: {taken:?}");
     let state = |id: String| {
         let db = db.clone();
         async move {
@@ -1041,7 +1040,7 @@ async fn only_a_dead_instances_imports_are_failed() {
     assert_eq!(state(mine.id.clone()).await, "RUNNING");
     srv.finish().await;
     // A server alone (SQLite) fails whatever was running.
-    assert_eq!(imports::fail_interrupted(&db, None).await.expect("all"), 1);
+    imports::take_orphans(&db, "me", None).await.expect("all");
     assert_eq!(state(mine.id).await, "FAILED");
     pg::drop_database(&url).await;
 }

@@ -20,6 +20,7 @@ mod exports;
 mod floor;
 mod follow_ups;
 mod frontend_ops;
+mod import_takeover;
 mod imports;
 mod instances;
 mod ops;

@@ -234,7 +234,7 @@ pub async fn import(db: &Db, rows: usize) -> Result<ImportReport, Box<dyn std::e
     );
     store::imports::insert(db, &job, "bench").await?;
     // Synthetic numbers, never dialed: the fictional range is fine.
-    let done = run_csv_job(db, &campaign, "US", true, job, parsed, |_| {}).await?;
+    let done = run_csv_job(db, "bench", &campaign, "US", true, job, parsed, |_| {}).await?;
     Ok(ImportReport {
         rows,
         bytes,

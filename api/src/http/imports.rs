@@ -9,17 +9,15 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::HttpState;
 use super::graphql::caller_from_headers;
 use crate::domain::identity::Role;
-use crate::events::{Event, EventKind};
 use crate::graphql::Caller;
 use crate::graphql::campaign_api::load_campaign;
 use crate::graphql::error::ApiError;
-use crate::import::{CsvMapping, LeadsCsv, run_csv_job};
+use crate::import::{CsvMapping, LeadsCsv, Spooled};
 use crate::store::{self, imports::ImportJob};
 
 #[derive(Deserialize)]
@@ -65,27 +63,6 @@ fn too_large(limit: usize) -> Response {
     )
 }
 
-/// The upload written to `<data dir>/uploads/` as it arrives; the file is
-/// removed when this is dropped (the import is over, or refused).
-pub struct Spooled {
-    path: std::path::PathBuf,
-}
-
-impl Drop for Spooled {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl Spooled {
-    fn open(&self) -> Result<std::fs::File, ApiError> {
-        std::fs::File::open(&self.path).map_err(|e| {
-            tracing::error!(error = %e, path = %self.path.display(), "reopening an upload");
-            ApiError::Internal
-        })
-    }
-}
-
 /// Why an upload was not spooled.
 enum SpoolError {
     TooLarge,
@@ -102,13 +79,7 @@ async fn spool(app: &crate::app::App, body: Body, max: usize) -> Result<Spooled,
     if body.size_hint().lower() > max as u64 {
         return Err(SpoolError::TooLarge);
     }
-    let dir = app.config.data_dir.join("uploads");
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(SpoolError::Disk)?;
-    let spooled = Spooled {
-        path: dir.join(format!("{}.csv", store::new_id())),
-    };
+    let spooled = Spooled::new_in(&app.config.data_dir).map_err(SpoolError::Disk)?;
     let mut file = tokio::fs::File::create(&spooled.path)
         .await
         .map_err(SpoolError::Disk)?;
@@ -202,7 +173,10 @@ async fn open_csv(
     spooled: &Spooled,
     mapping: CsvMapping,
 ) -> Result<LeadsCsv<std::io::BufReader<std::fs::File>>, ApiError> {
-    let file = spooled.open()?;
+    let file = spooled.open().map_err(|e| {
+        tracing::error!(error = %e, path = %spooled.path.display(), "reopening an upload");
+        ApiError::Internal
+    })?;
     tokio::task::spawn_blocking(move || LeadsCsv::open(std::io::BufReader::new(file), &mapping))
         .await
         .map_err(|_| ApiError::Internal)?
@@ -248,7 +222,7 @@ async fn start(
         time_zone: p.time_zone_column,
         region: p.region_column,
     };
-    let csv = open_csv(&spooled, mapping).await?;
+    let csv = open_csv(&spooled, mapping.clone()).await?;
     let total = csv.total_rows;
     let job = ImportJob::running(
         &actor.organization_id,
@@ -258,35 +232,14 @@ async fn start(
         total,
     );
     store::imports::insert(&state.app.db, &job, &state.app.instance).await?;
-    let app = state.app.clone();
-    let started = job.clone();
-    let row = campaign.row;
-    tokio::spawn(async move {
-        let publish = |j: &ImportJob| {
-            app.events.publish(Event {
-                organization_id: j.organization_id.clone(),
-                at: Utc::now(),
-                kind: EventKind::ImportProgress {
-                    job_id: j.id.clone(),
-                },
-            })
-        };
-        if let Err(e) = run_csv_job(
-            &app.db,
-            &row,
-            &cc.default_region,
-            app.media.simulated(),
-            started,
-            csv,
-            publish,
-        )
-        .await
-        {
-            tracing::error!(error = %e, "lead import failed");
-        }
-        // The spool file goes when the import is over.
-        drop(spooled);
-    });
+    state.app.import_jobs().launch(
+        job.clone(),
+        campaign.row,
+        cc.default_region,
+        &mapping,
+        csv,
+        spooled,
+    );
     Ok(job)
 }
 

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 pub mod columns;
 mod csv;
 mod job;
+pub mod jobs;
 
 pub use csv::{CsvError, CsvMapping, CsvRow, LeadsCsv, ParsedCsv, parse_leads_csv};
 pub use job::{CSV_BATCH, run_csv_job};
+pub use jobs::{Jobs, Spooled};
 
 use crate::domain::lead::{self as dl, LeadInput, RowCode, RowIssue};
 use crate::store::{self, Db, StoreError, models};
@@ -42,6 +44,27 @@ pub async fn import_rows(
     rows: &[LeadInput],
     fictional_ok: bool,
 ) -> Result<ImportReport, StoreError> {
+    let none = None::<fn(&ImportReport) -> store::imports::Checkpoint>;
+    Ok(
+        import_rows_then(db, campaign, region, rows, fictional_ok, none)
+            .await?
+            .0,
+    )
+}
+
+/// [`import_rows`], with the import job's checkpoint `then` makes of the
+/// batch's report written in the batch's transaction.
+pub async fn import_rows_then<F>(
+    db: &Db,
+    campaign: &models::Campaign,
+    region: &str,
+    rows: &[LeadInput],
+    fictional_ok: bool,
+    then: Option<F>,
+) -> Result<(ImportReport, Option<store::imports::Checkpoint>), StoreError>
+where
+    F: FnOnce(&ImportReport) -> store::imports::Checkpoint + Send,
+{
     let mut rejected = Vec::new();
     let mut warnings = Vec::new();
     let mut to_insert: Vec<(usize, models::Lead)> = Vec::with_capacity(rows.len());
@@ -141,31 +164,36 @@ pub async fn import_rows(
         .iter()
         .map(|(i, l)| (*i, l.phone.clone()))
         .collect();
-    let added = store::leads::insert_batch(
+    let report_of = |added: &std::collections::HashSet<String>| {
+        let mut warnings = warnings.clone();
+        for (i, phone) in &index_of {
+            if !added.contains(phone) {
+                warnings.push(RowReport {
+                    index: *i,
+                    phone: rows[*i].phone.clone(),
+                    code: RowCode::DuplicateMerged,
+                    message: format!("the campaign already has {phone}"),
+                });
+            }
+        }
+        warnings.sort_by_key(|w| w.index);
+        let merged = warnings
+            .iter()
+            .filter(|w| w.code == RowCode::DuplicateMerged)
+            .count();
+        ImportReport {
+            added: added.len(),
+            merged,
+            rejected: rejected.clone(),
+            warnings,
+        }
+    };
+    let (added, checkpoint) = store::leads::insert_batch_then(
         db,
         to_insert.into_iter().map(|(_, l)| l).collect(),
         consents,
+        then.map(|then| |added: &std::collections::HashSet<String>| then(&report_of(added))),
     )
     .await?;
-    for (i, phone) in &index_of {
-        if !added.contains(phone) {
-            warnings.push(RowReport {
-                index: *i,
-                phone: rows[*i].phone.clone(),
-                code: RowCode::DuplicateMerged,
-                message: format!("the campaign already has {phone}"),
-            });
-        }
-    }
-    warnings.sort_by_key(|w| w.index);
-    let merged = warnings
-        .iter()
-        .filter(|w| w.code == RowCode::DuplicateMerged)
-        .count();
-    Ok(ImportReport {
-        added: added.len(),
-        merged,
-        rejected,
-        warnings,
-    })
+    Ok((report_of(&added), checkpoint))
 }

@@ -151,16 +151,25 @@ pub async fn all(db: &Db) -> StoreResult<Vec<Server>> {
 /// Forget the heartbeats of servers that have not beaten since `before`
 /// and hold no contact center's lease (nothing is left to recover from
 /// them): a killed server's row does not linger.
+///
+/// Upkeep on a timer, like the heartbeat: not counted among the writes
+/// tests number (`Writes::fail_nth`).
 pub async fn forget_dead(db: &Db, before: NaiveDateTime) -> StoreResult<usize> {
-    with_write!(db, |conn| {
-        Ok(diesel::sql_query(
-            "DELETE FROM server_heartbeats WHERE beat_at < $1 AND NOT EXISTS \
-             (SELECT 1 FROM center_leases l WHERE l.owner = server_heartbeats.instance_id)",
-        )
-        .bind::<diesel::sql_types::Timestamp, _>(before)
-        .execute(conn)
-        .await?)
-    })
+    db.writes().begin_uncounted()?;
+    let result = async {
+        with_conn!(db, |conn| {
+            Ok(diesel::sql_query(
+                "DELETE FROM server_heartbeats WHERE beat_at < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM center_leases l WHERE l.owner = server_heartbeats.instance_id)",
+            )
+            .bind::<diesel::sql_types::Timestamp, _>(before)
+            .execute(conn)
+            .await?)
+        })
+    }
+    .await;
+    db.writes().record(&result);
+    result
 }
 
 /// An instance leaving cleanly: no longer counted among the live ones.

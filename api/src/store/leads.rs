@@ -22,10 +22,26 @@ use super::{Db, Page, StoreResult, with_conn, with_tx};
 pub async fn insert_batch(
     db: &Db,
     rows: Vec<Lead>,
-    mut consents: Vec<Consent>,
+    consents: Vec<Consent>,
 ) -> StoreResult<HashSet<String>> {
-    if rows.is_empty() && consents.is_empty() {
-        return Ok(HashSet::new());
+    let none = None::<fn(&HashSet<String>) -> super::imports::Checkpoint>;
+    Ok(insert_batch_then(db, rows, consents, none).await?.0)
+}
+
+/// [`insert_batch`], and in the same transaction the import job's
+/// checkpoint `then` makes of the phones added (the batch and its mark
+/// on the job are written together, or neither is).
+pub async fn insert_batch_then<F>(
+    db: &Db,
+    rows: Vec<Lead>,
+    mut consents: Vec<Consent>,
+    then: Option<F>,
+) -> StoreResult<(HashSet<String>, Option<super::imports::Checkpoint>)>
+where
+    F: FnOnce(&HashSet<String>) -> super::imports::Checkpoint + Send,
+{
+    if rows.is_empty() && consents.is_empty() && then.is_none() {
+        return Ok((HashSet::new(), None));
     }
     with_tx!(db, |conn| {
         let mut added = HashSet::with_capacity(rows.len());
@@ -48,7 +64,11 @@ pub async fn insert_batch(
             }
         }
         super::consents::consent_insert!(conn, &consents);
-        Ok(added)
+        let checkpoint = then.map(|then| then(&added));
+        if let Some(cp) = &checkpoint {
+            super::imports::import_checkpoint!(conn, cp);
+        }
+        Ok((added, checkpoint))
     })
 }
 

@@ -226,6 +226,26 @@ diesel::table! {
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
         instance_id -> Nullable<Text>,
+        batches_done -> Integer,
+        settings -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    import_uploads (job_id, seq) {
+        job_id -> Text,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    import_report_rows (job_id, row_index, code) {
+        job_id -> Text,
+        row_index -> Integer,
+        code -> Text,
+        phone -> Text,
+        message -> Text,
     }
 }
 
@@ -489,6 +509,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dial_attempts,
     compliance_trail,
     import_jobs,
+    import_uploads,
+    import_report_rows,
     calls,
     call_events,
     agent_presence,
