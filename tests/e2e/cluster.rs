@@ -5,7 +5,10 @@
 //! subscriber sees what another server did, a SIGSTOPped owner is fenced
 //! off and rejoins after SIGCONT, a SIGKILLed owner's center is
 //! taken over within the lease time and its agent carries on through the
-//! balancer, and a SIGTERM hands the leases over at once.
+//! balancer, and a SIGTERM hands the leases over at once. Killed
+//! mid-campaign with an agent on a call, the owner's center is taken and
+//! the agents get calls again; nothing is dialed twice, lost or left open
+//! (calls, wrap-ups, webhooks).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -449,6 +452,286 @@ async fn three_servers_behind_haproxy_share_centers_and_survive_a_kill() {
     for s in servers {
         s.kill().await;
     }
+    pg::drop_database(&db_url).await;
+}
+
+/// Sign `who` in through the balancer.
+async fn sign_in(lb: &str, who: &str, password: &str) -> String {
+    ok(
+        lb,
+        None,
+        "mutation($e:String!,$p:String!){login(input:{email:$e,password:$p}){token}}",
+        json!({"e": format!("{who}@demo.pinline.test"), "p": password}),
+    )
+    .await["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+/// `query` through the balancer, sent again while the center changes
+/// hands (UNAVAILABLE); the answer, or the error it settled on.
+async fn settled(lb: &str, token: &str, query: &str, variables: Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(LEASE_SECS + 15);
+    loop {
+        let r = gql(lb, Some(token), query, variables.clone()).await;
+        if r["errors"][0]["extensions"]["code"] != "UNAVAILABLE" {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "unavailable too long: {r}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// One round of an agent's work through the balancer: a call owed a
+/// wrap-up is wrapped up (its id added to `wrapped`), an agent left
+/// OFFLINE (their center moved) goes Available again. The status seen.
+async fn work(lb: &str, token: &str, cc: &str, wrapped: &mut Vec<String>) -> String {
+    let p = settled(
+        lb,
+        token,
+        "{ myPresence { status wrapUpCall { id } } }",
+        json!({}),
+    )
+    .await;
+    let presence = &p["data"]["myPresence"];
+    if let Some(call) = presence["wrapUpCall"]["id"].as_str() {
+        let r = settled(
+            lb,
+            token,
+            "mutation($c:ID!){submitWrapUp(input:{callId:$c,dispositionCode:\"INTERESTED\"}){wrapUp{id}}}",
+            json!({"c": call}),
+        )
+        .await;
+        // A CONFLICT: an answer lost in the takeover, the wrap-up written.
+        let code = &r["errors"][0]["extensions"]["code"];
+        assert!(r.get("errors").is_none() || code == "CONFLICT", "{r}");
+        if !wrapped.iter().any(|c| c == call) {
+            wrapped.push(call.to_owned());
+        }
+    } else if presence["status"] == "OFFLINE" {
+        let r = settled(lb, token, STATUS, json!({"cc": cc, "s": "AVAILABLE"})).await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    presence["status"].as_str().unwrap_or_default().to_owned()
+}
+
+/// SIGKILL the owner of a center mid-campaign, an agent on a call: a
+/// survivor takes the center, the agents carry on through the balancer
+/// and get calls again; at the end no lead was in two calls at once,
+/// every call ended with one outcome, every wrap-up submitted is written
+/// once, and every webhook it owed was delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_owner_mid_campaign_loses_nothing() {
+    use pinline_tests::receiver::{Receiver, free_port};
+    let Cluster {
+        db_url,
+        db,
+        mut servers,
+        mut ids,
+        password,
+        lb: balancer,
+        ..
+    } = Cluster::start().await;
+    let lb = balancer.url.clone();
+    let admin = sign_in(&lb, "admin", &password).await;
+    let sup = sign_in(&lb, "supervisor", &password).await;
+    let agents = [
+        sign_in(&lb, "agent1", &password).await,
+        sign_in(&lb, "agent2", &password).await,
+    ];
+    let receiver = Receiver::start(free_port().await, &[]).await;
+    let endpoint = ok(
+        &lb,
+        Some(&admin),
+        "mutation($u:String!){createWebhookEndpoint(input:{name:\"CRM\",url:$u}){endpoint{id}}}",
+        json!({"u": format!("{}/hook", receiver.url())}),
+    )
+    .await["createWebhookEndpoint"]["endpoint"]["id"]
+        .clone();
+    let cc = ok(
+        &lb,
+        Some(&sup),
+        "{ contactCenters { edges { node { id } } } }",
+        json!({}),
+    )
+    .await["contactCenters"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("the demo center")
+        .to_owned();
+    let campaign = ok(
+        &lb,
+        Some(&sup),
+        "mutation($i:CreateCampaignInput!){createCampaign(input:$i){campaign{id}}}",
+        json!({"i": {"contactCenterId": cc, "name": "Failover", "callerId": "+14155550100", "dialMode": "PROGRESSIVE"}}),
+    )
+    .await["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .expect("campaign")
+        .to_owned();
+    ok(
+        &lb,
+        Some(&sup),
+        "mutation($i:AddFollowUpRuleInput!){addFollowUpRule(input:$i){id}}",
+        json!({"i": {"campaignId": campaign, "action": "WEBHOOK", "endpointId": endpoint}}),
+    )
+    .await;
+    let leads: Vec<Value> = (0..30)
+        .map(|i| {
+            let mut l =
+                pinline_tests::dialer::lead(&format!("+1202555{:04}", 700 + i), "human", 1, 2);
+            l["timeZone"] = json!(pinline::bench::engine::daytime_zone());
+            l["timeZoneVerified"] = json!(true);
+            l
+        })
+        .collect();
+    ok(
+        &lb,
+        Some(&sup),
+        "mutation($i:AddLeadsInput!){addLeads(input:$i){added}}",
+        json!({"i": {"campaignId": campaign, "leads": leads}}),
+    )
+    .await;
+    ok(
+        &lb,
+        Some(&sup),
+        "mutation($c:ID!){startCampaign(input:{campaignId:$c}){campaign{state}}}",
+        json!({"c": campaign}),
+    )
+    .await;
+    for a in &agents {
+        let r = settled(&lb, a, STATUS, json!({"cc": cc, "s": "AVAILABLE"})).await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+
+    // Calls come and are wrapped up; the owner is killed while an agent
+    // is on one.
+    let mut wrapped = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut on_call = false;
+        for a in &agents {
+            on_call |= work(&lb, a, &cc, &mut wrapped).await == "ON_CALL";
+        }
+        if on_call && wrapped.len() >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no calls: {wrapped:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let owner = leases::holder(&db, &cc)
+        .await
+        .expect("holder")
+        .expect("held");
+    let dead = ids.iter().position(|i| *i == owner).expect("one of ours");
+    servers.remove(dead).kill().await;
+    ids.remove(dead);
+    let before = wrapped.len();
+    println!("killed the owner with {before} calls wrapped up, one live");
+
+    // The agents get calls again from the server that took the center.
+    let deadline = Instant::now() + Duration::from_secs(LEASE_SECS + 60);
+    while wrapped.len() < before + 3 {
+        for a in &agents {
+            work(&lb, a, &cc, &mut wrapped).await;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no calls after the takeover: {wrapped:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let taker = leases::holder(&db, &cc)
+        .await
+        .expect("holder")
+        .expect("held");
+    assert!(ids.contains(&taker), "held by a live server");
+    ok(
+        &lb,
+        Some(&sup),
+        "mutation($c:ID!){pauseCampaign(input:{campaignId:$c}){campaign{state}}}",
+        json!({"c": campaign}),
+    )
+    .await;
+    // What is still owed is wrapped up (calls in flight end first).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut busy = false;
+        for a in &agents {
+            let s = work(&lb, a, &cc, &mut wrapped).await;
+            busy |= s == "ON_CALL" || s == "WRAP_UP";
+        }
+        if !busy {
+            break;
+        }
+        assert!(Instant::now() < deadline, "agents still busy");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every webhook owed is delivered.
+    let owed = |sql: &str| count(&db_url, sql);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while owed("SELECT count(*) FROM outbox WHERE delivered_at IS NULL") > 0 {
+        assert!(Instant::now() < deadline, "webhooks left undelivered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for s in servers {
+        assert!(s.stop().await, "a clean exit");
+    }
+
+    let calls = owed("SELECT count(*) FROM calls");
+    let overlapping = owed(
+        "SELECT count(*) FROM calls a JOIN calls b ON a.lead_id = b.lead_id AND a.id < b.id \
+         WHERE a.dialed_at IS NOT NULL AND b.dialed_at IS NOT NULL \
+           AND a.dialed_at < COALESCE(b.ended_at, now()) AND b.dialed_at < COALESCE(a.ended_at, now())",
+    );
+    assert!(calls > before as i64, "calls after the takeover");
+    assert_eq!(overlapping, 0, "a lead in two calls at once");
+    assert_eq!(
+        owed("SELECT count(*) FROM calls WHERE state <> 'ENDED'"),
+        0,
+        "a call left open"
+    );
+    assert_eq!(
+        owed("SELECT count(*) FROM calls WHERE outcome IS NULL"),
+        0,
+        "a call without an outcome"
+    );
+    // Each wrap-up submitted is written, once.
+    let listed = wrapped
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        owed(&format!(
+            "SELECT count(*) FROM wrap_ups WHERE call_id IN ({listed})"
+        )),
+        wrapped.len() as i64
+    );
+    assert_eq!(
+        owed(
+            "SELECT count(*) FROM (SELECT call_id FROM wrap_ups GROUP BY call_id HAVING count(*) > 1) d"
+        ),
+        0,
+        "a call wrapped up twice"
+    );
+    // One webhook per wrap-up, each delivered; a delivery is sent again
+    // only when its sender died between the receiver's answer and its
+    // record (the same Webhook-Id: receivers drop the repeat).
+    let messages = owed("SELECT count(*) FROM outbox");
+    assert_eq!(messages, owed("SELECT count(*) FROM wrap_ups"));
+    let got = receiver.received();
+    let mut seen: Vec<&str> = got.iter().filter_map(|r| r.header("webhook-id")).collect();
+    seen.sort();
+    let deliveries = seen.len();
+    seen.dedup();
+    assert_eq!(seen.len() as i64, messages, "every webhook delivered");
+    println!("{messages} webhooks, {deliveries} deliveries, {calls} calls");
+    assert!(
+        deliveries <= seen.len() + 1,
+        "{deliveries} deliveries of {messages}"
+    );
+    drop(balancer);
     pg::drop_database(&db_url).await;
 }
 
