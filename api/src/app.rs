@@ -283,12 +283,15 @@ impl App {
         ));
         let internal_key = lease_cfg.map(|_| derive_key(&secret, b"pinline between instances v1"));
         if let Some(key) = internal_key {
-            engine.forward_with(crate::http::internal::forwarder(
-                db.clone(),
-                instance.clone(),
-                key,
-                metrics.leases.clone(),
-            ));
+            engine.forward_with(
+                crate::http::internal::forwarder(
+                    db.clone(),
+                    instance.clone(),
+                    key,
+                    metrics.leases.clone(),
+                ),
+                &instance,
+            );
         }
         let leases = lease_cfg.map(|cfg| {
             Arc::new(tokio::sync::Mutex::new(

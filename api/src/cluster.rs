@@ -329,6 +329,7 @@ pub fn spawn(
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut swept = Instant::now();
+        let mut told = Instant::now();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -345,6 +346,12 @@ pub fn spawn(
                 }
             }
             step(&keeper, &engine).await;
+            // Every second (not when woken for a command): the owners of
+            // our agents' centers hear how many connections we hold.
+            if told.elapsed() >= every {
+                told = Instant::now();
+                engine.tell_sockets().await;
+            }
         }
     })
 }

@@ -167,6 +167,11 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Cluster {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Cluster::start`], every server with `extra` arguments too.
+    async fn start_with(extra: &[&str]) -> Cluster {
         let db_url = pg::fresh_database().await;
         let db = Db::connect(&DbTarget::Postgres(db_url.clone()), 2)
             .await
@@ -194,6 +199,7 @@ impl Cluster {
             "0",
         ]
         .iter()
+        .chain(extra)
         .map(|a| a.to_string())
         .collect();
         let mut c = Cluster {
@@ -732,6 +738,123 @@ async fn a_killed_owner_mid_campaign_loses_nothing() {
         "{deliveries} deliveries of {messages}"
     );
     drop(balancer);
+    pg::drop_database(&db_url).await;
+}
+
+/// An agent whose websocket is on a server that does not run their
+/// center stays on the floor when the center moves: the owner is killed
+/// (the server holding the socket paused meanwhile, so the third takes
+/// the center and learns of the socket from it), then the new owner is
+/// stopped with SIGTERM (the center handed to the socket's server). Each
+/// time the agent comes back Available by itself, with a pinned leg from
+/// the new owner, and stays so past the grace a connection-less agent
+/// gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_connected_elsewhere_stays_on_the_floor_when_their_center_moves() {
+    const GRACE: u64 = 3;
+    let Cluster {
+        db_url,
+        db,
+        mut servers,
+        ids,
+        password,
+        lb: balancer,
+        ..
+    } = Cluster::start_with(&["--agent-grace-secs", &GRACE.to_string()]).await;
+    let cc_of = |t: &str| {
+        let (url, t) = (balancer.url.clone(), t.to_owned());
+        async move {
+            ok(
+                &url,
+                Some(&t),
+                "{ contactCenters { edges { node { id } } } }",
+                json!({}),
+            )
+            .await["contactCenters"]["edges"][0]["node"]["id"]
+                .as_str()
+                .expect("the demo center")
+                .to_owned()
+        }
+    };
+    let agent = sign_in(&balancer.url, "agent1", &password).await;
+    let cc = cc_of(&agent).await;
+    let owner = leases::holder(&db, &cc)
+        .await
+        .expect("holder")
+        .expect("held");
+    let o = ids.iter().position(|i| *i == owner).expect("ours");
+    let (w, x) = ((o + 1) % 3, (o + 2) % 3);
+    // The socket on W; every request through W too.
+    let ws_url = format!("{}/graphql/ws", servers[w].url.replacen("http", "ws", 1));
+    let _socket = WsClient::signed_in(&ws_url, &agent).await;
+    let w_url = servers[w].url.clone();
+    let r = settled(&w_url, &agent, STATUS, json!({"cc": cc, "s": "AVAILABLE"})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let presence = "{ myPresence { status pinnedLeg { id state } } }";
+    // Available with a pinned leg, and still so after the grace.
+    let back = |moved: &'static str, old_leg: Option<String>| {
+        let (url, agent) = (w_url.clone(), agent.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(LEASE_SECS + 15);
+            let leg = loop {
+                let p = settled(&url, &agent, presence, json!({})).await;
+                let me = &p["data"]["myPresence"];
+                let leg = me["pinnedLeg"]["id"].as_str().map(str::to_owned);
+                if me["status"] == "AVAILABLE" && leg.is_some() && leg != old_leg {
+                    break leg;
+                }
+                assert!(Instant::now() < deadline, "{moved}: not back: {p}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
+            tokio::time::sleep(Duration::from_secs(2 * GRACE + 1)).await;
+            let p = settled(&url, &agent, presence, json!({})).await;
+            assert_eq!(
+                p["data"]["myPresence"]["status"], "AVAILABLE",
+                "{moved}: past the grace: {p}"
+            );
+            assert_eq!(
+                p["data"]["myPresence"]["pinnedLeg"]["id"].as_str(),
+                leg.as_deref()
+            );
+            leg
+        }
+    };
+    let first_leg =
+        settled(&w_url, &agent, presence, json!({})).await["data"]["myPresence"]["pinnedLeg"]["id"]
+            .as_str()
+            .map(str::to_owned);
+    assert!(first_leg.is_some());
+
+    // SIGKILL the owner, W paused: X takes the center.
+    servers[w].signal("-STOP");
+    servers.remove(o).kill().await;
+    let killed = Instant::now();
+    until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "taken by X",
+        |h| h.iter().any(|(c, h, _)| *c == cc && *h == ids[x]),
+    )
+    .await;
+    servers[if w > o { w - 1 } else { w }].signal("-CONT");
+    println!("X took the center {:?} after the kill", killed.elapsed());
+    let leg = back("killed", first_leg).await;
+
+    // SIGTERM X: the center is handed to W.
+    let x_now = if x > o { x - 1 } else { x };
+    assert!(servers.remove(x_now).stop().await, "a clean exit");
+    until_holders(
+        &db,
+        Duration::from_secs(LEASE_SECS + 8),
+        "handed to W",
+        |h| h.iter().any(|(c, h, _)| *c == cc && *h == ids[w]),
+    )
+    .await;
+    back("handed over", leg).await;
+    drop(balancer);
+    for s in servers {
+        s.kill().await;
+    }
     pg::drop_database(&db_url).await;
 }
 

@@ -336,6 +336,82 @@ async fn browser_leg_journey(db_url: Option<&str>) {
 
 engine_tests!(an_sdp_offer_is_answered_as_ice_lite_pcmu_or_refused_with_why);
 
+/// Two servers on one PostgreSQL: the page's offer reaches the server
+/// that runs the agent's center (its media carries the leg), whichever
+/// server the page asked — the answer's candidate is from that server's
+/// RTP pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_offer_to_another_server_is_answered_by_the_centers_owner() {
+    let sip = |lo: u16| {
+        let mut sip = SipConfig::new(
+            "127.0.0.1:0".parse().expect("addr"),
+            &format!("127.0.0.1:{}", crate::peers::free_udp_port()),
+        );
+        sip.rtp_ports = (lo, lo + 99);
+        MediaKind::Sip(Box::new(sip))
+    };
+    let (lo_a, lo_b) = (crate::provider::port_block(), crate::provider::port_block());
+    let f = Floor::new_with(
+        Backend::Postgres,
+        move |c| c.media = sip(lo_a),
+        json!({}),
+        vec![],
+        1,
+    )
+    .await;
+    let db = f.srv.app.db.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pinline::store::leases::holder(&db, &f.cc)
+        .await
+        .expect("holder")
+        .as_deref()
+        != Some(f.srv.app.instance.as_str())
+    {
+        assert!(Instant::now() < deadline, "the center runs on A");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shared = f.srv.database_url.clone();
+    let b = pinline_tests::TestServer::start_with(Backend::Postgres, move |c| {
+        c.database_url = Some(shared);
+        c.media = sip(lo_b);
+    })
+    .await;
+    let token = f.agents[0].token.clone();
+    let set = b
+        .ok(
+            Some(&token),
+            "mutation($cc:ID!){setAgentStatus(input:{contactCenterId:$cc,status:AVAILABLE}){presence{pinnedLeg{kind state}}}}",
+            json!({"cc": f.cc}),
+        )
+        .await;
+    assert_eq!(
+        set["setAgentStatus"]["presence"]["pinnedLeg"]["kind"], "BROWSER",
+        "{set}"
+    );
+    let body = b
+        .gql(
+            Some(&token),
+            "mutation($sdp:String!){connectPinnedLeg(input:{sdpOffer:$sdp}){sdpAnswer}}",
+            json!({"sdp": offer("0", "a=rtpmap:0 PCMU/8000\r\n")}),
+        )
+        .await;
+    let answer = body["data"]["connectPinnedLeg"]["sdpAnswer"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an answer: {body}"));
+    let port = answer
+        .lines()
+        .find(|l| l.starts_with("a=candidate:"))
+        .and_then(|l| l.split_whitespace().nth(5))
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("a candidate: {answer}"));
+    assert!(
+        (lo_a..=lo_a + 99).contains(&port),
+        "a candidate of A's (the owner's) RTP pool, not B's: {port}"
+    );
+    b.finish().await;
+    f.finish().await;
+}
+
 /// A browser's offer, reduced to what WebRTC requires, with `codecs` as
 /// the audio line's formats and `rtpmap`s.
 fn offer(codecs: &str, rtpmaps: &str) -> String {

@@ -16,7 +16,7 @@ use crate::store::{self, models};
 
 use super::access::{self, require_role, require_user, sees_whole_organization};
 use super::call_types::{
-    AgentStatus, Call, CampaignStats, PinnedLeg, PinnedLegKind, Presence, WrapUp, campaign_stats,
+    AgentStatus, Call, CampaignStats, PinnedLeg, Presence, WrapUp, campaign_stats,
 };
 use super::campaign_api::load_campaign;
 use super::error::{ApiError, ApiResult};
@@ -345,37 +345,8 @@ impl DialerMutation {
     ) -> ApiResult<ConnectPinnedLegPayload> {
         let (app, caller) = (app(ctx), actor(ctx)?);
         let me = require_user(caller)?;
-        let leg = app
-            .engine
-            .presence(me)
-            .await?
-            .and_then(|p| p.pinned_leg)
-            .ok_or_else(|| {
-                ApiError::Conflict(
-                    "you have no pinned audio leg: go AVAILABLE in a dialer-enabled contact center first"
-                        .into(),
-                )
-            })?;
+        let (leg, answer) = app.engine.browser_offer(me, &input.sdp_offer).await?;
         let pinned: PinnedLeg = (&leg).into();
-        if pinned.kind != PinnedLegKind::Browser {
-            return Err(ApiError::Conflict(format!(
-                "your pinned audio leg is {}, not a browser one",
-                match pinned.kind {
-                    PinnedLegKind::SipPhone => "a call to your SIP phone",
-                    _ => "simulated",
-                }
-            )));
-        }
-        let answer = app
-            .media
-            .browser_offer(&leg.id, &input.sdp_offer)
-            .map_err(|e| match e {
-                crate::media::MediaError::BadInput(m) => ApiError::validation("sdpOffer", m),
-                crate::media::MediaError::UnknownLeg(_) => {
-                    ApiError::Conflict("your pinned audio leg ended meanwhile: try again".into())
-                }
-                crate::media::MediaError::Refused(m) => ApiError::Conflict(m),
-            })?;
         Ok(ConnectPinnedLegPayload {
             sdp_answer: answer,
             pinned_leg: pinned,

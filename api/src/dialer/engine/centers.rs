@@ -112,6 +112,9 @@ struct Inner {
     centers: HashMap<String, Center>,
     agents: HashMap<String, AgentRoute>,
     campaigns: HashMap<String, String>,
+    /// What other instances last said of the connections they hold for
+    /// agents routed here (by instance, then agent): the count, and when.
+    sockets: HashMap<(String, String), (u32, std::time::Instant)>,
 }
 
 impl AgentRoute {
@@ -295,10 +298,11 @@ impl Centers {
         held: &crate::cluster::Held,
         valid_until: Option<Instant>,
         taken_over: Vec<store::leases::Lease>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<super::recovery::Returning>, StoreError> {
         let Some(view) = &self.leases else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let mut returning = Vec::new();
         *view.held.lock().unwrap_or_else(|e| e.into_inner()) = held.clone();
         *view.valid_until.lock().unwrap_or_else(|e| e.into_inner()) = valid_until;
         let gone: Vec<Center> = {
@@ -336,7 +340,7 @@ impl Centers {
                 Some(owner) => store::heartbeats::last_of(&self.db, &owner).await?,
                 None => None,
             };
-            super::recovery::recover(
+            let back = super::recovery::recover(
                 &self.db,
                 self.clock.now(),
                 super::recovery::Scope::Center {
@@ -349,9 +353,19 @@ impl Centers {
                 let mut inner = self.inner();
                 self.start_center(&mut inner, id, Some(*epoch));
                 tracing::info!(contact_center = %id, epoch, "contact center started here");
+                returning.extend(back);
             }
         }
-        Ok(())
+        Ok(returning)
+    }
+
+    /// Whether a live connection of the agent's is open (here, or on an
+    /// instance that said so).
+    pub(crate) fn connected(&self, agent_id: &str) -> bool {
+        self.inner()
+            .agents
+            .get(agent_id)
+            .is_some_and(|r| r.connections > 0)
     }
 
     /// Whether a held center may be given back now (no live calls).
@@ -509,6 +523,65 @@ impl Centers {
             c
         };
         rx.await.map_err(|_| c.stopped())
+    }
+
+    /// Instance `from` holds `counts` connections of these agents now:
+    /// the difference from what it said before is counted as opened or
+    /// closed here.
+    pub(crate) fn remote_sockets(&self, from: &str, counts: &[(String, u32)]) {
+        let now = std::time::Instant::now();
+        let changes: Vec<(String, i64)> = {
+            let mut inner = self.inner();
+            counts
+                .iter()
+                .map(|(agent_id, n)| {
+                    let key = (from.to_owned(), agent_id.clone());
+                    let before = if *n == 0 {
+                        inner.sockets.remove(&key)
+                    } else {
+                        inner.sockets.insert(key, (*n, now))
+                    }
+                    .map_or(0, |(b, _)| b);
+                    (agent_id.clone(), i64::from(*n) - i64::from(before))
+                })
+                .collect()
+        };
+        self.apply_socket_changes(changes);
+    }
+
+    /// Forget what instances silent for `silent` said of their agents'
+    /// connections (closed, as far as this instance knows).
+    pub(crate) fn expire_sockets(&self, silent: std::time::Duration) {
+        let changes: Vec<(String, i64)> = {
+            let mut inner = self.inner();
+            let stale: Vec<(String, String)> = inner
+                .sockets
+                .iter()
+                .filter(|(_, (_, at))| at.elapsed() > silent)
+                .map(|(k, _)| k.clone())
+                .collect();
+            stale
+                .into_iter()
+                .filter_map(|k| {
+                    let (n, _) = inner.sockets.remove(&k)?;
+                    Some((k.1, -i64::from(n)))
+                })
+                .collect()
+        };
+        self.apply_socket_changes(changes);
+    }
+
+    fn apply_socket_changes(&self, changes: Vec<(String, i64)>) {
+        for (agent_id, delta) in changes {
+            for _ in 0..delta.unsigned_abs() {
+                self.connection(&agent_id, delta > 0);
+            }
+        }
+    }
+
+    /// The media provider this instance's centers use.
+    pub(crate) fn media(&self) -> &Arc<dyn MediaProvider> {
+        &self.media
     }
 
     /// An agent's live connection opened or closed.

@@ -2,7 +2,8 @@
 //! every live call at once — the media hung up with a reason, the end and
 //! its talk time written, ENDED published to agents and supervisors — and
 //! sets every agent OFFLINE, keeping the wrap-up they owe for when they
-//! come back. What the database cannot take (an outage at the stop) is
+//! come back (leased, the agents are left as they are for the instance
+//! that takes the center: it brings back those still connected). What the database cannot take (an outage at the stop) is
 //! left to the next start, which ends such calls at the last heartbeat.
 
 use super::{Drained, State};
@@ -40,6 +41,13 @@ impl State {
             .collect();
         agents.sort();
         for agent_id in agents {
+            if self.fence.is_some() {
+                // Leased: the center is handed to another instance, which
+                // brings the agents still connected back as they are (with
+                // a pinned leg of its own). Only this one's legs go.
+                self.drop_pinned_leg(&agent_id);
+                continue;
+            }
             match self.end_session(&agent_id).await {
                 Ok(()) => out.agents_offline += 1,
                 Err(e) => {

@@ -283,6 +283,10 @@ pub struct Engine {
     /// Leased: a command found its center held by nobody (new, or its
     /// holder gone): the lease keeper looks at once.
     leases_wanted: Arc<tokio::sync::Notify>,
+    /// Clustered: this instance's id.
+    instance: Arc<std::sync::OnceLock<String>>,
+    /// The live connections (websockets) this instance holds, by agent.
+    sockets: Arc<std::sync::Mutex<HashMap<String, u32>>>,
 }
 
 /// Everything the engine task needs.
@@ -307,7 +311,7 @@ impl Engine {
         if !parts.config.leased {
             // One instance: it was the one that stopped. (Leased: each
             // center is recovered as it is taken.)
-            recovery::recover(&parts.db, parts.clock.now(), recovery::Scope::All).await?;
+            let _ = recovery::recover(&parts.db, parts.clock.now(), recovery::Scope::All).await?;
         }
         let clock = parts.clock.clone();
         let centers = centers::Centers::start(parts, media, routes)?;
@@ -316,6 +320,8 @@ impl Engine {
             clock,
             forwarder: Arc::default(),
             leases_wanted: Arc::default(),
+            instance: Arc::default(),
+            sockets: Arc::default(),
         })
     }
 
@@ -338,9 +344,46 @@ impl Engine {
         valid_until: Option<std::time::Instant>,
         taken_over: Vec<crate::store::leases::Lease>,
     ) -> Result<(), StoreError> {
-        self.centers
+        let returning = self
+            .centers
             .apply_leases(held, valid_until, taken_over)
-            .await
+            .await?;
+        if !returning.is_empty() {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.bring_back(returning).await });
+        }
+        Ok(())
+    }
+
+    /// Agents of centers just taken over whose connections are still open
+    /// (the instances holding them say so within a second) come back as
+    /// they were, with a new pinned leg from this instance's media.
+    async fn bring_back(&self, returning: Vec<recovery::Returning>) {
+        tokio::time::sleep(remote::SOCKETS_SILENT / 2).await;
+        for r in returning {
+            if !self.centers.connected(&r.agent_id) {
+                continue;
+            }
+            let home = match self.centers.agent_home(&r.agent_id).await {
+                Ok(Some(home)) => home,
+                _ => continue,
+            };
+            let cc = match crate::store::contact_centers::get(&self.centers.db, &home).await {
+                Ok(Some(cc)) => cc,
+                _ => continue,
+            };
+            let back = self
+                .local_set_status(&r.organization_id, &r.agent_id, cc, r.status, r.reason)
+                .await;
+            match back {
+                Ok(view) => tracing::info!(
+                    agent = %r.agent_id,
+                    status = %view.status.as_str(),
+                    "agent brought back after their center moved here"
+                ),
+                Err(e) => tracing::info!(agent = %r.agent_id, "agent not brought back: {e}"),
+            }
+        }
     }
 
     /// Leased: whether the center may be given back now (no live calls).

@@ -39,7 +39,26 @@ impl Scope {
     }
 }
 
-pub(crate) async fn recover(db: &Db, now: DateTime<Utc>, scope: Scope) -> Result<(), StoreError> {
+/// An agent who was present in a center taken over: brought back as they
+/// were (Available, or on Break with its reason) if a connection of
+/// theirs is still open somewhere — a new pinned leg is opened for them
+/// by the new owner (their page opens a browser one; a SIP phone is
+/// called again).
+#[derive(Debug, Clone)]
+pub(crate) struct Returning {
+    pub organization_id: String,
+    pub agent_id: String,
+    pub status: crate::domain::agent::AgentStatus,
+    pub reason: Option<String>,
+}
+
+/// Recover `scope`; for one center taken over, who may come back.
+pub(crate) async fn recover(
+    db: &Db,
+    now: DateTime<Utc>,
+    scope: Scope,
+) -> Result<Vec<Returning>, StoreError> {
+    use crate::domain::agent::AgentStatus;
     let t = now.naive_utc();
     let last_alive = match &scope {
         Scope::All => store::heartbeats::take_last(db).await?,
@@ -87,8 +106,22 @@ pub(crate) async fn recover(db: &Db, now: DateTime<Utc>, scope: Scope) -> Result
     };
     let released = store::claims::release_orphans(db, t, center).await?;
     let mut offline = 0;
+    let mut returning = Vec::new();
     for mut p in store::presence::all(db).await? {
         if p.status != "OFFLINE" && scope.covers(p.contact_center_id.as_deref()) {
+            if matches!(scope, Scope::Center { .. }) {
+                let on_break = p.status == AgentStatus::Break.as_str();
+                returning.push(Returning {
+                    organization_id: p.organization_id.clone(),
+                    agent_id: p.user_id.clone(),
+                    status: if on_break {
+                        AgentStatus::Break
+                    } else {
+                        AgentStatus::Available
+                    },
+                    reason: p.reason.clone().filter(|_| on_break),
+                });
+            }
             p.status = "OFFLINE".into();
             p.reason = Some("server restarted".into());
             p.since = alive_at(p.since);
@@ -106,7 +139,7 @@ pub(crate) async fn recover(db: &Db, now: DateTime<Utc>, scope: Scope) -> Result
             "recovered from the last stop"
         );
     }
-    Ok(())
+    Ok(returning)
 }
 
 async fn lead_write(

@@ -26,9 +26,12 @@ pub enum Remote {
     SessionEnded {
         agent_id: String,
     },
-    Connection {
-        agent_id: String,
-        open: bool,
+    /// How many live connections instance `from` holds for each agent
+    /// (a snapshot: said again every second, and at once when one opens
+    /// or closes), for the instance that runs their center.
+    Sockets {
+        from: String,
+        counts: Vec<(String, u32)>,
     },
     Presence {
         agent_id: String,
@@ -55,6 +58,12 @@ pub enum Remote {
     CampaignLive {
         campaign_id: String,
     },
+    /// The agent's page opens its browser pinned leg: the offer goes to
+    /// the media of the instance that runs their center.
+    BrowserOffer {
+        agent_id: String,
+        sdp_offer: String,
+    },
 }
 
 /// Its answer.
@@ -67,6 +76,8 @@ pub enum RemoteReply {
     Call(Box<models::Call>),
     WrapUp(Box<(models::WrapUp, PresenceView)>),
     CampaignLive(Option<CampaignLive>),
+    /// The pinned leg the offer opened, and the SDP answer.
+    Answer(Box<(super::PinnedLeg, String)>),
 }
 
 /// Its error, as the API would show it.
@@ -115,7 +126,8 @@ impl From<EngineError> for RemoteError {
 /// The API's field names and record kinds are few and known: the ones an
 /// engine error names, back as the `'static` strings it holds.
 fn known(s: &str) -> &'static str {
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 9] = [
+        "sdpOffer",
         "agent",
         "call",
         "lead",
@@ -160,6 +172,11 @@ pub trait Forwarder: Send + Sync {
     ) -> BoxFuture<'a, EngineResult<RemoteReply>>;
 }
 
+/// What another instance said of its agents' connections is forgotten
+/// when it has not said it again for this long (it died, or the center
+/// left this instance and it now tells the new owner).
+pub(crate) const SOCKETS_SILENT: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// How long a command waits for its center to settle on an instance
 /// before answering `UNAVAILABLE` (a takeover's recovery takes well under
 /// this; a dead holder's lease runs out only after the lease time).
@@ -176,8 +193,10 @@ pub(crate) fn mismatched() -> EngineError {
 impl Engine {
     /// Clustered: send commands for centers that run elsewhere through
     /// `forwarder` (set once, at start).
-    pub fn forward_with(&self, forwarder: std::sync::Arc<dyn Forwarder>) {
+    /// `instance` is this one's id (said with its agents' connections).
+    pub fn forward_with(&self, forwarder: std::sync::Arc<dyn Forwarder>, instance: &str) {
         let _ = self.forwarder.set(forwarder);
+        let _ = self.instance.set(instance.to_owned());
     }
 
     /// Carry `command` out here, or — when its center runs on another
@@ -228,10 +247,16 @@ impl Engine {
                 self.local_session_ended(&agent_id).await?;
                 RemoteReply::Done
             }
-            Remote::Connection { agent_id, open } => {
-                self.centers.connection(&agent_id, open);
+            Remote::Sockets { from, counts } => {
+                self.centers.remote_sockets(&from, &counts);
                 RemoteReply::Done
             }
+            Remote::BrowserOffer {
+                agent_id,
+                sdp_offer,
+            } => RemoteReply::Answer(Box::new(
+                self.local_browser_offer(&agent_id, &sdp_offer).await?,
+            )),
             Remote::Presence { agent_id } => {
                 RemoteReply::MaybeView(self.local_presence(&agent_id).await?.map(Box::new))
             }
@@ -303,26 +328,67 @@ impl Engine {
 
     /// An agent's live connection opened or closed (the session grace
     /// period runs while none is open); clustered, the instance that runs
-    /// their center is told too.
+    /// their center is told how many this one now holds.
     pub fn connection(&self, agent_id: &str, open: bool) {
         self.centers.connection(agent_id, open);
-        let Some(f) = self.forwarder.get().cloned() else {
+        let count = {
+            let mut local = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+            let n = local.entry(agent_id.to_owned()).or_default();
+            *n = if open { *n + 1 } else { n.saturating_sub(1) };
+            let n = *n;
+            if n == 0 {
+                local.remove(agent_id);
+            }
+            n
+        };
+        let engine = self.clone();
+        let agent_id = agent_id.to_owned();
+        tokio::spawn(async move {
+            engine.tell_sockets_of(vec![(agent_id, count)]).await;
+        });
+    }
+
+    /// Clustered, every second: tell the instances that run the centers
+    /// of agents connected here how many connections this one holds (a
+    /// center taken over learns them within a second), and forget what
+    /// instances that stopped saying so had said.
+    pub async fn tell_sockets(&self) {
+        let counts: Vec<(String, u32)> = self
+            .sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(a, n)| (a.clone(), *n))
+            .collect();
+        self.tell_sockets_of(counts).await;
+        self.centers.expire_sockets(SOCKETS_SILENT);
+    }
+
+    /// Send `counts` to the instances that run the agents' centers (those
+    /// that run elsewhere).
+    async fn tell_sockets_of(&self, counts: Vec<(String, u32)>) {
+        let (Some(f), Some(me)) = (self.forwarder.get(), self.instance.get()) else {
             return;
         };
-        let (centers, agent_id) = (self.centers.clone(), agent_id.to_owned());
-        tokio::spawn(async move {
-            let Ok(Some(center)) = centers.agent_home(&agent_id).await else {
-                return;
+        let mut by_center: std::collections::BTreeMap<String, Vec<(String, u32)>> =
+            Default::default();
+        for (agent_id, n) in counts {
+            let Ok(Some(center)) = self.centers.agent_home(&agent_id).await else {
+                continue;
             };
-            if centers.live(&center).is_err() {
-                let told = f
-                    .forward(&center, Remote::Connection { agent_id, open })
-                    .await;
-                if let Err(e) = told {
-                    tracing::debug!("an agent's connection, for the center's owner: {e}");
-                }
+            if self.centers.live(&center).is_err() {
+                by_center.entry(center).or_default().push((agent_id, n));
             }
-        });
+        }
+        for (center, counts) in by_center {
+            let said = Remote::Sockets {
+                from: me.clone(),
+                counts,
+            };
+            if let Err(e) = f.forward(&center, said).await {
+                tracing::debug!("agents' connections, for their center's owner: {e}");
+            }
+        }
     }
 
     pub async fn presence(&self, agent_id: &str) -> EngineResult<Option<PresenceView>> {
@@ -331,6 +397,66 @@ impl Engine {
             RemoteReply::MaybeView(v) => Ok(v.map(|v| *v)),
             _ => Err(mismatched()),
         }
+    }
+
+    /// Answer the agent's page's SDP offer for their browser pinned leg,
+    /// on the instance that runs their center (its media carries the leg).
+    pub async fn browser_offer(
+        &self,
+        agent_id: &str,
+        sdp_offer: &str,
+    ) -> EngineResult<(super::PinnedLeg, String)> {
+        let command = Remote::BrowserOffer {
+            agent_id: agent_id.to_owned(),
+            sdp_offer: sdp_offer.to_owned(),
+        };
+        match self.run(command).await? {
+            RemoteReply::Answer(a) => Ok(*a),
+            _ => Err(mismatched()),
+        }
+    }
+
+    async fn local_browser_offer(
+        &self,
+        agent_id: &str,
+        sdp_offer: &str,
+    ) -> EngineResult<(super::PinnedLeg, String)> {
+        use crate::media::{MediaError, PinnedLegKind};
+        let leg = self
+            .local_presence(agent_id)
+            .await?
+            .and_then(|p| p.pinned_leg)
+            .ok_or_else(|| {
+                EngineError::Conflict(
+                    "you have no pinned audio leg: go AVAILABLE in a dialer-enabled contact center first"
+                        .into(),
+                )
+            })?;
+        let other = match leg.kind {
+            PinnedLegKind::Browser => None,
+            PinnedLegKind::SipPhone => Some("a call to your SIP phone"),
+            PinnedLegKind::Simulated => Some("simulated"),
+        };
+        if let Some(other) = other {
+            return Err(EngineError::Conflict(format!(
+                "your pinned audio leg is {other}, not a browser one"
+            )));
+        }
+        let answer = self
+            .centers
+            .media()
+            .browser_offer(&leg.id, sdp_offer)
+            .map_err(|e| match e {
+                MediaError::BadInput(message) => EngineError::Validation {
+                    field: "sdpOffer",
+                    message,
+                },
+                MediaError::UnknownLeg(_) => {
+                    EngineError::Conflict("your pinned audio leg ended meanwhile: try again".into())
+                }
+                MediaError::Refused(m) => EngineError::Conflict(m),
+            })?;
+        Ok((leg, answer))
     }
 
     /// Every agent present in a contact center (not OFFLINE).
