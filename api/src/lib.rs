@@ -18,6 +18,7 @@ pub mod http;
 pub mod import;
 pub mod media;
 pub mod metrics;
+pub mod recording;
 pub mod sim;
 pub mod store;
 pub mod webhooks;
