@@ -187,14 +187,19 @@ impl Pcm16 {
         h
     }
 
-    /// Bytes `[start, end)` of the served file, read from the stored one
-    /// (`end` is cut to the file's length).
-    pub fn read_range<R: Read + Seek>(
-        &self,
-        src: &mut R,
-        start: u64,
-        end: u64,
-    ) -> Result<Vec<u8>, FormatError> {
+    /// The bytes of the stored file that bytes `[start, end)` of the
+    /// served one are made of (`None`: only the header, or nothing).
+    pub fn stored_range(&self, start: u64, end: u64) -> Option<std::ops::Range<u64>> {
+        let end = end.min(self.len());
+        let from = start.max(PCM_HEADER) - PCM_HEADER;
+        let to = end.max(PCM_HEADER) - PCM_HEADER;
+        // Served byte k of the frames is half of stored sample k / 2.
+        (start < end && from < to).then(|| HEADER + from / 2..HEADER + (to - 1) / 2 + 1)
+    }
+
+    /// Bytes `[start, end)` of the served file, from `stored` (the bytes
+    /// [`Pcm16::stored_range`] names; `end` is cut to the file's length).
+    pub fn render(&self, start: u64, end: u64, stored: &[u8]) -> Result<Vec<u8>, FormatError> {
         let end = end.min(self.len());
         let mut out = Vec::with_capacity(usize::try_from(end.saturating_sub(start)).unwrap_or(0));
         if start >= end {
@@ -204,20 +209,34 @@ impl Pcm16 {
             let h = self.header();
             out.extend_from_slice(&h[start as usize..end.min(PCM_HEADER) as usize]);
         }
-        let from = start.max(PCM_HEADER) - PCM_HEADER;
-        let to = end.max(PCM_HEADER) - PCM_HEADER;
-        if from < to {
-            // Served byte k of the frames is half of stored sample k / 2.
-            let (first, last) = (from / 2, (to - 1) / 2);
-            let mut stored = vec![0u8; (last - first + 1) as usize];
-            src.seek(SeekFrom::Start(HEADER + first))?;
-            src.read_exact(&mut stored)?;
+        if let Some(range) = self.stored_range(start, end) {
+            if stored.len() as u64 != range.end - range.start {
+                return Err(FormatError::NotARecording("shorter than its header says"));
+            }
+            let (from, to) = (start.max(PCM_HEADER) - PCM_HEADER, end - PCM_HEADER);
+            let first = range.start - HEADER;
             for k in from..to {
                 let sample = ulaw_to_linear(stored[(k / 2 - first) as usize]).to_le_bytes();
                 out.push(sample[(k % 2) as usize]);
             }
         }
         Ok(out)
+    }
+
+    /// Bytes `[start, end)` of the served file, read from the stored one.
+    pub fn read_range<R: Read + Seek>(
+        &self,
+        src: &mut R,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>, FormatError> {
+        let mut stored = Vec::new();
+        if let Some(range) = self.stored_range(start, end) {
+            stored.resize((range.end - range.start) as usize, 0);
+            src.seek(SeekFrom::Start(range.start))?;
+            src.read_exact(&mut stored)?;
+        }
+        self.render(start, end, &stored)
     }
 }
 
