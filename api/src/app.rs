@@ -45,6 +45,8 @@ pub struct AppInner {
     _review: Option<AbortOnDrop>,
     /// Runs import jobs (and carries on those of servers that are gone).
     import_jobs: crate::import::Jobs,
+    /// Where finished recordings are kept.
+    recordings: Arc<dyn crate::recording::blobs::Blobs>,
     _carrier: AbortOnDrop,
     /// Stopped (and its row forgotten) when the leases are given back.
     heartbeat: std::sync::Mutex<Option<AbortOnDrop>>,
@@ -134,6 +136,11 @@ impl App {
     /// Where import jobs are run.
     pub fn import_jobs(&self) -> &crate::import::Jobs {
         &self.import_jobs
+    }
+
+    /// Where finished recordings are kept.
+    pub fn recordings(&self) -> Arc<dyn crate::recording::blobs::Blobs> {
+        self.recordings.clone()
     }
 
     /// Where other instances reach this one (`http://host:port`), once
@@ -340,6 +347,9 @@ impl App {
             media,
             import_jobs,
             _carrier: carrier,
+            recordings: Arc::new(crate::recording::blobs::DiskBlobs::new(
+                config.data_dir.join("recordings"),
+            )),
             db,
             config,
         })))

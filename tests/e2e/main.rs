@@ -24,6 +24,7 @@ mod import_takeover;
 mod imports;
 mod instances;
 mod ops;
+mod recordings;
 mod reports;
 mod restart;
 mod sign_in_burst;

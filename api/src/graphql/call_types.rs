@@ -198,6 +198,17 @@ impl Call {
             .unwrap_or(call::CallState::Ended)
             .into()
     }
+    /// The call's recording; null when the call was not recorded (or its
+    /// recording was deleted).
+    async fn recording(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<super::recording_types::Recording>> {
+        Ok(store::recordings::get(&app(ctx).db, &self.0.id)
+            .await?
+            .filter(|r| r.state != "DELETED")
+            .map(super::recording_types::Recording))
+    }
     async fn outcome(&self) -> Option<CallOutcome> {
         self.0
             .outcome

@@ -20,13 +20,13 @@ use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use super::HttpState;
 use super::graphql::caller_from_headers;
+use super::{HttpState, api_error};
 use crate::app::App;
 use crate::domain::identity::Role;
 use crate::graphql::Caller;
@@ -42,21 +42,6 @@ pub struct RangeParams {
     campaign_id: String,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-}
-
-fn error(e: ApiError) -> Response {
-    let status = match e.code() {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "VALIDATION" => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (
-        status,
-        axum::Json(serde_json::json!({"code": e.code(), "message": e.message()})),
-    )
-        .into_response()
 }
 
 /// What an export works on: the campaign the caller may export, the
@@ -110,7 +95,7 @@ where
 {
     let x = match authorize(state, headers, params).await {
         Ok(x) => x,
-        Err(e) => return error(e),
+        Err(e) => return api_error(e),
     };
     let name = format!("{what}-{}.csv", x.campaign);
     csv_response(name, csv_body(columns, move |after| page(x.clone(), after)))
@@ -244,7 +229,7 @@ pub async fn list_csv(
     };
     let (actor, list) = match who.await {
         Ok(x) => x,
-        Err(e) => return error(e),
+        Err(e) => return api_error(e),
     };
     let app = state.app.clone();
     let org = actor.organization_id.clone();

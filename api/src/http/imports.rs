@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::HttpState;
 use super::graphql::caller_from_headers;
+use super::{HttpState, api_error};
 use crate::domain::identity::Role;
 use crate::graphql::Caller;
 use crate::graphql::campaign_api::load_campaign;
@@ -38,18 +38,6 @@ fn json_error(status: StatusCode, code: &str, message: String) -> Response {
         axum::Json(serde_json::json!({"code": code, "message": message})),
     )
         .into_response()
-}
-
-fn api_error(e: ApiError) -> Response {
-    let status = match e.code() {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "VALIDATION" => StatusCode::BAD_REQUEST,
-        "CONFLICT" => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    json_error(status, e.code(), e.message())
 }
 
 fn too_large(limit: usize) -> Response {

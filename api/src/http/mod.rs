@@ -12,6 +12,7 @@ mod imports;
 pub mod internal;
 pub mod lane;
 mod persisted;
+mod recordings;
 mod serve;
 mod web;
 mod ws;
@@ -64,6 +65,7 @@ pub fn router(app: App) -> Router {
         .route("/exports/list.csv", get(exports::list_csv))
         .route("/imports/leads", axum::routing::post(imports::upload_leads))
         .route("/imports/list", axum::routing::post(imports::upload_list))
+        .route("/recordings/{call_id}", get(recordings::recording))
         .route("/internal/engine", axum::routing::post(internal::engine))
         .route("/internal/instance", get(internal::instance))
         .with_state(state.clone());
@@ -187,6 +189,7 @@ async fn count_requests(State(state): State<HttpState>, req: Request, next: Next
         Some("/metrics") => "/metrics",
         Some(p) if p.starts_with("/exports/") => "/exports",
         Some(p) if p.starts_with("/imports/") => "/imports",
+        Some(p) if p.starts_with("/recordings/") => "/recordings",
         _ => "web",
     };
     let response = next.run(req).await;
@@ -212,4 +215,25 @@ pub async fn serve(
     let timeouts = app.config.timeouts;
     let stopping = app.stopping.clone();
     serve::serve(router(app), listener, timeouts, stopping, shutdown).await
+}
+
+/// An API error as a plain-HTTP answer (exports, imports, recordings):
+/// the status its code stands for, and `{code, message}`.
+pub(crate) fn api_error(e: crate::graphql::error::ApiError) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let status = match e.code() {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "VALIDATION" => StatusCode::BAD_REQUEST,
+        "CONFLICT" => StatusCode::CONFLICT,
+        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({"code": e.code(), "message": e.message()})),
+    )
+        .into_response()
 }

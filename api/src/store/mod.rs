@@ -29,6 +29,7 @@ pub mod outage;
 pub mod outbox;
 pub mod policies;
 pub mod presence;
+pub mod recordings;
 pub mod reports;
 pub mod schema;
 pub mod sessions;

@@ -232,6 +232,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    recordings (call_id) {
+        call_id -> Text,
+        organization_id -> Text,
+        contact_center_id -> Text,
+        state -> Text,
+        blob_key -> Text,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        frames -> BigInt,
+        size_bytes -> BigInt,
+        sha256 -> Nullable<Text>,
+        paused_spans -> Text,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     import_uploads (job_id, seq) {
         job_id -> Text,
         seq -> Integer,
@@ -511,6 +529,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_jobs,
     import_uploads,
     import_report_rows,
+    recordings,
     calls,
     call_events,
     agent_presence,
