@@ -475,6 +475,20 @@ async fn sign_in(lb: &str, who: &str, password: &str) -> String {
         .to_owned()
 }
 
+/// The first contact center `token` sees (the demo's), through `lb`.
+async fn first_center(lb: &str, token: &str) -> String {
+    ok(
+        lb,
+        Some(token),
+        "{ contactCenters { edges { node { id } } } }",
+        json!({}),
+    )
+    .await["contactCenters"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("the demo center")
+        .to_owned()
+}
+
 /// `query` through the balancer, sent again while the center changes
 /// hands (UNAVAILABLE); the answer, or the error it settled on.
 async fn settled(lb: &str, token: &str, query: &str, variables: Value) -> Value {
@@ -555,16 +569,7 @@ async fn a_killed_owner_mid_campaign_loses_nothing() {
     )
     .await["createWebhookEndpoint"]["endpoint"]["id"]
         .clone();
-    let cc = ok(
-        &lb,
-        Some(&sup),
-        "{ contactCenters { edges { node { id } } } }",
-        json!({}),
-    )
-    .await["contactCenters"]["edges"][0]["node"]["id"]
-        .as_str()
-        .expect("the demo center")
-        .to_owned();
+    let cc = first_center(&lb, &sup).await;
     let campaign = ok(
         &lb,
         Some(&sup),
@@ -761,23 +766,8 @@ async fn an_agent_connected_elsewhere_stays_on_the_floor_when_their_center_moves
         lb: balancer,
         ..
     } = Cluster::start_with(&["--agent-grace-secs", &GRACE.to_string()]).await;
-    let cc_of = |t: &str| {
-        let (url, t) = (balancer.url.clone(), t.to_owned());
-        async move {
-            ok(
-                &url,
-                Some(&t),
-                "{ contactCenters { edges { node { id } } } }",
-                json!({}),
-            )
-            .await["contactCenters"]["edges"][0]["node"]["id"]
-                .as_str()
-                .expect("the demo center")
-                .to_owned()
-        }
-    };
     let agent = sign_in(&balancer.url, "agent1", &password).await;
-    let cc = cc_of(&agent).await;
+    let cc = first_center(&balancer.url, &agent).await;
     let owner = leases::holder(&db, &cc)
         .await
         .expect("holder")
@@ -892,37 +882,13 @@ async fn chaos() {
     let mut c = Cluster::start().await;
     let (db_url, db, password) = (c.db_url.clone(), c.db.clone(), c.password.clone());
     let lb_url = c.lb.url.clone();
-    let login = |who: &'static str| {
-        let (url, password) = (lb_url.clone(), password.clone());
-        async move {
-            ok(
-                &url,
-                None,
-                "mutation($e:String!,$p:String!){login(input:{email:$e,password:$p}){token}}",
-                json!({"e": format!("{who}@demo.pinline.test"), "p": password}),
-            )
-            .await["login"]["token"]
-                .as_str()
-                .expect("token")
-                .to_owned()
-        }
-    };
-    let sup = login("supervisor").await;
+    let sup = sign_in(&lb_url, "supervisor", &password).await;
     let agents = [
-        login("agent1").await,
-        login("agent2").await,
-        login("agent3").await,
+        sign_in(&lb_url, "agent1", &password).await,
+        sign_in(&lb_url, "agent2", &password).await,
+        sign_in(&lb_url, "agent3", &password).await,
     ];
-    let cc = ok(
-        &lb_url,
-        Some(&sup),
-        "{ contactCenters { edges { node { id } } } }",
-        json!({}),
-    )
-    .await["contactCenters"]["edges"][0]["node"]["id"]
-        .as_str()
-        .expect("cc")
-        .to_owned();
+    let cc = first_center(&lb_url, &sup).await;
     let campaign = ok(
         &lb_url,
         Some(&sup),
