@@ -341,6 +341,9 @@ impl Engine {
             }
             n
         };
+        if self.forwarder.get().is_none() {
+            return; // One server: nobody else to tell.
+        }
         let engine = self.clone();
         let agent_id = agent_id.to_owned();
         tokio::spawn(async move {
